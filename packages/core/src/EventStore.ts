@@ -1,0 +1,124 @@
+/**
+ * The event store contract: an append-only, globally ordered log of task
+ * events with per-stream optimistic concurrency, live subscriptions, and the
+ * task projections (summary + indexes) kept in the same atomic write.
+ *
+ * Lifecycle: a layer opens the store (LevelDB: takes the directory's lock),
+ * recovers the head position and the stream versions, and serves appends
+ * through a group-commit writer: appends that arrive while a write is in
+ * flight are validated one after another and written together as one synced
+ * batch. Closing the scope drains pending appends and releases the lock.
+ *
+ * Implementations: `layer` (LevelDB, in `EventStoreLevel.ts`) and
+ * `layerMemory` (same code over an in-memory level). Both pass one
+ * conformance suite.
+ */
+import { Context, Schema, type Effect, type Stream } from "effect"
+import { TaskId } from "./Ids.ts"
+import type { NewEvent, RecordedEvent } from "./TaskEvent.ts"
+import type { TaskState } from "./Replay.ts"
+import type { TaskStatus } from "./TaskMachine.ts"
+
+/** What a writer expects the stream's current version to be: a number, `"noStream"`, or `"any"`. */
+export type ExpectedVersion = number | "noStream" | "any"
+
+/** One append: events for one stream with the expected current version. */
+export interface AppendRequest {
+  readonly stream: TaskId
+  readonly expectedVersion: ExpectedVersion
+  readonly events: ReadonlyArray<NewEvent>
+}
+
+/** The result of an append: the stream's new version and the recorded events. */
+export interface AppendResult {
+  readonly version: number
+  readonly events: ReadonlyArray<RecordedEvent>
+  readonly state: TaskState
+}
+
+/** The stream's version was not the expected one; nothing was written. */
+export class ConcurrencyConflict extends Schema.TaggedError<ConcurrencyConflict>()("ConcurrencyConflict", {
+  stream: TaskId,
+  expected: Schema.Union([Schema.Number, Schema.Literals(["noStream", "any"])]),
+  actual: Schema.Number,
+}) {
+  override get message() {
+    return `stream ${this.stream} is at version ${this.actual}, expected ${this.expected}`
+  }
+}
+
+/** The events do not fold on the stream's state (the machine refused one); nothing was written. */
+export class InvalidTransition extends Schema.TaggedError<InvalidTransition>()("InvalidTransition", {
+  stream: TaskId,
+  position: Schema.Number,
+  state: Schema.String,
+  event: Schema.String,
+  reason: Schema.String,
+}) {
+  override get message() {
+    return `stream ${this.stream}: ${this.event} is not accepted in state ${this.state} (${this.reason})`
+  }
+}
+
+/** Another process holds the data directory. */
+export class StoreLocked extends Schema.TaggedError<StoreLocked>()("StoreLocked", {
+  directory: Schema.String,
+}) {
+  override get message() {
+    return `the data directory ${this.directory} is in use by another Tasklane process`
+  }
+}
+
+/** The storage failed (I/O, corruption, a stored record that does not decode). */
+export class StoreError extends Schema.TaggedError<StoreError>()("StoreError", {
+  operation: Schema.String,
+  reason: Schema.String,
+}) {
+  override get message() {
+    return `event store ${this.operation} failed: ${this.reason}`
+  }
+}
+
+/** Filter for listing task summaries; at most one index is used (status, definition or parent), newest first. */
+export interface TaskFilter {
+  readonly status?: TaskStatus
+  readonly definitionId?: string
+  readonly parentId?: TaskId
+}
+
+/** One page of task summaries and the cursor for the next page (absent on the last page). */
+export interface TaskPage {
+  readonly tasks: ReadonlyArray<TaskState>
+  readonly cursor?: string
+}
+
+/** The event store service. */
+export class EventStore extends Context.Service<
+  EventStore,
+  {
+    /** Appends events to one stream atomically, with its projections; group-committed. */
+    readonly append: (request: AppendRequest) => Effect.Effect<AppendResult, ConcurrencyConflict | InvalidTransition | StoreError>
+    /** The stream's events from `fromVersion` (1-based, inclusive). */
+    readonly readStream: (stream: TaskId, fromVersion?: number) => Effect.Effect<ReadonlyArray<RecordedEvent>, StoreError>
+    /** Events of all streams from a global position (1-based, inclusive), at most `limit`. */
+    readonly readAll: (fromPosition: number, limit?: number) => Effect.Effect<ReadonlyArray<RecordedEvent>, StoreError>
+    /** Every event from `fromPosition`, then live ones as they commit, with no gap and no duplicate. */
+    readonly subscribe: (fromPosition: number) => Stream.Stream<RecordedEvent, StoreError>
+    /** The last committed global position (0 when empty). */
+    readonly head: Effect.Effect<number>
+    /** The task projection (its replayed state), if the stream exists. */
+    readonly getTask: (stream: TaskId) => Effect.Effect<TaskState | undefined, StoreError>
+    /** Task projections by index, newest first, paged by an opaque cursor. */
+    readonly listTasks: (filter: TaskFilter, options?: { readonly limit?: number; readonly cursor?: string }) => Effect.Effect<TaskPage, StoreError>
+    /** The task triggered with this idempotency key, if any. */
+    readonly findByIdempotencyKey: (key: string) => Effect.Effect<TaskState | undefined, StoreError>
+    /** Number of tasks in each status (for status bars and Info). */
+    readonly countByStatus: Effect.Effect<Readonly<Record<TaskStatus, number>>, StoreError>
+    /** Tasks whose hook is due but not recorded (to re-run after a restart). */
+    readonly pendingHooks: Effect.Effect<ReadonlyArray<TaskState>, StoreError>
+    /** Drops and recomputes every projection from the log. */
+    readonly rebuildProjections: Effect.Effect<void, StoreError>
+    /** Every projection record as `[key, value]` strings in key order (to compare rebuilds byte for byte). */
+    readonly dumpProjections: Effect.Effect<ReadonlyArray<readonly [string, string]>, StoreError>
+  }
+>()("@tasklane/core/EventStore") {}

@@ -1,0 +1,252 @@
+/**
+ * The facts Tasklane records about a task, as Schema classes in one tagged
+ * union. Every event is stored inside an {@link EventEnvelope} whose `type` is
+ * the event's tag and whose `data` is the Schema-encoded event body.
+ *
+ * Versioning: each event type has a schema version (`v` in the envelope). A
+ * new field is added as optional and keeps the version; an incompatible
+ * change bumps the version and adds a migration in `upcast` so that old
+ * versions decode forever.
+ */
+import { Schema } from "effect"
+import { DefinitionId, EventId, TaskId } from "./Ids.ts"
+
+/** A JSON value as stored (input, output, log data). */
+export const Json = Schema.Unknown
+
+/** Error details as recorded: what `controller.response.error` and a thrown error become. */
+export class ErrorInfo extends Schema.Class<ErrorInfo>("ErrorInfo")({
+  message: Schema.String,
+  code: Schema.optional(Schema.String),
+  data: Schema.optional(Json),
+  stack: Schema.optional(Schema.String),
+}) {}
+
+/** Progress as reported by `controller.state.setProgress`. */
+export class Progress extends Schema.Class<Progress>("Progress")({
+  completed: Schema.Number,
+  total: Schema.optional(Schema.Number),
+  message: Schema.optional(Schema.String),
+}) {}
+
+/** Lifecycle hooks that run after a final event and are recorded as completed or failed. */
+export const HookName = Schema.Literals(["onDone", "onError", "onAbort", "onMaxIterations"])
+export type HookName = typeof HookName.Type
+
+/** Why an iteration failed: the task said so, it threw, or it ran past its hard timeout. */
+export const FailureReason = Schema.Literals(["error", "thrown", "timeout", "invalidResult", "unknownDefinition"])
+export type FailureReason = typeof FailureReason.Type
+
+/** A trigger was accepted: input decoded, onBeforeTrigger passed. Opens the stream. */
+export class TaskTriggered extends Schema.TaggedClass<TaskTriggered>()("TaskTriggered", {
+  taskId: TaskId,
+  definitionId: DefinitionId,
+  name: Schema.optional(Schema.String),
+  input: Json,
+  maxIterations: Schema.Number,
+  parentId: Schema.optional(TaskId),
+  idempotencyKey: Schema.optional(Schema.String),
+  /** Do not start before this time (ms since epoch): a delayed trigger. */
+  wakeAt: Schema.optional(Schema.Number),
+  /** The task and iteration this one was forked from (replay "fork from here"). */
+  forkedFrom: Schema.optional(Schema.Struct({ taskId: TaskId, iteration: Schema.Number })),
+}) {}
+
+/** The runner started an iteration (attempt > 1 re-runs the same iteration). */
+export class IterationStarted extends Schema.TaggedClass<IterationStarted>()("IterationStarted", {
+  iteration: Schema.Number,
+  attempt: Schema.Number,
+}) {}
+
+/** run() answered continue below maxIterations: the next iteration gets `input`, not before `wakeAt`. */
+export class IterationContinued extends Schema.TaggedClass<IterationContinued>()("IterationContinued", {
+  input: Json,
+  output: Schema.optional(Json),
+  wakeAt: Schema.optional(Schema.Number),
+}) {}
+
+/** run() answered continue on the last allowed iteration. Final. */
+export class MaxIterationsReached extends Schema.TaggedClass<MaxIterationsReached>()("MaxIterationsReached", {
+  input: Json,
+  output: Schema.optional(Json),
+}) {}
+
+/** run() answered done. Final. */
+export class TaskDone extends Schema.TaggedClass<TaskDone>()("TaskDone", {
+  output: Schema.optional(Json),
+  message: Schema.optional(Schema.String),
+}) {}
+
+/** run() answered error, threw, timed out or returned garbage, and no retry is left. Final. */
+export class TaskFailed extends Schema.TaggedClass<TaskFailed>()("TaskFailed", {
+  error: ErrorInfo,
+  reason: FailureReason,
+}) {}
+
+/** The iteration failed but the retry policy allows another attempt of the same iteration. */
+export class RetryScheduled extends Schema.TaggedClass<RetryScheduled>()("RetryScheduled", {
+  error: ErrorInfo,
+  reason: FailureReason,
+  wakeAt: Schema.Number,
+}) {}
+
+/** Somebody asked to abort; while running, `isAborted()` turns true. */
+export class AbortRequested extends Schema.TaggedClass<AbortRequested>()("AbortRequested", {
+  message: Schema.optional(Schema.String),
+}) {}
+
+/** The task is aborted. `forced` when the grace period ran out. Final. */
+export class TaskAborted extends Schema.TaggedClass<TaskAborted>()("TaskAborted", {
+  message: Schema.optional(Schema.String),
+  forced: Schema.optional(Schema.Boolean),
+}) {}
+
+/** A running iteration did not finish: the daemon died or stopped. It runs again. */
+export class IterationInterrupted extends Schema.TaggedClass<IterationInterrupted>()("IterationInterrupted", {
+  iteration: Schema.Number,
+  reason: Schema.Literals(["crash", "shutdown"]),
+}) {}
+
+/** A hook due after a final event finished. */
+export class HookCompleted extends Schema.TaggedClass<HookCompleted>()("HookCompleted", {
+  hook: HookName,
+}) {}
+
+/** A hook due after a final event threw. The outcome is unchanged. */
+export class HookFailed extends Schema.TaggedClass<HookFailed>()("HookFailed", {
+  hook: HookName,
+  error: ErrorInfo,
+}) {}
+
+/** `controller.state.setProgress`, stored at most about once per second. */
+export class ProgressUpdated extends Schema.TaggedClass<ProgressUpdated>()("ProgressUpdated", {
+  progress: Progress,
+}) {}
+
+/** A log line written through `controller.logger` (stored only when `databaseLogs`). */
+export class TaskLogged extends Schema.TaggedClass<TaskLogged>()("TaskLogged", {
+  level: Schema.Literals(["info", "warn", "error"]),
+  message: Schema.String,
+  data: Schema.optional(Json),
+}) {}
+
+/** Every fact about a task. */
+export const TaskEvent = Schema.Union([
+  TaskTriggered,
+  IterationStarted,
+  IterationContinued,
+  MaxIterationsReached,
+  TaskDone,
+  TaskFailed,
+  RetryScheduled,
+  AbortRequested,
+  TaskAborted,
+  IterationInterrupted,
+  HookCompleted,
+  HookFailed,
+  ProgressUpdated,
+  TaskLogged,
+])
+export type TaskEvent = typeof TaskEvent.Type
+
+/** The tag of an event, also the envelope's `type`. */
+export type EventType = TaskEvent["_tag"]
+
+/** Every event type, in declaration order. */
+export const eventTypes: ReadonlyArray<EventType> = TaskEvent.members.map((member) => member.identifier as EventType)
+
+/** Current schema version of every event type (the envelope's `v`). */
+export const schemaVersion = 1
+
+/** An event as appended by a writer, before the store gives it a position. */
+export interface NewEvent {
+  readonly id: EventId
+  readonly at: number
+  readonly event: TaskEvent
+}
+
+/** An event as stored: the envelope of DESIGN section 5 with its decoded body. */
+export class EventEnvelope extends Schema.Class<EventEnvelope>("EventEnvelope")({
+  id: EventId,
+  stream: TaskId,
+  version: Schema.Number,
+  position: Schema.Number,
+  type: Schema.String,
+  at: Schema.Number,
+  data: Json,
+  v: Schema.Number,
+}) {}
+
+/** A stored event with its body decoded. */
+export interface RecordedEvent {
+  readonly id: EventId
+  readonly stream: TaskId
+  readonly version: number
+  readonly position: number
+  readonly at: number
+  readonly event: TaskEvent
+}
+
+/** A stored envelope whose body does not decode (unknown type, newer version, bad data). */
+export class EventDecodeError extends Schema.TaggedError<EventDecodeError>()("EventDecodeError", {
+  position: Schema.Number,
+  type: Schema.String,
+  reason: Schema.String,
+}) {
+  override get message() {
+    return `event at position ${this.position} (${this.type}) does not decode: ${this.reason}`
+  }
+}
+
+const encodeEvent = Schema.encodeSync(TaskEvent)
+const decodeEvent = Schema.decodeUnknownSync(TaskEvent)
+const decodeEnvelope = Schema.decodeUnknownSync(EventEnvelope)
+
+/** Migrates an older envelope body to the current schema version. Only v1 exists so far. */
+const upcast = (_type: string, _v: number, data: unknown): unknown => data
+
+/** Encodes a recorded event into its stored envelope shape (plain JSON). */
+export const toEnvelope = (recorded: RecordedEvent): typeof EventEnvelope.Encoded => {
+  const { _tag, ...data } = encodeEvent(recorded.event) as { _tag: string } & Record<string, unknown>
+  return {
+    id: recorded.id,
+    stream: recorded.stream,
+    version: recorded.version,
+    position: recorded.position,
+    type: _tag,
+    at: recorded.at,
+    data,
+    v: schemaVersion,
+  }
+}
+
+/** Decodes a stored envelope (plain JSON) into a recorded event, or fails with {@link EventDecodeError}. */
+export const fromEnvelope = (stored: unknown): RecordedEvent => {
+  let envelope: EventEnvelope
+  try {
+    envelope = decodeEnvelope(stored)
+  } catch (cause) {
+    const position = typeof (stored as { position?: unknown })?.position === "number" ? (stored as { position: number }).position : -1
+    throw new EventDecodeError({ position, type: "envelope", reason: String(cause) })
+  }
+  if (envelope.v > schemaVersion) {
+    throw new EventDecodeError({
+      position: envelope.position,
+      type: envelope.type,
+      reason: `schema version ${envelope.v} is newer than this build understands (${schemaVersion})`,
+    })
+  }
+  try {
+    const data = upcast(envelope.type, envelope.v, envelope.data) as Record<string, unknown>
+    return {
+      id: envelope.id,
+      stream: envelope.stream,
+      version: envelope.version,
+      position: envelope.position,
+      at: envelope.at,
+      event: decodeEvent({ ...data, _tag: envelope.type }),
+    }
+  } catch (cause) {
+    throw new EventDecodeError({ position: envelope.position, type: envelope.type, reason: String(cause) })
+  }
+}

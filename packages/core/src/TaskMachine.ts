@@ -1,0 +1,263 @@
+/**
+ * The task lifecycle as one XState v5 machine. Its events are the recorded
+ * facts ({@link TaskEvent}); its context is everything a client shows about a
+ * task. The machine has no actions but `assign` and never reads a clock: time
+ * comes from the event envelope (`at`), so folding the same events always
+ * gives the same state.
+ *
+ * Lifecycle (DESIGN section 4):
+ * - `untriggered` accepts only TaskTriggered and moves to `triggered`.
+ * - `triggered` and `continue` wait for the next iteration: IterationStarted
+ *   (with exactly the expected iteration and attempt) moves to `running`;
+ *   AbortRequested then TaskAborted ends in `aborted`; TaskFailed (e.g. the
+ *   definition is gone) ends in `error`.
+ * - `running` ends the iteration: IterationContinued (below maxIterations) or
+ *   RetryScheduled or IterationInterrupted go back to `continue`;
+ *   MaxIterationsReached, TaskDone, TaskFailed, TaskAborted are final.
+ * - Final states (`done`, `error`, `aborted`, `maxIterations`, tagged "final")
+ *   only accept the outcome of the hook that is due (HookCompleted/HookFailed)
+ *   and log lines.
+ */
+import { assign, setup } from "xstate"
+import type { DefinitionId, TaskId } from "./Ids.ts"
+import type { ErrorInfo, FailureReason, HookName, Progress, TaskEvent } from "./TaskEvent.ts"
+
+/** Every state of the machine; the last four are final. */
+export const statuses = ["untriggered", "triggered", "running", "continue", "done", "error", "aborted", "maxIterations"] as const
+export type Status = (typeof statuses)[number]
+
+/** Statuses a task can be in once triggered (what clients filter by). */
+export const taskStatuses = ["triggered", "running", "continue", "done", "error", "aborted", "maxIterations"] as const
+export type TaskStatus = (typeof taskStatuses)[number]
+
+/** The final statuses: nothing runs after them but the due hook. */
+export const finalStatuses: ReadonlyArray<TaskStatus> = ["done", "error", "aborted", "maxIterations"]
+
+/** True for a final status. */
+export const isFinal = (status: Status): boolean => (finalStatuses as ReadonlyArray<Status>).includes(status)
+
+/** The machine's context: a task as clients see it. Plain JSON, so it can be stored as the task projection. */
+export interface TaskContext {
+  readonly taskId: TaskId
+  readonly definitionId: DefinitionId
+  readonly name?: string
+  readonly parentId?: TaskId
+  readonly idempotencyKey?: string
+  readonly forkedFrom?: { readonly taskId: TaskId; readonly iteration: number }
+  readonly input: unknown
+  readonly output?: unknown
+  readonly message?: string
+  readonly error?: ErrorInfo
+  readonly failureReason?: FailureReason
+  readonly maxIterations: number
+  /** The last iteration that started (0 before the first). */
+  readonly iteration: number
+  /** The attempt of that iteration (re-runs after a retry or an interruption count up). */
+  readonly attempt: number
+  /** What the next IterationStarted must carry. */
+  readonly nextIteration: number
+  readonly nextAttempt: number
+  /** Not before this time (ms) does the next iteration start. */
+  readonly wakeAt?: number
+  readonly progress?: Progress
+  readonly abortRequested: boolean
+  readonly abortMessage?: string
+  /** The hook due after the final event that has not completed or failed yet. */
+  readonly pendingHook?: HookName
+  readonly hookFailed?: boolean
+  readonly logCount: number
+  readonly createdAt: number
+  readonly updatedAt: number
+  readonly startedAt?: number
+  readonly finishedAt?: number
+  /** Stream version of the last event folded in. */
+  readonly version: number
+  /** Global position of the last event folded in. */
+  readonly position: number
+}
+
+/** A machine event: one recorded fact plus the envelope fields the context keeps. */
+export interface MachineEvent {
+  readonly type: TaskEvent["_tag"]
+  readonly event: TaskEvent
+  readonly at: number
+  readonly version: number
+  readonly position: number
+}
+
+type EventOf<T extends TaskEvent["_tag"]> = Extract<TaskEvent, { _tag: T }>
+const body = <T extends TaskEvent["_tag"]>(e: MachineEvent): EventOf<T> => e.event as EventOf<T>
+
+const emptyContext: TaskContext = {
+  taskId: "" as TaskId,
+  definitionId: "" as DefinitionId,
+  input: null,
+  maxIterations: 0,
+  iteration: 0,
+  attempt: 0,
+  nextIteration: 1,
+  nextAttempt: 1,
+  abortRequested: false,
+  logCount: 0,
+  createdAt: 0,
+  updatedAt: 0,
+  version: 0,
+  position: 0,
+}
+
+/** Copies `value` into `key`, or removes `key` when the value is undefined (exactOptionalPropertyTypes). */
+const withOptional = <K extends keyof TaskContext>(ctx: TaskContext, key: K, value: TaskContext[K] | undefined): TaskContext => {
+  if (value !== undefined) return { ...ctx, [key]: value }
+  if (!(key in ctx)) return ctx
+  const { [key]: _removed, ...rest } = ctx
+  return rest as TaskContext
+}
+
+const stamp = (ctx: TaskContext, e: MachineEvent): TaskContext => ({ ...ctx, version: e.version, position: e.position, updatedAt: e.at })
+
+const finish = (ctx: TaskContext, e: MachineEvent, hook: HookName): TaskContext => ({
+  ...withOptional(stamp(ctx, e), "wakeAt", undefined),
+  pendingHook: hook,
+  finishedAt: e.at,
+})
+
+export const taskMachine = setup({
+  types: {} as { context: TaskContext; events: MachineEvent },
+  guards: {
+    expectedIteration: ({ context, event }) => {
+      const started = body<"IterationStarted">(event)
+      return started.iteration === context.nextIteration && started.attempt === context.nextAttempt
+    },
+    belowMaxIterations: ({ context }) => context.iteration < context.maxIterations,
+    atMaxIterations: ({ context }) => context.iteration >= context.maxIterations,
+    abortRequested: ({ context }) => context.abortRequested,
+    hookDue: ({ context, event }) => context.pendingHook === body<"HookCompleted" | "HookFailed">(event).hook,
+    definitionMissing: ({ event }) => body<"TaskFailed">(event).reason === "unknownDefinition",
+    sameIteration: ({ context, event }) => body<"IterationInterrupted">(event).iteration === context.iteration,
+  },
+  actions: {
+    triggered: assign(({ event }) => {
+      const e = body<"TaskTriggered">(event)
+      let ctx: TaskContext = {
+        ...emptyContext,
+        taskId: e.taskId,
+        definitionId: e.definitionId,
+        input: e.input,
+        maxIterations: e.maxIterations,
+        createdAt: event.at,
+      }
+      ctx = withOptional(ctx, "name", e.name)
+      ctx = withOptional(ctx, "parentId", e.parentId)
+      ctx = withOptional(ctx, "idempotencyKey", e.idempotencyKey)
+      ctx = withOptional(ctx, "forkedFrom", e.forkedFrom)
+      ctx = withOptional(ctx, "wakeAt", e.wakeAt)
+      return stamp(ctx, event)
+    }),
+    started: assign(({ context, event }) => {
+      const e = body<"IterationStarted">(event)
+      const ctx = withOptional(stamp(context, event), "wakeAt", undefined)
+      return { ...ctx, iteration: e.iteration, attempt: e.attempt, startedAt: context.startedAt ?? event.at }
+    }),
+    continued: assign(({ context, event }) => {
+      const e = body<"IterationContinued">(event)
+      let ctx = withOptional(stamp(context, event), "wakeAt", e.wakeAt)
+      if (e.output !== undefined) ctx = { ...ctx, output: e.output }
+      return { ...ctx, input: e.input, nextIteration: context.iteration + 1, nextAttempt: 1 }
+    }),
+    maxIterationsReached: assign(({ context, event }) => {
+      const e = body<"MaxIterationsReached">(event)
+      const ctx = finish({ ...context, input: e.input }, event, "onMaxIterations")
+      return e.output === undefined ? ctx : { ...ctx, output: e.output }
+    }),
+    done: assign(({ context, event }) => {
+      const e = body<"TaskDone">(event)
+      let ctx = finish(context, event, "onDone")
+      if (e.output !== undefined) ctx = { ...ctx, output: e.output }
+      return withOptional(ctx, "message", e.message)
+    }),
+    failed: assign(({ context, event }) => {
+      const e = body<"TaskFailed">(event)
+      return { ...finish(context, event, "onError"), error: e.error, failureReason: e.reason }
+    }),
+    retryScheduled: assign(({ context, event }) => {
+      const e = body<"RetryScheduled">(event)
+      return {
+        ...stamp(context, event),
+        error: e.error,
+        failureReason: e.reason,
+        wakeAt: e.wakeAt,
+        nextIteration: context.iteration,
+        nextAttempt: context.attempt + 1,
+      }
+    }),
+    interrupted: assign(({ context, event }) => ({
+      ...stamp(context, event),
+      nextIteration: context.iteration,
+      nextAttempt: context.attempt + 1,
+    })),
+    abortRequested: assign(({ context, event }) =>
+      withOptional({ ...stamp(context, event), abortRequested: true }, "abortMessage", body<"AbortRequested">(event).message ?? context.abortMessage),
+    ),
+    aborted: assign(({ context, event }) => withOptional(finish(context, event, "onAbort"), "message", body<"TaskAborted">(event).message)),
+    hookCompleted: assign(({ context, event }) => withOptional(stamp(context, event), "pendingHook", undefined)),
+    hookFailed: assign(({ context, event }) => ({ ...withOptional(stamp(context, event), "pendingHook", undefined), hookFailed: true })),
+    progress: assign(({ context, event }) => ({ ...stamp(context, event), progress: body<"ProgressUpdated">(event).progress })),
+    logged: assign(({ context, event }) => ({ ...stamp(context, event), logCount: context.logCount + 1 })),
+  },
+}).createMachine({
+  id: "task",
+  initial: "untriggered",
+  context: emptyContext,
+  states: {
+    untriggered: {
+      on: { TaskTriggered: { target: "triggered", actions: "triggered" } },
+    },
+    triggered: {
+      on: {
+        IterationStarted: { guard: "expectedIteration", target: "running", actions: "started" },
+        AbortRequested: { actions: "abortRequested" },
+        TaskAborted: { guard: "abortRequested", target: "aborted", actions: "aborted" },
+        TaskFailed: { guard: "definitionMissing", target: "error", actions: "failed" },
+        TaskLogged: { actions: "logged" },
+      },
+    },
+    running: {
+      on: {
+        IterationContinued: { guard: "belowMaxIterations", target: "continue", actions: "continued" },
+        MaxIterationsReached: { guard: "atMaxIterations", target: "maxIterations", actions: "maxIterationsReached" },
+        TaskDone: { target: "done", actions: "done" },
+        TaskFailed: { target: "error", actions: "failed" },
+        RetryScheduled: { target: "continue", actions: "retryScheduled" },
+        IterationInterrupted: { guard: "sameIteration", target: "continue", actions: "interrupted" },
+        AbortRequested: { actions: "abortRequested" },
+        TaskAborted: { guard: "abortRequested", target: "aborted", actions: "aborted" },
+        ProgressUpdated: { actions: "progress" },
+        TaskLogged: { actions: "logged" },
+      },
+    },
+    continue: {
+      on: {
+        IterationStarted: { guard: "expectedIteration", target: "running", actions: "started" },
+        AbortRequested: { actions: "abortRequested" },
+        TaskAborted: { guard: "abortRequested", target: "aborted", actions: "aborted" },
+        TaskFailed: { guard: "definitionMissing", target: "error", actions: "failed" },
+        TaskLogged: { actions: "logged" },
+      },
+    },
+    done: { tags: ["final"], on: finalStateEvents() },
+    error: { tags: ["final"], on: finalStateEvents() },
+    aborted: { tags: ["final"], on: finalStateEvents() },
+    maxIterations: { tags: ["final"], on: finalStateEvents() },
+  },
+})
+
+function finalStateEvents() {
+  return {
+    HookCompleted: { guard: "hookDue", actions: "hookCompleted" },
+    HookFailed: { guard: "hookDue", actions: "hookFailed" },
+    TaskLogged: { actions: "logged" },
+  } as const
+}
+
+/** The machine's type, for folds and clients. */
+export type TaskMachine = typeof taskMachine

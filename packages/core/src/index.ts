@@ -1,0 +1,5 @@
+/** @tasklane/core: events, the task machine, the replay fold, the event store and the RPC contract. */
+export * as Ids from "./Ids.ts"
+export * as TaskEvent from "./TaskEvent.ts"
+export * as TaskMachine from "./TaskMachine.ts"
+export * as Replay from "./Replay.ts"
