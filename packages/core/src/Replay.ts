@@ -13,7 +13,7 @@
 import { Schema } from "effect"
 import { createActor, initialTransition, type SnapshotFrom } from "xstate"
 import type { RecordedEvent } from "./TaskEvent.ts"
-import { taskMachine, type MachineEvent, type Status, type TaskContext } from "./TaskMachine.ts"
+import { canonicalContext, taskMachine, type MachineEvent, type Status, type TaskContext } from "./TaskMachine.ts"
 
 /** A task's state after some events: the machine's state value and context (plain JSON). */
 export interface TaskState {
@@ -55,7 +55,7 @@ const inertScope = (() => {
 const [initialSnapshot] = initialTransition(taskMachine)
 
 /** The state before any event. */
-export const initial: TaskState = { status: "untriggered", context: initialSnapshot.context }
+export const initial: TaskState = { status: "untriggered", context: canonicalContext(initialSnapshot.context) }
 
 const snapshotOf = (state: TaskState): Snapshot =>
   state === initial ? initialSnapshot : taskMachine.resolveState({ value: state.status, context: state.context })
@@ -90,7 +90,7 @@ const stepSnapshot = (snapshot: Snapshot, recorded: RecordedEvent): Snapshot | R
   return next
 }
 
-const toState = (snapshot: Snapshot): TaskState => ({ status: snapshot.value as Status, context: snapshot.context })
+const toState = (snapshot: Snapshot): TaskState => ({ status: snapshot.value as Status, context: canonicalContext(snapshot.context) })
 
 /** Applies one event to a state: the incremental form used by projections. */
 export const step = (state: TaskState, recorded: RecordedEvent): TaskState | ReplayError => {

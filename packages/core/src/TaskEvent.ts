@@ -15,19 +15,21 @@ import { DefinitionId, EventId, TaskId } from "./Ids.ts"
 export const Json = Schema.Unknown
 
 /** Error details as recorded: what `controller.response.error` and a thrown error become. */
-export class ErrorInfo extends Schema.Class<ErrorInfo>("ErrorInfo")({
+export const ErrorInfo = Schema.Struct({
   message: Schema.String,
   code: Schema.optional(Schema.String),
   data: Schema.optional(Json),
   stack: Schema.optional(Schema.String),
-}) {}
+})
+export type ErrorInfo = typeof ErrorInfo.Type
 
 /** Progress as reported by `controller.state.setProgress`. */
-export class Progress extends Schema.Class<Progress>("Progress")({
+export const Progress = Schema.Struct({
   completed: Schema.Number,
   total: Schema.optional(Schema.Number),
   message: Schema.optional(Schema.String),
-}) {}
+})
+export type Progress = typeof Progress.Type
 
 /** Lifecycle hooks that run after a final event and are recorded as completed or failed. */
 export const HookName = Schema.Literals(["onDone", "onError", "onAbort", "onMaxIterations"])

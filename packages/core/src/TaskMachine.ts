@@ -40,15 +40,15 @@ export const isFinal = (status: Status): boolean => (finalStatuses as ReadonlyAr
 export interface TaskContext {
   readonly taskId: TaskId
   readonly definitionId: DefinitionId
-  readonly name?: string
-  readonly parentId?: TaskId
-  readonly idempotencyKey?: string
-  readonly forkedFrom?: { readonly taskId: TaskId; readonly iteration: number }
+  readonly name?: string | undefined
+  readonly parentId?: TaskId | undefined
+  readonly idempotencyKey?: string | undefined
+  readonly forkedFrom?: { readonly taskId: TaskId; readonly iteration: number } | undefined
   readonly input: unknown
-  readonly output?: unknown
-  readonly message?: string
-  readonly error?: ErrorInfo
-  readonly failureReason?: FailureReason
+  readonly output?: unknown | undefined
+  readonly message?: string | undefined
+  readonly error?: ErrorInfo | undefined
+  readonly failureReason?: FailureReason | undefined
   readonly maxIterations: number
   /** The last iteration that started (0 before the first). */
   readonly iteration: number
@@ -58,22 +58,45 @@ export interface TaskContext {
   readonly nextIteration: number
   readonly nextAttempt: number
   /** Not before this time (ms) does the next iteration start. */
-  readonly wakeAt?: number
-  readonly progress?: Progress
+  readonly wakeAt?: number | undefined
+  readonly progress?: Progress | undefined
   readonly abortRequested: boolean
-  readonly abortMessage?: string
+  readonly abortMessage?: string | undefined
   /** The hook due after the final event that has not completed or failed yet. */
-  readonly pendingHook?: HookName
-  readonly hookFailed?: boolean
+  readonly pendingHook?: HookName | undefined
+  readonly hookFailed?: boolean | undefined
   readonly logCount: number
   readonly createdAt: number
   readonly updatedAt: number
-  readonly startedAt?: number
-  readonly finishedAt?: number
+  readonly startedAt?: number | undefined
+  readonly finishedAt?: number | undefined
   /** Stream version of the last event folded in. */
   readonly version: number
   /** Global position of the last event folded in. */
   readonly position: number
+}
+
+/** Every context key in a fixed order: stored projections are written in this order, without undefined keys. */
+export const contextKeys = [
+  "taskId", "definitionId", "name", "parentId", "idempotencyKey", "forkedFrom", "input", "output", "message",
+  "error", "failureReason", "maxIterations", "iteration", "attempt", "nextIteration", "nextAttempt", "wakeAt",
+  "progress", "abortRequested", "abortMessage", "pendingHook", "hookFailed", "logCount", "createdAt", "updatedAt",
+  "startedAt", "finishedAt", "version", "position",
+] as const satisfies ReadonlyArray<keyof TaskContext>
+
+/** Compile-time proof that {@link contextKeys} names every context key. */
+export type ContextKeysComplete = Exclude<keyof TaskContext, (typeof contextKeys)[number]> extends never ? true : never
+const contextKeysComplete: ContextKeysComplete = true
+void contextKeysComplete
+
+/** The context with keys in {@link contextKeys} order and unset fields left out, so equal states serialize to equal bytes. */
+export const canonicalContext = (context: TaskContext): TaskContext => {
+  const out: Record<string, unknown> = {}
+  for (const key of contextKeys) {
+    const value = context[key]
+    if (value !== undefined) out[key] = value
+  }
+  return out as unknown as TaskContext
 }
 
 /** A machine event: one recorded fact plus the envelope fields the context keeps. */
@@ -105,13 +128,13 @@ const emptyContext: TaskContext = {
   position: 0,
 }
 
-/** Copies `value` into `key`, or removes `key` when the value is undefined (exactOptionalPropertyTypes). */
-const withOptional = <K extends keyof TaskContext>(ctx: TaskContext, key: K, value: TaskContext[K] | undefined): TaskContext => {
-  if (value !== undefined) return { ...ctx, [key]: value }
-  if (!(key in ctx)) return ctx
-  const { [key]: _removed, ...rest } = ctx
-  return rest as TaskContext
-}
+/**
+ * Sets an optional field. XState's `assign` merges into the old context and
+ * cannot delete a key, so a cleared field is set to `undefined` (which JSON
+ * drops when the state is stored). An unset field that stays unset is left out.
+ */
+const withOptional = <K extends keyof TaskContext>(ctx: TaskContext, key: K, value: TaskContext[K] | undefined): TaskContext =>
+  value === undefined && !(key in ctx) ? ctx : { ...ctx, [key]: value }
 
 const stamp = (ctx: TaskContext, e: MachineEvent): TaskContext => ({ ...ctx, version: e.version, position: e.position, updatedAt: e.at })
 

@@ -1,0 +1,143 @@
+/**
+ * The lifecycle decider: what facts to record when something happens to a
+ * task in a given state. Pure: `decide(state, command)` returns the events to
+ * append (the machine accepts them by construction) or a {@link CommandRejected}.
+ * The runner owns the effects (running `run()`, timers, retries' backoff);
+ * this module owns the rules of DESIGN section 4's lifecycle table.
+ */
+import { Schema } from "effect"
+import type { DefinitionId, TaskId } from "./Ids.ts"
+import {
+  AbortRequested,
+  HookCompleted,
+  HookFailed,
+  IterationContinued,
+  IterationInterrupted,
+  IterationStarted,
+  MaxIterationsReached,
+  ProgressUpdated,
+  RetryScheduled,
+  TaskAborted,
+  TaskDone,
+  TaskFailed,
+  TaskLogged,
+  TaskTriggered,
+  type ErrorInfo,
+  type FailureReason,
+  type HookName,
+  type Progress,
+  type TaskEvent,
+} from "./TaskEvent.ts"
+import type { TaskState } from "./Replay.ts"
+import { isFinal } from "./TaskMachine.ts"
+
+/** What can happen to a task. */
+export type Command =
+  | {
+      readonly _tag: "Trigger"
+      readonly taskId: TaskId
+      readonly definitionId: DefinitionId
+      readonly input: unknown
+      readonly maxIterations: number
+      readonly name?: string
+      readonly parentId?: TaskId
+      readonly idempotencyKey?: string
+      readonly wakeAt?: number
+      readonly forkedFrom?: { readonly taskId: TaskId; readonly iteration: number }
+    }
+  | { readonly _tag: "StartIteration" }
+  | { readonly _tag: "Complete"; readonly result: IterationResult }
+  | { readonly _tag: "Fail"; readonly error: ErrorInfo; readonly reason: FailureReason; readonly retryAt?: number }
+  | { readonly _tag: "Abort"; readonly message?: string }
+  | { readonly _tag: "ForceAbort" }
+  | { readonly _tag: "Interrupt"; readonly reason: "crash" | "shutdown" }
+  | { readonly _tag: "HookResult"; readonly hook: HookName; readonly error?: ErrorInfo }
+  | { readonly _tag: "Progress"; readonly progress: Progress }
+  | { readonly _tag: "Log"; readonly level: "info" | "warn" | "error"; readonly message: string; readonly data?: unknown }
+
+/** What one run() answered, as the runner hands it over (already validated). */
+export type IterationResult =
+  | { readonly _tag: "Done"; readonly output?: unknown; readonly message?: string }
+  | { readonly _tag: "Continue"; readonly input: unknown; readonly output?: unknown; readonly wakeAt?: number }
+  | { readonly _tag: "Error"; readonly error: ErrorInfo; readonly retryAt?: number }
+  | { readonly _tag: "Aborted"; readonly message?: string }
+
+/** The command does not apply to the task in its current state. */
+export class CommandRejected extends Schema.TaggedError<CommandRejected>()("CommandRejected", {
+  command: Schema.String,
+  status: Schema.String,
+  reason: Schema.String,
+}) {
+  override get message() {
+    return `${this.command} is not possible while the task is ${this.status}: ${this.reason}`
+  }
+}
+
+const reject = (state: TaskState, command: Command, reason: string) =>
+  new CommandRejected({ command: command._tag, status: state.status, reason })
+
+const defined = <A extends object>(fields: A): A =>
+  Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined)) as A
+
+const complete = (state: TaskState, result: IterationResult): ReadonlyArray<TaskEvent> => {
+  const ctx = state.context
+  switch (result._tag) {
+    case "Done":
+      return [new TaskDone(defined({ output: result.output, message: result.message }))]
+    case "Continue":
+      return ctx.iteration < ctx.maxIterations
+        ? [new IterationContinued(defined({ input: result.input, output: result.output, wakeAt: result.wakeAt }))]
+        : [new MaxIterationsReached(defined({ input: result.input, output: result.output }))]
+    case "Error":
+      return [fail(result.error, "error", result.retryAt)]
+    case "Aborted": {
+      const aborted = new TaskAborted(defined({ message: result.message ?? ctx.abortMessage }))
+      return ctx.abortRequested ? [aborted] : [new AbortRequested(defined({ message: result.message })), aborted]
+    }
+  }
+}
+
+const fail = (error: ErrorInfo, reason: FailureReason, retryAt: number | undefined): TaskEvent =>
+  retryAt === undefined ? new TaskFailed({ error, reason }) : new RetryScheduled({ error, reason, wakeAt: retryAt })
+
+/** The events that record `command` on a task in `state`, or why it cannot happen. */
+export const decide = (state: TaskState, command: Command): ReadonlyArray<TaskEvent> | CommandRejected => {
+  const { status, context } = state
+  const waiting = status === "triggered" || status === "continue"
+  switch (command._tag) {
+    case "Trigger": {
+      if (status !== "untriggered") return reject(state, command, "the task already exists")
+      const { _tag, ...fields } = command
+      return [new TaskTriggered(defined(fields))]
+    }
+    case "StartIteration":
+      if (!waiting) return reject(state, command, "only a waiting task can start an iteration")
+      return [new IterationStarted({ iteration: context.nextIteration, attempt: context.nextAttempt })]
+    case "Complete":
+      if (status !== "running") return reject(state, command, "no iteration is running")
+      return complete(state, command.result)
+    case "Fail":
+      if (status === "running") return [fail(command.error, command.reason, command.retryAt)]
+      if (waiting && command.reason === "unknownDefinition") return [new TaskFailed({ error: command.error, reason: command.reason })]
+      return reject(state, command, "no iteration is running")
+    case "Abort":
+      if (waiting) return [new AbortRequested(defined({ message: command.message })), new TaskAborted(defined({ message: command.message }))]
+      if (status === "running") return context.abortRequested ? [] : [new AbortRequested(defined({ message: command.message }))]
+      return reject(state, command, isFinal(status) ? "the task has already finished" : "the task does not exist")
+    case "ForceAbort":
+      if (status !== "running" || !context.abortRequested) return reject(state, command, "no abort is pending on a running iteration")
+      return [new TaskAborted(defined({ message: context.abortMessage, forced: true }))]
+    case "Interrupt":
+      if (status !== "running") return reject(state, command, "no iteration is running")
+      return [new IterationInterrupted({ iteration: context.iteration, reason: command.reason })]
+    case "HookResult":
+      if (context.pendingHook !== command.hook) return reject(state, command, `${command.hook} is not due`)
+      return [command.error ? new HookFailed({ hook: command.hook, error: command.error }) : new HookCompleted({ hook: command.hook })]
+    case "Progress":
+      if (status !== "running") return reject(state, command, "progress is reported only while running")
+      return [new ProgressUpdated({ progress: command.progress })]
+    case "Log":
+      if (status === "untriggered") return reject(state, command, "the task does not exist")
+      return [new TaskLogged(defined({ level: command.level, message: command.message, data: command.data }))]
+  }
+}

@@ -1,0 +1,166 @@
+/** One test per row of DESIGN section 4's lifecycle table, through the decider and the fold. */
+import { describe, expect, it } from "vitest"
+import * as Lifecycle from "../src/Lifecycle.ts"
+import * as Replay from "../src/Replay.ts"
+import { run, trigger, type History } from "./support/History.ts"
+
+const types = (history: History) => history.events.map((e) => e.event._tag)
+const start: Lifecycle.Command = { _tag: "StartIteration" }
+const complete = (result: Lifecycle.IterationResult): Lifecycle.Command => ({ _tag: "Complete", result })
+const boom = { message: "boom", code: "E_BOOM" }
+
+describe("lifecycle", () => {
+  it("trigger accepted: TaskTriggered, state triggered", () => {
+    const h = run([trigger({ name: "first", wakeAt: 5 })])
+    expect(types(h)).toEqual(["TaskTriggered"])
+    expect(h.state.status).toBe("triggered")
+    expect(h.state.context).toMatchObject({ input: { n: 1 }, name: "first", wakeAt: 5, maxIterations: 3, iteration: 0 })
+  })
+
+  it("a second trigger of the same task is refused and records nothing", () => {
+    const h = run([trigger()])
+    const result = Lifecycle.decide(h.state, trigger())
+    expect(result).toBeInstanceOf(Lifecycle.CommandRejected)
+  })
+
+  it("iteration starts: IterationStarted{1,1}, state running, wake time cleared", () => {
+    const h = run([trigger({ wakeAt: 5 }), start])
+    expect(h.events[1]!.event).toMatchObject({ _tag: "IterationStarted", iteration: 1, attempt: 1 })
+    expect(h.state.status).toBe("running")
+    expect(h.state.context.wakeAt).toBeUndefined()
+    expect(h.state.context.startedAt).toBe(h.events[1]!.at)
+  })
+
+  it("continue below maxIterations: IterationContinued with the new input and wake time", () => {
+    const h = run([trigger(), start, complete({ _tag: "Continue", input: { n: 2 }, wakeAt: 99 }), start])
+    expect(types(h)).toEqual(["TaskTriggered", "IterationStarted", "IterationContinued", "IterationStarted"])
+    expect(h.events[3]!.event).toMatchObject({ iteration: 2, attempt: 1 })
+    expect(h.state.context.input).toEqual({ n: 2 })
+  })
+
+  it("continue at maxIterations: MaxIterationsReached, final, onMaxIterations due", () => {
+    const again = complete({ _tag: "Continue", input: { n: 9 } })
+    const h = run([trigger({ maxIterations: 2 }), start, again, start, again])
+    expect(types(h).at(-1)).toBe("MaxIterationsReached")
+    expect(h.state.status).toBe("maxIterations")
+    expect(h.state.context).toMatchObject({ iteration: 2, pendingHook: "onMaxIterations", input: { n: 9 } })
+    expect(Lifecycle.decide(h.state, start)).toBeInstanceOf(Lifecycle.CommandRejected)
+  })
+
+  it("done: TaskDone with output and message, onDone due", () => {
+    const h = run([trigger(), start, complete({ _tag: "Done", output: { ok: true }, message: "all good" })])
+    expect(h.state.status).toBe("done")
+    expect(h.state.context).toMatchObject({ output: { ok: true }, message: "all good", pendingHook: "onDone" })
+    expect(h.state.context.finishedAt).toBe(h.events.at(-1)!.at)
+  })
+
+  it("error: TaskFailed{reason error}, onError due", () => {
+    const h = run([trigger(), start, complete({ _tag: "Error", error: boom })])
+    expect(h.state.status).toBe("error")
+    expect(h.state.context).toMatchObject({ error: boom, failureReason: "error", pendingHook: "onError" })
+  })
+
+  it("error with a retry left: RetryScheduled, back to continue, same iteration with attempt 2", () => {
+    const h = run([trigger(), start, complete({ _tag: "Error", error: boom, retryAt: 42 }), start])
+    expect(types(h)).toEqual(["TaskTriggered", "IterationStarted", "RetryScheduled", "IterationStarted"])
+    expect(h.events[3]!.event).toMatchObject({ iteration: 1, attempt: 2 })
+    expect(h.state.status).toBe("running")
+  })
+
+  it("run throws: TaskFailed{reason thrown}", () => {
+    const h = run([trigger(), start, { _tag: "Fail", error: boom, reason: "thrown" }])
+    expect(h.state).toMatchObject({ status: "error", context: { failureReason: "thrown" } })
+  })
+
+  it("hard timeout: TaskFailed{reason timeout}, or RetryScheduled when a retry is allowed", () => {
+    const failed = run([trigger(), start, { _tag: "Fail", error: { message: "timed out" }, reason: "timeout" }])
+    expect(failed.state).toMatchObject({ status: "error", context: { failureReason: "timeout" } })
+    const retried = run([trigger(), start, { _tag: "Fail", error: { message: "timed out" }, reason: "timeout", retryAt: 7 }])
+    expect(retried.state).toMatchObject({ status: "continue", context: { failureReason: "timeout", wakeAt: 7, nextAttempt: 2 } })
+  })
+
+  it("abort while triggered or continue: AbortRequested then TaskAborted, onAbort due", () => {
+    for (const before of [[trigger()], [trigger(), start, complete({ _tag: "Continue", input: {} })]]) {
+      const h = run([...before, { _tag: "Abort", message: "stop" }])
+      expect(types(h).slice(-2)).toEqual(["AbortRequested", "TaskAborted"])
+      expect(h.state.status).toBe("aborted")
+      expect(h.state.context).toMatchObject({ pendingHook: "onAbort", message: "stop" })
+    }
+  })
+
+  it("abort while running: AbortRequested keeps it running; TaskAborted when run answers aborted", () => {
+    const requested = run([trigger(), start, { _tag: "Abort", message: "user" }])
+    expect(requested.state).toMatchObject({ status: "running", context: { abortRequested: true } })
+    expect(Lifecycle.decide(requested.state, { _tag: "Abort" })).toEqual([])
+    const h = run([complete({ _tag: "Aborted" })], requested)
+    expect(types(h).slice(-2)).toEqual(["AbortRequested", "TaskAborted"])
+    expect(h.state).toMatchObject({ status: "aborted", context: { message: "user" } })
+  })
+
+  it("abort while running, forced after the grace period: TaskAborted{forced}", () => {
+    const h = run([trigger(), start, { _tag: "Abort" }, { _tag: "ForceAbort" }])
+    expect(h.events.at(-1)!.event).toMatchObject({ _tag: "TaskAborted", forced: true })
+    expect(h.state.status).toBe("aborted")
+  })
+
+  it("daemon died mid-iteration: IterationInterrupted, back to continue, the iteration runs again", () => {
+    const h = run([trigger(), start, { _tag: "Interrupt", reason: "crash" }, start])
+    expect(types(h)).toEqual(["TaskTriggered", "IterationStarted", "IterationInterrupted", "IterationStarted"])
+    expect(h.events[3]!.event).toMatchObject({ iteration: 1, attempt: 2 })
+  })
+
+  it("hook finished or threw: HookCompleted / HookFailed, outcome unchanged, hook no longer due", () => {
+    const done = run([trigger(), start, complete({ _tag: "Done" })])
+    const completed = run([{ _tag: "HookResult", hook: "onDone" }], done)
+    expect(completed.state).toMatchObject({ status: "done" })
+    expect(completed.state.context.pendingHook).toBeUndefined()
+    const failed = run([{ _tag: "HookResult", hook: "onDone", error: boom }], done)
+    expect(failed.state).toMatchObject({ status: "done", context: { hookFailed: true } })
+    expect(Lifecycle.decide(completed.state, { _tag: "HookResult", hook: "onDone" })).toBeInstanceOf(Lifecycle.CommandRejected)
+    expect(Lifecycle.decide(done.state, { _tag: "HookResult", hook: "onError" })).toBeInstanceOf(Lifecycle.CommandRejected)
+  })
+
+  it("progress and logs while running are folded into the state", () => {
+    const h = run([
+      trigger(),
+      start,
+      { _tag: "Progress", progress: { completed: 3, total: 10 } },
+      { _tag: "Log", level: "info", message: "hello" },
+    ])
+    expect(h.state.context).toMatchObject({ progress: { completed: 3, total: 10 }, logCount: 1 })
+  })
+
+  it("the definition is gone when a waiting task should start: TaskFailed{unknownDefinition}", () => {
+    const h = run([trigger(), { _tag: "Fail", error: { message: "no definition demoTask" }, reason: "unknownDefinition" }])
+    expect(h.state).toMatchObject({ status: "error", context: { failureReason: "unknownDefinition" } })
+  })
+})
+
+describe("the machine validates history", () => {
+  const base = run([trigger(), start])
+
+  it("refuses an iteration that is not the expected one", () => {
+    const bad = { ...base.events[1]!, version: 3, position: 3, event: base.events[1]!.event }
+    const result = Replay.replay([...base.events, bad])
+    expect(result).toBeInstanceOf(Replay.ReplayError)
+    expect(result).toMatchObject({ position: 3, state: "running", event: "IterationStarted" })
+  })
+
+  it("refuses a final event before any iteration ran", () => {
+    const done = run([trigger(), start, complete({ _tag: "Done" })])
+    const skipped = [done.events[0]!, { ...done.events[2]!, version: 2, position: 2 }]
+    expect(Replay.replay(skipped)).toMatchObject({ _tag: "ReplayError", state: "triggered", event: "TaskDone", position: 2 })
+  })
+
+  it("refuses a gap in stream versions", () => {
+    const gap = [base.events[0]!, { ...base.events[1]!, version: 5 }]
+    expect(Replay.replay(gap)).toMatchObject({ _tag: "ReplayError", reason: "expected stream version 2" })
+  })
+
+  it("scan gives the state after every event, ending where replay ends", () => {
+    const states = Replay.scan(base.events)
+    if (states instanceof Replay.ReplayError) throw states
+    expect(states.map((s) => s.status)).toEqual(["triggered", "running"])
+    expect(states.at(-1)).toEqual(Replay.replay(base.events))
+  })
+})
