@@ -1,0 +1,106 @@
+/**
+ * The `controller` a task's `run` receives: the only way a task talks to the
+ * daemon during an iteration. It is an interface so tests can fake it; the
+ * daemon's runner uses the real implementation from `LiveController.ts`.
+ *
+ * - `runtime`: time left in this iteration and whether an abort was requested.
+ * - `response`: builds the iteration's {@link Result}.
+ * - `state`: the task's input and output, merged in place, and progress.
+ * - `logger`: task log lines (stored when the definition has `databaseLogs`).
+ * - `task`: trigger child tasks and list them.
+ */
+import type { ErrorInput } from "./ErrorInfo.ts"
+import type { Result } from "./Result.ts"
+import type { TaskSnapshot } from "./TaskSnapshot.ts"
+
+/** Time and abort status of the running iteration. */
+export interface ControllerRuntime {
+  /** True once an abort was requested; return `response.aborted()` soon after. */
+  isAborted(): boolean
+  /** True when at most `seconds` (default: the definition's `closeToTimeout`) remain. */
+  isCloseToTimeout(seconds?: number): boolean
+  /** Whole seconds left before the iteration's hard timeout (never negative). */
+  getRemainingSeconds(): number
+  /** Milliseconds left before the iteration's hard timeout (never negative). */
+  getRemainingMilliseconds(): number
+  /** Aborted when the task is asked to stop; pass it to `fetch` and friends in Promise runs. */
+  readonly signal: AbortSignal
+}
+
+/** When the next iteration may start: after `seconds`, or at `date`. */
+export type ContinueOptions = { readonly seconds: number } | { readonly date: Date }
+
+/** Builders for the iteration's answer. */
+export interface ControllerResponse<Input, Output> {
+  /** Finish the task; a string first argument is the message. Without `output`, the state's output is used. */
+  done(message: string, output?: Output): Result.Done<Output>
+  /** Finish the task with `output` (without it, the state's output is used). */
+  done(output?: Output): Result.Done<Output>
+  /** Run another iteration with `input`, optionally not before a delay or date. */
+  continue(input: Input, options?: ContinueOptions): Result.Continue<Input>
+  /** Fail the task with a message, an `Error`, or `{ message, code?, data? }`. */
+  error(error: ErrorInput): Result.Error
+  /** Acknowledge an abort request. */
+  aborted(): Result.Aborted
+}
+
+/** Progress of a task, as shown by clients. */
+export interface Progress {
+  readonly completed: number
+  readonly total?: number | undefined
+  readonly message?: string | undefined
+}
+
+/** The task's input and output, kept across iterations. */
+export interface ControllerState<Input, Output> {
+  /** The current input (after any `updateInput`). */
+  getInput(): Input
+  /** The current output (after any `updateOutput`), or undefined if none yet. */
+  getOutput(): Partial<Output> | undefined
+  /** Shallow-merge `partial` into the input and record it. */
+  updateInput(partial: Partial<Input>): void
+  /** Shallow-merge `partial` into the output and record it. */
+  updateOutput(partial: Partial<Output>): void
+  /** Report progress (completed must be a finite number >= 0). */
+  setProgress(progress: Progress): void
+}
+
+/** The severity of a task log line. */
+export type LogLevel = "info" | "warn" | "error"
+
+/** Task log lines. */
+export interface ControllerLogger {
+  /** Log an informational line with optional structured data. */
+  info(message: string, data?: unknown): void
+  /** Log a warning with optional structured data. */
+  warn(message: string, data?: unknown): void
+  /** Log an error; `error` may be anything thrown, `data` any structured data. */
+  error(message: string, details?: { readonly error?: unknown; readonly data?: unknown }): void
+}
+
+/** A request to start a child task. */
+export interface TriggerParams<Input = unknown> {
+  /** The id of the child's task definition. */
+  readonly definition: string
+  readonly input: Input
+  readonly name?: string | undefined
+  /** Seconds to wait before the child's first iteration. */
+  readonly delay?: number | undefined
+}
+
+/** Child tasks of the running task. */
+export interface ControllerTask {
+  /** Trigger a child task (its parentId is this task); resolves with its id. */
+  trigger<Input>(params: TriggerParams<Input>): Promise<{ readonly id: string }>
+  /** This task's children, optionally only those of one definition. */
+  listChildren(definitionId?: string): Promise<ReadonlyArray<TaskSnapshot>>
+}
+
+/** Everything a task can do during one iteration. */
+export interface Controller<Input = any, Output = any> {
+  readonly runtime: ControllerRuntime
+  readonly response: ControllerResponse<Input, Output>
+  readonly state: ControllerState<Input, Output>
+  readonly logger: ControllerLogger
+  readonly task: ControllerTask
+}

@@ -1,0 +1,153 @@
+/**
+ * A task definition as the daemon uses it: the instance's metadata checked and
+ * completed with the defaults. Validation runs when the daemon loads its config
+ * (`loadDefinitions`) and fails with one typed {@link InvalidDefinition} that
+ * names the offending class and lists everything wrong with it.
+ */
+import { type Context, Effect, Schema } from "effect"
+import { toErrorInfo } from "./ErrorInfo.ts"
+import type { Implementation } from "./Implementation.ts"
+import { defaults, type Interface } from "./Interface.ts"
+import { type RetryPolicy, retryPolicyProblems } from "./Retry.ts"
+
+/** A definition id: camelCase letters and digits, starting with a lowercase letter. */
+export const idPattern = /^[a-z][a-zA-Z0-9]*$/
+
+/** A task definition class is unusable; `className` names it, `reasons` says why. */
+export class InvalidDefinition extends Schema.TaggedError<InvalidDefinition>()("InvalidDefinition", {
+  className: Schema.String,
+  id: Schema.optional(Schema.String),
+  reasons: Schema.Array(Schema.String),
+}) {
+  override get message(): string {
+    const id = this.id === undefined ? "" : ` (id "${this.id}")`
+    return `Task definition ${this.className}${id} is invalid: ${this.reasons.join("; ")}`
+  }
+}
+
+/** A validated task definition with every default applied. */
+export interface Definition<Input = any, Output = any> {
+  readonly id: string
+  readonly title: string
+  readonly description: string | undefined
+  readonly maxIterations: number
+  readonly databaseLogs: boolean
+  readonly isPrivate: boolean
+  readonly timeout: number
+  readonly closeToTimeout: number
+  readonly retry: RetryPolicy | undefined
+  /** The class's name, for messages. */
+  readonly className: string
+  /** The instance whose `run` and hooks the daemon calls. */
+  readonly task: Interface<Input, Output>
+}
+
+const classNameOf = (task: unknown): string => {
+  const name = (task as { constructor?: { name?: unknown } } | null | undefined)?.constructor?.name
+  return typeof name === "string" && name !== "" ? name : "<anonymous>"
+}
+
+const isPositive = (n: unknown): n is number => typeof n === "number" && Number.isFinite(n) && n > 0
+const hooks = ["onBeforeTrigger", "onDone", "onError", "onAbort", "onMaxIterations", "createInputValidation"] as const
+
+const inputValidationProblems = (task: Interface): ReadonlyArray<string> => {
+  try {
+    return Schema.isSchema(task.createInputValidation?.()) ? [] : ["createInputValidation() must return an Effect Schema"]
+  } catch (thrown) {
+    return [`createInputValidation() threw: ${toErrorInfo(thrown).message}`]
+  }
+}
+
+const problemsOf = (task: Interface): Array<string> => {
+  const problems: Array<string> = []
+  const { id, title, description, maxIterations, timeout, closeToTimeout, databaseLogs, isPrivate, retry } = task
+  if (typeof id !== "string") problems.push(`id must be a string, got ${typeof id}`)
+  else if (!idPattern.test(id)) {
+    problems.push(`id "${id}" is not camelCase: it must match ${String(idPattern)}, e.g. "reindexCatalog"`)
+  }
+  if (typeof title !== "string" || title.trim() === "") problems.push("title must be a non-empty string")
+  if (description !== undefined && typeof description !== "string") problems.push("description must be a string")
+  if (maxIterations !== undefined && !(Number.isInteger(maxIterations) && maxIterations > 0)) {
+    problems.push(`maxIterations must be a positive integer, got ${String(maxIterations)}`)
+  }
+  if (timeout !== undefined && !isPositive(timeout)) {
+    problems.push(`timeout must be a positive number of seconds, got ${String(timeout)}`)
+  }
+  if (closeToTimeout !== undefined && !isPositive(closeToTimeout)) {
+    problems.push(`closeToTimeout must be a positive number of seconds, got ${String(closeToTimeout)}`)
+  } else if ((closeToTimeout ?? defaults.closeToTimeout) >= (isPositive(timeout) ? timeout : defaults.timeout)) {
+    const threshold = closeToTimeout === undefined ? `${defaults.closeToTimeout}s, the default` : `${closeToTimeout}s`
+    problems.push(
+      `closeToTimeout (${threshold}) must be below timeout (${timeout ?? defaults.timeout}s), ` +
+        "or isCloseToTimeout() is always true; set a smaller closeToTimeout",
+    )
+  }
+  if (databaseLogs !== undefined && typeof databaseLogs !== "boolean") problems.push("databaseLogs must be a boolean")
+  if (isPrivate !== undefined && typeof isPrivate !== "boolean") problems.push("isPrivate must be a boolean")
+  if (retry !== undefined) {
+    if (typeof retry === "object" && retry !== null) problems.push(...retryPolicyProblems(retry))
+    else problems.push("retry must be an object like { maxAttempts, backoff? }")
+  }
+  if (typeof task.run !== "function") problems.push("run must be a method")
+  for (const hook of hooks) {
+    if (task[hook] !== undefined && typeof task[hook] !== "function") problems.push(`${hook} must be a method`)
+  }
+  if (typeof task.createInputValidation === "function") problems.push(...inputValidationProblems(task))
+  return problems
+}
+
+/** Check one task instance and apply the defaults. */
+export const resolveDefinition = <Input, Output>(
+  task: Interface<Input, Output>,
+): Effect.Effect<Definition<Input, Output>, InvalidDefinition> =>
+  Effect.suspend(() => {
+    const className = classNameOf(task)
+    const problems = problemsOf(task)
+    if (problems.length > 0) {
+      const id = typeof task.id === "string" ? { id: task.id } : {}
+      return Effect.fail(new InvalidDefinition({ className, ...id, reasons: problems }))
+    }
+    return Effect.succeed({
+      id: task.id,
+      title: task.title,
+      description: task.description,
+      maxIterations: task.maxIterations ?? defaults.maxIterations,
+      databaseLogs: task.databaseLogs ?? defaults.databaseLogs,
+      isPrivate: task.isPrivate ?? defaults.isPrivate,
+      timeout: task.timeout ?? defaults.timeout,
+      closeToTimeout: task.closeToTimeout ?? defaults.closeToTimeout,
+      retry: task.retry,
+      className,
+      task,
+    })
+  })
+
+/** Check task instances one by one (in order) and that their ids are unique. */
+export const validateDefinitions = (
+  tasks: Iterable<Interface>,
+): Effect.Effect<ReadonlyArray<Definition>, InvalidDefinition> =>
+  Effect.gen(function*() {
+    const byId = new Map<string, Definition>()
+    for (const task of tasks) {
+      const definition = yield* resolveDefinition(task)
+      const other = byId.get(definition.id)
+      if (other !== undefined) {
+        return yield* new InvalidDefinition({
+          className: definition.className,
+          id: definition.id,
+          reasons: [`id "${definition.id}" is already used by ${other.className}`],
+        })
+      }
+      byId.set(definition.id, definition)
+    }
+    return Array.from(byId.values())
+  })
+
+/** Instantiate implementations with services from `context`, then validate them. */
+export const loadDefinitions = <R>(
+  implementations: Iterable<Implementation<Interface, R>>,
+  context: Context.Context<R>,
+): Effect.Effect<ReadonlyArray<Definition>, InvalidDefinition> =>
+  Effect.forEach(implementations, (implementation) => implementation.instantiate(context)).pipe(
+    Effect.flatMap(validateDefinitions),
+  )

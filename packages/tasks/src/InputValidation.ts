@@ -1,0 +1,70 @@
+/**
+ * Trigger input checking: decode unknown input with the definition's
+ * `createInputValidation()` schema, reporting every problem with its field
+ * path, plus the encode direction (for storing decoded input as JSON) and the
+ * JSON Schema document clients use to render forms. A definition without a
+ * schema accepts any input unchanged.
+ */
+import { Effect, type JsonSchema, Schema, SchemaIssue } from "effect"
+import type { Interface } from "./Interface.ts"
+
+/** One problem with an input: where (`["items", 2, "name"]`, empty for the root) and what. */
+export interface InputIssue {
+  readonly path: ReadonlyArray<string | number>
+  readonly message: string
+}
+
+const renderPath = (path: ReadonlyArray<string | number>): string =>
+  path.length === 0 ? "input" : path.map((key) => (typeof key === "number" ? `[${key}]` : `.${key}`)).join("").slice(1)
+
+/** The input given for a definition does not match its schema; `issues` lists every problem. */
+export class InvalidInput extends Schema.TaggedError<InvalidInput>()("InvalidInput", {
+  definitionId: Schema.String,
+  issues: Schema.Array(Schema.Struct({
+    path: Schema.Array(Schema.Union([Schema.String, Schema.Number])),
+    message: Schema.String,
+  })),
+}) {
+  override get message(): string {
+    const issues = this.issues.map((issue) => `${renderPath(issue.path)}: ${issue.message}`)
+    return `Invalid input for task definition "${this.definitionId}": ${issues.join("; ")}`
+  }
+}
+
+const formatter = SchemaIssue.makeFormatterStandardSchemaV1()
+
+const toInvalidInput = (definitionId: string) => (error: Schema.SchemaError): InvalidInput =>
+  new InvalidInput({
+    definitionId,
+    issues: formatter(error.issue).issues.map((issue) => ({
+      path: (issue.path ?? []).map((segment) => {
+        const key = typeof segment === "object" ? segment.key : segment
+        return typeof key === "symbol" ? String(key) : key
+      }),
+      message: issue.message,
+    })),
+  })
+
+const all = { errors: "all" } as const
+
+/** Decode `input` with the task's schema (all errors), or pass it through if it has none. */
+export const decodeInput = <Input>(task: Interface<Input>, input: unknown): Effect.Effect<Input, InvalidInput> =>
+  Effect.suspend(() => {
+    const schema = task.createInputValidation?.()
+    if (schema === undefined) return Effect.succeed(input as Input)
+    return Schema.decodeUnknownEffect(schema)(input, all).pipe(Effect.mapError(toInvalidInput(task.id)))
+  })
+
+/** Encode a decoded input back to its stored (JSON) form with the task's schema, if any. */
+export const encodeInput = <Input>(task: Interface<Input>, input: Input): Effect.Effect<unknown, InvalidInput> =>
+  Effect.suspend(() => {
+    const schema = task.createInputValidation?.()
+    if (schema === undefined) return Effect.succeed(input)
+    return Schema.encodeEffect(schema)(input, all).pipe(Effect.mapError(toInvalidInput(task.id)))
+  })
+
+/** The task's input schema as a JSON Schema (draft 2020-12) document, or undefined without one. */
+export const inputJsonSchema = (task: Interface): JsonSchema.Document<"draft-2020-12"> | undefined => {
+  const schema = task.createInputValidation?.()
+  return schema === undefined ? undefined : Schema.toJsonSchemaDocument(schema)
+}

@@ -1,0 +1,84 @@
+/**
+ * What one iteration of `run` answers: a tagged union of plain data objects
+ * (`Done | Continue | Error | Aborted`) that the daemon inspects by `_tag`.
+ * Tasks normally build them with `controller.response.*`; the constructors here
+ * are the pure versions (no clock), useful in tests and in the runner.
+ */
+import { type ErrorInfo, type ErrorInput, toErrorInfo } from "./ErrorInfo.ts"
+
+/** The answer of one iteration: done, continue, error or aborted. */
+export type Result<Output = unknown> = Result.Done<Output> | Result.Continue | Result.Error | Result.Aborted
+
+/** The members of {@link Result}. */
+export declare namespace Result {
+  /** The task finished; `output` is its final output, `message` a human summary. */
+  export interface Done<Output = unknown> {
+    readonly _tag: "Done"
+    readonly message?: string | undefined
+    readonly output?: Output | undefined
+  }
+  /** Run another iteration with `input` (it replaces the input), not before `wakeAt` (epoch ms) if set. */
+  export interface Continue<Input = unknown> {
+    readonly _tag: "Continue"
+    readonly input: Input
+    readonly wakeAt?: number | undefined
+  }
+  /** The task failed with `error`. */
+  export interface Error {
+    readonly _tag: "Error"
+    readonly error: ErrorInfo
+  }
+  /** The task stopped because it was asked to abort. */
+  export interface Aborted {
+    readonly _tag: "Aborted"
+  }
+}
+
+function done<Output>(message: string, output?: Output): Result.Done<Output>
+function done<Output>(output?: Output): Result.Done<Output>
+function done(first?: unknown, second?: unknown): Result.Done<unknown> {
+  const [message, output] = typeof first === "string" ? [first, second] : [undefined, first]
+  return {
+    _tag: "Done",
+    ...(message !== undefined ? { message } : {}),
+    ...(output !== undefined ? { output } : {}),
+  }
+}
+
+const continue_ = <Input>(input: Input, wakeAt?: number): Result.Continue<Input> =>
+  wakeAt === undefined ? { _tag: "Continue", input } : { _tag: "Continue", input, wakeAt }
+
+const error = (e: ErrorInput): Result.Error => ({ _tag: "Error", error: toErrorInfo(e) })
+
+const aborted = (): Result.Aborted => ({ _tag: "Aborted" })
+
+const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null
+
+const is = (u: unknown): u is Result => {
+  if (!isRecord(u)) return false
+  switch (u["_tag"]) {
+    case "Done":
+    case "Aborted":
+      return true
+    case "Continue":
+      return "input" in u && (u["wakeAt"] === undefined || typeof u["wakeAt"] === "number")
+    case "Error":
+      return isRecord(u["error"]) && typeof u["error"]["message"] === "string"
+    default:
+      return false
+  }
+}
+
+/**
+ * Pure constructors and a guard for {@link Result}. `done("msg")` treats a lone
+ * string as the message (use `done(message, output)` for a string output);
+ * `continue(input, wakeAt?)` takes an absolute epoch-ms wake time.
+ */
+export const Result = {
+  done,
+  continue: continue_,
+  error,
+  aborted,
+  /** Whether a value `run` returned is a well-formed result. */
+  is,
+} as const

@@ -1,0 +1,171 @@
+/**
+ * Definition checks and defaults: what the daemon refuses to load, and with
+ * which message, and what it fills in.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { Context, Effect, Schema } from "effect"
+import { TaskDefinition } from "../src/index.ts"
+
+class Minimal implements TaskDefinition.Interface {
+  readonly id: string = "minimal"
+  readonly title: string = "Minimal"
+  run({ controller }: TaskDefinition.RunParams) {
+    return controller.response.done()
+  }
+}
+
+const invalid = (task: TaskDefinition.Interface) => Effect.flip(TaskDefinition.resolveDefinition(task))
+
+describe("resolveDefinition", () => {
+  it.effect("applies the defaults to omitted metadata", () =>
+    Effect.gen(function*() {
+      const task = new Minimal()
+      const definition = yield* TaskDefinition.resolveDefinition(task)
+      expect(definition).toEqual({
+        id: "minimal",
+        title: "Minimal",
+        description: undefined,
+        maxIterations: 50,
+        databaseLogs: true,
+        isPrivate: false,
+        timeout: 900,
+        closeToTimeout: 180,
+        retry: undefined,
+        className: "Minimal",
+        task,
+      })
+    }))
+
+  it.effect("keeps what the class sets", () =>
+    Effect.gen(function*() {
+      class Custom extends Minimal {
+        readonly maxIterations = 3
+        readonly databaseLogs = false
+        readonly isPrivate = true
+        readonly timeout = 60
+        readonly closeToTimeout = 10
+        readonly retry = { maxAttempts: 3, backoff: { initialSeconds: 1 } }
+      }
+      const definition = yield* TaskDefinition.resolveDefinition(new Custom())
+      expect(definition).toMatchObject({
+        maxIterations: 3,
+        databaseLogs: false,
+        isPrivate: true,
+        timeout: 60,
+        closeToTimeout: 10,
+        retry: { maxAttempts: 3, backoff: { initialSeconds: 1 } },
+      })
+    }))
+
+  it.effect("rejects an id that is not camelCase, naming the class", () =>
+    Effect.gen(function*() {
+      for (const id of ["Reindex", "re-index", "re_index", "1st", ""]) {
+        class BadId extends Minimal {
+          override readonly id = id
+        }
+        const error = yield* invalid(new BadId())
+        expect(error._tag).toBe("InvalidDefinition")
+        expect(error.className).toBe("BadId")
+        expect(error.message).toBe(
+          `Task definition BadId (id "${id}") is invalid: id "${id}" is not camelCase: ` +
+            `it must match /^[a-z][a-zA-Z0-9]*$/, e.g. "reindexCatalog"`,
+        )
+      }
+    }))
+
+  it.effect("lists every problem of a class at once", () =>
+    Effect.gen(function*() {
+      class Broken extends Minimal {
+        override readonly title = "  "
+        readonly maxIterations = 2.5
+        readonly timeout = 0
+        readonly retry = { maxAttempts: 0 }
+      }
+      const error = yield* invalid(new Broken())
+      expect(error.reasons).toEqual([
+        "title must be a non-empty string",
+        "maxIterations must be a positive integer, got 2.5",
+        "timeout must be a positive number of seconds, got 0",
+        "retry.maxAttempts must be a positive integer, got 0",
+      ])
+    }))
+
+  it.effect("rejects a close-to-timeout threshold that is not below the timeout", () =>
+    Effect.gen(function*() {
+      class ShortTimeout extends Minimal {
+        readonly timeout = 60
+      }
+      const error = yield* invalid(new ShortTimeout())
+      expect(error.reasons).toEqual([
+        "closeToTimeout (180s, the default) must be below timeout (60s), or isCloseToTimeout() is always true; " +
+        "set a smaller closeToTimeout",
+      ])
+      class NegativeThreshold extends Minimal {
+        readonly closeToTimeout = -5
+      }
+      expect((yield* invalid(new NegativeThreshold())).reasons).toEqual([
+        "closeToTimeout must be a positive number of seconds, got -5",
+      ])
+    }))
+
+  it.effect("rejects a createInputValidation that returns no schema or throws", () =>
+    Effect.gen(function*() {
+      const task = Object.assign(new Minimal(), { createInputValidation: () => ({ folder: "string" }) })
+      expect((yield* invalid(task as unknown as TaskDefinition.Interface)).reasons).toEqual([
+        "createInputValidation() must return an Effect Schema",
+      ])
+      const throwing = Object.assign(new Minimal(), {
+        createInputValidation: () => {
+          throw new Error("schema module missing")
+        },
+      })
+      expect((yield* invalid(throwing)).reasons).toEqual(["createInputValidation() threw: schema module missing"])
+      const withSchema = Object.assign(new Minimal(), { createInputValidation: () => Schema.Struct({}) })
+      expect((yield* TaskDefinition.resolveDefinition(withSchema)).id).toBe("minimal")
+    }))
+})
+
+describe("validateDefinitions", () => {
+  it.effect("rejects a duplicate id, naming both classes", () =>
+    Effect.gen(function*() {
+      class First extends Minimal {}
+      class Second extends Minimal {}
+      const error = yield* Effect.flip(TaskDefinition.validateDefinitions([new First(), new Second()]))
+      expect(error.message).toBe(
+        `Task definition Second (id "minimal") is invalid: id "minimal" is already used by First`,
+      )
+    }))
+
+  it.effect("returns resolved definitions in order", () =>
+    Effect.gen(function*() {
+      class Other extends Minimal {
+        override readonly id = "other"
+      }
+      const definitions = yield* TaskDefinition.validateDefinitions([new Minimal(), new Other()])
+      expect(definitions.map((definition) => [definition.id, definition.className])).toEqual([
+        ["minimal", "Minimal"],
+        ["other", "Other"],
+      ])
+    }))
+})
+
+describe("loadDefinitions", () => {
+  class Greeting extends Context.Service<Greeting, { readonly text: string }>()("test/Greeting") {}
+  class Greeter extends Minimal {
+    override readonly id = "greeter"
+    constructor(readonly greeting: Context.Service.Shape<typeof Greeting>) {
+      super()
+    }
+  }
+
+  it.effect("instantiates implementations with the context's services and validates them", () =>
+    Effect.gen(function*() {
+      const implementations = [
+        TaskDefinition.createImplementation({ implementation: Greeter, dependencies: [Greeting] }),
+        TaskDefinition.createImplementation({ implementation: Minimal }),
+      ]
+      const definitions = yield* TaskDefinition.loadDefinitions(implementations, Context.make(Greeting, { text: "hi" }))
+      expect(definitions.map((definition) => definition.id)).toEqual(["greeter", "minimal"])
+      expect((definitions[0]?.task as Greeter).greeting.text).toBe("hi")
+    }))
+})
