@@ -18,6 +18,7 @@ import {
   ProgressUpdated,
   RetryScheduled,
   TaskAborted,
+  TaskDeleted,
   TaskDone,
   TaskFailed,
   TaskLogged,
@@ -54,6 +55,7 @@ export type Command =
   | { readonly _tag: "HookResult"; readonly hook: HookName; readonly error?: ErrorInfo }
   | { readonly _tag: "Progress"; readonly progress: Progress }
   | { readonly _tag: "Log"; readonly level: "info" | "warn" | "error"; readonly message: string; readonly data?: unknown }
+  | { readonly _tag: "Delete" }
 
 /** What one run() answered, as the runner hands it over (already validated). */
 export type IterationResult =
@@ -71,6 +73,34 @@ export class CommandRejected extends Schema.TaggedError<CommandRejected>()("Comm
   override get message() {
     return `${this.command} is not possible while the task is ${this.status}: ${this.reason}`
   }
+}
+
+/** What the decider needs to know about the task's definition. */
+export interface DecideOptions {
+  /** The hooks the definition implements; a final event for an outcome without a hook records `hookDue: false`. Default: all. */
+  readonly hooks?: ReadonlySet<HookName> | undefined
+}
+
+const hookFor = { TaskDone: "onDone", TaskFailed: "onError", TaskAborted: "onAbort", MaxIterationsReached: "onMaxIterations" } as const
+
+/** Marks final events whose hook the definition does not implement. */
+const withHooks = (events: ReadonlyArray<TaskEvent>, options: DecideOptions): ReadonlyArray<TaskEvent> => {
+  const hooks = options.hooks
+  if (hooks === undefined) return events
+  return events.map((event) => {
+    switch (event._tag) {
+      case "TaskDone":
+        return hooks.has(hookFor[event._tag]) ? event : new TaskDone({ ...event, hookDue: false })
+      case "TaskFailed":
+        return hooks.has(hookFor[event._tag]) ? event : new TaskFailed({ ...event, hookDue: false })
+      case "TaskAborted":
+        return hooks.has(hookFor[event._tag]) ? event : new TaskAborted({ ...event, hookDue: false })
+      case "MaxIterationsReached":
+        return hooks.has(hookFor[event._tag]) ? event : new MaxIterationsReached({ ...event, hookDue: false })
+      default:
+        return event
+    }
+  })
 }
 
 const reject = (state: TaskState, command: Command, reason: string) =>
@@ -101,7 +131,12 @@ const fail = (error: ErrorInfo, reason: FailureReason, retryAt: number | undefin
   retryAt === undefined ? new TaskFailed({ error, reason }) : new RetryScheduled({ error, reason, wakeAt: retryAt })
 
 /** The events that record `command` on a task in `state`, or why it cannot happen. */
-export const decide = (state: TaskState, command: Command): ReadonlyArray<TaskEvent> | CommandRejected => {
+export const decide = (state: TaskState, command: Command, options: DecideOptions = {}): ReadonlyArray<TaskEvent> | CommandRejected => {
+  const decided = decideAll(state, command)
+  return decided instanceof CommandRejected ? decided : withHooks(decided, options)
+}
+
+const decideAll = (state: TaskState, command: Command): ReadonlyArray<TaskEvent> | CommandRejected => {
   const { status, context } = state
   const waiting = status === "triggered" || status === "continue"
   switch (command._tag) {
@@ -136,6 +171,10 @@ export const decide = (state: TaskState, command: Command): ReadonlyArray<TaskEv
     case "Progress":
       if (status !== "running") return reject(state, command, "progress is reported only while running")
       return [new ProgressUpdated({ progress: command.progress })]
+    case "Delete":
+      if (!isFinal(status)) return reject(state, command, "only a finished task can be deleted; abort it first")
+      if (context.deleted === true) return reject(state, command, "the task is already deleted")
+      return [new TaskDeleted({})]
     case "Log":
       if (status === "untriggered") return reject(state, command, "the task does not exist")
       return [new TaskLogged(defined({ level: command.level, message: command.message, data: command.data }))]

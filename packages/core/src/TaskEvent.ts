@@ -71,18 +71,24 @@ export class IterationContinued extends Schema.TaggedClass<IterationContinued>()
 export class MaxIterationsReached extends Schema.TaggedClass<MaxIterationsReached>()("MaxIterationsReached", {
   input: Json,
   output: Schema.optional(Json),
+  /** False when the definition has no hook for this outcome (nothing is due). */
+  hookDue: Schema.optional(Schema.Boolean),
 }) {}
 
 /** run() answered done. Final. */
 export class TaskDone extends Schema.TaggedClass<TaskDone>()("TaskDone", {
   output: Schema.optional(Json),
   message: Schema.optional(Schema.String),
+  /** False when the definition has no hook for this outcome (nothing is due). */
+  hookDue: Schema.optional(Schema.Boolean),
 }) {}
 
 /** run() answered error, threw, timed out or returned garbage, and no retry is left. Final. */
 export class TaskFailed extends Schema.TaggedClass<TaskFailed>()("TaskFailed", {
   error: ErrorInfo,
   reason: FailureReason,
+  /** False when the definition has no hook for this outcome (nothing is due). */
+  hookDue: Schema.optional(Schema.Boolean),
 }) {}
 
 /** The iteration failed but the retry policy allows another attempt of the same iteration. */
@@ -101,6 +107,8 @@ export class AbortRequested extends Schema.TaggedClass<AbortRequested>()("AbortR
 export class TaskAborted extends Schema.TaggedClass<TaskAborted>()("TaskAborted", {
   message: Schema.optional(Schema.String),
   forced: Schema.optional(Schema.Boolean),
+  /** False when the definition has no hook for this outcome (nothing is due). */
+  hookDue: Schema.optional(Schema.Boolean),
 }) {}
 
 /** A running iteration did not finish: the daemon died or stopped. It runs again. */
@@ -132,6 +140,9 @@ export class TaskLogged extends Schema.TaggedClass<TaskLogged>()("TaskLogged", {
   data: Schema.optional(Json),
 }) {}
 
+/** The task was deleted by a user: projections drop it; its events stay in the log. */
+export class TaskDeleted extends Schema.TaggedClass<TaskDeleted>()("TaskDeleted", {}) {}
+
 /** Every fact about a task. */
 export const TaskEvent = Schema.Union([
   TaskTriggered,
@@ -148,6 +159,7 @@ export const TaskEvent = Schema.Union([
   HookFailed,
   ProgressUpdated,
   TaskLogged,
+  TaskDeleted,
 ])
 export type TaskEvent = typeof TaskEvent.Type
 

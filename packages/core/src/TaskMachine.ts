@@ -15,20 +15,24 @@
  *   RetryScheduled or IterationInterrupted go back to `continue`;
  *   MaxIterationsReached, TaskDone, TaskFailed, TaskAborted are final.
  * - Final states (`done`, `error`, `aborted`, `maxIterations`, tagged "final")
- *   only accept the outcome of the hook that is due (HookCompleted/HookFailed)
- *   and log lines.
+ *   only accept the outcome of the hook that is due (HookCompleted/HookFailed),
+ *   log lines, and TaskDeleted (once; the status stays, `deleted` is set).
  */
+import { Schema } from "effect"
 import { assign, setup } from "xstate"
-import type { DefinitionId, TaskId } from "./Ids.ts"
-import type { ErrorInfo, FailureReason, HookName, Progress, TaskEvent } from "./TaskEvent.ts"
+import { DefinitionId, TaskId } from "./Ids.ts"
+import { ErrorInfo, FailureReason, HookName, Json, Progress, type TaskEvent } from "./TaskEvent.ts"
 
 /** Every state of the machine; the last four are final. */
-export const statuses = ["untriggered", "triggered", "running", "continue", "done", "error", "aborted", "maxIterations"] as const
-export type Status = (typeof statuses)[number]
+export const Status = Schema.Literals(["untriggered", "triggered", "running", "continue", "done", "error", "aborted", "maxIterations"])
+export type Status = typeof Status.Type
 
 /** Statuses a task can be in once triggered (what clients filter by). */
-export const taskStatuses = ["triggered", "running", "continue", "done", "error", "aborted", "maxIterations"] as const
-export type TaskStatus = (typeof taskStatuses)[number]
+export const TaskStatus = Schema.Literals(["triggered", "running", "continue", "done", "error", "aborted", "maxIterations"])
+export type TaskStatus = typeof TaskStatus.Type
+
+/** Every task status, in lifecycle order. */
+export const taskStatuses: ReadonlyArray<TaskStatus> = TaskStatus.literals
 
 /** The final statuses: nothing runs after them but the due hook. */
 export const finalStatuses: ReadonlyArray<TaskStatus> = ["done", "error", "aborted", "maxIterations"]
@@ -36,51 +40,54 @@ export const finalStatuses: ReadonlyArray<TaskStatus> = ["done", "error", "abort
 /** True for a final status. */
 export const isFinal = (status: Status): boolean => (finalStatuses as ReadonlyArray<Status>).includes(status)
 
-/** The machine's context: a task as clients see it. Plain JSON, so it can be stored as the task projection. */
-export interface TaskContext {
-  readonly taskId: TaskId
-  readonly definitionId: DefinitionId
-  readonly name?: string | undefined
-  readonly parentId?: TaskId | undefined
-  readonly idempotencyKey?: string | undefined
-  readonly forkedFrom?: { readonly taskId: TaskId; readonly iteration: number } | undefined
-  readonly input: unknown
-  readonly output?: unknown | undefined
-  readonly message?: string | undefined
-  readonly error?: ErrorInfo | undefined
-  readonly failureReason?: FailureReason | undefined
-  readonly maxIterations: number
+/** The machine's context: a task as clients see it. Plain JSON, stored as the task projection and sent to clients. */
+export const TaskContext = Schema.Struct({
+  taskId: TaskId,
+  definitionId: DefinitionId,
+  name: Schema.optional(Schema.String),
+  parentId: Schema.optional(TaskId),
+  idempotencyKey: Schema.optional(Schema.String),
+  forkedFrom: Schema.optional(Schema.Struct({ taskId: TaskId, iteration: Schema.Number })),
+  input: Json,
+  output: Schema.optional(Json),
+  message: Schema.optional(Schema.String),
+  error: Schema.optional(ErrorInfo),
+  failureReason: Schema.optional(FailureReason),
+  maxIterations: Schema.Number,
   /** The last iteration that started (0 before the first). */
-  readonly iteration: number
+  iteration: Schema.Number,
   /** The attempt of that iteration (re-runs after a retry or an interruption count up). */
-  readonly attempt: number
+  attempt: Schema.Number,
   /** What the next IterationStarted must carry. */
-  readonly nextIteration: number
-  readonly nextAttempt: number
+  nextIteration: Schema.Number,
+  nextAttempt: Schema.Number,
   /** Not before this time (ms) does the next iteration start. */
-  readonly wakeAt?: number | undefined
-  readonly progress?: Progress | undefined
-  readonly abortRequested: boolean
-  readonly abortMessage?: string | undefined
+  wakeAt: Schema.optional(Schema.Number),
+  progress: Schema.optional(Progress),
+  abortRequested: Schema.Boolean,
+  abortMessage: Schema.optional(Schema.String),
   /** The hook due after the final event that has not completed or failed yet. */
-  readonly pendingHook?: HookName | undefined
-  readonly hookFailed?: boolean | undefined
-  readonly logCount: number
-  readonly createdAt: number
-  readonly updatedAt: number
-  readonly startedAt?: number | undefined
-  readonly finishedAt?: number | undefined
+  pendingHook: Schema.optional(HookName),
+  hookFailed: Schema.optional(Schema.Boolean),
+  logCount: Schema.Number,
+  /** Deleted by a user: listed nowhere, its events kept. */
+  deleted: Schema.optional(Schema.Boolean),
+  createdAt: Schema.Number,
+  updatedAt: Schema.Number,
+  startedAt: Schema.optional(Schema.Number),
+  finishedAt: Schema.optional(Schema.Number),
   /** Stream version of the last event folded in. */
-  readonly version: number
+  version: Schema.Number,
   /** Global position of the last event folded in. */
-  readonly position: number
-}
+  position: Schema.Number,
+})
+export type TaskContext = typeof TaskContext.Type
 
 /** Every context key in a fixed order: stored projections are written in this order, without undefined keys. */
 export const contextKeys = [
   "taskId", "definitionId", "name", "parentId", "idempotencyKey", "forkedFrom", "input", "output", "message",
   "error", "failureReason", "maxIterations", "iteration", "attempt", "nextIteration", "nextAttempt", "wakeAt",
-  "progress", "abortRequested", "abortMessage", "pendingHook", "hookFailed", "logCount", "createdAt", "updatedAt",
+  "progress", "abortRequested", "abortMessage", "pendingHook", "hookFailed", "logCount", "deleted", "createdAt", "updatedAt",
   "startedAt", "finishedAt", "version", "position",
 ] as const satisfies ReadonlyArray<keyof TaskContext>
 
@@ -140,7 +147,7 @@ const stamp = (ctx: TaskContext, e: MachineEvent): TaskContext => ({ ...ctx, ver
 
 const finish = (ctx: TaskContext, e: MachineEvent, hook: HookName): TaskContext => ({
   ...withOptional(stamp(ctx, e), "wakeAt", undefined),
-  pendingHook: hook,
+  pendingHook: body<"TaskDone" | "TaskFailed" | "TaskAborted" | "MaxIterationsReached">(e).hookDue === false ? undefined : hook,
   finishedAt: e.at,
 })
 
@@ -156,6 +163,7 @@ export const taskMachine = setup({
     abortRequested: ({ context }) => context.abortRequested,
     hookDue: ({ context, event }) => context.pendingHook === body<"HookCompleted" | "HookFailed">(event).hook,
     definitionMissing: ({ event }) => body<"TaskFailed">(event).reason === "unknownDefinition",
+    notDeleted: ({ context }) => context.deleted !== true,
     sameIteration: ({ context, event }) => body<"IterationInterrupted">(event).iteration === context.iteration,
   },
   actions: {
@@ -226,6 +234,7 @@ export const taskMachine = setup({
     hookFailed: assign(({ context, event }) => ({ ...withOptional(stamp(context, event), "pendingHook", undefined), hookFailed: true })),
     progress: assign(({ context, event }) => ({ ...stamp(context, event), progress: body<"ProgressUpdated">(event).progress })),
     logged: assign(({ context, event }) => ({ ...stamp(context, event), logCount: context.logCount + 1 })),
+    deleted: assign(({ context, event }) => ({ ...stamp(context, event), deleted: true })),
   },
 }).createMachine({
   id: "task",
@@ -279,6 +288,7 @@ function finalStateEvents() {
     HookCompleted: { guard: "hookDue", actions: "hookCompleted" },
     HookFailed: { guard: "hookDue", actions: "hookFailed" },
     TaskLogged: { actions: "logged" },
+    TaskDeleted: { guard: "notDeleted", actions: "deleted" },
   } as const
 }
 

@@ -120,6 +120,17 @@ describe("lifecycle", () => {
     expect(Lifecycle.decide(done.state, { _tag: "HookResult", hook: "onError" })).toBeInstanceOf(Lifecycle.CommandRejected)
   })
 
+  it("an outcome whose hook the definition does not implement leaves no hook due", () => {
+    const running = run([trigger(), start])
+    const events = Lifecycle.decide(running.state, complete({ _tag: "Done" }), { hooks: new Set(["onError"]) })
+    expect(events).toMatchObject([{ _tag: "TaskDone", hookDue: false }])
+    const failed = Lifecycle.decide(running.state, complete({ _tag: "Error", error: boom }), { hooks: new Set(["onError"]) })
+    expect(failed).toMatchObject([{ _tag: "TaskFailed" }])
+    expect((failed as ReadonlyArray<{ hookDue?: boolean }>)[0]!.hookDue).toBeUndefined()
+    const done = run([complete({ _tag: "Done" })], running)
+    expect(done.state.context.pendingHook).toBe("onDone")
+  })
+
   it("progress and logs while running are folded into the state", () => {
     const h = run([
       trigger(),

@@ -1,0 +1,186 @@
+/**
+ * The daemon's data directory: where it is, what lives in it, and the pid
+ * and socket files that tell one daemon per directory apart from the next.
+ *
+ * Lifecycle, as the daemon's main uses it:
+ *   1. `resolveDirectory` (pure): `--data-dir`, else `$TASKLANE_HOME`, else
+ *      `$XDG_DATA_HOME/tasklane`, else `~/.local/share/tasklane`.
+ *   2. `ensure`: create the directory with mode 0700, or tighten an existing
+ *      one to 0700 (it holds the socket, the store and later the web token).
+ *   3. Open the store: LevelDB's lock is the real one-daemon-per-directory
+ *      mutex; the checks here only give a friendlier message first.
+ *   4. `writePid` (scoped): our pid in `daemon.pid`, removed at shutdown.
+ *   5. `Server.layer` calls `removeStaleSocket` and listens on `daemon.sock`.
+ *
+ * Node-specific on purpose (pids, unix sockets, POSIX modes), so it uses
+ * `node:fs` directly rather than Effect's FileSystem service.
+ */
+import { Effect, Option, Schema, Scope } from "effect"
+import * as Fs from "node:fs/promises"
+import * as Os from "node:os"
+import * as Path from "node:path"
+import { probeSocket } from "./internal/Probe.ts"
+
+/** The data directory could not be created, tightened, read or written. */
+export class DataDirError extends Schema.TaggedError<DataDirError>()("DataDirError", {
+  directory: Schema.String,
+  reason: Schema.String,
+}) {
+  override get message() {
+    return `data directory ${this.directory}: ${this.reason}`
+  }
+}
+
+/** Another daemon already serves this data directory. */
+export class DaemonAlreadyRunning extends Schema.TaggedError<DaemonAlreadyRunning>()("DaemonAlreadyRunning", {
+  directory: Schema.String,
+  pid: Schema.optional(Schema.Number),
+}) {
+  override get message() {
+    const who = this.pid === undefined ? "pid unknown" : `pid ${this.pid}`
+    return `a Tasklane daemon is already running for ${this.directory} (${who}); ` +
+      "stop it with `tasklane daemon stop` or use another --data-dir"
+  }
+}
+
+/** Everything the daemon keeps in its data directory. */
+export interface Paths {
+  readonly directory: string
+  readonly socket: string
+  readonly pidFile: string
+  /** The LevelDB directory. */
+  readonly store: string
+  readonly log: string
+}
+
+/** Where to look for the data directory; `env` and `home` default to the process's. */
+export interface ResolveInput {
+  readonly dataDir?: string | undefined
+  readonly env?: Readonly<Record<string, string | undefined>> | undefined
+  readonly home?: string | undefined
+}
+
+/** The absolute data directory from `--data-dir`, `$TASKLANE_HOME`, `$XDG_DATA_HOME` or the home directory. */
+export const resolveDirectory = (input: ResolveInput = {}): string => {
+  const env = input.env ?? process.env
+  const home = input.home ?? Os.homedir()
+  const expand = (path: string) => (path === "~" || path.startsWith("~/") ? Path.join(home, path.slice(1)) : path)
+  if (input.dataDir) return Path.resolve(expand(input.dataDir))
+  if (env.TASKLANE_HOME) return Path.resolve(expand(env.TASKLANE_HOME))
+  // XDG: an empty or relative $XDG_DATA_HOME is invalid and ignored.
+  const xdg = env.XDG_DATA_HOME
+  if (xdg && Path.isAbsolute(xdg)) return Path.join(xdg, "tasklane")
+  return Path.join(home, ".local", "share", "tasklane")
+}
+
+/** The files inside a data directory. */
+export const paths = (directory: string): Paths => ({
+  directory,
+  socket: Path.join(directory, "daemon.sock"),
+  pidFile: Path.join(directory, "daemon.pid"),
+  store: Path.join(directory, "store"),
+  log: Path.join(directory, "daemon.log"),
+})
+
+const fsError = (directory: string, what: string) => (cause: unknown) =>
+  new DataDirError({ directory, reason: `${what}: ${cause instanceof Error ? cause.message : String(cause)}` })
+
+const errnoCode = (cause: unknown): string | undefined =>
+  typeof cause === "object" && cause !== null && "code" in cause ? String(cause.code) : undefined
+
+/** Create the directory (mode 0700) or tighten an existing one to 0700; returns its paths. */
+export const ensure = (directory: string): Effect.Effect<Paths, DataDirError> =>
+  Effect.tryPromise({
+    try: async () => {
+      await Fs.mkdir(directory, { recursive: true, mode: 0o700 })
+      const stat = await Fs.stat(directory)
+      if (!stat.isDirectory()) throw new Error("exists and is not a directory")
+      if ((stat.mode & 0o777) !== 0o700) await Fs.chmod(directory, 0o700)
+      return paths(directory)
+    },
+    catch: fsError(directory, "cannot prepare"),
+  })
+
+const isAlive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (cause) {
+    // EPERM: the process exists but belongs to someone else.
+    return errnoCode(cause) === "EPERM"
+  }
+}
+
+/** The pid of a live daemon from `daemon.pid`; none if the file is missing, garbage or names a dead process. */
+export const readPid = (paths: Paths): Effect.Effect<Option.Option<number>, DataDirError> =>
+  Effect.tryPromise({
+    try: async () => {
+      try {
+        const pid = Number((await Fs.readFile(paths.pidFile, "utf8")).trim())
+        return Number.isSafeInteger(pid) && pid > 0 && isAlive(pid) ? Option.some(pid) : Option.none()
+      } catch (cause) {
+        if (errnoCode(cause) === "ENOENT") return Option.none<number>()
+        throw cause
+      }
+    },
+    catch: fsError(paths.directory, "cannot read the pid file"),
+  })
+
+/** Write our pid to `daemon.pid` (atomically, mode 0600); the file is removed when the scope closes, if still ours. */
+export const writePid = (paths: Paths): Effect.Effect<void, DataDirError, Scope.Scope> =>
+  Effect.acquireRelease(
+    Effect.tryPromise({
+      try: async () => {
+        const temporary = `${paths.pidFile}.${process.pid}.tmp`
+        await Fs.writeFile(temporary, `${process.pid}\n`, { mode: 0o600 })
+        await Fs.rename(temporary, paths.pidFile)
+      },
+      catch: fsError(paths.directory, "cannot write the pid file"),
+    }),
+    () =>
+      Effect.promise(async () => {
+        const content = await Fs.readFile(paths.pidFile, "utf8").catch(() => "")
+        if (content.trim() === String(process.pid)) await Fs.rm(paths.pidFile, { force: true })
+      }),
+  )
+
+/**
+ * Remove `daemon.sock` left behind by a daemon that died, so a new one can
+ * listen. Only a socket that refuses connections (ECONNREFUSED) is removed:
+ * if a daemon answers (or the check times out) this fails with
+ * `DaemonAlreadyRunning`; a non-socket file, or a socket we may not connect
+ * to, is left alone and reported as a `DataDirError`.
+ */
+export const removeStaleSocket = (
+  socketPath: string,
+): Effect.Effect<void, DaemonAlreadyRunning | DataDirError> =>
+  Effect.gen(function* () {
+    const layout = paths(Path.dirname(socketPath))
+    const stat = yield* Effect.tryPromise({
+      try: () => Fs.lstat(socketPath).catch((cause) => (errnoCode(cause) === "ENOENT" ? undefined : Promise.reject(cause))),
+      catch: fsError(layout.directory, "cannot inspect the socket"),
+    })
+    if (stat === undefined) return
+    if (!stat.isSocket()) {
+      return yield* new DataDirError({
+        directory: layout.directory,
+        reason: `${socketPath} exists and is not a socket; move it away and start again`,
+      })
+    }
+    const probe = yield* probeSocket(socketPath, 1_000)
+    if (probe._tag === "Unreachable" && probe.code === "ENOENT") return
+    if (probe._tag === "Unreachable" && probe.code !== "ECONNREFUSED") {
+      return yield* new DataDirError({ directory: layout.directory, reason: `${socketPath}: ${probe.reason}` })
+    }
+    if (probe._tag !== "Unreachable") {
+      const pid = yield* readPid(layout).pipe(Effect.orElseSucceed(() => Option.none<number>()))
+      return yield* new DaemonAlreadyRunning({
+        directory: layout.directory,
+        ...(Option.isSome(pid) ? { pid: pid.value } : {}),
+      })
+    }
+    yield* Effect.tryPromise({
+      try: () => Fs.rm(socketPath, { force: true }),
+      catch: fsError(layout.directory, "cannot remove the stale socket"),
+    })
+  })

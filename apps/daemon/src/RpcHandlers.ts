@@ -1,0 +1,110 @@
+/**
+ * The daemon's handlers for every RPC of `TaskRpc.TaskRpcs`: thin adapters
+ * from requests to the task service, the event store, the registry and the
+ * scheduler. Storage failures become `DaemonError`; nothing here throws.
+ */
+import { Effect, Stream } from "effect"
+import { EventStore, TaskEvent, TaskMachine, TaskRpc } from "@tasklane/core"
+import type { Ids } from "@tasklane/core"
+import { Registry } from "./Registry.ts"
+import { Scheduler } from "./Scheduler.ts"
+import { Tasks } from "./Tasks.ts"
+
+/** What Info reports about this process. */
+export interface DaemonIdentity {
+  readonly version: string
+  readonly dataDir: string
+  readonly startedAt: number
+  readonly concurrency: number
+}
+
+const toDaemonError = (error: { readonly message: string }) => new TaskRpc.DaemonError({ reason: error.message })
+const toWire = (recorded: TaskEvent.RecordedEvent) => new TaskEvent.EventEnvelope(TaskEvent.toEnvelope(recorded) as TaskEvent.EventEnvelope)
+
+const toLogLine = (recorded: TaskEvent.RecordedEvent): TaskRpc.LogLine | undefined => {
+  const event = recorded.event
+  if (event._tag !== "TaskLogged") return undefined
+  return new TaskRpc.LogLine({
+    taskId: recorded.stream,
+    version: recorded.version,
+    at: recorded.at,
+    level: event.level,
+    message: event.message,
+    ...(event.data === undefined ? {} : { data: event.data }),
+  })
+}
+
+/** The object without its undefined fields (for exactOptionalPropertyTypes). */
+const definedOnly = <A extends object>(fields: A): { [K in keyof A]: Exclude<A[K], undefined> } =>
+  Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined)) as never
+
+const finalEvents = new Set(["TaskDone", "TaskFailed", "TaskAborted", "MaxIterationsReached"])
+
+/** The handlers layer. */
+export const layer = (identity: DaemonIdentity) =>
+  TaskRpc.TaskRpcs.toLayer(
+    Effect.gen(function*() {
+      const store = yield* EventStore.EventStore
+      const tasks = yield* Tasks
+      const registry = yield* Registry
+      const scheduler = yield* Scheduler
+
+      const logs = (taskId: Ids.TaskId, follow: boolean) =>
+        Effect.gen(function*() {
+          const state = yield* tasks.get(taskId)
+          const head = yield* store.head
+          const past = yield* store.readStream(taskId).pipe(Effect.mapError(toDaemonError))
+          const lines = Stream.fromIterable(past.filter((e) => e.position <= head).flatMap((e) => toLogLine(e) ?? []))
+          if (!follow || TaskMachine.isFinal(state.status)) return lines
+          const live = store.subscribe(head + 1).pipe(
+            Stream.mapError(toDaemonError),
+            Stream.filter((recorded) => recorded.stream === taskId),
+            Stream.takeUntil((recorded) => finalEvents.has(recorded.event._tag)),
+            Stream.flatMap((recorded) => Stream.fromIterable(toLogLine(recorded) === undefined ? [] : [toLogLine(recorded)!])),
+          )
+          return Stream.concat(lines, live)
+        })
+
+      return {
+        Definitions: ({ includePrivate }) =>
+          Effect.succeed(registry.all.filter((entry) => includePrivate === true || !entry.info.isPrivate).map((entry) => entry.info)),
+        Trigger: (request) => tasks.trigger(request),
+        Abort: ({ taskId, message }) => tasks.abort(taskId, message),
+        GetTask: ({ taskId }) => tasks.get(taskId),
+        ListTasks: ({ limit, cursor, status, definitionId, parentId }) =>
+          store.listTasks(definedOnly({ status, definitionId, parentId }), definedOnly({ limit: limit ?? 100, cursor })).pipe(
+            Effect.map((page) => new TaskRpc.TaskPage(page)),
+            Effect.mapError(toDaemonError),
+          ),
+        History: ({ taskId, fromVersion }) =>
+          tasks.get(taskId).pipe(
+            Effect.andThen(store.readStream(taskId, fromVersion)),
+            Effect.map((events) => events.map(toWire)),
+            Effect.mapError((error) => (error._tag === "StoreError" ? toDaemonError(error) : error)),
+          ),
+        Logs: ({ taskId, follow }) => Stream.unwrap(logs(taskId, follow === true)),
+        Subscribe: ({ fromPosition }) =>
+          store.subscribe(fromPosition ?? 1).pipe(Stream.map(toWire), Stream.mapError(toDaemonError)),
+        DeleteTask: ({ taskId }) =>
+          tasks.execute(taskId, { _tag: "Delete" }).pipe(
+            Effect.asVoid,
+            Effect.catchTag("CommandRejected", (rejected) =>
+              Effect.fail(new TaskRpc.NotAllowed({ taskId, status: rejected.status, reason: rejected.reason }))),
+          ),
+        Info: () =>
+          Effect.gen(function*() {
+            const head = yield* store.head
+            const counts = yield* Effect.orElseSucceed(store.countByStatus, () => ({}))
+            return new TaskRpc.DaemonInfo({
+              ...identity,
+              pid: process.pid,
+              head,
+              running: scheduler.runningCount(),
+              queued: scheduler.queuedCount(),
+              counts,
+            })
+          }),
+      }
+    }),
+  )
+

@@ -1,0 +1,250 @@
+/**
+ * Runs one iteration of one task, start to recorded outcome.
+ *
+ * Lifecycle of an iteration:
+ * 1. IterationStarted is recorded (durably) before `run()` is called, so a
+ *    crash afterwards is found at the next start and the iteration re-runs.
+ * 2. The stored input is decoded with the definition's schema and `run()` is
+ *    called with a live controller. It races three things: its own answer,
+ *    the hard timeout (`timeout` seconds; an Effect run is interrupted, a
+ *    Promise run sees its AbortSignal fire), and a forced abort (an abort
+ *    request that was not answered within the grace period).
+ * 3. Log lines and progress are recorded in order, then the outcome:
+ *    done / continue / error (or RetryScheduled when the policy allows) /
+ *    aborted / a TaskFailed for a throw, a timeout or a malformed answer.
+ * Abort requests reach a running iteration through `requestAbort`.
+ */
+import { Clock, Context, Deferred, Duration, Effect, Exit, Layer } from "effect"
+import type { Ids, Lifecycle, Replay, TaskEvent } from "@tasklane/core"
+import { EventStore } from "@tasklane/core"
+import { TaskDefinition } from "@tasklane/tasks"
+import * as IterationSink from "./internal/IterationSink.ts"
+import { Registry } from "./Registry.ts"
+import { Tasks } from "./Tasks.ts"
+
+/** How the run of an iteration ended, before it is recorded. */
+type Outcome =
+  | { readonly _tag: "Returned"; readonly result: unknown }
+  | { readonly _tag: "Threw"; readonly error: unknown }
+  | { readonly _tag: "TimedOut" }
+  | { readonly _tag: "Forced" }
+
+/** Options of the runner. */
+export interface RunnerOptions {
+  /** Seconds a running iteration has to answer an abort before it is forced. */
+  readonly abortGraceSeconds: number
+}
+
+interface Running {
+  readonly abort: AbortController
+  readonly forced: Deferred.Deferred<void>
+}
+
+/** The runner service. */
+export class Runner extends Context.Service<
+  Runner,
+  {
+    /** Runs the task's next iteration if it is waiting; returns when the outcome is recorded. */
+    readonly runIteration: (taskId: Ids.TaskId) => Effect.Effect<void>
+    /** Tells a running iteration that an abort was requested; forces it after the grace period. */
+    readonly requestAbort: (taskId: Ids.TaskId) => Effect.Effect<void>
+    /** How many iterations are running. */
+    readonly runningCount: () => number
+  }
+>()("@tasklane/daemon/Runner") {}
+
+const errorInfo = (cause: unknown): TaskEvent.ErrorInfo => TaskDefinition.toErrorInfo(cause)
+
+const isJson = (value: unknown): boolean => {
+  try {
+    JSON.stringify(value)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** The live runner. */
+export const layer = (options: RunnerOptions) =>
+  Layer.effect(
+    Runner,
+    Effect.gen(function*() {
+      const tasks = yield* Tasks
+      const registry = yield* Registry
+      const store = yield* EventStore.EventStore
+      const context = yield* Effect.context<never>()
+      const running = new Map<Ids.TaskId, Running>()
+      const clock = yield* Clock.Clock
+      const now = () => clock.currentTimeMillisUnsafe()
+
+      const record = (taskId: Ids.TaskId, command: Lifecycle.Command) =>
+        tasks.execute(taskId, command).pipe(
+          Effect.tapError((error) => Effect.logWarning(`task ${taskId}: ${command._tag} not recorded: ${error.message}`)),
+        )
+
+      const retryAt = (definition: TaskDefinition.Definition, attempt: number, now: number) => {
+        const delay = TaskDefinition.retryDelaySeconds(definition.retry, attempt)
+        return delay === undefined ? {} : { retryAt: now + delay * 1000 }
+      }
+
+      const toCommand = (
+        entry: TaskDefinition.Definition,
+        state: Replay.TaskState,
+        outcome: Outcome,
+        output: unknown,
+        now: number,
+      ): Effect.Effect<Lifecycle.Command> =>
+        Effect.gen(function*() {
+          const attempt = state.context.attempt
+          const fail = (reason: TaskEvent.FailureReason, error: TaskEvent.ErrorInfo): Lifecycle.Command => ({
+            _tag: "Fail",
+            reason,
+            error,
+            ...retryAt(entry, attempt, now),
+          })
+          switch (outcome._tag) {
+            case "Forced":
+              return { _tag: "ForceAbort" }
+            case "TimedOut":
+              return fail("timeout", { message: `iteration ${state.context.iteration} ran past its ${entry.timeout} s timeout` })
+            case "Threw":
+              return fail("thrown", errorInfo(outcome.error))
+          }
+          const result = outcome.result
+          if (!TaskDefinition.Result.is(result)) {
+            return fail("invalidResult", { message: "run() must answer with controller.response.done/continue/error/aborted" })
+          }
+          switch (result._tag) {
+            case "Done": {
+              const final = result.output === undefined ? output : result.output
+              if (!isJson(final)) return fail("invalidResult", { message: "the output of done() is not JSON-serializable" })
+              return { _tag: "Complete", result: { _tag: "Done", output: final, ...(result.message ? { message: result.message } : {}) } }
+            }
+            case "Continue": {
+              const input = yield* TaskDefinition.encodeInput(entry.task, result.input).pipe(Effect.option)
+              if (input._tag === "None" || !isJson(output)) {
+                return fail("invalidResult", { message: "the input given to continue() does not match the task's input schema" })
+              }
+              return {
+                _tag: "Complete",
+                result: {
+                  _tag: "Continue",
+                  input: input.value,
+                  ...(output === undefined ? {} : { output }),
+                  ...(result.wakeAt === undefined ? {} : { wakeAt: result.wakeAt }),
+                },
+              }
+            }
+            case "Error":
+              return { _tag: "Complete", result: { _tag: "Error", error: result.error, ...retryAt(entry, attempt, now) } }
+            case "Aborted":
+              return { _tag: "Complete", result: { _tag: "Aborted" } }
+          }
+        })
+
+      const execute = (taskId: Ids.TaskId, state: Replay.TaskState) =>
+        Effect.gen(function*() {
+          const entry = registry.get(state.context.definitionId)!.definition
+          const decoded = yield* TaskDefinition.decodeInput(entry.task, state.context.input).pipe(Effect.result)
+          if (decoded._tag === "Failure") {
+            yield* Effect.ignore(record(taskId, { _tag: "Fail", reason: "error", error: { message: decoded.failure.message } }))
+            return
+          }
+          const abort = new AbortController()
+          const forced = yield* Deferred.make<void>()
+          running.set(taskId, { abort, forced })
+          if (state.context.abortRequested) abort.abort()
+          let output: unknown = state.context.output
+          const sink = yield* IterationSink.make({
+            databaseLogs: entry.databaseLogs,
+            now,
+            record: (command) => Effect.ignore(record(taskId, command)),
+          })
+          const controller = TaskDefinition.makeController<unknown, unknown>({
+            input: decoded.success,
+            output: output as never,
+            now,
+            deadline: now() + entry.timeout * 1000,
+            closeToTimeout: entry.closeToTimeout,
+            signal: abort.signal,
+            onLog: sink.onLog,
+            onProgress: sink.onProgress,
+            onOutputUpdated: (next) => (output = next),
+            trigger: (params) =>
+              Effect.runPromiseWith(context)(
+                tasks.trigger({
+                  definitionId: params.definition,
+                  input: params.input,
+                  name: params.name,
+                  delaySeconds: params.delay,
+                  parentId: taskId,
+                  allowPrivate: true,
+                }).pipe(Effect.map((child) => ({ id: child.context.taskId }))),
+              ),
+            listChildren: (definitionId) =>
+              Effect.runPromiseWith(context)(
+                store.listTasks({ parentId: taskId, ...(definitionId === undefined ? {} : { definitionId }) }, { limit: 1000 }).pipe(
+                  Effect.map((page) => page.tasks.map(TaskSnapshot.of)),
+                ),
+              ),
+          })
+          const outcome: Outcome = yield* TaskDefinition.toEffect(() => entry.task.run({ input: decoded.success, controller })).pipe(
+            Effect.map((result): Outcome => ({ _tag: "Returned", result })),
+            Effect.catch((error) => Effect.succeed<Outcome>({ _tag: "Threw", error })),
+            Effect.timeoutOrElse({ duration: Duration.seconds(entry.timeout), orElse: () => Effect.succeed<Outcome>({ _tag: "TimedOut" }) }),
+            Effect.raceFirst(Deferred.await(forced).pipe(Effect.as<Outcome>({ _tag: "Forced" }))),
+            Effect.ensuring(Effect.sync(() => running.delete(taskId))),
+          )
+          if (outcome._tag !== "Returned") abort.abort()
+          yield* sink.close
+          const command = yield* toCommand(entry, state, outcome, output, now())
+          yield* Effect.ignore(record(taskId, command))
+        })
+
+      const runIteration = (taskId: Ids.TaskId) =>
+        Effect.gen(function*() {
+          const current = yield* Effect.option(tasks.get(taskId))
+          if (current._tag === "None") return
+          if (registry.get(current.value.context.definitionId) === undefined) {
+            const message = `no task definition "${current.value.context.definitionId}" is loaded`
+            yield* Effect.ignore(record(taskId, { _tag: "Fail", reason: "unknownDefinition", error: { message } }))
+            return
+          }
+          const started = yield* Effect.exit(tasks.execute(taskId, { _tag: "StartIteration" }))
+          if (Exit.isFailure(started)) return // no longer waiting (aborted meanwhile): nothing to run
+          yield* execute(taskId, started.value).pipe(
+            Effect.onInterrupt(() => Effect.ignore(record(taskId, { _tag: "Interrupt", reason: "shutdown" }))),
+          )
+        })
+
+      const requestAbort = (taskId: Ids.TaskId) =>
+        Effect.gen(function*() {
+          const iteration = running.get(taskId)
+          if (iteration === undefined || iteration.abort.signal.aborted) return
+          iteration.abort.abort()
+          yield* Effect.forkDetach(
+            Effect.sleep(Duration.seconds(options.abortGraceSeconds)).pipe(Effect.andThen(Deferred.succeed(iteration.forced, undefined))),
+          )
+        })
+
+      return { runIteration, requestAbort, runningCount: () => running.size }
+    }),
+  )
+
+/** The read-only task view hooks and `listChildren` receive. */
+export const TaskSnapshot = {
+  of: (state: Replay.TaskState): TaskDefinition.TaskSnapshot => {
+    const c = state.context
+    return {
+      id: c.taskId,
+      definitionId: c.definitionId,
+      name: c.name,
+      input: c.input,
+      output: c.output,
+      iteration: c.iteration,
+      status: state.status as TaskDefinition.TaskSnapshot["status"],
+      error: c.error,
+      parentId: c.parentId,
+    }
+  },
+}

@@ -1,0 +1,151 @@
+/**
+ * Decides when iterations run. The scheduler follows the event log: a
+ * trigger, a continue, a retry or an interruption puts the task in the
+ * {@link TaskQueue} (ready, or at its wake time); an abort request reaches
+ * the runner; a final event with a hook due starts the hook. A dispatch loop
+ * starts the oldest ready task whenever fewer than `concurrency` iterations
+ * run (fair FIFO).
+ *
+ * Start-up (recovery): before following the log, running tasks are recorded
+ * as interrupted (the daemon died mid-iteration), waiting tasks are queued
+ * with their wake times (so delays survive restarts), and due hooks re-run.
+ *
+ * Shutdown: the dispatch loop stops taking work; running iterations get a
+ * grace period to finish; the rest are interrupted and recorded as such.
+ */
+import { Clock, Context, Duration, Effect, Exit, Fiber, Layer, Option, Queue, Scope, Stream } from "effect"
+import type { Ids, Replay } from "@tasklane/core"
+import { EventStore } from "@tasklane/core"
+import { Hooks } from "./Hooks.ts"
+import { TaskQueue } from "./internal/TaskQueue.ts"
+import { Runner } from "./Runner.ts"
+import { Tasks } from "./Tasks.ts"
+
+/** Scheduler options. */
+export interface SchedulerOptions {
+  /** Iterations that may run at the same time. */
+  readonly concurrency: number
+  /** Seconds running iterations get to finish on shutdown before they are interrupted. */
+  readonly shutdownGraceSeconds: number
+}
+
+/** The scheduler service. */
+export class Scheduler extends Context.Service<
+  Scheduler,
+  {
+    /** Tasks waiting to run (ready or delayed). */
+    readonly queuedCount: () => number
+    /** Iterations running now. */
+    readonly runningCount: () => number
+  }
+>()("@tasklane/daemon/Scheduler") {}
+
+const finalEvents = new Set(["TaskDone", "TaskFailed", "TaskAborted", "MaxIterationsReached"])
+
+/** Lists every task in a status, page by page. */
+const allInStatus = (store: EventStore.EventStore["Service"], status: "running" | "triggered" | "continue") =>
+  Effect.gen(function*() {
+    const all: Array<Replay.TaskState> = []
+    let cursor: string | undefined
+    do {
+      const page = yield* store.listTasks({ status }, { limit: 1000, ...(cursor === undefined ? {} : { cursor }) })
+      all.push(...page.tasks)
+      cursor = page.cursor
+    } while (cursor !== undefined)
+    return all
+  })
+
+/** The live scheduler; it starts with the layer and stops with its scope. */
+export const layer = (options: SchedulerOptions) =>
+  Layer.effect(
+    Scheduler,
+    Effect.gen(function*() {
+      const store = yield* EventStore.EventStore
+      const runner = yield* Runner
+      const hooks = yield* Hooks
+      const tasks = yield* Tasks
+      const clock = yield* Clock.Clock
+      const layerScope = yield* Effect.scope
+      const queue = new TaskQueue()
+      const wake = yield* Queue.unbounded<void>()
+      const signal = () => void Queue.offerUnsafe(wake, undefined)
+      let active = 0
+
+      const enqueue = (taskId: Ids.TaskId, wakeAt: number | undefined) => {
+        queue.add(taskId, wakeAt, clock.currentTimeMillisUnsafe())
+        signal()
+      }
+
+      // Iterations and hooks run in their own scope, closed after the grace period on shutdown.
+      const workScope = yield* Scope.fork(layerScope)
+      const startWork = (effect: Effect.Effect<void>) => Effect.forkIn(effect, workScope)
+
+      // Recovery, before anything else writes.
+      const head = yield* store.head
+      for (const state of yield* allInStatus(store, "running")) {
+        yield* Effect.ignore(tasks.execute(state.context.taskId, { _tag: "Interrupt", reason: "crash" }))
+      }
+      for (const status of ["triggered", "continue"] as const) {
+        for (const state of yield* allInStatus(store, status)) enqueue(state.context.taskId, state.context.wakeAt)
+      }
+      for (const state of yield* store.pendingHooks) yield* startWork(hooks.runDue(state.context.taskId))
+
+      // Follow the log from where recovery started (its own IterationInterrupted events included).
+      const follow = store.subscribe(head + 1).pipe(
+        Stream.runForEach((recorded) =>
+          Effect.suspend(() => {
+            const event = recorded.event
+            switch (event._tag) {
+              case "TaskTriggered":
+              case "IterationContinued":
+              case "RetryScheduled":
+                enqueue(recorded.stream, event.wakeAt)
+                return Effect.void
+              case "IterationInterrupted":
+                enqueue(recorded.stream, undefined)
+                return Effect.void
+              case "AbortRequested":
+                return runner.requestAbort(recorded.stream)
+              default:
+                if (finalEvents.has(event._tag) && (event as { hookDue?: boolean }).hookDue !== false) {
+                  return Effect.asVoid(startWork(hooks.runDue(recorded.stream)))
+                }
+                return Effect.void
+            }
+          })
+        ),
+      )
+      yield* Effect.forkIn(Effect.catch(follow, (error) => Effect.logError(`scheduler stopped following the log: ${error.message}`)), layerScope)
+
+      const dispatch = Effect.gen(function*() {
+        for (;;) {
+          const now = clock.currentTimeMillisUnsafe()
+          queue.promote(now)
+          while (active < options.concurrency) {
+            const taskId = queue.take()
+            if (taskId === undefined) break
+            active++
+            yield* startWork(runner.runIteration(taskId as Ids.TaskId).pipe(Effect.ensuring(Effect.sync(() => (active--, signal())))))
+          }
+          const next = queue.nextWakeAt()
+          const waitFor = next === undefined ? Queue.take(wake) : Queue.take(wake).pipe(Effect.timeoutOption(Duration.millis(Math.max(1, next - now))), Effect.map(Option.getOrUndefined))
+          yield* waitFor
+          yield* Queue.clear(wake)
+        }
+      })
+      const dispatcher = yield* Effect.forkIn(dispatch, layerScope)
+
+      // Shutdown: stop dispatching, let running iterations finish within the grace period, then interrupt them.
+      yield* Scope.addFinalizer(
+        layerScope,
+        Effect.gen(function*() {
+          yield* Fiber.interrupt(dispatcher)
+          const deadline = clock.currentTimeMillisUnsafe() + options.shutdownGraceSeconds * 1000
+          while (active > 0 && clock.currentTimeMillisUnsafe() < deadline) yield* Effect.sleep(Duration.millis(50))
+          yield* Scope.close(workScope, Exit.void)
+        }),
+      )
+
+      return { queuedCount: () => queue.size, runningCount: () => active }
+    }),
+  )

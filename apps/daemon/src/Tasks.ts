@@ -1,0 +1,192 @@
+/**
+ * The command side of the daemon: trigger, abort and every lifecycle command
+ * the runner issues go through here. A command is decided against the task's
+ * current projection (`Lifecycle.decide`) and appended with that projection's
+ * version as the expected version; a concurrent writer (an abort arriving
+ * while the runner records a result) makes the append conflict, and the
+ * command is decided again on the fresh state. Nothing is stored for a
+ * refused trigger (invalid input, onBeforeTrigger threw, unknown definition).
+ */
+import { Clock, Context, Effect, Layer, Random } from "effect"
+import { EventStore, Ids, Lifecycle, Replay, TaskMachine, TaskRpc } from "@tasklane/core"
+import type { TaskEvent } from "@tasklane/core"
+import { TaskDefinition } from "@tasklane/tasks"
+import { Registry } from "./Registry.ts"
+
+/** A trigger request, from a client or from a running task (child). */
+export interface TriggerRequest {
+  readonly definitionId: string
+  readonly input: unknown
+  readonly name?: string | undefined
+  readonly delaySeconds?: number | undefined
+  readonly idempotencyKey?: string | undefined
+  readonly parentId?: Ids.TaskId | undefined
+  readonly forkedFrom?: { readonly taskId: Ids.TaskId; readonly iteration: number } | undefined
+  /** Clients may not trigger private definitions; running tasks may. */
+  readonly allowPrivate?: boolean | undefined
+}
+
+/** What a trigger can fail with. */
+export type TriggerError = TaskRpc.InvalidInput | TaskRpc.UnknownDefinition | TaskRpc.TriggerRefused | TaskRpc.UnknownTask | TaskRpc.DaemonError
+
+/** The task service. */
+export class Tasks extends Context.Service<
+  Tasks,
+  {
+    /** Validates and stores a new task (or returns the one with the same idempotency key). */
+    readonly trigger: (request: TriggerRequest) => Effect.Effect<Replay.TaskState, TriggerError>
+    /** Decides and records a lifecycle command on an existing task. */
+    readonly execute: (
+      taskId: Ids.TaskId,
+      command: Lifecycle.Command,
+    ) => Effect.Effect<Replay.TaskState, Lifecycle.CommandRejected | TaskRpc.UnknownTask | TaskRpc.DaemonError>
+    /** Aborts a task and, recursively, its children that have not finished. */
+    readonly abort: (
+      taskId: Ids.TaskId,
+      message: string | undefined,
+    ) => Effect.Effect<Replay.TaskState, TaskRpc.NotAllowed | TaskRpc.UnknownTask | TaskRpc.DaemonError>
+    /** The task's current state. */
+    readonly get: (taskId: Ids.TaskId) => Effect.Effect<Replay.TaskState, TaskRpc.UnknownTask | TaskRpc.DaemonError>
+  }
+>()("@tasklane/daemon/Tasks") {}
+
+const toDaemonError = (error: { readonly message: string }) => new TaskRpc.DaemonError({ reason: error.message })
+
+const newId = Effect.gen(function*() {
+  const now = yield* Clock.currentTimeMillis
+  const random = new Uint8Array(10)
+  for (let i = 0; i < 10; i++) random[i] = yield* Random.nextIntBetween(0, 256)
+  return Ids.uuidv7(now, random)
+})
+
+const reasonOf = (cause: unknown) => TaskDefinition.toErrorInfo(cause).message
+
+/** The live task service over the event store and the registry. */
+export const layer = Layer.effect(
+  Tasks,
+  Effect.gen(function*() {
+    const store = yield* EventStore.EventStore
+    const registry = yield* Registry
+    const inFlightKeys = new Map<string, Promise<unknown>>()
+
+    const get = (taskId: Ids.TaskId) =>
+      store.getTask(taskId).pipe(
+        Effect.mapError(toDaemonError),
+        Effect.flatMap((state) =>
+          state === undefined || state.context.deleted === true ? Effect.fail(new TaskRpc.UnknownTask({ taskId })) : Effect.succeed(state)
+        ),
+      )
+
+    const append = (stream: Ids.TaskId, expectedVersion: EventStore.ExpectedVersion, events: ReadonlyArray<TaskEvent.TaskEvent>) =>
+      Effect.gen(function*() {
+        const at = yield* Clock.currentTimeMillis
+        const stamped = yield* Effect.forEach(events, (event) => Effect.map(newId, (id) => ({ id: id as Ids.EventId, at, event })))
+        return yield* store.append({ stream, expectedVersion, events: stamped })
+      })
+
+    const execute = (taskId: Ids.TaskId, command: Lifecycle.Command) =>
+      Effect.gen(function*() {
+        for (let attempt = 1; ; attempt++) {
+          const state = yield* get(taskId)
+          const options = registry.get(state.context.definitionId)?.decideOptions ?? {}
+          const events = Lifecycle.decide(state, command, options)
+          if (events instanceof Lifecycle.CommandRejected) return yield* events
+          if (events.length === 0) return state
+          const result = yield* append(taskId, state.context.version, events).pipe(
+            Effect.map((appended) => appended.state),
+            Effect.catchTag("ConcurrencyConflict", (conflict) => (attempt < 20 ? Effect.succeed(undefined) : Effect.fail(conflict))),
+            Effect.mapError(toDaemonError),
+          )
+          if (result !== undefined) return result
+        }
+      })
+
+    const validate = (request: TriggerRequest) =>
+      Effect.gen(function*() {
+        const entry = registry.get(request.definitionId)
+        if (entry === undefined || (entry.definition.isPrivate && request.allowPrivate !== true)) {
+          return yield* new TaskRpc.UnknownDefinition({ definitionId: request.definitionId })
+        }
+        const task = entry.definition.task
+        const input = yield* TaskDefinition.decodeInput(task, request.input).pipe(
+          Effect.mapError((invalid) => new TaskRpc.InvalidInput({ definitionId: invalid.definitionId, issues: invalid.issues })),
+        )
+        if (request.parentId !== undefined) yield* get(request.parentId)
+        if (task.onBeforeTrigger !== undefined) {
+          const params = { input, definitionId: entry.definition.id, parentId: request.parentId }
+          yield* TaskDefinition.toEffect(() => task.onBeforeTrigger!(params)).pipe(
+            Effect.mapError((cause) => new TaskRpc.TriggerRefused({ definitionId: entry.definition.id, reason: reasonOf(cause) })),
+          )
+        }
+        const encoded = yield* TaskDefinition.encodeInput(task, input).pipe(
+          Effect.mapError((invalid) => new TaskRpc.InvalidInput({ definitionId: invalid.definitionId, issues: invalid.issues })),
+        )
+        return { entry, encoded }
+      })
+
+    const store_ = (request: TriggerRequest) =>
+      Effect.gen(function*() {
+        if (request.idempotencyKey !== undefined) {
+          const existing = yield* store.findByIdempotencyKey(request.idempotencyKey).pipe(Effect.mapError(toDaemonError))
+          if (existing !== undefined) return existing
+        }
+        const { entry, encoded } = yield* validate(request)
+        const taskId = (yield* newId) as Ids.TaskId
+        const now = yield* Clock.currentTimeMillis
+        const command: Lifecycle.Command = {
+          _tag: "Trigger",
+          taskId,
+          definitionId: entry.definition.id as Ids.DefinitionId,
+          input: encoded,
+          maxIterations: entry.definition.maxIterations,
+          ...(request.name === undefined ? {} : { name: request.name }),
+          ...(request.parentId === undefined ? {} : { parentId: request.parentId }),
+          ...(request.idempotencyKey === undefined ? {} : { idempotencyKey: request.idempotencyKey }),
+          ...(request.delaySeconds ? { wakeAt: now + request.delaySeconds * 1000 } : {}),
+          ...(request.forkedFrom === undefined ? {} : { forkedFrom: request.forkedFrom }),
+        }
+        const events = Lifecycle.decide(Replay.initial, command)
+        if (events instanceof Lifecycle.CommandRejected) return yield* new TaskRpc.DaemonError({ reason: events.message })
+        const appended = yield* append(taskId, "noStream", events).pipe(Effect.mapError(toDaemonError))
+        return appended.state
+      })
+
+    // Two triggers with the same idempotency key at once: the second waits for the first and returns its task.
+    const trigger = (request: TriggerRequest): Effect.Effect<Replay.TaskState, TriggerError> => {
+      const key = request.idempotencyKey
+      if (key === undefined) return store_(request)
+      return Effect.suspend(() => {
+        const pending = inFlightKeys.get(key)
+        if (pending !== undefined) return Effect.promise(() => pending.catch(() => undefined)).pipe(Effect.flatMap(() => store_(request)))
+        return Effect.uninterruptibleMask((restore) =>
+          Effect.gen(function*() {
+            let release!: () => void
+            inFlightKeys.set(key, new Promise<void>((resolve) => (release = resolve)))
+            return yield* restore(store_(request)).pipe(Effect.ensuring(Effect.sync(() => (inFlightKeys.delete(key), release()))))
+          }),
+        )
+      })
+    }
+
+    const abort = (taskId: Ids.TaskId, message: string | undefined): Effect.Effect<Replay.TaskState, TaskRpc.NotAllowed | TaskRpc.UnknownTask | TaskRpc.DaemonError> =>
+      Effect.gen(function*() {
+        const state = yield* execute(taskId, { _tag: "Abort", ...(message === undefined ? {} : { message }) }).pipe(
+          Effect.catchTag("CommandRejected", (rejected) =>
+            Effect.fail(new TaskRpc.NotAllowed({ taskId, status: rejected.status, reason: rejected.reason }))),
+        )
+        let cursor: string | undefined
+        do {
+          const page = yield* store.listTasks({ parentId: taskId }, { limit: 1000, ...(cursor === undefined ? {} : { cursor }) }).pipe(
+            Effect.mapError(toDaemonError),
+          )
+          for (const child of page.tasks) {
+            if (!TaskMachine.isFinal(child.status)) yield* Effect.ignore(abort(child.context.taskId, `parent ${taskId} was aborted`))
+          }
+          cursor = page.cursor
+        } while (cursor !== undefined)
+        return state
+      })
+
+    return { trigger, execute, abort, get }
+  }),
+)

@@ -1,0 +1,183 @@
+/**
+ * The RPC contract between the daemon and every client (CLI, desktop main
+ * process, browser, tests): one Effect RPC group, NDJSON over the daemon's
+ * unix socket and the same group over WebSocket for the web UI. Every
+ * payload, success and error is a Schema, so both ends decode what crosses
+ * the wire; every error is typed, never a dropped connection.
+ */
+import { Schema } from "effect"
+import { Rpc, RpcGroup } from "effect/rpc"
+import { TaskId } from "./Ids.ts"
+import { TaskState } from "./Replay.ts"
+import { EventEnvelope } from "./TaskEvent.ts"
+import { TaskStatus } from "./TaskMachine.ts"
+
+/** A task definition as clients see it. */
+export class DefinitionInfo extends Schema.Class<DefinitionInfo>("DefinitionInfo")({
+  id: Schema.String,
+  title: Schema.String,
+  description: Schema.optional(Schema.String),
+  maxIterations: Schema.Number,
+  databaseLogs: Schema.Boolean,
+  isPrivate: Schema.Boolean,
+  timeoutSeconds: Schema.Number,
+  closeToTimeoutSeconds: Schema.Number,
+  /** The input schema as a JSON Schema document (absent: the task takes any JSON input). */
+  inputSchema: Schema.optional(Schema.Unknown),
+}) {}
+
+/** One field-level problem with task input. */
+export const InputIssue = Schema.Struct({
+  path: Schema.Array(Schema.Union([Schema.String, Schema.Number])),
+  message: Schema.String,
+})
+export type InputIssue = typeof InputIssue.Type
+
+/** The input does not match the definition's schema; nothing was stored. */
+export class InvalidInput extends Schema.TaggedError<InvalidInput>()("InvalidInput", {
+  definitionId: Schema.String,
+  issues: Schema.Array(InputIssue),
+}) {
+  override get message() {
+    const fields = this.issues.map((i) => `${i.path.length ? i.path.join(".") : "(input)"}: ${i.message}`)
+    return `invalid input for ${this.definitionId}: ${fields.join("; ")}`
+  }
+}
+
+/** No definition with this id is loaded (or it is private and the caller may not trigger it). */
+export class UnknownDefinition extends Schema.TaggedError<UnknownDefinition>()("UnknownDefinition", {
+  definitionId: Schema.String,
+}) {
+  override get message() {
+    return `no task definition with id "${this.definitionId}"`
+  }
+}
+
+/** No task with this id. */
+export class UnknownTask extends Schema.TaggedError<UnknownTask>()("UnknownTask", {
+  taskId: Schema.String,
+}) {
+  override get message() {
+    return `no task with id "${this.taskId}"`
+  }
+}
+
+/** The definition's onBeforeTrigger refused the trigger; nothing was stored. */
+export class TriggerRefused extends Schema.TaggedError<TriggerRefused>()("TriggerRefused", {
+  definitionId: Schema.String,
+  reason: Schema.String,
+}) {
+  override get message() {
+    return `${this.definitionId} refused the trigger: ${this.reason}`
+  }
+}
+
+/** The request is valid but not possible in the task's state (abort a finished task, delete a running one). */
+export class NotAllowed extends Schema.TaggedError<NotAllowed>()("NotAllowed", {
+  taskId: Schema.String,
+  status: Schema.String,
+  reason: Schema.String,
+}) {
+  override get message() {
+    return `task ${this.taskId} is ${this.status}: ${this.reason}`
+  }
+}
+
+/** The daemon failed to do what was asked (storage failure); nothing partial was stored. */
+export class DaemonError extends Schema.TaggedError<DaemonError>()("DaemonError", {
+  reason: Schema.String,
+}) {
+  override get message() {
+    return `daemon error: ${this.reason}`
+  }
+}
+
+/** A log line of a task, from its TaskLogged events. */
+export class LogLine extends Schema.Class<LogLine>("LogLine")({
+  taskId: TaskId,
+  version: Schema.Number,
+  at: Schema.Number,
+  level: Schema.Literals(["info", "warn", "error"]),
+  message: Schema.String,
+  data: Schema.optional(Schema.Unknown),
+}) {}
+
+/** A page of tasks, newest first. */
+export class TaskPage extends Schema.Class<TaskPage>("TaskPage")({
+  tasks: Schema.Array(TaskState),
+  cursor: Schema.optional(Schema.String),
+}) {}
+
+/** What the daemon says about itself. */
+export class DaemonInfo extends Schema.Class<DaemonInfo>("DaemonInfo")({
+  version: Schema.String,
+  pid: Schema.Number,
+  dataDir: Schema.String,
+  startedAt: Schema.Number,
+  head: Schema.Number,
+  concurrency: Schema.Number,
+  running: Schema.Number,
+  queued: Schema.Number,
+  counts: Schema.Record(Schema.String, Schema.Number),
+}) {}
+
+const TaskErrors = Schema.Union([UnknownTask, DaemonError])
+
+/** Every RPC the daemon serves. */
+export class TaskRpcs extends RpcGroup.make(
+  Rpc.make("Definitions", {
+    payload: { includePrivate: Schema.optional(Schema.Boolean) },
+    success: Schema.Array(DefinitionInfo),
+  }),
+  Rpc.make("Trigger", {
+    payload: {
+      definitionId: Schema.String,
+      input: Schema.Unknown,
+      name: Schema.optional(Schema.String),
+      delaySeconds: Schema.optional(Schema.Number.check(Schema.isGreaterThanOrEqualTo(0))),
+      idempotencyKey: Schema.optional(Schema.String),
+      parentId: Schema.optional(TaskId),
+    },
+    success: TaskState,
+    error: Schema.Union([InvalidInput, UnknownDefinition, TriggerRefused, UnknownTask, DaemonError]),
+  }),
+  Rpc.make("Abort", {
+    payload: { taskId: TaskId, message: Schema.optional(Schema.String) },
+    success: TaskState,
+    error: Schema.Union([UnknownTask, NotAllowed, DaemonError]),
+  }),
+  Rpc.make("GetTask", { payload: { taskId: TaskId }, success: TaskState, error: TaskErrors }),
+  Rpc.make("ListTasks", {
+    payload: {
+      status: Schema.optional(TaskStatus),
+      definitionId: Schema.optional(Schema.String),
+      parentId: Schema.optional(TaskId),
+      limit: Schema.optional(Schema.Number.check(Schema.isBetween({ minimum: 1, maximum: 1000 }))),
+      cursor: Schema.optional(Schema.String),
+    },
+    success: TaskPage,
+    error: DaemonError,
+  }),
+  Rpc.make("History", {
+    payload: { taskId: TaskId, fromVersion: Schema.optional(Schema.Number) },
+    success: Schema.Array(EventEnvelope),
+    error: TaskErrors,
+  }),
+  Rpc.make("Logs", {
+    payload: { taskId: TaskId, follow: Schema.optional(Schema.Boolean) },
+    success: LogLine,
+    error: TaskErrors,
+    stream: true,
+  }),
+  Rpc.make("Subscribe", {
+    payload: { fromPosition: Schema.optional(Schema.Number) },
+    success: EventEnvelope,
+    error: DaemonError,
+    stream: true,
+  }),
+  Rpc.make("DeleteTask", {
+    payload: { taskId: TaskId },
+    error: Schema.Union([UnknownTask, NotAllowed, DaemonError]),
+  }),
+  Rpc.make("Info", { success: DaemonInfo }),
+) {}
