@@ -33,14 +33,18 @@ export const InputIssue = Schema.Struct({
 })
 export type InputIssue = typeof InputIssue.Type
 
+/** A field path as authors write it: `users[1].name`; the whole input is `input`. */
+export const renderPath = (path: ReadonlyArray<string | number>): string =>
+  path.length === 0 ? "input" : path.map((key) => (typeof key === "number" ? `[${key}]` : `.${key}`)).join("").slice(1)
+
 /** The input does not match the definition's schema; nothing was stored. */
 export class InvalidInput extends Schema.TaggedError<InvalidInput>()("InvalidInput", {
   definitionId: Schema.String,
   issues: Schema.Array(InputIssue),
 }) {
   override get message() {
-    const fields = this.issues.map((i) => `${i.path.length ? i.path.join(".") : "(input)"}: ${i.message}`)
-    return `invalid input for ${this.definitionId}: ${fields.join("; ")}`
+    const fields = this.issues.map((issue) => `${renderPath(issue.path)}: ${issue.message}`)
+    return `Invalid input for task definition "${this.definitionId}": ${fields.join("; ")}`
   }
 }
 

@@ -116,7 +116,11 @@ export class CsvToJsonl implements TaskDefinition.Interface<Input, Output> {
     const source = resolve(input.source)
     const target = resolve(input.target)
     if (source === target) return response.error({ message: "The CSV file and the JSON Lines file must differ", code: "SameFile" })
-    const size = (await stat(source)).size
+    const size = await stat(source).then((stats) => stats.size, (error: unknown) => error)
+    if (typeof size !== "number") {
+      const reason = TaskDefinition.toErrorInfo(size).message
+      return response.error({ message: `Cannot read ${source}: ${reason}`, code: "SourceUnreadable", data: { source } })
+    }
     let cursor = input.cursor
     if (cursor === undefined) {
       await writeFile(target, "")

@@ -10,7 +10,7 @@ import { Effect } from "effect"
 import { TaskDefinition } from "@tasklane/tasks"
 import { afterEach, beforeEach, describe, expect, it } from "vitest"
 import csvToJsonl from "../../src/examples/CsvToJsonl.ts"
-import { last, load, runIteration, runToEnd, store } from "./TaskHarness.ts"
+import { last, load, makeClock, runIteration, runToEnd, store } from "./TaskHarness.ts"
 
 let dir: string
 beforeEach(() => {
@@ -73,6 +73,18 @@ describe("csvToJsonl", () => {
     expect(rows[14]).toEqual({ n: "14", text: 'multi\nline, "14"' })
   })
 
+  it("checkpoints when the iteration is close to its timeout", async () => {
+    const definition = await load(csvToJsonl)
+    const { source, target } = files(tricky)
+    // Every clock read costs 250 s: the third row's check leaves 150 s of 900, within the 180 s margin.
+    const iterations = await runToEnd(definition, { source, target }, { clock: makeClock(250_000) })
+    expect(iterations.map(({ result }) => result._tag)).toEqual(["Continue", "Done"])
+    expect(iterations[0]!.logs.at(-1)?.message).toBe(
+      `Checkpoint at byte ${Buffer.byteLength(tricky.slice(0, tricky.indexOf("3,,")))} of ${Buffer.byteLength(tricky)} (2 rows)`,
+    )
+    expect(readJsonl(target)).toEqual(trickyRows)
+  })
+
   it("writes arrays without a header, with another delimiter", async () => {
     const definition = await load(csvToJsonl)
     const { source, target } = files('a;"b;c"\n1;2\n')
@@ -114,6 +126,14 @@ describe("csvToJsonl", () => {
       _tag: "Error",
       error: { code: "CsvShapeError", message: "invalid CSV row at byte 8: row 2 has 3 fields but the header has 2" },
     })
+  })
+
+  it("fails with a structured error when the CSV file cannot be read", async () => {
+    const definition = await load(csvToJsonl)
+    const source = join(dir, "missing.csv")
+    const { result } = await runIteration(definition, { source, target: join(dir, "out.jsonl") })
+    expect(result).toMatchObject({ _tag: "Error", error: { code: "SourceUnreadable", data: { source } } })
+    expect(result._tag === "Error" && result.error.message).toMatch(/^Cannot read .*missing\.csv: ENOENT/)
   })
 
   it("fails on malformed quoting and on a duplicate column", async () => {

@@ -21,8 +21,6 @@ export const makeClock = (step = 0): Clock => ({ now: Date.UTC(2026, 0, 1), step
 
 /** What one iteration saw and answered. */
 export interface Iteration {
-  /** The stored input the iteration started from. */
-  readonly input: unknown
   readonly result: TaskDefinition.Result
   /** The output after the iteration (`state.updateOutput`), carried to the next one. */
   readonly output: unknown
@@ -75,7 +73,7 @@ export const runIteration = async (
   })
   const result = await Effect.runPromise(TaskDefinition.toEffect(() => definition.task.run({ input, controller })))
   if (!TaskDefinition.Result.is(result)) throw new Error(`run answered ${JSON.stringify(result)}, not a result`)
-  return { input: stored, result, output, logs, progress, startedAt }
+  return { result, output, logs, progress, startedAt }
 }
 
 /** The stored form of a continue answer's input, as the runner keeps it. */
