@@ -4,7 +4,7 @@
  * scheduler. Storage failures become `DaemonError`; nothing here throws.
  */
 import { Effect, Stream } from "effect"
-import { EventStore, TaskEvent, TaskMachine, TaskRpc } from "@tasklane/core"
+import { EventStore, TaskEvent, TaskRpc } from "@tasklane/core"
 import type { Ids } from "@tasklane/core"
 import { Registry } from "./Registry.ts"
 import { Scheduler } from "./Scheduler.ts"
@@ -51,16 +51,18 @@ export const layer = (identity: DaemonIdentity) =>
 
       const logs = (taskId: Ids.TaskId, follow: boolean) =>
         Effect.gen(function*() {
-          const state = yield* tasks.get(taskId)
+          yield* tasks.get(taskId)
           const head = yield* store.head
-          const past = yield* store.readStream(taskId).pipe(Effect.mapError(toDaemonError))
-          const lines = Stream.fromIterable(past.filter((e) => e.position <= head).flatMap((e) => toLogLine(e) ?? []))
-          if (!follow || TaskMachine.isFinal(state.status)) return lines
+          const past = (yield* store.readStream(taskId).pipe(Effect.mapError(toDaemonError))).filter((e) => e.position <= head)
+          const lines = Stream.fromIterable(past.flatMap((e) => toLogLine(e) ?? []))
+          // Finished as of `head`: decided from the events read, so a task ending meanwhile is seen live.
+          if (!follow || past.some((e) => finalEvents.has(e.event._tag))) return lines
           const live = store.subscribe(head + 1).pipe(
             Stream.mapError(toDaemonError),
             Stream.filter((recorded) => recorded.stream === taskId),
             Stream.takeUntil((recorded) => finalEvents.has(recorded.event._tag)),
-            Stream.flatMap((recorded) => Stream.fromIterable(toLogLine(recorded) === undefined ? [] : [toLogLine(recorded)!])),
+            Stream.map(toLogLine),
+            Stream.filter((line): line is TaskRpc.LogLine => line !== undefined),
           )
           return Stream.concat(lines, live)
         })

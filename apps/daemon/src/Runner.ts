@@ -142,7 +142,7 @@ export const layer = (options: RunnerOptions) =>
           }
         })
 
-      const execute = (taskId: Ids.TaskId, state: Replay.TaskState) =>
+      const execute = (taskId: Ids.TaskId, state: Replay.TaskState, { abort, forced }: Running) =>
         Effect.gen(function*() {
           const entry = registry.get(state.context.definitionId)!.definition
           const decoded = yield* TaskDefinition.decodeInput(entry.task, state.context.input).pipe(Effect.result)
@@ -150,9 +150,6 @@ export const layer = (options: RunnerOptions) =>
             yield* Effect.ignore(record(taskId, { _tag: "Fail", reason: "error", error: { message: decoded.failure.message } }))
             return
           }
-          const abort = new AbortController()
-          const forced = yield* Deferred.make<void>()
-          running.set(taskId, { abort, forced })
           if (state.context.abortRequested) abort.abort()
           let output: unknown = state.context.output
           const sink = yield* IterationSink.make({
@@ -193,8 +190,8 @@ export const layer = (options: RunnerOptions) =>
             Effect.catch((error) => Effect.succeed<Outcome>({ _tag: "Threw", error })),
             Effect.timeoutOrElse({ duration: Duration.seconds(entry.timeout), orElse: () => Effect.succeed<Outcome>({ _tag: "TimedOut" }) }),
             Effect.raceFirst(Deferred.await(forced).pipe(Effect.as<Outcome>({ _tag: "Forced" }))),
-            Effect.ensuring(Effect.sync(() => running.delete(taskId))),
           )
+          running.delete(taskId)
           if (outcome._tag !== "Returned") abort.abort()
           yield* sink.close
           const command = yield* toCommand(entry, state, outcome, output, now())
@@ -210,10 +207,17 @@ export const layer = (options: RunnerOptions) =>
             yield* Effect.ignore(record(taskId, { _tag: "Fail", reason: "unknownDefinition", error: { message } }))
             return
           }
+          // Registered before IterationStarted is recorded, so an abort request arriving meanwhile is not missed.
+          const iteration: Running = { abort: new AbortController(), forced: yield* Deferred.make<void>() }
+          running.set(taskId, iteration)
           const started = yield* Effect.exit(tasks.execute(taskId, { _tag: "StartIteration" }))
-          if (Exit.isFailure(started)) return // no longer waiting (aborted meanwhile): nothing to run
-          yield* execute(taskId, started.value).pipe(
+          if (Exit.isFailure(started)) {
+            running.delete(taskId)
+            return // no longer waiting (aborted meanwhile): nothing to run
+          }
+          yield* execute(taskId, started.value, iteration).pipe(
             Effect.onInterrupt(() => Effect.ignore(record(taskId, { _tag: "Interrupt", reason: "shutdown" }))),
+            Effect.ensuring(Effect.sync(() => running.delete(taskId))),
           )
         })
 

@@ -27,7 +27,13 @@ export interface TriggerRequest {
 }
 
 /** What a trigger can fail with. */
-export type TriggerError = TaskRpc.InvalidInput | TaskRpc.UnknownDefinition | TaskRpc.TriggerRefused | TaskRpc.UnknownTask | TaskRpc.DaemonError
+export type TriggerError =
+  | TaskRpc.InvalidInput
+  | TaskRpc.UnknownDefinition
+  | TaskRpc.TriggerRefused
+  | TaskRpc.UnknownTask
+  | TaskRpc.NotAllowed
+  | TaskRpc.DaemonError
 
 /** The task service. */
 export class Tasks extends Context.Service<
@@ -128,6 +134,14 @@ export const layer = Layer.effect(
       Effect.gen(function*() {
         if (request.idempotencyKey !== undefined) {
           const existing = yield* store.findByIdempotencyKey(request.idempotencyKey).pipe(Effect.mapError(toDaemonError))
+          // A key stays with its first task for good: after that task is deleted the key is refused, not reused.
+          if (existing?.context.deleted === true) {
+            return yield* new TaskRpc.NotAllowed({
+              taskId: existing.context.taskId,
+              status: existing.status,
+              reason: `its idempotency key "${request.idempotencyKey}" cannot be reused after the task was deleted`,
+            })
+          }
           if (existing !== undefined) return existing
         }
         const { entry, encoded } = yield* validate(request)

@@ -7,7 +7,7 @@
  */
 import { parseArgs } from "node:util"
 import { NodeRuntime } from "@effect/platform-node"
-import { Console, Effect, Layer, Option } from "effect"
+import { Cause, Console, Effect, Exit, Layer, Option, Runtime } from "effect"
 import { EventStore } from "@tasklane/core"
 import * as DataDir from "./DataDir.ts"
 import { examples } from "./examples/index.ts"
@@ -137,5 +137,13 @@ const program = (argv: ReadonlyArray<string>) =>
     ),
   )
 
+/**
+ * Exit codes: SIGINT/SIGTERM interrupt the program and, once everything has
+ * stopped gracefully, the daemon exits 0 (Effect's default teardown would
+ * report an interruption as 130); other outcomes keep the default codes.
+ */
+const teardown: Runtime.Teardown = (exit, onExit) =>
+  Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause) ? onExit(0) : Runtime.defaultTeardown(exit, onExit)
+
 /** Runs the daemon with command-line arguments until it is stopped. */
-export const main = (argv: ReadonlyArray<string>): void => NodeRuntime.runMain(program(argv))
+export const main = (argv: ReadonlyArray<string>): void => NodeRuntime.runMain(program(argv), { teardown })

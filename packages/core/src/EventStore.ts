@@ -9,11 +9,14 @@
  * flight are validated one after another and written together as one synced
  * batch. Closing the scope drains pending appends and releases the lock.
  *
- * Implementations: `layer` (LevelDB, in `EventStoreLevel.ts`) and
- * `layerMemory` (same code over an in-memory level). Both pass one
- * conformance suite.
+ * Implementations: `layer` (LevelDB) and `layerMemory` (the same code over
+ * an in-memory level), both in `internal/` (LevelStore, LevelCommitter,
+ * LevelWriter, LevelKeys, LevelRebuild, LevelDb). They are loaded by dynamic import when
+ * a layer is built, so importing this contract (clients, the renderer) never
+ * loads classic-level's native module, and there is no import cycle. Both
+ * pass one conformance suite (test/EventStoreConformance.ts).
  */
-import { Context, Schema, type Effect, type Stream } from "effect"
+import { Context, Effect, Layer, Schema, type Stream } from "effect"
 import { TaskId } from "./Ids.ts"
 import type { NewEvent, RecordedEvent } from "./TaskEvent.ts"
 import type { TaskState } from "./Replay.ts"
@@ -122,3 +125,40 @@ export class EventStore extends Context.Service<
     readonly dumpProjections: Effect.Effect<ReadonlyArray<readonly [string, string]>, StoreError>
   }
 >()("@tasklane/core/EventStore") {}
+
+/** One group commit, as reported to {@link LayerOptions.onBatch}. */
+export interface BatchInfo {
+  /** Appends taken in this group (accepted and refused). */
+  readonly appends: number
+  /** Events written by this group's one synced batch. */
+  readonly events: number
+  /** Appends of this group that were refused (conflict, invalid transition). */
+  readonly refused: number
+}
+
+/** Tuning and observation options of the level layers. */
+export interface LayerOptions {
+  /** Task states the writer keeps in memory (least recently used are dropped; default 10,000). */
+  readonly cacheSize?: number
+  /** Called after every durable group commit (tests and metrics). */
+  readonly onBatch?: (info: BatchInfo) => void
+}
+
+const level = Effect.promise(() => Promise.all([import("./internal/LevelDb.ts"), import("./internal/LevelStore.ts")]))
+
+/** The LevelDB store in `directory` (created if missing); another process holding it fails with {@link StoreLocked}. */
+export const layer = (options: LayerOptions & { readonly directory: string }): Layer.Layer<EventStore, StoreLocked | StoreError> =>
+  Layer.effect(
+    EventStore,
+    Effect.flatMap(level, ([Db, Store]) => Effect.flatMap(Db.openClassic(options.directory), (db) => Store.make(db, options))),
+  )
+
+/** A fresh in-memory store with options; same implementation as {@link layer}. */
+export const layerMemoryWith = (options: LayerOptions): Layer.Layer<EventStore, StoreError> =>
+  Layer.effect(
+    EventStore,
+    Effect.flatMap(level, ([Db, Store]) => Effect.flatMap(Db.openMemory, (db) => Store.make(db, options))),
+  )
+
+/** A fresh in-memory store (for unit tests and tools); same implementation as {@link layer}. */
+export const layerMemory: Layer.Layer<EventStore, StoreError> = layerMemoryWith({})

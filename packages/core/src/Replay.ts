@@ -1,25 +1,31 @@
 /**
- * The pure replay fold: recorded events in, task state out. Built on XState's
- * pure `machine.transition(snapshot, event, scope)`; the scope is inert (no
- * action executor, no children, no clock), so nothing runs but `assign`.
+ * The pure replay fold: recorded events in, task state out. No action runs
+ * but `assign`, no clock is read (time comes from the events).
+ *
+ * Two evaluators of the one XState machine (`TaskMachine.ts`):
+ * - `replay`/`step`/`scan` use the machine compiled to a transition table
+ *   (`internal/MachineTable.ts`: XState's parsed states, guards and assigns,
+ *   evaluated directly), ~5-10x faster than going through XState's
+ *   interpreter, which is what lets the store fold on every append and the
+ *   UI open 100,000-event histories;
+ * - `replayWithXState` goes through XState's pure
+ *   `machine.transition(snapshot, event, scope)` with an inert scope built
+ *   once (XState's exported `transition()` builds a fresh actor per call).
+ * Tests prove them equal on random histories, rejections included.
  *
  * The fold is also the validator of history: an event the machine does not
  * accept in the current state (or one from another stream, or out of order)
  * is a {@link ReplayError} naming the position, the state and the event.
- *
- * XState's exported `transition()` builds a fresh actor for every call, which
- * made folding ~5x slower; the inert scope below is built once and reused.
  */
 import { Schema } from "effect"
-import { createActor, initialTransition, type SnapshotFrom } from "xstate"
+import { createActor, initialTransition } from "xstate"
 import type { RecordedEvent } from "./TaskEvent.ts"
-import { canonicalContext, taskMachine, type MachineEvent, type Status, type TaskContext } from "./TaskMachine.ts"
+import * as MachineTable from "./internal/MachineTable.ts"
+import { canonicalContext, Status, TaskContext, taskMachine, type MachineEvent } from "./TaskMachine.ts"
 
 /** A task's state after some events: the machine's state value and context (plain JSON). */
-export interface TaskState {
-  readonly status: Status
-  readonly context: TaskContext
-}
+export const TaskState = Schema.Struct({ status: Status, context: TaskContext })
+export type TaskState = typeof TaskState.Type
 
 /** An event the machine does not accept where it appears in the history. */
 export class ReplayError extends Schema.TaggedError<ReplayError>()("ReplayError", {
@@ -33,8 +39,6 @@ export class ReplayError extends Schema.TaggedError<ReplayError>()("ReplayError"
     return `event ${this.event} at position ${this.position} (version ${this.version}) is not accepted in state ${this.state}: ${this.reason}`
   }
 }
-
-type Snapshot = SnapshotFrom<typeof taskMachine>
 
 const inertScope = (() => {
   const self = createActor(taskMachine)
@@ -57,9 +61,6 @@ const [initialSnapshot] = initialTransition(taskMachine)
 /** The state before any event. */
 export const initial: TaskState = { status: "untriggered", context: canonicalContext(initialSnapshot.context) }
 
-const snapshotOf = (state: TaskState): Snapshot =>
-  state === initial ? initialSnapshot : taskMachine.resolveState({ value: state.status, context: state.context })
-
 const toMachineEvent = (recorded: RecordedEvent): MachineEvent => ({
   type: recorded.event._tag,
   event: recorded.event,
@@ -68,56 +69,74 @@ const toMachineEvent = (recorded: RecordedEvent): MachineEvent => ({
   position: recorded.position,
 })
 
-const reject = (snapshot: Snapshot, recorded: RecordedEvent, reason: string) =>
-  new ReplayError({
-    position: recorded.position,
-    version: recorded.version,
-    state: String(snapshot.value),
-    event: recorded.event._tag,
-    reason,
-  })
+const reject = (status: string, recorded: RecordedEvent, reason: string) =>
+  new ReplayError({ position: recorded.position, version: recorded.version, state: status, event: recorded.event._tag, reason })
 
-/** One machine step on a snapshot; returns the next snapshot or a ReplayError. */
-const stepSnapshot = (snapshot: Snapshot, recorded: RecordedEvent): Snapshot | ReplayError => {
-  const expected = snapshot.context.version + 1
-  if (recorded.version !== expected) return reject(snapshot, recorded, `expected stream version ${expected}`)
-  if (snapshot.context.version > 0 && recorded.stream !== snapshot.context.taskId) {
-    return reject(snapshot, recorded, `event belongs to stream ${recorded.stream}, not ${snapshot.context.taskId}`)
+/** Checks that `recorded` is the next event of the stream `context` belongs to. */
+const outOfOrder = (status: string, context: TaskContext, recorded: RecordedEvent): ReplayError | undefined => {
+  const expected = context.version + 1
+  if (recorded.version !== expected) return reject(status, recorded, `expected stream version ${expected}`)
+  if (context.version > 0 && recorded.stream !== context.taskId) {
+    return reject(status, recorded, `event belongs to stream ${recorded.stream}, not ${context.taskId}`)
   }
-  const next = taskMachine.transition(snapshot, toMachineEvent(recorded), inertScope)
-  // Every accepted event assigns the new stream version; an unchanged one means no transition was taken.
-  if (next.context.version !== recorded.version) return reject(snapshot, recorded, "no transition for this event here")
-  return next
+  return undefined
 }
 
-const toState = (snapshot: Snapshot): TaskState => ({ status: snapshot.value as Status, context: canonicalContext(snapshot.context) })
+/** One step of the compiled machine, without canonicalising the context (folds do that once at the end). */
+const stepRaw = (state: TaskState, recorded: RecordedEvent): TaskState | ReplayError => {
+  const error = outOfOrder(state.status, state.context, recorded)
+  if (error !== undefined) return error
+  const next = MachineTable.transition(state.status, state.context, toMachineEvent(recorded))
+  return next === undefined ? reject(state.status, recorded, "no transition for this event here") : next
+}
+
+const canonical = (state: TaskState): TaskState => ({ status: state.status, context: canonicalContext(state.context) })
 
 /** Applies one event to a state: the incremental form used by projections. */
 export const step = (state: TaskState, recorded: RecordedEvent): TaskState | ReplayError => {
-  const next = stepSnapshot(snapshotOf(state), recorded)
-  return next instanceof ReplayError ? next : toState(next)
+  const next = stepRaw(state, recorded)
+  return next instanceof ReplayError ? next : canonical(next)
 }
 
 /** Folds a whole stream (in version order) from the initial state. */
 export const replay = (events: Iterable<RecordedEvent>, from: TaskState = initial): TaskState | ReplayError => {
-  let snapshot = snapshotOf(from)
+  let state = from
   for (const recorded of events) {
-    const next = stepSnapshot(snapshot, recorded)
+    const next = stepRaw(state, recorded)
     if (next instanceof ReplayError) return next
-    snapshot = next
+    state = next
   }
-  return toState(snapshot)
+  return canonical(state)
 }
 
 /** Every intermediate state of a stream: `states[i]` is the state after event `i` (for scrubbing UIs). */
 export const scan = (events: ReadonlyArray<RecordedEvent>): ReadonlyArray<TaskState> | ReplayError => {
   const states: Array<TaskState> = []
-  let snapshot = initialSnapshot
+  let state = initial
   for (const recorded of events) {
-    const next = stepSnapshot(snapshot, recorded)
+    const next = stepRaw(state, recorded)
     if (next instanceof ReplayError) return next
-    snapshot = next
-    states.push(toState(snapshot))
+    state = canonical(next)
+    states.push(state)
   }
   return states
+}
+
+/**
+ * The reference fold: the same events through XState's own pure
+ * `machine.transition` (inert scope, no actions executed). Slower; tests
+ * prove {@link replay} equal to it.
+ */
+export const replayWithXState = (events: Iterable<RecordedEvent>): TaskState | ReplayError => {
+  let snapshot = initialSnapshot
+  for (const recorded of events) {
+    const status = String(snapshot.value)
+    const error = outOfOrder(status, snapshot.context, recorded)
+    if (error !== undefined) return error
+    const next = taskMachine.transition(snapshot, toMachineEvent(recorded), inertScope)
+    // Every accepted event assigns the new stream version; an unchanged one means no transition was taken.
+    if (next.context.version !== recorded.version) return reject(status, recorded, "no transition for this event here")
+    snapshot = next
+  }
+  return { status: snapshot.value as Status, context: canonicalContext(snapshot.context) }
 }

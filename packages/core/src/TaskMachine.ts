@@ -136,17 +136,15 @@ const emptyContext: TaskContext = {
 }
 
 /**
- * Sets an optional field. XState's `assign` merges into the old context and
- * cannot delete a key, so a cleared field is set to `undefined` (which JSON
- * drops when the state is stored). An unset field that stays unset is left out.
+ * Every action is an `assign` returning only the fields it changes (XState
+ * merges them into the context). A field is cleared by setting it to
+ * `undefined`; {@link canonicalContext} leaves such fields out.
  */
-const withOptional = <K extends keyof TaskContext>(ctx: TaskContext, key: K, value: TaskContext[K] | undefined): TaskContext =>
-  value === undefined && !(key in ctx) ? ctx : { ...ctx, [key]: value }
+const stamp = (e: MachineEvent) => ({ version: e.version, position: e.position, updatedAt: e.at })
 
-const stamp = (ctx: TaskContext, e: MachineEvent): TaskContext => ({ ...ctx, version: e.version, position: e.position, updatedAt: e.at })
-
-const finish = (ctx: TaskContext, e: MachineEvent, hook: HookName): TaskContext => ({
-  ...withOptional(stamp(ctx, e), "wakeAt", undefined),
+const finish = (e: MachineEvent, hook: HookName) => ({
+  ...stamp(e),
+  wakeAt: undefined,
   pendingHook: body<"TaskDone" | "TaskFailed" | "TaskAborted" | "MaxIterationsReached">(e).hookDue === false ? undefined : hook,
   finishedAt: e.at,
 })
@@ -169,51 +167,46 @@ export const taskMachine = setup({
   actions: {
     triggered: assign(({ event }) => {
       const e = body<"TaskTriggered">(event)
-      let ctx: TaskContext = {
+      return {
         ...emptyContext,
         taskId: e.taskId,
         definitionId: e.definitionId,
+        name: e.name,
+        parentId: e.parentId,
+        idempotencyKey: e.idempotencyKey,
+        forkedFrom: e.forkedFrom,
         input: e.input,
         maxIterations: e.maxIterations,
+        wakeAt: e.wakeAt,
         createdAt: event.at,
+        ...stamp(event),
       }
-      ctx = withOptional(ctx, "name", e.name)
-      ctx = withOptional(ctx, "parentId", e.parentId)
-      ctx = withOptional(ctx, "idempotencyKey", e.idempotencyKey)
-      ctx = withOptional(ctx, "forkedFrom", e.forkedFrom)
-      ctx = withOptional(ctx, "wakeAt", e.wakeAt)
-      return stamp(ctx, event)
     }),
     started: assign(({ context, event }) => {
       const e = body<"IterationStarted">(event)
-      const ctx = withOptional(stamp(context, event), "wakeAt", undefined)
-      return { ...ctx, iteration: e.iteration, attempt: e.attempt, startedAt: context.startedAt ?? event.at }
+      return { ...stamp(event), wakeAt: undefined, iteration: e.iteration, attempt: e.attempt, startedAt: context.startedAt ?? event.at }
     }),
     continued: assign(({ context, event }) => {
       const e = body<"IterationContinued">(event)
-      let ctx = withOptional(stamp(context, event), "wakeAt", e.wakeAt)
-      if (e.output !== undefined) ctx = { ...ctx, output: e.output }
-      return { ...ctx, input: e.input, nextIteration: context.iteration + 1, nextAttempt: 1 }
+      const output = e.output === undefined ? {} : { output: e.output }
+      return { ...stamp(event), ...output, wakeAt: e.wakeAt, input: e.input, nextIteration: context.iteration + 1, nextAttempt: 1 }
     }),
-    maxIterationsReached: assign(({ context, event }) => {
+    maxIterationsReached: assign(({ event }) => {
       const e = body<"MaxIterationsReached">(event)
-      const ctx = finish({ ...context, input: e.input }, event, "onMaxIterations")
-      return e.output === undefined ? ctx : { ...ctx, output: e.output }
+      return { ...finish(event, "onMaxIterations"), input: e.input, ...(e.output === undefined ? {} : { output: e.output }) }
     }),
-    done: assign(({ context, event }) => {
+    done: assign(({ event }) => {
       const e = body<"TaskDone">(event)
-      let ctx = finish(context, event, "onDone")
-      if (e.output !== undefined) ctx = { ...ctx, output: e.output }
-      return withOptional(ctx, "message", e.message)
+      return { ...finish(event, "onDone"), ...(e.output === undefined ? {} : { output: e.output }), message: e.message }
     }),
-    failed: assign(({ context, event }) => {
+    failed: assign(({ event }) => {
       const e = body<"TaskFailed">(event)
-      return { ...finish(context, event, "onError"), error: e.error, failureReason: e.reason }
+      return { ...finish(event, "onError"), error: e.error, failureReason: e.reason }
     }),
     retryScheduled: assign(({ context, event }) => {
       const e = body<"RetryScheduled">(event)
       return {
-        ...stamp(context, event),
+        ...stamp(event),
         error: e.error,
         failureReason: e.reason,
         wakeAt: e.wakeAt,
@@ -221,20 +214,18 @@ export const taskMachine = setup({
         nextAttempt: context.attempt + 1,
       }
     }),
-    interrupted: assign(({ context, event }) => ({
-      ...stamp(context, event),
-      nextIteration: context.iteration,
-      nextAttempt: context.attempt + 1,
+    interrupted: assign(({ context, event }) => ({ ...stamp(event), nextIteration: context.iteration, nextAttempt: context.attempt + 1 })),
+    abortRequested: assign(({ context, event }) => ({
+      ...stamp(event),
+      abortRequested: true,
+      abortMessage: body<"AbortRequested">(event).message ?? context.abortMessage,
     })),
-    abortRequested: assign(({ context, event }) =>
-      withOptional({ ...stamp(context, event), abortRequested: true }, "abortMessage", body<"AbortRequested">(event).message ?? context.abortMessage),
-    ),
-    aborted: assign(({ context, event }) => withOptional(finish(context, event, "onAbort"), "message", body<"TaskAborted">(event).message)),
-    hookCompleted: assign(({ context, event }) => withOptional(stamp(context, event), "pendingHook", undefined)),
-    hookFailed: assign(({ context, event }) => ({ ...withOptional(stamp(context, event), "pendingHook", undefined), hookFailed: true })),
-    progress: assign(({ context, event }) => ({ ...stamp(context, event), progress: body<"ProgressUpdated">(event).progress })),
-    logged: assign(({ context, event }) => ({ ...stamp(context, event), logCount: context.logCount + 1 })),
-    deleted: assign(({ context, event }) => ({ ...stamp(context, event), deleted: true })),
+    aborted: assign(({ event }) => ({ ...finish(event, "onAbort"), message: body<"TaskAborted">(event).message })),
+    hookCompleted: assign(({ event }) => ({ ...stamp(event), pendingHook: undefined })),
+    hookFailed: assign(({ event }) => ({ ...stamp(event), pendingHook: undefined, hookFailed: true })),
+    progress: assign(({ event }) => ({ ...stamp(event), progress: body<"ProgressUpdated">(event).progress })),
+    logged: assign(({ context, event }) => ({ ...stamp(event), logCount: context.logCount + 1 })),
+    deleted: assign(({ event }) => ({ ...stamp(event), deleted: true })),
   },
 }).createMachine({
   id: "task",

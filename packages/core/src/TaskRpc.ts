@@ -143,7 +143,7 @@ export class TaskRpcs extends RpcGroup.make(
       parentId: Schema.optional(TaskId),
     },
     success: TaskState,
-    error: Schema.Union([InvalidInput, UnknownDefinition, TriggerRefused, UnknownTask, DaemonError]),
+    error: Schema.Union([InvalidInput, UnknownDefinition, TriggerRefused, UnknownTask, NotAllowed, DaemonError]),
   }),
   Rpc.make("Abort", {
     payload: { taskId: TaskId, message: Schema.optional(Schema.String) },

@@ -1,0 +1,239 @@
+/**
+ * The writer fiber of the level store: group commit with one write in flight.
+ *
+ * Appends are queued. While a batch is being written (synced), the writer
+ * already validates and batches the appends that arrive, as the next group,
+ * against the state the in-flight batch will leave. When the write completes,
+ * the writer commits it to the view, publishes its events, completes its
+ * callers, and starts writing the next group at once. If the disk is idle and
+ * a backlog is being prepared, a group is started as soon as it holds
+ * {@link SPLIT_EVENTS} events, so preparing the rest overlaps with the write.
+ *
+ * If a write fails, its accepted appends fail with the StoreError, and the
+ * group prepared on top of it is validated again against the durable state.
+ * A rebuild waits until nothing is in flight, then runs alone. Closing stops
+ * new appends, writes everything queued, then ends the fiber.
+ */
+import { Cause, Deferred, Effect, Exit, Fiber, PubSub, Queue, type Scope } from "effect"
+import { StoreError, type AppendRequest, type AppendResult, type LayerOptions } from "../EventStore.ts"
+import type * as Replay from "../Replay.ts"
+import type { RecordedEvent } from "../TaskEvent.ts"
+import { storeError, type Db } from "./LevelDb.ts"
+import * as Keys from "./LevelKeys.ts"
+import { commit, Group, parseState, type AppendError, type AppendJob, type Sealed, type View } from "./LevelWriter.ts"
+
+/** Start writing a group once it holds this many events if the disk is idle (the rest is prepared meanwhile). */
+const SPLIT_EVENTS = 256
+
+type Message =
+  | AppendJob
+  | { readonly _tag: "rebuild"; readonly deferred: Deferred.Deferred<void, StoreError> }
+  | { readonly _tag: "written"; readonly seq: number }
+  | { readonly _tag: "close" }
+
+interface InFlight {
+  readonly group: Group
+  readonly sealed: Sealed
+  readonly seq: number
+  readonly done: Deferred.Deferred<void, StoreError>
+  /** Set as soon as the write settles, so the writer can notice it between two appends. */
+  exit?: Exit.Exit<void, StoreError>
+}
+
+/** Yield to the event loop after this many appends, so a settled write is noticed promptly. */
+const YIELD_EVERY = 8
+
+/** The writer's entry points. */
+export interface Committer {
+  readonly append: (request: AppendRequest) => Effect.Effect<AppendResult, AppendError>
+  readonly rebuild: Effect.Effect<void, StoreError>
+}
+
+const attempt = <A>(operation: string, f: () => Promise<A>): Effect.Effect<A, StoreError> =>
+  Effect.tryPromise({ try: f, catch: (cause) => (cause instanceof StoreError ? cause : storeError(operation)(cause)) })
+
+const errorOf = (cause: Cause.Cause<StoreError>): StoreError => {
+  const error = Cause.findErrorOption(cause)
+  return error._tag === "Some" ? error.value : new StoreError({ operation: "append", reason: Cause.pretty(cause) })
+}
+
+const settle = (group: Group, failure?: StoreError): void => {
+  for (const { job, outcome } of group.entries) {
+    const exit: Exit.Exit<AppendResult, AppendError> =
+      outcome._tag === "refused" ? Exit.fail(outcome.error) : failure !== undefined ? Exit.fail(failure) : Exit.succeed(outcome.result)
+    Deferred.doneUnsafe(job.deferred, exit)
+  }
+}
+
+/** Forks the writer for the scope; `rebuild` runs when nothing is in flight. */
+export const make = (
+  db: Db,
+  view: View,
+  options: LayerOptions,
+  pubsub: PubSub.PubSub<ReadonlyArray<RecordedEvent>>,
+  rebuild: Effect.Effect<void, StoreError>,
+): Effect.Effect<Committer, never, Scope.Scope> =>
+  Effect.gen(function* () {
+    const queue = yield* Queue.unbounded<Message>()
+    let open: Group | undefined
+    let inflight: InFlight | undefined
+    let seq = 0
+    let closed = false
+    let closedError = new StoreError({ operation: "append", reason: "the event store is closed" })
+
+    /** A stream's state before the open group, if known without reading the database. */
+    const known = (stream: string): Replay.TaskState | null | undefined => {
+      const speculative = inflight?.sealed.states.get(stream)
+      return speculative !== undefined ? speculative : view.cache.get(stream)
+    }
+
+    /** Seals the open group and starts its write; only when no write is in flight. */
+    const startOpen: Effect.Effect<void> = Effect.gen(function* () {
+      const group = open
+      if (group === undefined || inflight !== undefined) return
+      open = undefined
+      const keys = group.newKeys()
+      const owners = keys.length === 0 ? Exit.succeed([]) : yield* Effect.exit(attempt("append", () => db.getMany(keys.map(Keys.idempotency))))
+      if (owners._tag === "Failure" || group.events.length === 0) {
+        settle(group, owners._tag === "Failure" ? errorOf(owners.cause) : undefined)
+        return yield* Effect.promise(() => group.batch.close())
+      }
+      const taken = new Set(keys.filter((_, i) => owners.value[i] !== undefined))
+      const sealed = group.seal(view.counts, (key) => taken.has(key))
+      const current: InFlight = { group, sealed, seq: ++seq, done: Deferred.makeUnsafe<void, StoreError>() }
+      inflight = current
+      // Start the write now (not in a forked fiber, which would start only when this one yields).
+      const written = (exit: Exit.Exit<void, StoreError>) => {
+        current.exit = exit
+        Deferred.doneUnsafe(current.done, exit)
+        Queue.offerUnsafe(queue, { _tag: "written", seq: current.seq })
+      }
+      group.batch.write(true).then(
+        () => written(Exit.void),
+        (cause: unknown) => written(Exit.fail(storeError("append")(cause))),
+      )
+    })
+
+    const addChunk = (jobs: ReadonlyArray<AppendJob>): Effect.Effect<void> =>
+      Effect.gen(function* () {
+        const missing = [...new Set(jobs.map((job) => job.request.stream))].filter((s) => !open?.knows(s) && known(s) === undefined)
+        const loaded = new Map<string, Replay.TaskState>()
+        if (missing.length > 0) {
+          const read = yield* Effect.exit(
+            attempt("append", async () => {
+              const values = await db.getMany(missing.map(Keys.task))
+              missing.forEach((stream, i) => values[i] !== undefined && loaded.set(stream, parseState("append", values[i])))
+            }),
+          )
+          if (read._tag === "Failure") {
+            for (const job of jobs) Deferred.doneUnsafe(job.deferred, Exit.fail(errorOf(read.cause)))
+            return
+          }
+        }
+        let added = 0
+        for (const job of jobs) {
+          // The disk went idle: commit the finished write and start writing what is prepared.
+          if (inflight?.exit !== undefined) yield* Effect.andThen(finishInflight, startOpen)
+          open ??= new Group(db.batch(), inflight?.sealed.head ?? view.head)
+          const stream = job.request.stream
+          open.add(job, open.knows(stream) ? null : (known(stream) ?? loaded.get(stream) ?? null))
+          if (inflight === undefined && open.events.length >= SPLIT_EVENTS) yield* startOpen
+          if (++added % YIELD_EVERY === 0) yield* Effect.yieldNow
+        }
+      })
+
+    const finishInflight: Effect.Effect<void> = Effect.gen(function* () {
+      const current = inflight
+      if (current === undefined) return
+      const exit = current.exit ?? (yield* Effect.exit(Deferred.await(current.done)))
+      inflight = undefined
+      if (exit._tag === "Success") {
+        commit(view, current.sealed)
+        if (current.group.events.length > 0) yield* PubSub.publish(pubsub, current.group.events)
+        const refused = current.group.entries.filter((entry) => entry.outcome._tag === "refused").length
+        options.onBatch?.({ appends: current.group.entries.length, events: current.group.events.length, refused })
+        settle(current.group)
+        return
+      }
+      settle(current.group, errorOf(exit.cause))
+      const stale = open
+      open = undefined
+      if (stale === undefined) return
+      yield* Effect.promise(() => stale.batch.close())
+      yield* addChunk(stale.entries.map((entry) => entry.job))
+    })
+
+    const drain: Effect.Effect<void> = Effect.gen(function* () {
+      while (inflight !== undefined || open !== undefined) yield* inflight !== undefined ? finishInflight : startOpen
+    })
+
+    /** Processes one takeAll; returns true when the writer should stop. */
+    const handle = (messages: ReadonlyArray<Message>): Effect.Effect<boolean> =>
+      Effect.gen(function* () {
+        let chunk: Array<AppendJob> = []
+        for (const message of messages) {
+          if (message._tag === "append") {
+            chunk.push(message)
+            continue
+          }
+          if (chunk.length > 0) yield* addChunk(chunk)
+          chunk = []
+          if (message._tag === "written") {
+            if (inflight?.seq === message.seq) yield* finishInflight
+          } else if (message._tag === "rebuild") {
+            yield* drain
+            Deferred.doneUnsafe(message.deferred, yield* Effect.exit(rebuild))
+          } else {
+            yield* drain
+            return true
+          }
+        }
+        if (chunk.length > 0) yield* addChunk(chunk)
+        if (inflight === undefined && open !== undefined) yield* startOpen
+        return false
+      })
+
+    /** A defect in the writer (a bug): the view can no longer be trusted, so the store refuses everything from now on. */
+    const failEverything = (cause: Cause.Cause<unknown>, messages: ReadonlyArray<Message>) => {
+      closed = true
+      closedError = new StoreError({ operation: "append", reason: `the writer failed, reopen the store: ${Cause.pretty(cause)}` })
+      for (const group of [inflight?.group, open]) if (group !== undefined) settle(group, closedError)
+      const failed = Exit.fail(closedError)
+      for (const message of messages) {
+        if (message._tag === "append") Deferred.doneUnsafe(message.deferred, failed)
+        else if (message._tag === "rebuild") Deferred.doneUnsafe(message.deferred, failed)
+      }
+      inflight = undefined
+      open = undefined
+      return Effect.logError("event store writer failed; pending and future appends are refused", cause)
+    }
+
+    const loop: Effect.Effect<void> = Effect.gen(function* () {
+      for (;;) {
+        const messages = yield* Queue.takeAll(queue)
+        const stop = yield* handle(messages).pipe(Effect.catchCause((cause) => Effect.as(failEverything(cause, messages), closed)))
+        if (stop) return
+      }
+    })
+    const writer = yield* Effect.forkScoped(loop)
+    yield* Effect.addFinalizer(() =>
+      Effect.suspend(() => {
+        closed = true
+        Queue.offerUnsafe(queue, { _tag: "close" })
+        return Effect.asVoid(Fiber.await(writer))
+      }),
+    )
+
+    const enqueue = <A, E>(message: (deferred: Deferred.Deferred<A, E>) => Message): Effect.Effect<A, E | StoreError> =>
+      Effect.suspend((): Effect.Effect<A, E | StoreError> => {
+        if (closed) return Effect.fail(closedError)
+        const deferred = Deferred.makeUnsafe<A, E>()
+        Queue.offerUnsafe(queue, message(deferred))
+        return Deferred.await(deferred)
+      })
+
+    return {
+      append: (request) => enqueue<AppendResult, AppendError>((deferred) => ({ _tag: "append", request, deferred })),
+      rebuild: enqueue<void, StoreError>((deferred) => ({ _tag: "rebuild", deferred })),
+    }
+  })

@@ -1,0 +1,142 @@
+/**
+ * The key layout of the level-backed event store, and the projection
+ * records a task state implies. Pure: no database access.
+ *
+ * Keys are utf8 strings whose byte order is the order the store reads in.
+ * Variable parts (task ids, definition ids, idempotency keys) are escaped so
+ * they never contain the `!` separator (`%` -> `%25`, `!` -> `%21`); numbers
+ * are fixed-width lowercase hex.
+ *
+ * ```
+ * e!<position:12>                     envelope JSON (the log)
+ * s!<stream>!<version:8>              `<position>:<count>`: one append's run of events, the
+ *                                     first at (version, position), the rest consecutive in both
+ * m!head                              last committed position (decimal)
+ * m!rebuild                           present while a projection rebuild runs
+ * p!task!<stream>                     TaskState JSON (the task summary)
+ * p!time!<created>                    stream      all tasks, newest first
+ * p!status!<status>!<created>         stream      by status, newest first
+ * p!def!<definitionId>!<created>      stream      by definition, newest first
+ * p!parent!<parentId>!<created>       stream      children, newest first
+ * p!idem!<idempotencyKey>             stream      first task triggered with the key
+ * p!hook!<stream>                     stream      tasks with a due, unrecorded hook
+ * p!count!<status>                    count (decimal)
+ * ```
+ *
+ * `<created>` is `<(2^48-1 - createdAt ms):12>!<stream>`, so a forward scan
+ * lists newest first (ties by task id). Everything under `p!` is a
+ * projection: a rebuild deletes and recomputes exactly that prefix.
+ *
+ * A deleted task (TaskDeleted) keeps its summary (getTask shows `deleted`),
+ * its idempotency key and a due hook, and leaves the listings and counters.
+ */
+import type { TaskState } from "../Replay.ts"
+import type { TaskContext, TaskStatus } from "../TaskMachine.ts"
+
+const MAX_TIME = 2 ** 48 - 1
+
+const hex = (value: number, width: number): string => value.toString(16).padStart(width, "0")
+
+/** Escapes a variable key part so it cannot contain `!`. */
+export const escape = (part: string): string => (part.includes("%") || part.includes("!") ? part.replace(/%/g, "%25").replace(/!/g, "%21") : part)
+
+/** The smallest key greater than every key starting with `prefix` (its last char incremented). */
+export const prefixEnd = (prefix: string): string => prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1)
+
+/** The range of keys starting with `prefix`. */
+export const prefixRange = (prefix: string) => ({ gte: prefix, lt: prefixEnd(prefix) })
+
+/** Log key of a global position. */
+export const log = (position: number): string => `e!${hex(position, 12)}`
+/** Prefix of every log key. */
+export const logPrefix = "e!"
+/** The position a log key holds. */
+export const positionOfLogKey = (key: string): number => parseInt(key.slice(2), 16)
+
+/** Prefix of one stream's index keys. */
+export const streamPrefix = (stream: string): string => `s!${escape(stream)}!`
+/** Stream index key of the append whose first event has (stream, version). */
+export const streamEvent = (stream: string, version: number): string => `${streamPrefix(stream)}${hex(version, 8)}`
+/** The version a stream index key starts at. */
+export const versionOfStreamKey = (key: string): number => parseInt(key.slice(key.lastIndexOf("!") + 1), 16)
+
+/** Stream index value: an append's events sit at `position`, `position + 1`, ... (`count` of them). */
+export const streamRun = (position: number, count: number): string => `${position}:${count}`
+/** Parses a stream index value. */
+export const parseStreamRun = (value: string): { readonly position: number; readonly count: number } => {
+  const [position, count] = value.split(":")
+  return { position: Number(position), count: Number(count) }
+}
+
+/** Meta key holding the last committed position. */
+export const head = "m!head"
+/** Meta key present while a rebuild is in progress (a crash mid-rebuild re-runs it on open). */
+export const rebuilding = "m!rebuild"
+
+/** Prefix of every projection key. */
+export const projectionPrefix = "p!"
+/** Key of a task summary. */
+export const task = (stream: string): string => `p!task!${escape(stream)}`
+/** Key of a status counter. */
+export const count = (status: string): string => `p!count!${status}`
+/** Key of an idempotency key's owner. */
+export const idempotency = (key: string): string => `p!idem!${escape(key)}`
+/** Prefix of the pending-hook index. */
+export const hookPrefix = "p!hook!"
+
+/** The listing indexes: all tasks, by status, by definition, by parent. */
+export const listPrefix = {
+  all: () => "p!time!",
+  status: (status: string) => `p!status!${status}!`,
+  definition: (definitionId: string) => `p!def!${escape(definitionId)}!`,
+  parent: (parentId: string) => `p!parent!${escape(parentId)}!`,
+} as const
+
+/** The `<created>` suffix that orders a task in the listing indexes, newest first. */
+export const created = (context: TaskContext): string =>
+  `${hex(MAX_TIME - Math.min(MAX_TIME, Math.max(0, Math.floor(context.createdAt))), 12)}!${escape(context.taskId)}`
+
+const CREATED = /^[0-9a-f]{12}![^!]+$/
+
+/** Encodes a listing cursor (the `<created>` suffix of the last listed task); opaque to clients. */
+export const encodeCursor = (suffix: string): string => Buffer.from(suffix, "utf8").toString("base64url")
+
+/** Decodes a cursor, or undefined when it is not one this store made. */
+export const decodeCursor = (cursor: string): string | undefined => {
+  const suffix = Buffer.from(cursor, "base64url").toString("utf8")
+  return CREATED.test(suffix) ? suffix : undefined
+}
+
+/** The status a task counts under: none before its trigger or once deleted. */
+export const countedStatus = ({ status, context }: TaskState): TaskStatus | undefined =>
+  status === "untriggered" || context.deleted === true ? undefined : status
+
+/** True when two states of one task have the same index records (the fields they depend on are equal). */
+export const sameIndexRecords = (a: TaskState, b: TaskState): boolean =>
+  a.status === b.status &&
+  a.context.pendingHook === b.context.pendingHook &&
+  a.context.deleted === b.context.deleted &&
+  a.context.createdAt === b.context.createdAt &&
+  a.context.definitionId === b.context.definitionId &&
+  a.context.parentId === b.context.parentId
+
+/**
+ * The index records (key -> value) of a task state, except the summary, the
+ * idempotency owner and the counters, which the writer handles itself. A
+ * deleted task is listed nowhere, but a hook still due stays indexed (hooks
+ * run at least once).
+ */
+export const indexRecords = (state: TaskState): Map<string, string> => {
+  const records = new Map<string, string>()
+  if (state.status === "untriggered") return records
+  const ctx = state.context
+  const stream = ctx.taskId
+  if (ctx.pendingHook !== undefined) records.set(hookPrefix + escape(stream), stream)
+  if (ctx.deleted === true) return records
+  const suffix = created(ctx)
+  records.set(listPrefix.all() + suffix, stream)
+  records.set(listPrefix.status(state.status) + suffix, stream)
+  records.set(listPrefix.definition(ctx.definitionId) + suffix, stream)
+  if (ctx.parentId !== undefined) records.set(listPrefix.parent(ctx.parentId) + suffix, stream)
+  return records
+}

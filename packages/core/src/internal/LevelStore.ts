@@ -1,0 +1,202 @@
+/**
+ * The event store over any abstract-level database (LevelDB on disk, or in
+ * memory): one implementation, so both layers behave identically.
+ *
+ * Lifecycle: `make` finishes an interrupted rebuild if one is marked,
+ * recovers the head and the status counters, and forks the writer
+ * (LevelCommitter: group commit, one synced batch per group). Reads go to the
+ * database (task summaries to the writer's cache when present). Closing the
+ * scope lets the writer write everything queued, ends subscriptions, then the
+ * database closes.
+ *
+ * Live events go to a sliding PubSub; a subscriber subscribes first, reads the
+ * log up to the committed head, then follows live events, skipping those it
+ * already read; if it falls behind (sliding drops), it reads the gap from the
+ * log. So there is no gap and no duplicate.
+ */
+import { Effect, Option, PubSub, type Scope, Stream } from "effect"
+import { StoreError, type EventStore, type LayerOptions, type TaskFilter, type TaskPage } from "../EventStore.ts"
+import type { TaskId } from "../Ids.ts"
+import type * as Replay from "../Replay.ts"
+import { EventDecodeError, fromEnvelope, type RecordedEvent } from "../TaskEvent.ts"
+import { storeError, type Db } from "./LevelDb.ts"
+import * as Keys from "./LevelKeys.ts"
+import { rebuild } from "./LevelRebuild.ts"
+import * as Committer from "./LevelCommitter.ts"
+import { emptyCounts, parseState, StateCache, type View } from "./LevelWriter.ts"
+import { taskStatuses } from "../TaskMachine.ts"
+
+const PAGE = 1024
+
+const asStoreError = (operation: string) => (cause: unknown): StoreError =>
+  cause instanceof StoreError
+    ? cause
+    : cause instanceof EventDecodeError
+      ? new StoreError({ operation, reason: cause.message })
+      : storeError(operation)(cause)
+
+const attempt = <A>(operation: string, f: () => Promise<A>): Effect.Effect<A, StoreError> =>
+  Effect.tryPromise({ try: f, catch: asStoreError(operation) })
+
+const decodeEvents = (values: ReadonlyArray<string | undefined>): Array<RecordedEvent> =>
+  values.map((value) => {
+    if (value === undefined) throw new StoreError({ operation: "read", reason: "the stream index points at a missing log entry" })
+    return fromEnvelope(JSON.parse(value))
+  })
+
+const recover = (db: Db, view: View) =>
+  attempt("open", async () => {
+    const [last] = await db.keys({ ...Keys.prefixRange(Keys.logPrefix), reverse: true, limit: 1 })
+    view.head = last === undefined ? 0 : Keys.positionOfLogKey(last)
+    const meta = await db.get(Keys.head)
+    if ((meta === undefined ? 0 : Number(meta)) !== view.head) {
+      throw new StoreError({ operation: "open", reason: `meta head ${meta} disagrees with the last log position ${view.head}` })
+    }
+    const counts = await db.getMany(taskStatuses.map(Keys.count))
+    taskStatuses.forEach((status, i) => (view.counts[status] = Number(counts[i] ?? 0)))
+  })
+
+/** Builds the store over an open database; the writer lives as long as the scope. */
+export const make = (db: Db, options: LayerOptions = {}): Effect.Effect<EventStore["Service"], StoreError, Scope.Scope> =>
+  Effect.gen(function* () {
+    const view: View = { head: 0, counts: emptyCounts(), cache: new StateCache(options.cacheSize ?? 10_000) }
+    const applyRebuild = Effect.map(rebuild(db), (rebuilt) => {
+      view.head = rebuilt.head
+      view.counts = rebuilt.counts
+      view.cache.clear()
+    })
+    if ((yield* attempt("open", () => db.get(Keys.rebuilding))) !== undefined) yield* applyRebuild
+    yield* recover(db, view)
+
+    const pubsub = yield* PubSub.sliding<ReadonlyArray<RecordedEvent>>(PAGE)
+    yield* Effect.addFinalizer(() => PubSub.shutdown(pubsub))
+    const committer = yield* Committer.make(db, view, options, pubsub, applyRebuild)
+
+    const readAll = (fromPosition: number, limit?: number) =>
+      limit !== undefined && limit <= 0
+        ? Effect.succeed([])
+        : attempt("readAll", async () => {
+            const range = { gte: Keys.log(Math.max(1, Math.ceil(fromPosition))), lt: Keys.prefixEnd(Keys.logPrefix) }
+            const entries = await db.entries(limit === undefined ? range : { ...range, limit })
+            return decodeEvents(entries.map(([, value]) => value))
+          })
+
+    const readStates = (operation: string, streams: ReadonlyArray<string>) =>
+      attempt(operation, async () => {
+        const values = await db.getMany(streams.map(Keys.task))
+        return values.flatMap((value) => (value === undefined ? [] : [parseState(operation, value)]))
+      })
+
+    const getTask = (stream: TaskId) => {
+      const cached = view.cache.get(stream)
+      if (cached !== undefined) return Effect.succeed(cached ?? undefined)
+      return attempt("getTask", () => db.get(Keys.task(stream))).pipe(
+        Effect.flatMap((value) => (value === undefined ? Effect.succeed(undefined) : Effect.try({ try: () => parseState("getTask", value), catch: asStoreError("getTask") }))),
+      )
+    }
+
+    const matches = (filter: TaskFilter) => (state: Replay.TaskState) =>
+      (filter.status === undefined || state.status === filter.status) &&
+      (filter.definitionId === undefined || state.context.definitionId === filter.definitionId) &&
+      (filter.parentId === undefined || state.context.parentId === filter.parentId)
+
+    const listTasks = (filter: TaskFilter, options?: { readonly limit?: number; readonly cursor?: string }) =>
+      Effect.suspend(() => {
+        const limit = Math.max(1, Math.floor(options?.limit ?? 50))
+        const prefix =
+          filter.parentId !== undefined ? Keys.listPrefix.parent(filter.parentId)
+          : filter.definitionId !== undefined ? Keys.listPrefix.definition(filter.definitionId)
+          : filter.status !== undefined ? Keys.listPrefix.status(filter.status)
+          : Keys.listPrefix.all()
+        const after = options?.cursor === undefined ? undefined : Keys.decodeCursor(options.cursor)
+        if (options?.cursor !== undefined && after === undefined) {
+          return Effect.fail(new StoreError({ operation: "listTasks", reason: `invalid cursor ${JSON.stringify(options.cursor)}` }))
+        }
+        const keep = matches(filter)
+        return attempt("listTasks", async (): Promise<TaskPage> => {
+          const found: Array<{ readonly state: Replay.TaskState; readonly suffix: string }> = []
+          const cursor = db.iterator(after === undefined ? Keys.prefixRange(prefix) : { gt: prefix + after, lt: Keys.prefixEnd(prefix) })
+          try {
+            while (found.length <= limit) {
+              const entries = await cursor.nextv(limit + 1)
+              if (entries.length === 0) break
+              const values = await db.getMany(entries.map(([, stream]) => Keys.task(stream)))
+              entries.forEach(([key], i) => {
+                const value = values[i]
+                if (value === undefined) return
+                const state = parseState("listTasks", value)
+                if (keep(state)) found.push({ state, suffix: key.slice(prefix.length) })
+              })
+            }
+          } finally {
+            await cursor.close()
+          }
+          const page = found.slice(0, limit)
+          const tasks = page.map((entry) => entry.state)
+          return found.length > limit ? { tasks, cursor: Keys.encodeCursor(page[page.length - 1]!.suffix) } : { tasks }
+        })
+      })
+
+    /** Catch-up from the log, then live events from the PubSub, subscribed before the first read. */
+    const subscribe = (fromPosition: number): Stream.Stream<RecordedEvent, StoreError> =>
+      Stream.unwrap(
+        Effect.gen(function* () {
+          const subscription = yield* PubSub.subscribe(pubsub)
+          const pull = (next: number): Effect.Effect<readonly [ReadonlyArray<RecordedEvent>, Option.Option<number>], StoreError> =>
+            Effect.gen(function* () {
+              for (;;) {
+                if (next <= view.head) {
+                  const events = yield* readAll(next, PAGE)
+                  if (events.length > 0) return [events, Option.some(next + events.length)] as const
+                }
+                const live: Array<RecordedEvent> = []
+                let expected = next
+                for (const group of yield* PubSub.takeAll(subscription)) {
+                  for (const event of group) {
+                    if (event.position < expected) continue
+                    if (event.position > expected) break
+                    live.push(event)
+                    expected += 1
+                  }
+                }
+                if (live.length > 0) return [live, Option.some(expected)] as const
+              }
+            })
+          return Stream.paginate(Math.max(1, Math.ceil(fromPosition)), pull)
+        }),
+      )
+
+    return {
+      append: committer.append,
+      readStream: (stream, fromVersion = 1) =>
+        attempt("readStream", async () => {
+          const from = Math.max(1, Math.ceil(fromVersion))
+          const prefix = Keys.streamPrefix(stream)
+          // The run holding `from` starts at or before it.
+          const [start] = await db.keys({ gte: prefix, lte: Keys.streamEvent(stream, from), reverse: true, limit: 1 })
+          const runs = await db.entries({ gte: start ?? prefix, lt: Keys.prefixEnd(prefix) })
+          const keys: Array<string> = []
+          for (const [key, value] of runs) {
+            const version = Keys.versionOfStreamKey(key)
+            const { position, count } = Keys.parseStreamRun(value)
+            for (let i = Math.max(0, from - version); i < count; i++) keys.push(Keys.log(position + i))
+          }
+          return decodeEvents(await db.getMany(keys))
+        }),
+      readAll,
+      subscribe,
+      head: Effect.sync(() => view.head),
+      getTask,
+      listTasks,
+      findByIdempotencyKey: (key) =>
+        attempt("findByIdempotencyKey", () => db.get(Keys.idempotency(key))).pipe(
+          Effect.flatMap((stream) => (stream === undefined ? Effect.succeed(undefined) : getTask(stream as TaskId))),
+        ),
+      countByStatus: Effect.sync(() => ({ ...view.counts })),
+      pendingHooks: attempt("pendingHooks", () => db.entries(Keys.prefixRange(Keys.hookPrefix))).pipe(
+        Effect.flatMap((entries) => readStates("pendingHooks", entries.map(([, stream]) => stream))),
+      ),
+      rebuildProjections: committer.rebuild,
+      dumpProjections: attempt("dumpProjections", () => db.entries(Keys.prefixRange(Keys.projectionPrefix))),
+    }
+  })

@@ -1,0 +1,235 @@
+/**
+ * One group commit of the level store, built append by append: a
+ * {@link Group} validates each append against the state before it (the
+ * committed view, or the group being written just before it), folds it with
+ * the replay step, assigns gapless positions and stream versions and puts
+ * the events into one write batch. Two appends to one stream in a group see
+ * each other. A refused append (version conflict, refused transition,
+ * unencodable event) takes no position and writes nothing; the others still
+ * commit. Sealing the group adds each touched stream's projection changes
+ * once (old state -> final state: summary put, stale index keys deleted, new
+ * ones put, counters adjusted), so events and projections land in the same
+ * batch.
+ *
+ * The {@link View} (head, counters, a bounded cache of stream states) is what
+ * is durable; it changes only in {@link commit}, after the batch is written.
+ */
+import { Schema, type Deferred } from "effect"
+import { ConcurrencyConflict, InvalidTransition, StoreError, type AppendRequest, type AppendResult } from "../EventStore.ts"
+import * as Replay from "../Replay.ts"
+import { toEnvelope, type RecordedEvent } from "../TaskEvent.ts"
+import { taskStatuses, type TaskStatus } from "../TaskMachine.ts"
+import type { Batch } from "./LevelDb.ts"
+import * as Keys from "./LevelKeys.ts"
+
+/** Why an append was refused. */
+export type AppendError = ConcurrencyConflict | InvalidTransition | StoreError
+
+/** An append waiting for the writer. */
+export interface AppendJob {
+  readonly _tag: "append"
+  readonly request: AppendRequest
+  readonly deferred: Deferred.Deferred<AppendResult, AppendError>
+}
+
+/** The outcome of one append in a group. */
+export type Outcome = { readonly _tag: "accepted"; readonly result: AppendResult } | { readonly _tag: "refused"; readonly error: AppendError }
+
+/** A bounded map of stream states, least recently used first. `null` records a stream known not to exist. */
+export class StateCache {
+  readonly #entries = new Map<string, Replay.TaskState | null>()
+  constructor(readonly capacity: number) {}
+  /** The cached state, `null` when known absent, undefined when not cached. */
+  get(stream: string): Replay.TaskState | null | undefined {
+    return this.#entries.get(stream)
+  }
+  /** Caches a state, evicting the least recently used entries beyond capacity. */
+  set(stream: string, state: Replay.TaskState | null): void {
+    this.#entries.delete(stream)
+    this.#entries.set(stream, state)
+    if (this.#entries.size <= this.capacity) return
+    for (const key of this.#entries.keys()) {
+      this.#entries.delete(key)
+      if (this.#entries.size <= this.capacity) return
+    }
+  }
+  /** Forgets everything (after a rebuild). */
+  clear(): void {
+    this.#entries.clear()
+  }
+}
+
+/** What is durable: the head, the status counters and recently used stream states. */
+export interface View {
+  head: number
+  counts: Record<TaskStatus, number>
+  readonly cache: StateCache
+}
+
+/** Zero for every status. */
+export const emptyCounts = (): Record<TaskStatus, number> =>
+  Object.fromEntries(taskStatuses.map((status) => [status, 0])) as Record<TaskStatus, number>
+
+const decodeState = Schema.decodeUnknownSync(Replay.TaskState)
+
+/** Parses a stored task summary; a bad record is a StoreError. */
+export const parseState = (operation: string, json: string): Replay.TaskState => {
+  try {
+    return decodeState(JSON.parse(json))
+  } catch (cause) {
+    throw new StoreError({ operation, reason: `stored task summary does not decode: ${String(cause)}` })
+  }
+}
+
+/** Writes the projection changes of one stream (state before -> after) into the batch and the counters. */
+export const writeProjections = (
+  batch: Batch,
+  stream: string,
+  before: Replay.TaskState,
+  after: Replay.TaskState,
+  counts: Record<TaskStatus, number>,
+  claimIdempotencyKey: (key: string) => boolean,
+): void => {
+  batch.put(Keys.task(stream), JSON.stringify(after))
+  if (!Keys.sameIndexRecords(before, after)) {
+    const old = Keys.indexRecords(before)
+    const now = Keys.indexRecords(after)
+    for (const key of old.keys()) if (!now.has(key)) batch.del(key)
+    for (const [key, value] of now) if (old.get(key) !== value) batch.put(key, value)
+  }
+  const was = Keys.countedStatus(before)
+  const is = Keys.countedStatus(after)
+  if (was !== is) {
+    if (was !== undefined) counts[was] -= 1
+    if (is !== undefined) counts[is] += 1
+  }
+  const key = after.context.idempotencyKey
+  if (before.status === "untriggered" && key !== undefined && claimIdempotencyKey(key)) batch.put(Keys.idempotency(key), stream)
+}
+
+/** Writes the counters that changed; a zero counter has no key (so a rebuild writes the same records). */
+export const writeCounts = (batch: Batch, before: Record<TaskStatus, number>, after: Record<TaskStatus, number>): void => {
+  for (const status of taskStatuses) {
+    if (before[status] === after[status]) continue
+    if (after[status] === 0) batch.del(Keys.count(status))
+    else batch.put(Keys.count(status), String(after[status]))
+  }
+}
+
+const matches = (expected: AppendRequest["expectedVersion"], actual: number): boolean =>
+  expected === "any" || (expected === "noStream" ? actual === 0 : expected === actual)
+
+/** Checks one append against `current` and folds it; its events get positions after `head`. */
+const fold = (request: AppendRequest, current: Replay.TaskState, head: number): Outcome => {
+  const { stream, expectedVersion, events } = request
+  const version = current.context.version
+  if (!matches(expectedVersion, version)) {
+    return { _tag: "refused", error: new ConcurrencyConflict({ stream, expected: expectedVersion, actual: version }) }
+  }
+  const recorded = events.map((e, i): RecordedEvent => ({ id: e.id, stream, version: version + 1 + i, position: head + 1 + i, at: e.at, event: e.event }))
+  const first = recorded[0]
+  if (first !== undefined && version === 0 && first.event._tag === "TaskTriggered" && first.event.taskId !== stream) {
+    const reason = `TaskTriggered names task ${first.event.taskId}, not the stream it is appended to`
+    return { _tag: "refused", error: new InvalidTransition({ stream, position: first.position, state: current.status, event: first.event._tag, reason }) }
+  }
+  const next = Replay.replay(recorded, current)
+  if (next instanceof Replay.ReplayError) {
+    const { position, state, event, reason } = next
+    return { _tag: "refused", error: new InvalidTransition({ stream, position, state, event, reason }) }
+  }
+  return { _tag: "accepted", result: { version: next.context.version, events: recorded, state: next } }
+}
+
+/** A sealed group: what to commit into the view once its batch is durable. */
+export interface Sealed {
+  readonly head: number
+  readonly counts: Record<TaskStatus, number>
+  readonly states: ReadonlyMap<string, Replay.TaskState | null>
+}
+
+/** A group commit under construction. */
+export class Group {
+  /** Every append taken, in order, with its outcome. */
+  readonly entries: Array<{ readonly job: AppendJob; readonly outcome: Outcome }> = []
+  /** Accepted events in position order. */
+  readonly events: Array<RecordedEvent> = []
+  /** Each touched stream's state before this group (null: absent). */
+  readonly before = new Map<string, Replay.TaskState | null>()
+  /** Each stream's state after this group's accepted appends so far. */
+  readonly after = new Map<string, Replay.TaskState>()
+  /** Idempotency keys this group gives to its new tasks. */
+  readonly claimed = new Set<string>()
+
+  constructor(
+    readonly batch: Batch,
+    /** The position before this group's first event. */
+    readonly start: number,
+  ) {}
+
+  /** The position of the group's last event (so far). */
+  get head(): number {
+    return this.start + this.events.length
+  }
+
+  /** Whether the group has a stream's state (so `add` needs no `before` for it). */
+  knows(stream: string): boolean {
+    return this.before.has(stream)
+  }
+
+  /** Validates, folds and batches one append; `before` is the stream's state before this group if not known yet. */
+  add(job: AppendJob, before: Replay.TaskState | null): Outcome {
+    const { stream } = job.request
+    if (!this.before.has(stream)) this.before.set(stream, before)
+    const current = this.after.get(stream) ?? this.before.get(stream) ?? Replay.initial
+    let outcome: Outcome
+    try {
+      outcome = fold(job.request, current, this.head)
+    } catch (cause) {
+      outcome = { _tag: "refused", error: new StoreError({ operation: "append", reason: `the events cannot be folded: ${String(cause)}` }) }
+    }
+    if (outcome._tag === "accepted" && outcome.result.events.length > 0) {
+      try {
+        const recorded = outcome.result.events
+        const envelopes = recorded.map((e) => JSON.stringify(toEnvelope(e)))
+        for (let i = 0; i < recorded.length; i++) this.batch.put(Keys.log(recorded[i]!.position), envelopes[i]!)
+        const first = recorded[0]!
+        this.batch.put(Keys.streamEvent(stream, first.version), Keys.streamRun(first.position, recorded.length))
+        for (const e of recorded) this.events.push(e)
+        this.after.set(stream, outcome.result.state)
+      } catch (cause) {
+        outcome = { _tag: "refused", error: new StoreError({ operation: "append", reason: `event does not encode: ${String(cause)}` }) }
+      }
+    }
+    this.entries.push({ job, outcome })
+    return outcome
+  }
+
+  /** Idempotency keys of the tasks this group creates (to look up their owners before sealing). */
+  newKeys(): Array<string> {
+    const keys: Array<string> = []
+    for (const [stream, after] of this.after) {
+      const key = after.context.idempotencyKey
+      if (key !== undefined && (this.before.get(stream) ?? null) === null) keys.push(key)
+    }
+    return keys
+  }
+
+  /** Adds the projection changes, counters and head to the batch; `taken` tells whether a key already has an owner. */
+  seal(counts: Record<TaskStatus, number>, taken: (key: string) => boolean): Sealed {
+    const next = { ...counts }
+    const claim = (key: string) => !taken(key) && !this.claimed.has(key) && (this.claimed.add(key), true)
+    for (const [stream, after] of this.after) writeProjections(this.batch, stream, this.before.get(stream) ?? Replay.initial, after, next, claim)
+    writeCounts(this.batch, counts, next)
+    if (this.events.length > 0) this.batch.put(Keys.head, String(this.head))
+    const states = new Map(this.before)
+    for (const [stream, state] of this.after) states.set(stream, state)
+    return { head: this.head, counts: next, states }
+  }
+}
+
+/** Applies a durable group to the view. */
+export const commit = (view: View, sealed: Sealed): void => {
+  view.head = sealed.head
+  view.counts = sealed.counts
+  for (const [stream, state] of sealed.states) view.cache.set(stream, state)
+}
