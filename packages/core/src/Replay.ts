@@ -82,29 +82,37 @@ const outOfOrder = (status: string, context: TaskContext, recorded: RecordedEven
   return undefined
 }
 
-/** One step of the compiled machine, without canonicalising the context (folds do that once at the end). */
-const stepRaw = (state: TaskState, recorded: RecordedEvent): TaskState | ReplayError => {
-  const error = outOfOrder(state.status, state.context, recorded)
-  if (error !== undefined) return error
-  const next = MachineTable.transition(state.status, state.context, toMachineEvent(recorded))
-  return next === undefined ? reject(state.status, recorded, "no transition for this event here") : next
+/** A fold's private, mutable copy of a state (never handed out). */
+interface Folding {
+  status: Status
+  readonly context: TaskContext
 }
 
-const canonical = (state: TaskState): TaskState => ({ status: state.status, context: canonicalContext(state.context) })
+/** One step of the compiled machine on a fold's own copy; a ReplayError leaves the copy unchanged. */
+const stepInPlace = (state: Folding, recorded: RecordedEvent): ReplayError | undefined => {
+  const error = outOfOrder(state.status, state.context, recorded)
+  if (error !== undefined) return error
+  const status = MachineTable.transitionInPlace(state.status, state.context, toMachineEvent(recorded))
+  if (status === undefined) return reject(state.status, recorded, "no transition for this event here")
+  state.status = status
+  return undefined
+}
+
+const folding = (state: TaskState): Folding => ({ status: state.status, context: { ...state.context } })
+const canonical = (state: Folding): TaskState => ({ status: state.status, context: canonicalContext(state.context) })
 
 /** Applies one event to a state: the incremental form used by projections. */
 export const step = (state: TaskState, recorded: RecordedEvent): TaskState | ReplayError => {
-  const next = stepRaw(state, recorded)
-  return next instanceof ReplayError ? next : canonical(next)
+  const next = folding(state)
+  return stepInPlace(next, recorded) ?? canonical(next)
 }
 
 /** Folds a whole stream (in version order) from the initial state. */
 export const replay = (events: Iterable<RecordedEvent>, from: TaskState = initial): TaskState | ReplayError => {
-  let state = from
+  const state = folding(from)
   for (const recorded of events) {
-    const next = stepRaw(state, recorded)
-    if (next instanceof ReplayError) return next
-    state = next
+    const error = stepInPlace(state, recorded)
+    if (error !== undefined) return error
   }
   return canonical(state)
 }
@@ -112,12 +120,11 @@ export const replay = (events: Iterable<RecordedEvent>, from: TaskState = initia
 /** Every intermediate state of a stream: `states[i]` is the state after event `i` (for scrubbing UIs). */
 export const scan = (events: ReadonlyArray<RecordedEvent>): ReadonlyArray<TaskState> | ReplayError => {
   const states: Array<TaskState> = []
-  let state = initial
+  const state = folding(initial)
   for (const recorded of events) {
-    const next = stepRaw(state, recorded)
-    if (next instanceof ReplayError) return next
-    state = canonical(next)
-    states.push(state)
+    const error = stepInPlace(state, recorded)
+    if (error !== undefined) return error
+    states.push(canonical(state))
   }
   return states
 }

@@ -118,19 +118,40 @@ export interface MachineEvent {
 type EventOf<T extends TaskEvent["_tag"]> = Extract<TaskEvent, { _tag: T }>
 const body = <T extends TaskEvent["_tag"]>(e: MachineEvent): EventOf<T> => e.event as EventOf<T>
 
+/**
+ * The context before the trigger. Every key is present (unset ones as
+ * `undefined`) in {@link contextKeys} order, so every context the machine
+ * builds from it has one shape: spreads stay fast and monomorphic.
+ */
 const emptyContext: TaskContext = {
   taskId: "" as TaskId,
   definitionId: "" as DefinitionId,
+  name: undefined,
+  parentId: undefined,
+  idempotencyKey: undefined,
+  forkedFrom: undefined,
   input: null,
+  output: undefined,
+  message: undefined,
+  error: undefined,
+  failureReason: undefined,
   maxIterations: 0,
   iteration: 0,
   attempt: 0,
   nextIteration: 1,
   nextAttempt: 1,
+  wakeAt: undefined,
+  progress: undefined,
   abortRequested: false,
+  abortMessage: undefined,
+  pendingHook: undefined,
+  hookFailed: undefined,
   logCount: 0,
+  deleted: undefined,
   createdAt: 0,
   updatedAt: 0,
+  startedAt: undefined,
+  finishedAt: undefined,
   version: 0,
   position: 0,
 }

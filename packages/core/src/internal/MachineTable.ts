@@ -63,19 +63,19 @@ const compile = (): ReadonlyMap<Status, ReadonlyMap<string, ReadonlyArray<Transi
 
 const table = compile()
 
-/** The next status and context, or undefined when the machine takes no transition for this event here. */
-export const transition = (
-  status: Status,
-  context: TaskContext,
-  event: MachineEvent,
-): { readonly status: Status; readonly context: TaskContext } | undefined => {
+/**
+ * The next status, or undefined when the machine takes no transition for this
+ * event here. The transition's assignments are merged INTO `context`, which
+ * the caller owns (a fold copies the context once, then mutates its copy);
+ * nothing is changed when no transition is taken.
+ */
+export const transitionInPlace = (status: Status, context: TaskContext, event: MachineEvent): Status | undefined => {
   const candidates = table.get(status)?.get(event.type)
   if (candidates === undefined) return undefined
   for (const candidate of candidates) {
     if (candidate.guard !== undefined && !candidate.guard({ context, event })) continue
-    let next = context
-    for (const assignment of candidate.assignments) next = { ...next, ...assignment({ context: next, event }) }
-    return { status: candidate.target ?? status, context: next }
+    for (const assignment of candidate.assignments) Object.assign(context, assignment({ context, event }))
+    return candidate.target ?? status
   }
   return undefined
 }
