@@ -1,12 +1,16 @@
 #!/usr/bin/env node
-// The `tasklane` command. Registers tsx's loader (TypeScript sources and user
-// task modules are loaded at run time), then hands over to the command.
-import { register } from "tsx/esm/api"
+// The `tasklane` command: runs the built daemon bundle (dist/tasklane.mjs,
+// made by `pnpm install` or `pnpm --filter @tasklane/daemon build`).
+import { existsSync } from "node:fs"
 
-register()
+const bundle = new URL("../dist/tasklane.mjs", import.meta.url)
+if (!existsSync(bundle)) {
+  console.error("tasklane: the daemon is not built; run `pnpm install` (or `pnpm --filter @tasklane/daemon build`) first")
+  process.exit(2)
+}
+const { main } = await import(bundle.href)
 const [command, ...rest] = process.argv.slice(2)
 if (command === "daemon") {
-  const { main } = await import("../src/main.ts")
   main(rest)
 } else {
   console.error("Usage: tasklane daemon [options]   (tasklane daemon --help for the options)")

@@ -3,7 +3,7 @@
  * in the working directory) exporting `defineConfig({ tasks, layer, ... })`,
  * and/or a folder of task modules each default-exporting a
  * `createImplementation(...)`. TypeScript is loaded at run time by tsx's
- * loader (the daemon always runs under `node --import tsx`); a resolve hook maps `effect` and `@tasklane/tasks` in those files
+ * loader, registered when the first task module is loaded; a resolve hook maps `effect` and `@tasklane/tasks` in those files
  * to the daemon's own copies, so user folders need no `node_modules`.
  */
 import { existsSync, readdirSync, statSync } from "node:fs"
@@ -11,6 +11,7 @@ import { register } from "node:module"
 import { extname, join, resolve } from "node:path"
 import { pathToFileURL } from "node:url"
 import { Effect, Schema } from "effect"
+import { register as registerTypeScript } from "tsx/esm/api"
 import type { Config } from "@tasklane/tasks"
 import { TaskDefinition } from "@tasklane/tasks"
 
@@ -35,9 +36,11 @@ const configNames = ["tasklane.config.ts", "tasklane.config.mts", "tasklane.conf
 const moduleExtensions = new Set([".ts", ".mts", ".js", ".mjs"])
 
 let hooksRegistered = false
+// Registered only when a task module is loaded, after the daemon's own modules: those load natively.
 const registerHooks = () => {
   if (hooksRegistered) return
   hooksRegistered = true
+  registerTypeScript()
   register("./internal/resolveHooks.mjs", import.meta.url, { data: { daemonUrl: import.meta.url } })
 }
 
