@@ -5,16 +5,16 @@
  * 1. IterationStarted is recorded (durably) before `run()` is called, so a
  *    crash afterwards is found at the next start and the iteration re-runs.
  * 2. The stored input is decoded with the definition's schema and `run()` is
- *    called with a live controller. It races three things: its own answer,
- *    the hard timeout (`timeout` seconds; an Effect run is interrupted, a
- *    Promise run sees its AbortSignal fire), and a forced abort (an abort
- *    request that was not answered within the grace period).
+ *    called with a live controller. Its answer races one `stop` signal, set
+ *    by the hard timeout (`timeout` seconds) or by a forced abort (an abort
+ *    request not answered within the grace period); when `stop` wins, an
+ *    Effect run is interrupted and a Promise run sees its AbortSignal fire.
  * 3. Log lines and progress are recorded in order, then the outcome:
  *    done / continue / error (or RetryScheduled when the policy allows) /
  *    aborted / a TaskFailed for a throw, a timeout or a malformed answer.
  * Abort requests reach a running iteration through `requestAbort`.
  */
-import { Clock, Context, Deferred, Duration, Effect, Exit, Layer } from "effect"
+import { Clock, Context, Deferred, Effect, Exit, Layer } from "effect"
 import type { Ids, Lifecycle, Replay, TaskEvent } from "@tasklane/core"
 import { EventStore } from "@tasklane/core"
 import { TaskDefinition } from "@tasklane/tasks"
@@ -37,7 +37,8 @@ export interface RunnerOptions {
 
 interface Running {
   readonly abort: AbortController
-  readonly forced: Deferred.Deferred<void>
+  /** Completed with TimedOut by the iteration's timer or Forced after an unanswered abort: ends the race with run(). */
+  readonly stop: Deferred.Deferred<Outcome>
 }
 
 /** The runner service. */
@@ -142,7 +143,7 @@ export const layer = (options: RunnerOptions) =>
           }
         })
 
-      const execute = (taskId: Ids.TaskId, state: Replay.TaskState, { abort, forced }: Running) =>
+      const execute = (taskId: Ids.TaskId, state: Replay.TaskState, { abort, stop }: Running) =>
         Effect.gen(function*() {
           const entry = registry.get(state.context.definitionId)!.definition
           const decoded = yield* TaskDefinition.decodeInput(entry.task, state.context.input).pipe(Effect.result)
@@ -185,11 +186,12 @@ export const layer = (options: RunnerOptions) =>
                 ),
               ),
           })
+          const timer = setTimeout(() => Deferred.doneUnsafe(stop, Exit.succeed({ _tag: "TimedOut" })), entry.timeout * 1000)
           const outcome: Outcome = yield* TaskDefinition.toEffect(() => entry.task.run({ input: decoded.success, controller })).pipe(
             Effect.map((result): Outcome => ({ _tag: "Returned", result })),
             Effect.catch((error) => Effect.succeed<Outcome>({ _tag: "Threw", error })),
-            Effect.timeoutOrElse({ duration: Duration.seconds(entry.timeout), orElse: () => Effect.succeed<Outcome>({ _tag: "TimedOut" }) }),
-            Effect.raceFirst(Deferred.await(forced).pipe(Effect.as<Outcome>({ _tag: "Forced" }))),
+            Effect.raceFirst(Deferred.await(stop)),
+            Effect.ensuring(Effect.sync(() => clearTimeout(timer))),
           )
           running.delete(taskId)
           if (outcome._tag !== "Returned") abort.abort()
@@ -208,7 +210,7 @@ export const layer = (options: RunnerOptions) =>
             return
           }
           // Registered before IterationStarted is recorded, so an abort request arriving meanwhile is not missed.
-          const iteration: Running = { abort: new AbortController(), forced: yield* Deferred.make<void>() }
+          const iteration: Running = { abort: new AbortController(), stop: yield* Deferred.make<Outcome>() }
           running.set(taskId, iteration)
           const started = yield* Effect.exit(tasks.execute(taskId, { _tag: "StartIteration" }))
           if (Exit.isFailure(started)) {
@@ -226,9 +228,7 @@ export const layer = (options: RunnerOptions) =>
           const iteration = running.get(taskId)
           if (iteration === undefined || iteration.abort.signal.aborted) return
           iteration.abort.abort()
-          yield* Effect.forkDetach(
-            Effect.sleep(Duration.seconds(options.abortGraceSeconds)).pipe(Effect.andThen(Deferred.succeed(iteration.forced, undefined))),
-          )
+          setTimeout(() => Deferred.doneUnsafe(iteration.stop, Exit.succeed({ _tag: "Forced" })), options.abortGraceSeconds * 1000).unref()
         })
 
       return { runIteration, requestAbort, runningCount: () => running.size }

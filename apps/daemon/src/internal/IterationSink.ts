@@ -1,11 +1,11 @@
 /**
  * Where a running iteration's side facts go: log lines and progress reported
  * synchronously by the controller are queued in order and recorded by one
- * fiber, so they land in the task's stream in the order they were made and
+ * fiber (started on the first line, so a quiet iteration costs nothing), so they land in the task's stream in the order they were made and
  * before the iteration's outcome. Progress is recorded at most once per
  * second; the last value held back is flushed when the iteration ends.
  */
-import { type Cause, Effect, Fiber, Queue } from "effect"
+import { Effect, Fiber } from "effect"
 import type { Lifecycle } from "@tasklane/core"
 import type { TaskDefinition } from "@tasklane/tasks"
 
@@ -23,20 +23,28 @@ export interface IterationSink {
 const defined = <A extends object>(fields: A): A =>
   Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined)) as A
 
-/** Starts the recording fiber; `record` stores one command (failures are the caller's to log). */
+/** The sink for one iteration; `record` stores one command (failures are the caller's to log). */
 export const make = (options: {
   readonly databaseLogs: boolean
   readonly now: () => number
   readonly record: (command: Lifecycle.Command) => Effect.Effect<void>
 }): Effect.Effect<IterationSink> =>
-  Effect.gen(function*() {
-    const queue = yield* Queue.unbounded<Lifecycle.Command, Cause.Done>()
-    // Ends when the queue is ended and drained (take fails with Done).
-    const writer = yield* Effect.forkChild(Effect.ignore(Effect.forever(Effect.flatMap(Queue.take(queue), options.record))))
+  Effect.map(Effect.context<never>(), (context) => {
+    // Commands wait here in order; one fiber records them, started by the first command (none for quiet iterations).
+    let pending: Array<Lifecycle.Command> = []
+    let writer: Fiber.Fiber<void> | undefined
+    const drain: Effect.Effect<void> = Effect.suspend(() => {
+      if (pending.length === 0) return Effect.void
+      const batch = pending
+      pending = []
+      return Effect.andThen(Effect.forEach(batch, options.record, { discard: true }), drain)
+    })
+    const offer = (command: Lifecycle.Command) => {
+      pending.push(command)
+      writer ??= Effect.runForkWith(context)(Effect.ensuring(drain, Effect.sync(() => (writer = undefined))))
+    }
     let lastProgressAt = Number.NEGATIVE_INFINITY
     let heldBack: TaskDefinition.Progress | undefined
-
-    const offer = (command: Lifecycle.Command) => void Queue.offerUnsafe(queue, command)
     const progressCommand = (progress: TaskDefinition.Progress): Lifecycle.Command => ({
       _tag: "Progress",
       progress: defined({ completed: progress.completed, total: progress.total, message: progress.message }),
@@ -59,10 +67,9 @@ export const make = (options: {
         }
       },
       close: Effect.suspend(() => {
-        if (heldBack !== undefined) offer(progressCommand(heldBack))
+        if (heldBack !== undefined) pending.push(progressCommand(heldBack))
         heldBack = undefined
-        Queue.endUnsafe(queue)
-        return Effect.asVoid(Fiber.await(writer))
+        return Effect.andThen(writer === undefined ? Effect.void : Fiber.await(writer), drain)
       }),
     }
   })
