@@ -385,6 +385,17 @@ describe.concurrent("lifecycle", () => {
     expect(again.message).toContain(key)
   })
 
+  it("a definition's own concurrency limit runs its tasks one at a time, in trigger order", async () => {
+    const ids = [await start("serial", { ms: 250 }), await start("serial", { ms: 250 }), await start("serial", { ms: 250 })]
+    const spans = []
+    for (const id of ids) {
+      await waitFor(c, id, "done", { timeoutMs: 10_000 })
+      const events = await history(c, id)
+      spans.push({ started: events.find((e) => e.type === "IterationStarted")!.at, ended: events.find((e) => e.type === "TaskDone")!.at })
+    }
+    for (let i = 1; i < spans.length; i++) expect(spans[i]!.started).toBeGreaterThanOrEqual(spans[i - 1]!.ended)
+  })
+
   it("a delayed trigger does not start before its delay", async () => {
     const askedAt = Date.now()
     const triggered = await trigger("quick", {}, { delaySeconds: 1.5 })

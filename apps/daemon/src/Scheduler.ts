@@ -4,7 +4,9 @@
  * {@link TaskQueue} (ready, or at its wake time); an abort request reaches
  * the runner; a final event with a hook due starts the hook. A dispatch loop
  * starts the oldest ready task whenever fewer than `concurrency` iterations
- * run (fair FIFO).
+ * run (fair FIFO). A definition with its own `concurrency` limit that is
+ * reached parks its ready tasks; each finished iteration of that definition
+ * releases its oldest parked task ahead of the queue.
  *
  * Start-up (recovery): before following the log, running tasks are recorded
  * as interrupted (the daemon died mid-iteration), waiting tasks are queued
@@ -17,6 +19,7 @@ import { Clock, Context, Duration, Effect, Exit, Fiber, Layer, Option, Queue, Sc
 import type { Ids, Replay } from "@tasklane/core"
 import { EventStore } from "@tasklane/core"
 import { Hooks } from "./Hooks.ts"
+import { Registry } from "./Registry.ts"
 import { TaskQueue } from "./internal/TaskQueue.ts"
 import { Runner } from "./Runner.ts"
 import { Tasks } from "./Tasks.ts"
@@ -64,12 +67,36 @@ export const layer = (options: SchedulerOptions) =>
       const runner = yield* Runner
       const hooks = yield* Hooks
       const tasks = yield* Tasks
+      const registry = yield* Registry
       const clock = yield* Clock.Clock
       const layerScope = yield* Effect.scope
       const queue = new TaskQueue()
       const wake = yield* Queue.unbounded<void>()
       const signal = () => void Queue.offerUnsafe(wake, undefined)
       let active = 0
+      // Per-definition limits: iterations running per definition, tasks parked at their limit, tasks released from it.
+      const activeByDefinition = new Map<string, number>()
+      const parked = new Map<string, Array<Ids.TaskId>>()
+      const released: Array<Ids.TaskId> = []
+      let parkedCount = 0
+      const definitionOf = (taskId: Ids.TaskId) =>
+        store.getTask(taskId).pipe(Effect.map((state) => state?.context.definitionId as string | undefined), Effect.orElseSucceed(() => undefined))
+      const atLimit = (definitionId: string | undefined) => {
+        const limit = definitionId === undefined ? undefined : registry.get(definitionId)?.definition.concurrency
+        return limit !== undefined && (activeByDefinition.get(definitionId!) ?? 0) >= limit
+      }
+      const finished = (definitionId: string | undefined) => {
+        active--
+        if (definitionId !== undefined) {
+          activeByDefinition.set(definitionId, (activeByDefinition.get(definitionId) ?? 1) - 1)
+          const next = parked.get(definitionId)?.shift()
+          if (next !== undefined) {
+            parkedCount--
+            released.push(next)
+          }
+        }
+        signal()
+      }
 
       const enqueue = (taskId: Ids.TaskId, wakeAt: number | undefined) => {
         queue.add(taskId, wakeAt, clock.currentTimeMillisUnsafe())
@@ -122,10 +149,19 @@ export const layer = (options: SchedulerOptions) =>
           const now = clock.currentTimeMillisUnsafe()
           queue.promote(now)
           while (active < options.concurrency) {
-            const taskId = queue.take()
+            const taskId = (released.shift() ?? queue.take()) as Ids.TaskId | undefined
             if (taskId === undefined) break
+            const definitionId = yield* definitionOf(taskId)
+            if (atLimit(definitionId)) {
+              const waiting = parked.get(definitionId!) ?? []
+              waiting.push(taskId)
+              parked.set(definitionId!, waiting)
+              parkedCount++
+              continue
+            }
             active++
-            yield* startWork(runner.runIteration(taskId as Ids.TaskId).pipe(Effect.ensuring(Effect.sync(() => (active--, signal())))))
+            if (definitionId !== undefined) activeByDefinition.set(definitionId, (activeByDefinition.get(definitionId) ?? 0) + 1)
+            yield* startWork(runner.runIteration(taskId).pipe(Effect.ensuring(Effect.sync(() => finished(definitionId)))))
           }
           const next = queue.nextWakeAt()
           const waitFor = next === undefined ? Queue.take(wake) : Queue.take(wake).pipe(Effect.timeoutOption(Duration.millis(Math.max(1, next - now))), Effect.map(Option.getOrUndefined))
@@ -146,6 +182,6 @@ export const layer = (options: SchedulerOptions) =>
         }),
       )
 
-      return { queuedCount: () => queue.size, runningCount: () => active }
+      return { queuedCount: () => queue.size + parkedCount + released.length, runningCount: () => active }
     }),
   )

@@ -36,6 +36,8 @@ export interface Definition<Input = any, Output = any> {
   readonly timeout: number
   readonly closeToTimeout: number
   readonly retry: RetryPolicy | undefined
+  /** Most iterations running at once; undefined: only the daemon's global limit applies. */
+  readonly concurrency: number | undefined
   /** The class's name, for messages. */
   readonly className: string
   /** The instance whose `run` and hooks the daemon calls. */
@@ -60,7 +62,7 @@ const inputValidationProblems = (task: Interface): ReadonlyArray<string> => {
 
 const problemsOf = (task: Interface): Array<string> => {
   const problems: Array<string> = []
-  const { id, title, description, maxIterations, timeout, closeToTimeout, databaseLogs, isPrivate, retry } = task
+  const { id, title, description, maxIterations, timeout, closeToTimeout, databaseLogs, isPrivate, retry, concurrency } = task
   if (typeof id !== "string") problems.push(`id must be a string, got ${typeof id}`)
   else if (!idPattern.test(id)) {
     problems.push(`id "${id}" is not camelCase: it must match ${String(idPattern)}, e.g. "reindexCatalog"`)
@@ -84,6 +86,9 @@ const problemsOf = (task: Interface): Array<string> => {
   }
   if (databaseLogs !== undefined && typeof databaseLogs !== "boolean") problems.push("databaseLogs must be a boolean")
   if (isPrivate !== undefined && typeof isPrivate !== "boolean") problems.push("isPrivate must be a boolean")
+  if (concurrency !== undefined && !(Number.isInteger(concurrency) && concurrency > 0)) {
+    problems.push(`concurrency must be a positive integer, got ${String(concurrency)}`)
+  }
   if (retry !== undefined) {
     if (typeof retry === "object" && retry !== null) problems.push(...retryPolicyProblems(retry))
     else problems.push("retry must be an object like { maxAttempts, backoff? }")
@@ -117,6 +122,7 @@ export const resolveDefinition = <Input, Output>(
       timeout: task.timeout ?? defaults.timeout,
       closeToTimeout: task.closeToTimeout ?? defaults.closeToTimeout,
       retry: task.retry,
+      concurrency: task.concurrency,
       className,
       task,
     })

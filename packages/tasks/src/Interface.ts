@@ -55,6 +55,8 @@ export interface Interface<Input = any, Output = any> {
   readonly closeToTimeout?: number | undefined
   /** Opt-in retry of failed iterations; default none. */
   readonly retry?: RetryPolicy | undefined
+  /** Most iterations of this definition running at once (within the daemon's global limit); default unlimited. */
+  readonly concurrency?: number | undefined
   /** One iteration: answer with `controller.response.*`, as a value, Promise or Effect. */
   run(params: RunParams<Input, Output>): MaybeEffect<Result<Output>>
   /** Runs before a task is stored; throw or fail to refuse the trigger. */

@@ -31,6 +31,7 @@ describe("resolveDefinition", () => {
         timeout: 900,
         closeToTimeout: 180,
         retry: undefined,
+        concurrency: undefined,
         className: "Minimal",
         task,
       })
@@ -45,6 +46,7 @@ describe("resolveDefinition", () => {
         readonly timeout = 60
         readonly closeToTimeout = 10
         readonly retry = { maxAttempts: 3, backoff: { initialSeconds: 1 } }
+        readonly concurrency = 2
       }
       const definition = yield* TaskDefinition.resolveDefinition(new Custom())
       expect(definition).toMatchObject({
@@ -54,7 +56,17 @@ describe("resolveDefinition", () => {
         timeout: 60,
         closeToTimeout: 10,
         retry: { maxAttempts: 3, backoff: { initialSeconds: 1 } },
+        concurrency: 2,
       })
+    }))
+
+  it.effect("rejects a concurrency that is not a positive integer", () =>
+    Effect.gen(function*() {
+      class Greedy extends Minimal {
+        readonly concurrency = 0.5
+      }
+      const error = yield* invalid(new Greedy())
+      expect(error.reasons).toContain("concurrency must be a positive integer, got 0.5")
     }))
 
   it.effect("rejects an id that is not camelCase, naming the class", () =>
