@@ -8,28 +8,12 @@
  */
 import type { Ids, Replay } from "@tasklane/core"
 import { afterAll, describe, expect, it } from "vitest"
-import type { Connection } from "../../apps/daemon/src/Client.ts"
-import { type DaemonProcess, removeDataDir, startDaemon, tempDataDir } from "../support/DaemonProcess.ts"
-import { connectTo, eventTypes, getTask, history, poll, waitFor } from "../support/TaskPolling.ts"
+import { eventTypes, getTask, history, poll, restartable, waitFor } from "../support/TaskPolling.ts"
 
 const finalTypes = ["TaskDone", "TaskFailed", "TaskAborted", "MaxIterationsReached"]
-const dataDir = tempDataDir()
-const daemons: Array<DaemonProcess> = []
-const connections: Array<Connection> = []
+const { daemons, connections, open, close } = restartable()
 
-const open = async () => {
-  const daemon = await startDaemon({ dataDir })
-  daemons.push(daemon)
-  const connection = await connectTo(daemon)
-  connections.push(connection)
-  return { daemon, c: connection }
-}
-
-afterAll(async () => {
-  for (const connection of connections) await connection.close().catch(() => undefined)
-  for (const daemon of daemons) await daemon.stop("SIGKILL")
-  removeDataDir(dataDir)
-})
+afterAll(close)
 
 describe("kill -9 and restart on the same data dir", () => {
   const ids = { slow: "", delayed: "", hook: "", burst: [] as Array<string>, delayedAt: 0 }

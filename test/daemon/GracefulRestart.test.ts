@@ -8,28 +8,13 @@
 import type { Replay } from "@tasklane/core"
 import { Stream } from "effect"
 import { afterAll, describe, expect, it, onTestFinished } from "vitest"
-import type { Connection } from "../../apps/daemon/src/Client.ts"
-import { type DaemonProcess, fixtureConfig, removeDataDir, startDaemon, tempDataDir } from "../support/DaemonProcess.ts"
-import { connectTo, getTask, history, waitFor } from "../support/TaskPolling.ts"
+import { fixtureConfig } from "../support/DaemonProcess.ts"
+import { getTask, history, restartable, waitFor } from "../support/TaskPolling.ts"
 
-const dataDir = tempDataDir()
-const daemons: Array<DaemonProcess> = []
-const connections: Array<Connection> = []
 const args = ["--config", fixtureConfig, "--no-examples", "--abort-grace", "1", "--shutdown-grace", "1"]
+const { connections, open, close } = restartable(args)
 
-const open = async () => {
-  const daemon = await startDaemon({ dataDir, args })
-  daemons.push(daemon)
-  const connection = await connectTo(daemon)
-  connections.push(connection)
-  return { daemon, c: connection }
-}
-
-afterAll(async () => {
-  for (const connection of connections) await connection.close().catch(() => undefined)
-  for (const daemon of daemons) await daemon.stop("SIGKILL")
-  removeDataDir(dataDir)
-})
+afterAll(close)
 
 describe("SIGTERM and restart on the same data dir", () => {
   const ids = { slow: "", short: "", long: "" }

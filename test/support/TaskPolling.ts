@@ -8,10 +8,38 @@
 import type { Replay, TaskEvent } from "@tasklane/core"
 import type { Connection } from "../../apps/daemon/src/Client.ts"
 import { connect } from "../../apps/daemon/src/Client.ts"
-import type { DaemonProcess } from "./DaemonProcess.ts"
+import { type DaemonProcess, removeDataDir, startDaemon, tempDataDir } from "./DaemonProcess.ts"
 
 /** A client connection to a test daemon. */
 export const connectTo = (daemon: DaemonProcess): Promise<Connection> => connect(daemon.socketPath, { connectTimeout: 5_000 })
+
+/**
+ * A data directory whose daemon a test stops and starts again: `open()` starts
+ * one and connects; `close()` (for afterAll) closes every connection, kills
+ * every daemon it started and removes the directory.
+ */
+export const restartable = (args?: ReadonlyArray<string>) => {
+  const dataDir = tempDataDir()
+  const daemons: Array<DaemonProcess> = []
+  const connections: Array<Connection> = []
+  return {
+    dataDir,
+    daemons,
+    connections,
+    open: async () => {
+      const daemon = await startDaemon(args === undefined ? { dataDir } : { dataDir, args })
+      daemons.push(daemon)
+      const connection = await connectTo(daemon)
+      connections.push(connection)
+      return { daemon, c: connection }
+    },
+    close: async () => {
+      for (const connection of connections) await connection.close().catch(() => undefined)
+      for (const daemon of daemons) await daemon.stop("SIGKILL")
+      removeDataDir(dataDir)
+    },
+  }
+}
 
 /** Resolves after `ms` milliseconds. */
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))

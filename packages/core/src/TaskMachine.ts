@@ -256,15 +256,7 @@ export const taskMachine = setup({
     untriggered: {
       on: { TaskTriggered: { target: "triggered", actions: "triggered" } },
     },
-    triggered: {
-      on: {
-        IterationStarted: { guard: "expectedIteration", target: "running", actions: "started" },
-        AbortRequested: { actions: "abortRequested" },
-        TaskAborted: { guard: "abortRequested", target: "aborted", actions: "aborted" },
-        TaskFailed: { guard: "definitionMissing", target: "error", actions: "failed" },
-        TaskLogged: { actions: "logged" },
-      },
-    },
+    triggered: { on: waitingStateEvents() },
     running: {
       on: {
         IterationContinued: { guard: "belowMaxIterations", target: "continue", actions: "continued" },
@@ -279,15 +271,7 @@ export const taskMachine = setup({
         TaskLogged: { actions: "logged" },
       },
     },
-    continue: {
-      on: {
-        IterationStarted: { guard: "expectedIteration", target: "running", actions: "started" },
-        AbortRequested: { actions: "abortRequested" },
-        TaskAborted: { guard: "abortRequested", target: "aborted", actions: "aborted" },
-        TaskFailed: { guard: "definitionMissing", target: "error", actions: "failed" },
-        TaskLogged: { actions: "logged" },
-      },
-    },
+    continue: { on: waitingStateEvents() },
     done: { tags: ["final"], on: finalStateEvents() },
     error: { tags: ["final"], on: finalStateEvents() },
     aborted: { tags: ["final"], on: finalStateEvents() },
@@ -295,6 +279,18 @@ export const taskMachine = setup({
   },
 })
 
+/** What a task waiting for its next iteration (`triggered`, `continue`) accepts. */
+function waitingStateEvents() {
+  return {
+    IterationStarted: { guard: "expectedIteration", target: "running", actions: "started" },
+    AbortRequested: { actions: "abortRequested" },
+    TaskAborted: { guard: "abortRequested", target: "aborted", actions: "aborted" },
+    TaskFailed: { guard: "definitionMissing", target: "error", actions: "failed" },
+    TaskLogged: { actions: "logged" },
+  } as const
+}
+
+/** What a finished task accepts: its due hook's outcome, log lines, deletion. */
 function finalStateEvents() {
   return {
     HookCompleted: { guard: "hookDue", actions: "hookCompleted" },
