@@ -1,18 +1,21 @@
 #!/usr/bin/env node
-// The `tasklane` command: runs the built daemon bundle (dist/tasklane.mjs,
-// made by `pnpm install` or `pnpm --filter @tasklane/daemon build`).
+// The `tasklane` command. `tasklane daemon [options]` runs the daemon bundle
+// (dist/tasklane.mjs) in the foreground; every other command, including
+// `tasklane daemon start|stop|status`, runs the CLI bundle (dist/cli.mjs).
+// Both are made by `pnpm install` or `pnpm --filter @tasklane/daemon build`.
 import { existsSync } from "node:fs"
 
-const bundle = new URL("../dist/tasklane.mjs", import.meta.url)
+const argv = process.argv.slice(2)
+const foreground = argv[0] === "daemon" && !["start", "stop", "status"].includes(argv[1] ?? "")
+const bundle = new URL(foreground ? "../dist/tasklane.mjs" : "../dist/cli.mjs", import.meta.url)
 if (!existsSync(bundle)) {
-  console.error("tasklane: the daemon is not built; run `pnpm install` (or `pnpm --filter @tasklane/daemon build`) first")
+  console.error("tasklane: not built; run `pnpm install` (or `pnpm --filter @tasklane/daemon build`) first")
   process.exit(2)
 }
-const { main } = await import(bundle.href)
-const [command, ...rest] = process.argv.slice(2)
-if (command === "daemon") {
-  main(rest)
+if (foreground) {
+  const { main } = await import(bundle.href)
+  main(argv.slice(1))
 } else {
-  console.error("Usage: tasklane daemon [options]   (tasklane daemon --help for the options)")
-  process.exitCode = 2
+  const { cli } = await import(bundle.href)
+  await cli(argv)
 }

@@ -19,9 +19,9 @@ import * as Scheduler from "./Scheduler.ts"
 import * as Server from "./Server.ts"
 import * as TaskLoader from "./TaskLoader.ts"
 import * as Tasks from "./Tasks.ts"
+import { version } from "./version.ts"
 
-/** The daemon's version, reported by Info. */
-export const version = "0.1.0"
+export { version } from "./version.ts"
 
 const usage = `Usage: tasklane daemon [options]
 

@@ -1,0 +1,123 @@
+/**
+ * `tasklane daemon start|stop|status`: a background daemon for servers
+ * without a service manager. `start` spawns `tasklane daemon` detached, its
+ * output appended to `<data dir>/daemon.log`, and waits until it serves;
+ * `stop` sends SIGTERM to the pid in `<data dir>/daemon.pid` and waits for a
+ * graceful exit; `status` asks the running daemon for its Info.
+ * (`tasklane daemon [options]`, the foreground daemon, is dispatched by the
+ * `tasklane` bin before this command tree; see `src/main.ts`.)
+ */
+import { Effect, Option, Schema } from "effect"
+import { Command, Flag } from "effect/cli"
+import { spawn } from "node:child_process"
+import * as Fs from "node:fs"
+import * as Client from "../Client.ts"
+import * as DataDir from "../DataDir.ts"
+import { dataDir, socketPath, withClient } from "./Connect.ts"
+import * as Output from "./Output.ts"
+import { opt } from "./Output.ts"
+
+/** The background daemon did not start or stop as asked. */
+export class DaemonControlError extends Schema.TaggedError<DaemonControlError>()("DaemonControlError", { reason: Schema.String }) {
+  override get message() {
+    return this.reason
+  }
+}
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM"
+  }
+}
+
+const start = Command.make("start", {
+  config: Flag.String("config").pipe(Flag.optional, Flag.withDescription("tasklane.config.ts to load")),
+  concurrency: Flag.Int("concurrency").pipe(Flag.optional, Flag.withDescription("iterations running at once")),
+  noExamples: Flag.Boolean("no-examples").pipe(Flag.withDefault(false), Flag.withDescription("do not load the built-in example tasks")),
+  timeout: Flag.Finite("timeout").pipe(Flag.withDefault(20), Flag.withDescription("seconds to wait until it serves")),
+}, (options) =>
+  Effect.gen(function*() {
+    const paths = DataDir.paths(yield* dataDir)
+    const socket = yield* socketPath
+    const running = yield* Effect.exit(Client.ensureReachable({ socketPath: socket }))
+    if (running._tag === "Success") {
+      const pid = Option.getOrUndefined(yield* DataDir.readPid(paths))
+      return yield* Output.print({ started: false, pid, dataDir: paths.directory }, () =>
+        Output.line(`a daemon is already running for ${paths.directory}${pid === undefined ? "" : ` (pid ${pid})`}`))
+    }
+    yield* DataDir.ensure(paths.directory)
+    const config = opt(options.config)
+    const concurrency = opt(options.concurrency)
+    const args = [
+      ...process.execArgv,
+      process.argv[1]!,
+      "daemon",
+      "--data-dir",
+      paths.directory,
+      ...(config === undefined ? [] : ["--config", config]),
+      ...(concurrency === undefined ? [] : ["--concurrency", String(concurrency)]),
+      ...(options.noExamples ? ["--no-examples"] : []),
+    ]
+    const log = Fs.openSync(paths.log, "a")
+    const child = spawn(process.execPath, args, { detached: true, stdio: ["ignore", log, log], env: process.env })
+    Fs.closeSync(log)
+    let exitCode: number | string | undefined
+    child.on("exit", (code, signal) => (exitCode = code ?? signal ?? -1))
+    child.unref()
+    const deadline = Date.now() + options.timeout * 1000
+    for (;;) {
+      if (exitCode !== undefined) {
+        return yield* new DaemonControlError({ reason: `the daemon exited (${exitCode}) before serving; see ${paths.log}` })
+      }
+      const probe = yield* Effect.exit(Client.ensureReachable({ socketPath: socket, connectTimeout: 500 }))
+      if (probe._tag === "Success") break
+      if (Date.now() > deadline) {
+        return yield* new DaemonControlError({ reason: `the daemon did not serve within ${options.timeout} s; see ${paths.log}` })
+      }
+      yield* Effect.sleep("50 millis")
+    }
+    yield* Output.print({ started: true, pid: child.pid, dataDir: paths.directory, log: paths.log }, (r) =>
+      Output.line(`started daemon (pid ${r.pid}) for ${r.dataDir}; log ${r.log}`))
+  })).pipe(Command.withDescription("Start the daemon in the background (log in <data dir>/daemon.log)"))
+
+const stop = Command.make("stop", {
+  timeout: Flag.Finite("timeout").pipe(Flag.withDefault(60), Flag.withDescription("seconds to wait for a graceful exit")),
+}, ({ timeout }) =>
+  Effect.gen(function*() {
+    const paths = DataDir.paths(yield* dataDir)
+    const pid = Option.getOrUndefined(yield* DataDir.readPid(paths))
+    if (pid === undefined || !alive(pid)) {
+      return yield* Output.print({ stopped: false, dataDir: paths.directory }, () =>
+        Output.line(`no daemon is running for ${paths.directory}`))
+    }
+    yield* Effect.sync(() => process.kill(pid, "SIGTERM"))
+    const deadline = Date.now() + timeout * 1000
+    while (alive(pid)) {
+      if (Date.now() > deadline) {
+        return yield* new DaemonControlError({ reason: `the daemon (pid ${pid}) did not stop within ${timeout} s` })
+      }
+      yield* Effect.sleep("50 millis")
+    }
+    yield* Output.print({ stopped: true, pid, dataDir: paths.directory }, (r) => Output.line(`stopped daemon (pid ${r.pid})`))
+  })).pipe(Command.withDescription("Stop the background daemon gracefully (SIGTERM, then wait)"))
+
+const status = Command.make("status", {}, () =>
+  Effect.gen(function*() {
+    const info = yield* withClient((client) => client.Info())
+    yield* Output.print(info, (i) =>
+      Output.line([
+        `tasklane daemon ${i.version} (pid ${i.pid}), up since ${Output.time(i.startedAt)}`,
+        `data dir     ${i.dataDir}`,
+        `concurrency  ${i.concurrency}; ${i.running} running, ${i.queued} queued`,
+        `tasks        ${Object.entries(i.counts).map(([s, n]) => `${s} ${n}`).join(", ") || "none"}`,
+      ].join("\n")))
+  })).pipe(Command.withDescription("Show whether the daemon runs, and what it is doing (exit 3 when it does not)"))
+
+/** `tasklane daemon`: start|stop|status here; `tasklane daemon [options]` runs it in the foreground. */
+export const daemon = Command.make("daemon").pipe(
+  Command.withSubcommands([start, stop, status]),
+  Command.withDescription("Manage the daemon. `tasklane daemon [options]` runs it in the foreground (see `tasklane daemon --help`)"),
+)

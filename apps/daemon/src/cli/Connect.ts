@@ -1,0 +1,27 @@
+/**
+ * The CLI's way to the daemon: the data directory and socket from the global
+ * flags (`--data-dir`, `$TASKLANE_HOME`, `--socket`), and a scoped typed
+ * client for one command's run, failing fast with `DaemonUnreachable`.
+ */
+import { Effect } from "effect"
+import * as Client from "../Client.ts"
+import * as DataDir from "../DataDir.ts"
+import { DataDirFlag, opt, SocketFlag } from "./Output.ts"
+
+/** The data directory the global flags point at. */
+export const dataDir = Effect.map(DataDirFlag, (flag) => DataDir.resolveDirectory({ dataDir: opt(flag) }))
+
+/** The socket the global flags point at. */
+export const socketPath = Effect.gen(function*() {
+  const socket = opt(yield* SocketFlag)
+  return socket ?? DataDir.paths(yield* dataDir).socket
+})
+
+/** Runs `use` with a client connected to the daemon; the connection closes afterwards. */
+export const withClient = <A, E, R>(use: (client: Client.TaskClient) => Effect.Effect<A, E, R>) =>
+  Effect.scoped(
+    Effect.gen(function*() {
+      const client = yield* Client.make({ socketPath: yield* socketPath })
+      return yield* use(client)
+    }),
+  )

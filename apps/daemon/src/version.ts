@@ -1,0 +1,2 @@
+/** The version of the daemon and the CLI, reported by Info and `--version`. */
+export const version = "0.1.0"
