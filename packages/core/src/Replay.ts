@@ -21,7 +21,7 @@ import { Schema } from "effect"
 import { createActor, initialTransition } from "xstate"
 import type { RecordedEvent } from "./TaskEvent.ts"
 import * as MachineTable from "./internal/MachineTable.ts"
-import { canonicalContext, Status, TaskContext, taskMachine, type MachineEvent } from "./TaskMachine.ts"
+import { canonicalContext, emptyContext, Status, TaskContext, taskMachine, type MachineEvent } from "./TaskMachine.ts"
 
 /** A task's state after some events: the machine's state value and context (plain JSON). */
 export const TaskState = Schema.Struct({ status: Status, context: TaskContext })
@@ -98,7 +98,8 @@ const stepInPlace = (state: Folding, recorded: RecordedEvent): ReplayError | und
   return undefined
 }
 
-const folding = (state: TaskState): Folding => ({ status: state.status, context: { ...state.context } })
+// The copy starts from every key of the empty context, so all working copies share one shape (fast merges).
+const folding = (state: TaskState): Folding => ({ status: state.status, context: { ...emptyContext, ...state.context } })
 const canonical = (state: Folding): TaskState => ({ status: state.status, context: canonicalContext(state.context) })
 
 /** Applies one event to a state: the incremental form used by projections. */

@@ -119,11 +119,11 @@ type EventOf<T extends TaskEvent["_tag"]> = Extract<TaskEvent, { _tag: T }>
 const body = <T extends TaskEvent["_tag"]>(e: MachineEvent): EventOf<T> => e.event as EventOf<T>
 
 /**
- * The context before the trigger. Every key is present (unset ones as
+ * The context before the trigger (exported for folds). Every key is present (unset ones as
  * `undefined`) in {@link contextKeys} order, so every context the machine
  * builds from it has one shape: spreads stay fast and monomorphic.
  */
-const emptyContext: TaskContext = {
+export const emptyContext: TaskContext = {
   taskId: "" as TaskId,
   definitionId: "" as DefinitionId,
   name: undefined,
