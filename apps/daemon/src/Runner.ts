@@ -213,9 +213,9 @@ export const layer = (options: RunnerOptions) =>
           const iteration: Running = { abort: new AbortController(), stop: yield* Deferred.make<Outcome>() }
           running.set(taskId, iteration)
           const started = yield* Effect.exit(tasks.execute(taskId, { _tag: "StartIteration" }))
-          if (Exit.isFailure(started)) {
+          if (Exit.isFailure(started) || started.value.status !== "running") {
             running.delete(taskId)
-            return // no longer waiting (aborted meanwhile): nothing to run
+            return // no longer waiting, or ended aborted instead of starting: nothing to run
           }
           yield* execute(taskId, started.value, iteration).pipe(
             Effect.onInterrupt(() => Effect.ignore(record(taskId, { _tag: "Interrupt", reason: "shutdown" }))),

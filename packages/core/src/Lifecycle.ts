@@ -127,6 +127,8 @@ const complete = (state: TaskState, result: IterationResult): ReadonlyArray<Task
   }
 }
 
+const abortedAfterRequest = (state: TaskState): TaskEvent => new TaskAborted(defined({ message: state.context.abortMessage }))
+
 const fail = (error: ErrorInfo, reason: FailureReason, retryAt: number | undefined): TaskEvent =>
   retryAt === undefined ? new TaskFailed({ error, reason }) : new RetryScheduled({ error, reason, wakeAt: retryAt })
 
@@ -147,12 +149,16 @@ const decideAll = (state: TaskState, command: Command): ReadonlyArray<TaskEvent>
     }
     case "StartIteration":
       if (!waiting) return reject(state, command, "only a waiting task can start an iteration")
+      // Interrupted after an abort request: the task ends aborted instead of running again.
+      if (context.abortRequested) return [abortedAfterRequest(state)]
       return [new IterationStarted({ iteration: context.nextIteration, attempt: context.nextAttempt })]
     case "Complete":
       if (status !== "running") return reject(state, command, "no iteration is running")
+      // After an abort request, anything but done ends the task as aborted (no continue, no retry).
+      if (context.abortRequested && command.result._tag !== "Done") return [abortedAfterRequest(state)]
       return complete(state, command.result)
     case "Fail":
-      if (status === "running") return [fail(command.error, command.reason, command.retryAt)]
+      if (status === "running") return context.abortRequested ? [abortedAfterRequest(state)] : [fail(command.error, command.reason, command.retryAt)]
       if (waiting && command.reason === "unknownDefinition") return [new TaskFailed({ error: command.error, reason: command.reason })]
       return reject(state, command, "no iteration is running")
     case "Abort":

@@ -97,6 +97,21 @@ describe("lifecycle", () => {
     expect(h.state).toMatchObject({ status: "aborted", context: { message: "user" } })
   })
 
+  it("abort while running: a continue, an error or a throw after the request ends as aborted; done stays done", () => {
+    const requested = run([trigger(), start, { _tag: "Abort", message: "user" }])
+    const after = [
+      complete({ _tag: "Continue", input: { n: 2 } }),
+      complete({ _tag: "Error", error: boom, retryAt: 9 }),
+      { _tag: "Fail", error: boom, reason: "thrown", retryAt: 9 } as Lifecycle.Command,
+    ]
+    for (const command of after) {
+      const h = run([command], requested)
+      expect(h.events.at(-1)!.event).toMatchObject({ _tag: "TaskAborted", message: "user" })
+      expect(h.state.status).toBe("aborted")
+    }
+    expect(run([complete({ _tag: "Done", output: 1 })], requested).state.status).toBe("done")
+  })
+
   it("abort while running, forced after the grace period: TaskAborted{forced}", () => {
     const h = run([trigger(), start, { _tag: "Abort" }, { _tag: "ForceAbort" }])
     expect(h.events.at(-1)!.event).toMatchObject({ _tag: "TaskAborted", forced: true })
@@ -107,6 +122,12 @@ describe("lifecycle", () => {
     const h = run([trigger(), start, { _tag: "Interrupt", reason: "crash" }, start])
     expect(types(h)).toEqual(["TaskTriggered", "IterationStarted", "IterationInterrupted", "IterationStarted"])
     expect(h.events[3]!.event).toMatchObject({ iteration: 1, attempt: 2 })
+  })
+
+  it("an iteration interrupted after an abort request does not run again: the task ends aborted", () => {
+    const h = run([trigger(), start, { _tag: "Abort", message: "user" }, { _tag: "Interrupt", reason: "crash" }, start])
+    expect(h.events.map((e) => e.event._tag).slice(-2)).toEqual(["IterationInterrupted", "TaskAborted"])
+    expect(h.state.status).toBe("aborted")
   })
 
   it("hook finished or threw: HookCompleted / HookFailed, outcome unchanged, hook no longer due", () => {
