@@ -20,7 +20,7 @@ import { EventStore } from "@tasklane/core"
 import { TaskDefinition } from "@tasklane/tasks"
 import * as IterationSink from "./internal/IterationSink.ts"
 import { Registry } from "./Registry.ts"
-import { Tasks } from "./Tasks.ts"
+import { storableWakeAt, Tasks } from "./Tasks.ts"
 
 /** How the run of an iteration ended, before it is recorded. */
 type Outcome =
@@ -123,6 +123,7 @@ export const layer = (options: RunnerOptions) =>
             }
             case "Continue": {
               const input = yield* TaskDefinition.encodeInput(entry.task, result.input).pipe(Effect.option)
+              const wakeAt = result.wakeAt === undefined ? undefined : storableWakeAt(result.wakeAt)
               if (input._tag === "None" || !isJson(output)) {
                 return fail("invalidResult", { message: "the input given to continue() does not match the task's input schema" })
               }
@@ -132,7 +133,7 @@ export const layer = (options: RunnerOptions) =>
                   _tag: "Continue",
                   input: input.value,
                   ...(output === undefined ? {} : { output }),
-                  ...(result.wakeAt === undefined ? {} : { wakeAt: result.wakeAt }),
+                  ...(wakeAt === undefined ? {} : { wakeAt }),
                 },
               }
             }

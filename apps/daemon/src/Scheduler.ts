@@ -134,6 +134,8 @@ export const layer = (options: SchedulerOptions) =>
               case "AbortRequested":
                 return runner.requestAbort(recorded.stream)
               default:
+                // A task that ends while waiting (aborted during its delay) leaves the queue now, not at its wake time.
+                if (finalEvents.has(event._tag)) queue.remove(recorded.stream)
                 if (finalEvents.has(event._tag) && (event as { hookDue?: boolean }).hookDue !== false) {
                   return Effect.asVoid(startWork(hooks.runDue(recorded.stream)))
                 }

@@ -59,6 +59,20 @@ export class Tasks extends Context.Service<
 
 const toDaemonError = (error: { readonly message: string }) => new TaskRpc.DaemonError({ reason: error.message })
 
+/** The latest wake time stored: the last instant a `Date` can represent (epoch ms). */
+export const maxWakeAt = 8.64e15
+
+/**
+ * A wake time fit to store. The store keeps events as JSON, where a
+ * non-finite number becomes `null`, which the stored task summary then fails
+ * to decode, so the daemon could not start again. A huge delay (a Trigger's
+ * `delaySeconds: 1e300` is valid by the RPC schema, and so is a task's
+ * `continue(next, { seconds: Infinity })`) means "not before then" and is kept
+ * as {@link maxWakeAt}; `NaN` or `-Infinity` means no wait.
+ */
+export const storableWakeAt = (wakeAt: number): number | undefined =>
+  Number.isFinite(wakeAt) ? Math.min(wakeAt, maxWakeAt) : wakeAt > 0 ? maxWakeAt : undefined
+
 // Random bytes for ids come from a pool refilled 4 KiB at a time (one call per ~400 ids).
 const pool = new Uint8Array(4096)
 let poolOffset = pool.length
@@ -155,6 +169,7 @@ export const layer = Layer.effect(
         const { entry, encoded } = yield* validate(request)
         const taskId = (yield* newId) as Ids.TaskId
         const now = yield* Clock.currentTimeMillis
+        const wakeAt = request.delaySeconds ? storableWakeAt(now + request.delaySeconds * 1000) : undefined
         const command: Lifecycle.Command = {
           _tag: "Trigger",
           taskId,
@@ -164,7 +179,7 @@ export const layer = Layer.effect(
           ...(request.name === undefined ? {} : { name: request.name }),
           ...(request.parentId === undefined ? {} : { parentId: request.parentId }),
           ...(request.idempotencyKey === undefined ? {} : { idempotencyKey: request.idempotencyKey }),
-          ...(request.delaySeconds ? { wakeAt: now + request.delaySeconds * 1000 } : {}),
+          ...(wakeAt === undefined ? {} : { wakeAt }),
           ...(request.forkedFrom === undefined ? {} : { forkedFrom: request.forkedFrom }),
         }
         const events = Lifecycle.decide(Replay.initial, command)

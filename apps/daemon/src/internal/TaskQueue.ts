@@ -37,14 +37,46 @@ export class TaskQueue {
 
   /** The oldest ready task, removed from the queue; undefined when none is ready. */
   take(): string | undefined {
-    if (this.head >= this.ready.length) return undefined
-    const taskId = this.ready[this.head++]!
-    if (this.head > 1024 && this.head * 2 > this.ready.length) {
-      this.ready = this.ready.slice(this.head)
-      this.head = 0
+    for (;;) {
+      if (this.head >= this.ready.length) return undefined
+      const taskId = this.ready[this.head++]!
+      if (this.head > 1024 && this.head * 2 > this.ready.length) {
+        this.ready = this.ready.slice(this.head)
+        this.head = 0
+      }
+      // Skip a task removed while it was ready.
+      if (this.members.delete(taskId)) return taskId
     }
-    this.members.delete(taskId)
-    return taskId
+  }
+
+  /**
+   * Drops a task that no longer needs to run (it reached a final state while
+   * waiting, e.g. aborted during its delay), so `size` does not count it until
+   * a wake time that may be far away.
+   */
+  remove(taskId: string): void {
+    if (!this.members.delete(taskId)) return
+    const heap = this.heap
+    const index = heap.findIndex((item) => item.taskId === taskId)
+    if (index === -1) return // in the ready FIFO: `take` skips it
+    const last = heap.pop()!
+    if (index === heap.length) return
+    // Put the last item in the hole and restore the heap order around it.
+    let i = index
+    while (i > 0 && heap[(i - 1) >> 1]!.wakeAt > last.wakeAt) {
+      heap[i] = heap[(i - 1) >> 1]!
+      i = (i - 1) >> 1
+    }
+    for (;;) {
+      const left = 2 * i + 1
+      if (left >= heap.length) break
+      const right = left + 1
+      const child = right < heap.length && heap[right]!.wakeAt < heap[left]!.wakeAt ? right : left
+      if (heap[child]!.wakeAt >= last.wakeAt) break
+      heap[i] = heap[child]!
+      i = child
+    }
+    heap[i] = last
   }
 
   /** The earliest wake time among delayed tasks. */
