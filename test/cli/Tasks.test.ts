@@ -153,6 +153,18 @@ describe("tasklane CLI: tasks", () => {
     expect(again.stderr).toMatch(/^tasklane: task \S+ is aborted: /)
   })
 
+  it("pages through tasks with the cursor of the previous page", async () => {
+    const ids = new Set<string>()
+    for (let i = 0; i < 3; i++) ids.add((await ok(dir, ["trigger", "quick", "--name", `page-${i}`])).trim())
+    const first = JSON.parse(await ok(dir, ["ls", "--definition", "quick", "--limit", "2", "--json"]))
+    expect(first.tasks).toHaveLength(2)
+    expect(await ok(dir, ["ls", "--definition", "quick", "--limit", "2"])).toContain(`more: tasklane ls --cursor ${first.cursor}`)
+    const second = JSON.parse(await ok(dir, ["ls", "--definition", "quick", "--limit", "2", "--cursor", first.cursor, "--json"]))
+    const seen = [...first.tasks, ...second.tasks].map((t: { context: { taskId: string } }) => t.context.taskId)
+    expect(new Set(seen).size).toBe(seen.length)
+    for (const id of ids) expect(seen.slice(0, 3)).toContain(id)
+  })
+
   it("prints logs, as JSON, and follows them until the task ends", async () => {
     const id = (await ok(dir, ["trigger", "counter", "--input", '{"n":0,"target":2}'])).trim()
     await waitFor(c, id, "done")

@@ -11,6 +11,7 @@ import { Effect, Option, Schema } from "effect"
 import { Command, Flag } from "effect/cli"
 import { spawn } from "node:child_process"
 import * as Fs from "node:fs"
+import * as Path from "node:path"
 import * as Client from "../Client.ts"
 import * as DataDir from "../DataDir.ts"
 import { dataDir, socketPath, withClient } from "./Connect.ts"
@@ -37,6 +38,9 @@ const start = Command.make("start", {
   config: Flag.String("config").pipe(Flag.optional, Flag.withDescription("tasklane.config.ts to load")),
   concurrency: Flag.Int("concurrency").pipe(Flag.optional, Flag.withDescription("iterations running at once")),
   noExamples: Flag.Boolean("no-examples").pipe(Flag.withDefault(false), Flag.withDescription("do not load the built-in example tasks")),
+  tasks: Flag.String("tasks").pipe(Flag.atLeast(0), Flag.withDescription("also load every task module in this folder (repeatable)")),
+  abortGrace: Flag.Finite("abort-grace").pipe(Flag.optional, Flag.withDescription("seconds a running task gets to answer an abort")),
+  shutdownGrace: Flag.Finite("shutdown-grace").pipe(Flag.optional, Flag.withDescription("seconds running iterations get to finish on stop")),
   timeout: Flag.Finite("timeout").pipe(Flag.withDefault(20), Flag.withDescription("seconds to wait until it serves")),
 }, (options) =>
   Effect.gen(function*() {
@@ -51,6 +55,8 @@ const start = Command.make("start", {
     yield* DataDir.ensure(paths.directory)
     const config = opt(options.config)
     const concurrency = opt(options.concurrency)
+    const abortGrace = opt(options.abortGrace)
+    const shutdownGrace = opt(options.shutdownGrace)
     const args = [
       ...process.execArgv,
       process.argv[1]!,
@@ -60,6 +66,9 @@ const start = Command.make("start", {
       ...(config === undefined ? [] : ["--config", config]),
       ...(concurrency === undefined ? [] : ["--concurrency", String(concurrency)]),
       ...(options.noExamples ? ["--no-examples"] : []),
+      ...options.tasks.flatMap((dir) => ["--tasks", Path.resolve(dir)]),
+      ...(abortGrace === undefined ? [] : ["--abort-grace", String(abortGrace)]),
+      ...(shutdownGrace === undefined ? [] : ["--shutdown-grace", String(shutdownGrace)]),
     ]
     const log = Fs.openSync(paths.log, "a")
     const child = spawn(process.execPath, args, { detached: true, stdio: ["ignore", log, log], env: process.env })

@@ -145,15 +145,18 @@ export const ls = Command.make("ls", {
   definition: Flag.String("definition").pipe(Flag.optional, Flag.withDescription("only tasks of this definition")),
   parent: Flag.String("parent").pipe(Flag.optional, Flag.withDescription("only children of this task")),
   limit: Flag.Int("limit").pipe(Flag.withDefault(50), Flag.withDescription("at most this many tasks (1-1000)")),
+  cursor: Flag.String("cursor").pipe(Flag.optional, Flag.withDescription("continue after the previous page (its cursor)")),
 }, (options) =>
   Effect.gen(function*() {
     if (options.limit < 1 || options.limit > 1000) return yield* new UsageError({ reason: "--limit must be between 1 and 1000" })
     const status = opt(options.status)
     const definitionId = opt(options.definition)
     const parent = opt(options.parent)
+    const cursor = opt(options.cursor)
     const page = yield* withClient((client) =>
       client.ListTasks({
         limit: options.limit,
+        ...(cursor === undefined ? {} : { cursor }),
         ...(status === undefined ? {} : { status }),
         ...(definitionId === undefined ? {} : { definitionId }),
         ...(parent === undefined ? {} : { parentId: toTaskId(parent) }),
@@ -170,7 +173,7 @@ export const ls = Command.make("ls", {
           Output.time(t.context.createdAt),
           t.context.name ?? "",
         ]),
-      ))
+      ).pipe(Effect.andThen(page.cursor === undefined ? Effect.void : Output.line(`more: tasklane ls --cursor ${page.cursor}`))))
   })).pipe(Command.withDescription("List tasks, newest first"))
 
 const showState = (state: Replay.TaskState) => {
