@@ -385,6 +385,13 @@ describe.concurrent("lifecycle", () => {
     expect(again.message).toContain(key)
   })
 
+  it("input nested too deep is refused as invalid input, naming the limit", async () => {
+    let deep: unknown = "leaf"
+    for (let i = 0; i < 500; i++) deep = { next: deep }
+    const refused = await trigger("quick", deep).catch((error) => error)
+    expect(refused).toMatchObject({ _tag: "InvalidInput", definitionId: "quick", issues: [{ path: [], message: "the input is nested deeper than 100 levels" }] })
+  })
+
   it("a definition's own concurrency limit runs its tasks one at a time, in trigger order", async () => {
     const ids = [await start("serial", { ms: 250 }), await start("serial", { ms: 250 }), await start("serial", { ms: 250 })]
     const spans = []

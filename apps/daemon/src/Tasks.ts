@@ -87,6 +87,21 @@ const randomBytes = (n: number): Uint8Array => {
 
 const newId = Effect.map(Clock.currentTimeMillis, (now) => Ids.uuidv7(now, randomBytes(10)))
 
+/** Deepest nesting accepted in task input (deeper input would overflow the stack when encoded). */
+export const maxInputDepth = 100
+
+/** Whether a JSON value nests deeper than `limit` (iterative, so any depth is safe to check). */
+const nestsDeeperThan = (value: unknown, limit: number): boolean => {
+  const stack: Array<readonly [unknown, number]> = [[value, 0]]
+  while (stack.length > 0) {
+    const [current, depth] = stack.pop()!
+    if (typeof current !== "object" || current === null) continue
+    if (depth >= limit) return true
+    for (const child of Object.values(current)) stack.push([child, depth + 1])
+  }
+  return false
+}
+
 const reasonOf = (cause: unknown) => TaskDefinition.toErrorInfo(cause).message
 
 /** The live task service over the event store and the registry. */
@@ -136,6 +151,10 @@ export const layer = Layer.effect(
           return yield* new TaskRpc.UnknownDefinition({ definitionId: request.definitionId })
         }
         const task = entry.definition.task
+        if (nestsDeeperThan(request.input, maxInputDepth)) {
+          const message = `the input is nested deeper than ${maxInputDepth} levels`
+          return yield* new TaskRpc.InvalidInput({ definitionId: request.definitionId, issues: [{ path: [], message }] })
+        }
         const input = yield* TaskDefinition.decodeInput(task, request.input).pipe(
           Effect.mapError((invalid) => new TaskRpc.InvalidInput({ definitionId: invalid.definitionId, issues: invalid.issues })),
         )
