@@ -21,8 +21,8 @@ describe("TaskQueue", () => {
     fc.assert(
       fc.property(fc.array(op, { maxLength: 200 }), (ops) => {
         const queue = new TaskQueue()
-        // The model: [id, due time, arrival] of queued tasks; "ready" order is by the time they became due, then arrival.
-        let model: Array<{ id: string; wakeAt: number; seq: number; readyAt: number }> = []
+        // The model: queued tasks with their wake time and, once ready, the order in which they became ready.
+        let model: Array<{ id: string; wakeAt: number; seq: number; readyOrder: number }> = []
         let now = 0
         let seq = 0
         for (const step of ops) {
@@ -31,7 +31,7 @@ describe("TaskQueue", () => {
             queue.add(id, step.wakeAt, now)
             if (!model.some((m) => m.id === id)) {
               const wakeAt = step.wakeAt === undefined || step.wakeAt <= now ? now : step.wakeAt
-              model.push({ id, wakeAt, seq: seq++, readyAt: wakeAt <= now ? now : Number.POSITIVE_INFINITY })
+              model.push({ id, wakeAt, seq: seq++, readyOrder: wakeAt <= now ? seq++ : Number.POSITIVE_INFINITY })
             }
           } else if (step.op === "remove") {
             queue.remove(`t${step.id}`)
@@ -41,9 +41,9 @@ describe("TaskQueue", () => {
           } else {
             queue.promote(now)
             // Promotion moves due tasks to the back of the FIFO in wake-time order.
-            const due = model.filter((m) => m.readyAt === Number.POSITIVE_INFINITY && m.wakeAt <= now).sort((a, b) => a.wakeAt - b.wakeAt || a.seq - b.seq)
-            for (const m of due) m.readyAt = now + seq++ / 1e6
-            const ready = model.filter((m) => m.readyAt !== Number.POSITIVE_INFINITY).sort((a, b) => a.readyAt - b.readyAt || a.seq - b.seq)
+            const due = model.filter((m) => m.readyOrder === Number.POSITIVE_INFINITY && m.wakeAt <= now).sort((a, b) => a.wakeAt - b.wakeAt || a.seq - b.seq)
+            for (const m of due) m.readyOrder = seq++
+            const ready = model.filter((m) => m.readyOrder !== Number.POSITIVE_INFINITY).sort((a, b) => a.readyOrder - b.readyOrder)
             const taken = queue.take()
             expect(taken).toBe(ready[0]?.id)
             if (taken !== undefined) model = model.filter((m) => m.id !== taken)
@@ -51,7 +51,7 @@ describe("TaskQueue", () => {
           expect(queue.size).toBe(model.length)
         }
       }),
-      { numRuns: 500 },
+      { numRuns: 2000 },
     )
   })
 

@@ -8,14 +8,21 @@
 interface Delayed {
   readonly taskId: string
   readonly wakeAt: number
+  /** Arrival order: breaks ties between equal wake times, so due tasks keep the order they were queued in. */
+  readonly seq: number
 }
+
+/** Whether `a` is due before `b`. */
+const before = (a: Delayed, b: Delayed): boolean => a.wakeAt < b.wakeAt || (a.wakeAt === b.wakeAt && a.seq < b.seq)
 
 /** FIFO of ready task ids plus a min-heap of delayed ones. */
 export class TaskQueue {
   private ready: Array<string> = []
   private head = 0
   private readonly heap: Array<Delayed> = []
-  private readonly members = new Set<string>()
+  private seq = 0
+  /** Every queued task and where it waits; a FIFO entry whose task is not "ready" here is stale and skipped. */
+  private readonly members = new Map<string, "ready" | "delayed">()
 
   /** Number of tasks waiting (ready or delayed). */
   get size(): number {
@@ -25,14 +32,22 @@ export class TaskQueue {
   /** Adds a task, ready now or at `wakeAt`; a task already queued is left where it is. */
   add(taskId: string, wakeAt: number | undefined, now: number): void {
     if (this.members.has(taskId)) return
-    this.members.add(taskId)
-    if (wakeAt === undefined || wakeAt <= now) this.ready.push(taskId)
-    else this.push({ taskId, wakeAt })
+    if (wakeAt === undefined || wakeAt <= now) {
+      this.members.set(taskId, "ready")
+      this.ready.push(taskId)
+    } else {
+      this.members.set(taskId, "delayed")
+      this.push({ taskId, wakeAt, seq: this.seq++ })
+    }
   }
 
   /** Moves every delayed task whose time has come to the ready FIFO. */
   promote(now: number): void {
-    while (this.heap.length > 0 && this.heap[0]!.wakeAt <= now) this.ready.push(this.pop().taskId)
+    while (this.heap.length > 0 && this.heap[0]!.wakeAt <= now) {
+      const { taskId } = this.pop()
+      this.members.set(taskId, "ready")
+      this.ready.push(taskId)
+    }
   }
 
   /** The oldest ready task, removed from the queue; undefined when none is ready. */
@@ -44,8 +59,11 @@ export class TaskQueue {
         this.ready = this.ready.slice(this.head)
         this.head = 0
       }
-      // Skip a task removed while it was ready.
-      if (this.members.delete(taskId)) return taskId
+      // Skip an entry whose task was removed, or removed and added again with a wake time.
+      if (this.members.get(taskId) === "ready") {
+        this.members.delete(taskId)
+        return taskId
+      }
     }
   }
 
@@ -55,28 +73,15 @@ export class TaskQueue {
    * a wake time that may be far away.
    */
   remove(taskId: string): void {
-    if (!this.members.delete(taskId)) return
+    const where = this.members.get(taskId)
+    this.members.delete(taskId)
+    if (where !== "delayed") return // in the ready FIFO (or not queued): `take` skips it
     const heap = this.heap
     const index = heap.findIndex((item) => item.taskId === taskId)
-    if (index === -1) return // in the ready FIFO: `take` skips it
     const last = heap.pop()!
     if (index === heap.length) return
     // Put the last item in the hole and restore the heap order around it.
-    let i = index
-    while (i > 0 && heap[(i - 1) >> 1]!.wakeAt > last.wakeAt) {
-      heap[i] = heap[(i - 1) >> 1]!
-      i = (i - 1) >> 1
-    }
-    for (;;) {
-      const left = 2 * i + 1
-      if (left >= heap.length) break
-      const right = left + 1
-      const child = right < heap.length && heap[right]!.wakeAt < heap[left]!.wakeAt ? right : left
-      if (heap[child]!.wakeAt >= last.wakeAt) break
-      heap[i] = heap[child]!
-      i = child
-    }
-    heap[i] = last
+    heap[this.siftDown(this.siftUp(index, last), last)] = last
   }
 
   /** The earliest wake time among delayed tasks. */
@@ -85,35 +90,41 @@ export class TaskQueue {
   }
 
   private push(item: Delayed): void {
-    const heap = this.heap
-    heap.push(item)
-    let i = heap.length - 1
-    while (i > 0) {
-      const parent = (i - 1) >> 1
-      if (heap[parent]!.wakeAt <= item.wakeAt) break
-      heap[i] = heap[parent]!
-      i = parent
-    }
-    heap[i] = item
+    this.heap.push(item)
+    this.heap[this.siftUp(this.heap.length - 1, item)] = item
   }
 
   private pop(): Delayed {
     const heap = this.heap
     const top = heap[0]!
     const last = heap.pop()!
-    if (heap.length > 0) {
-      let i = 0
-      for (;;) {
-        const left = 2 * i + 1
-        if (left >= heap.length) break
-        const right = left + 1
-        const child = right < heap.length && heap[right]!.wakeAt < heap[left]!.wakeAt ? right : left
-        if (heap[child]!.wakeAt >= last.wakeAt) break
-        heap[i] = heap[child]!
-        i = child
-      }
-      heap[i] = last
-    }
+    if (heap.length > 0) heap[this.siftDown(0, last)] = last
     return top
+  }
+
+  /** Moves the hole at `i` up past parents due later than `item`; returns where `item` belongs. */
+  private siftUp(i: number, item: Delayed): number {
+    const heap = this.heap
+    while (i > 0) {
+      const parent = (i - 1) >> 1
+      if (!before(item, heap[parent]!)) break
+      heap[i] = heap[parent]!
+      i = parent
+    }
+    return i
+  }
+
+  /** Moves the hole at `i` down past children due earlier than `item`; returns where `item` belongs. */
+  private siftDown(i: number, item: Delayed): number {
+    const heap = this.heap
+    for (;;) {
+      const left = 2 * i + 1
+      if (left >= heap.length) return i
+      const right = left + 1
+      const child = right < heap.length && before(heap[right]!, heap[left]!) ? right : left
+      if (!before(heap[child]!, item)) return i
+      heap[i] = heap[child]!
+      i = child
+    }
   }
 }
