@@ -84,6 +84,19 @@ describe("refused triggers store nothing", () => {
     expect(listed.tasks).toEqual([])
   })
 
+  it("ValidateInput checks input with the definition's schema and stores nothing (refuser's onBeforeTrigger is not run)", async () => {
+    const before = await storedSoFar()
+    const error = await rejection(c.call((client) => client.ValidateInput({ definitionId: "validated", input: { name: "", count: 3, tags: [] } })))
+    expect(error).toBeInstanceOf(TaskRpc.InvalidInput)
+    expect((error as TaskRpc.InvalidInput).issues).toEqual([{ path: ["name"], message: "Expected a value with a length of at least 1" }])
+    await expect(c.call((client) => client.ValidateInput({ definitionId: "validated", input: { name: "n", count: 3, tags: ["a"] } }))).resolves.toBeUndefined()
+    await expect(c.call((client) => client.ValidateInput({ definitionId: "refuser", input: { ok: false } }))).resolves.toBeUndefined()
+    for (const definitionId of ["noSuchTask", "secret"]) {
+      expect(await rejection(c.call((client) => client.ValidateInput({ definitionId, input: {} })))).toBeInstanceOf(TaskRpc.UnknownDefinition)
+    }
+    expect(await storedSoFar()).toEqual(before)
+  })
+
   it("onBeforeTrigger throwing is TriggerRefused with its reason; no task, no event", async () => {
     const before = await storedSoFar()
     const error = await rejection(trigger("refuser", { ok: false }))
@@ -105,6 +118,17 @@ describe("refused triggers store nothing", () => {
 })
 
 describe.concurrent("lifecycle", () => {
+  it("ListTasks search matches a substring of name, id or definition id, case-insensitively, with the other filters", async () => {
+    const marker = `Needle${Date.now()}`
+    const named = await start("quick", { a: 1 }, { name: `batch ${marker} one` })
+    await start("quick", { a: 2 }, { name: "unrelated" })
+    const byName = await c.call((client) => client.ListTasks({ search: marker.toLowerCase() }))
+    expect(byName.tasks.map((task) => task.context.taskId)).toEqual([named])
+    const byId = await c.call((client) => client.ListTasks({ search: named.slice(-12).toUpperCase(), definitionId: "quick" }))
+    expect(byId.tasks.map((task) => task.context.taskId)).toEqual([named])
+    expect((await c.call((client) => client.ListTasks({ search: marker, definitionId: "counter" }))).tasks).toEqual([])
+  })
+
   it("trigger accepted → triggered, then one iteration → done with the output", async () => {
     const triggered = await trigger("quick", { a: 1 }, { name: "first" })
     expect(triggered.status).toBe("triggered")

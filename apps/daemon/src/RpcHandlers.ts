@@ -71,10 +71,11 @@ export const layer = (identity: DaemonIdentity) =>
         Definitions: ({ includePrivate }) =>
           Effect.succeed(registry.all.filter((entry) => includePrivate === true || !entry.info.isPrivate).map((entry) => entry.info)),
         Trigger: (request) => tasks.trigger(request),
+        ValidateInput: ({ definitionId, input }) => tasks.validateInput(definitionId, input),
         Abort: ({ taskId, message }) => tasks.abort(taskId, message),
         GetTask: ({ taskId }) => tasks.get(taskId),
-        ListTasks: ({ limit, cursor, status, definitionId, parentId }) =>
-          store.listTasks(definedOnly({ status, definitionId, parentId }), definedOnly({ limit: limit ?? 100, cursor })).pipe(
+        ListTasks: ({ limit, cursor, status, definitionId, parentId, search }) =>
+          store.listTasks(definedOnly({ status, definitionId, parentId, search }), definedOnly({ limit: limit ?? 100, cursor })).pipe(
             Effect.map((page) => new TaskRpc.TaskPage(page)),
             Effect.mapError(toDaemonError),
           ),

@@ -42,6 +42,8 @@ export class Tasks extends Context.Service<
   {
     /** Validates and stores a new task (or returns the one with the same idempotency key). */
     readonly trigger: (request: TriggerRequest) => Effect.Effect<Replay.TaskState, TriggerError>
+    /** Checks input against the definition's schema as a trigger would, without onBeforeTrigger and without storing anything. */
+    readonly validateInput: (definitionId: string, input: unknown) => Effect.Effect<void, TaskRpc.InvalidInput | TaskRpc.UnknownDefinition>
     /** Decides and records a lifecycle command on an existing task. */
     readonly execute: (
       taskId: Ids.TaskId,
@@ -144,20 +146,27 @@ export const layer = Layer.effect(
         }
       })
 
-    const validate = (request: TriggerRequest) =>
+    /** The definition and the decoded input, or why the input is refused; no side effects. */
+    const checkInput = (request: Pick<TriggerRequest, "definitionId" | "input" | "allowPrivate">) =>
       Effect.gen(function*() {
         const entry = registry.get(request.definitionId)
         if (entry === undefined || (entry.definition.isPrivate && request.allowPrivate !== true)) {
           return yield* new TaskRpc.UnknownDefinition({ definitionId: request.definitionId })
         }
-        const task = entry.definition.task
         if (nestsDeeperThan(request.input, maxInputDepth)) {
           const message = `the input is nested deeper than ${maxInputDepth} levels`
           return yield* new TaskRpc.InvalidInput({ definitionId: request.definitionId, issues: [{ path: [], message }] })
         }
-        const input = yield* TaskDefinition.decodeInput(task, request.input).pipe(
+        const input = yield* TaskDefinition.decodeInput(entry.definition.task, request.input).pipe(
           Effect.mapError((invalid) => new TaskRpc.InvalidInput({ definitionId: invalid.definitionId, issues: invalid.issues })),
         )
+        return { entry, input }
+      })
+
+    const validate = (request: TriggerRequest) =>
+      Effect.gen(function*() {
+        const { entry, input } = yield* checkInput(request)
+        const task = entry.definition.task
         if (request.parentId !== undefined) yield* get(request.parentId)
         if (task.onBeforeTrigger !== undefined) {
           const params = { input, definitionId: entry.definition.id, parentId: request.parentId }
@@ -243,6 +252,8 @@ export const layer = Layer.effect(
         return state
       })
 
-    return { trigger, execute, abort, get }
+    const validateInput = (definitionId: string, input: unknown) => Effect.asVoid(checkInput({ definitionId, input }))
+
+    return { trigger, validateInput, execute, abort, get }
   }),
 )

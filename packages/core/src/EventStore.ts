@@ -87,6 +87,8 @@ export interface TaskFilter {
   readonly status?: TaskStatus
   readonly definitionId?: string
   readonly parentId?: TaskId
+  /** Case-insensitive substring of the task's id, name or definition id (scans the chosen index). */
+  readonly search?: string
 }
 
 /** One page of task summaries and the cursor for the next page (absent on the last page). */

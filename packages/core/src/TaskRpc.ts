@@ -145,6 +145,10 @@ export class TaskRpcs extends RpcGroup.make(
     success: TaskState,
     error: Schema.Union([InvalidInput, UnknownDefinition, TriggerRefused, UnknownTask, NotAllowed, DaemonError]),
   }),
+  Rpc.make("ValidateInput", {
+    payload: { definitionId: Schema.String, input: Schema.Unknown },
+    error: Schema.Union([InvalidInput, UnknownDefinition]),
+  }),
   Rpc.make("Abort", {
     payload: { taskId: TaskId, message: Schema.optional(Schema.String) },
     success: TaskState,
@@ -156,6 +160,8 @@ export class TaskRpcs extends RpcGroup.make(
       status: Schema.optional(TaskStatus),
       definitionId: Schema.optional(Schema.String),
       parentId: Schema.optional(TaskId),
+      /** Case-insensitive substring of the task's id, name or definition id. */
+      search: Schema.optional(Schema.String),
       limit: Schema.optional(Schema.Number.check(Schema.isBetween({ minimum: 1, maximum: 1000 }))),
       cursor: Schema.optional(Schema.String),
     },

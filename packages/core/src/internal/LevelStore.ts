@@ -95,10 +95,15 @@ export const make = (db: Db, options: LayerOptions = {}): Effect.Effect<EventSto
       )
     }
 
-    const matches = (filter: TaskFilter) => (state: Replay.TaskState) =>
-      (filter.status === undefined || state.status === filter.status) &&
-      (filter.definitionId === undefined || state.context.definitionId === filter.definitionId) &&
-      (filter.parentId === undefined || state.context.parentId === filter.parentId)
+    const matches = (filter: TaskFilter) => {
+      const needle = filter.search?.toLowerCase()
+      const found = (text: string | undefined) => text !== undefined && text.toLowerCase().includes(needle!)
+      return (state: Replay.TaskState) =>
+        (filter.status === undefined || state.status === filter.status) &&
+        (filter.definitionId === undefined || state.context.definitionId === filter.definitionId) &&
+        (filter.parentId === undefined || state.context.parentId === filter.parentId) &&
+        (!needle || found(state.context.taskId) || found(state.context.name) || found(state.context.definitionId))
+    }
 
     const listTasks = (filter: TaskFilter, options?: { readonly limit?: number; readonly cursor?: string }) =>
       Effect.suspend(() => {
