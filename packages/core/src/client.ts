@@ -1,0 +1,10 @@
+/**
+ * The browser-safe entry of @tasklane/core (`@tasklane/core/client`): every
+ * module a UI needs, without the event store and its LevelDB bindings.
+ */
+export * as DesktopBridge from "./DesktopBridge.ts"
+export * as Ids from "./Ids.ts"
+export * as Replay from "./Replay.ts"
+export * as TaskEvent from "./TaskEvent.ts"
+export * as TaskMachine from "./TaskMachine.ts"
+export * as TaskRpc from "./TaskRpc.ts"
