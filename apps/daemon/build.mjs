@@ -2,8 +2,10 @@
 // another, dist/cli.mjs: our TypeScript (daemon, core, tasks, examples)
 // bundled by esbuild. For the daemon, effect, the
 // Node platform, classic-level (native) and tsx stay external, so task
-// modules loaded at run time share the daemon's Effect; the CLI loads no task
-// modules and inlines everything. Starting the bundle with
+// modules loaded at run time share the daemon's Effect, and so does `ws` (the
+// web mode's WebSocket server: CommonJS that `require`s Node built-ins, which
+// an ES module bundle cannot do); the CLI loads no task modules and inlines
+// everything. Starting the bundle with
 // plain node takes a fraction of the time and memory of running the sources
 // through a TypeScript loader. Run by `pnpm install` (postinstall), by the
 // test suite's global setup and by `pnpm bench`.
@@ -26,7 +28,7 @@ const bundle = (entry, outfile, external) => build({
   logLevel: "warning",
 })
 await Promise.all([
-  bundle(join(here, "src", "main.ts"), join(here, "dist", "tasklane.mjs"), ["effect", "@effect/platform-node", "classic-level", "tsx"]),
+  bundle(join(here, "src", "main.ts"), join(here, "dist", "tasklane.mjs"), ["effect", "@effect/platform-node", "classic-level", "tsx", "ws"]),
   // The CLI loads no task modules, so it inlines effect too: one file starts in half the time.
   bundle(join(here, "src", "cli", "main.ts"), join(here, "dist", "cli.mjs"), []),
 ])

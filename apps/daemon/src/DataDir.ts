@@ -11,11 +11,15 @@
  *      mutex; the checks here only give a friendlier message first.
  *   4. `writePid` (scoped): our pid in `daemon.pid`, removed at shutdown.
  *   5. `Server.layer` calls `removeStaleSocket` and listens on `daemon.sock`.
+ *   6. With `--http`, `WebServer.layer` reads (or first creates) `web-token`
+ *      with `webToken` and, while it serves, keeps its URL in `web-url`
+ *      (`writeWebUrl`, scoped).
  *
  * Node-specific on purpose (pids, unix sockets, POSIX modes), so it uses
  * `node:fs` directly rather than Effect's FileSystem service.
  */
 import { Effect, Option, Schema, Scope } from "effect"
+import * as Crypto from "node:crypto"
 import * as Fs from "node:fs/promises"
 import * as Os from "node:os"
 import * as Path from "node:path"
@@ -51,6 +55,10 @@ export interface Paths {
   /** The LevelDB directory. */
   readonly store: string
   readonly log: string
+  /** The web mode's access token (`--http`), 0600. */
+  readonly webToken: string
+  /** The web UI's URL while web mode serves, 0600; removed when it stops. */
+  readonly webUrl: string
 }
 
 /** Where to look for the data directory; `env` and `home` default to the process's. */
@@ -80,6 +88,8 @@ export const paths = (directory: string): Paths => ({
   pidFile: Path.join(directory, "daemon.pid"),
   store: Path.join(directory, "store"),
   log: Path.join(directory, "daemon.log"),
+  webToken: Path.join(directory, "web-token"),
+  webUrl: Path.join(directory, "web-url"),
 })
 
 const fsError = (directory: string, what: string) => (cause: unknown) =>
@@ -87,6 +97,13 @@ const fsError = (directory: string, what: string) => (cause: unknown) =>
 
 const errnoCode = (cause: unknown): string | undefined =>
   typeof cause === "object" && cause !== null && "code" in cause ? String(cause.code) : undefined
+
+/** Write `content` to `file` atomically with mode 0600 (a temporary file renamed over it). */
+const writePrivate = async (file: string, content: string) => {
+  const temporary = `${file}.${process.pid}.tmp`
+  await Fs.writeFile(temporary, content, { mode: 0o600 })
+  await Fs.rename(temporary, file)
+}
 
 /** Create the directory (mode 0700) or tighten an existing one to 0700; returns its paths. */
 export const ensure = (directory: string): Effect.Effect<Paths, DataDirError> =>
@@ -130,11 +147,7 @@ export const readPid = (paths: Paths): Effect.Effect<Option.Option<number>, Data
 export const writePid = (paths: Paths): Effect.Effect<void, DataDirError, Scope.Scope> =>
   Effect.acquireRelease(
     Effect.tryPromise({
-      try: async () => {
-        const temporary = `${paths.pidFile}.${process.pid}.tmp`
-        await Fs.writeFile(temporary, `${process.pid}\n`, { mode: 0o600 })
-        await Fs.rename(temporary, paths.pidFile)
-      },
+      try: () => writePrivate(paths.pidFile, `${process.pid}\n`),
       catch: fsError(paths.directory, "cannot write the pid file"),
     }),
     () =>
@@ -184,3 +197,44 @@ export const removeStaleSocket = (
       catch: fsError(layout.directory, "cannot remove the stale socket"),
     })
   })
+
+const tokenPattern = /^[0-9a-f]{64}$/
+
+/**
+ * The web mode's token from `web-token`: created on first use (32 random
+ * bytes, hex, mode 0600) and reused on later starts; a file that does not hold
+ * a token is replaced, one with wider permissions is tightened to 0600.
+ */
+export const webToken = (paths: Paths): Effect.Effect<string, DataDirError> =>
+  Effect.tryPromise({
+    try: async () => {
+      const existing = await Fs.readFile(paths.webToken, "utf8").then(
+        (content) => content.trim(),
+        (cause) => (errnoCode(cause) === "ENOENT" ? undefined : Promise.reject(cause)),
+      )
+      if (existing !== undefined && tokenPattern.test(existing)) {
+        if (((await Fs.stat(paths.webToken)).mode & 0o777) !== 0o600) await Fs.chmod(paths.webToken, 0o600)
+        return existing
+      }
+      const token = Crypto.randomBytes(32).toString("hex")
+      await writePrivate(paths.webToken, `${token}\n`)
+      return token
+    },
+    catch: fsError(paths.directory, "cannot read or create the web token"),
+  })
+
+/** Write the web UI's URL to `web-url` (mode 0600); the file is removed when the scope closes. */
+export const writeWebUrl = (paths: Paths, url: string): Effect.Effect<void, DataDirError, Scope.Scope> =>
+  Effect.acquireRelease(
+    Effect.tryPromise({ try: () => writePrivate(paths.webUrl, `${url}\n`), catch: fsError(paths.directory, "cannot write the web URL") }),
+    () => Effect.promise(() => Fs.rm(paths.webUrl, { force: true })),
+  )
+
+/** The URL in `web-url`, if a daemon in web mode wrote one. */
+export const readWebUrl = (paths: Paths): Effect.Effect<Option.Option<string>> =>
+  Effect.promise(() =>
+    Fs.readFile(paths.webUrl, "utf8").then(
+      (content) => (content.trim() === "" ? Option.none<string>() : Option.some(content.trim())),
+      () => Option.none<string>(),
+    )
+  )

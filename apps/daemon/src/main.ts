@@ -1,10 +1,12 @@
 /**
  * The daemon program: parse flags, prepare the data directory, load the task
  * definitions, open the event store, recover, and serve clients on the unix
- * socket until SIGINT/SIGTERM (then stop gracefully and exit 0).
+ * socket (and, with `--http`, the web UI and RPC over WebSocket) until
+ * SIGINT/SIGTERM (then stop gracefully and exit 0).
  *
  * Wiring only: every concept lives in its own module.
  */
+import * as Path from "node:path"
 import { parseArgs } from "node:util"
 import { NodeRuntime } from "@effect/platform-node"
 import { Cause, Console, Effect, Exit, Layer, Option, Runtime } from "effect"
@@ -19,6 +21,7 @@ import * as Scheduler from "./Scheduler.ts"
 import * as Server from "./Server.ts"
 import * as TaskLoader from "./TaskLoader.ts"
 import * as Tasks from "./Tasks.ts"
+import * as WebServer from "./WebServer.ts"
 import { version } from "./version.ts"
 
 export { version } from "./version.ts"
@@ -36,6 +39,10 @@ Options:
   --no-examples         do not load the built-in example tasks
   --abort-grace S       seconds a running task gets to answer an abort (default 10)
   --shutdown-grace S    seconds running iterations get to finish on SIGTERM (default 10)
+  --http HOST:PORT      also serve the web UI and RPC over WebSocket on HOST:PORT
+                        (PORT alone: 127.0.0.1:PORT; 0: a free port); prints the URL
+                        with its access token (kept in <data dir>/web-token)
+  --http-ui DIR         the built UI to serve (default: apps/desktop/out/renderer)
   -h, --help            show this help
 `
 
@@ -48,6 +55,8 @@ export interface DaemonOptions {
   readonly examples: boolean
   readonly abortGraceSeconds: number
   readonly shutdownGraceSeconds: number
+  /** Web mode (`--http`): where to listen and which UI to serve; off when undefined. */
+  readonly web: (WebServer.Address & { readonly uiDir: string }) | undefined
 }
 
 const positive = (name: string, value: string | undefined, fallback: number | undefined) => {
@@ -55,6 +64,16 @@ const positive = (name: string, value: string | undefined, fallback: number | un
   const n = Number(value)
   if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} must be a positive number, got "${value}"`)
   return n
+}
+
+const webMode = (http: string | undefined, uiDir: string | undefined): DaemonOptions["web"] => {
+  if (http === undefined) {
+    if (uiDir !== undefined) throw new Error("--http-ui needs --http HOST:PORT")
+    return undefined
+  }
+  const address = WebServer.parseAddress(http)
+  if (address === undefined) throw new Error(`--http must be HOST:PORT or PORT, got "${http}"`)
+  return { ...address, uiDir: uiDir === undefined ? WebServer.defaultUiDir : Path.resolve(uiDir) }
 }
 
 /** Parses the daemon's flags (throws a one-line Error on bad usage). */
@@ -69,6 +88,8 @@ export const parseOptions = (argv: ReadonlyArray<string>): DaemonOptions | "help
       "no-examples": { type: "boolean" },
       "abort-grace": { type: "string" },
       "shutdown-grace": { type: "string" },
+      http: { type: "string" },
+      "http-ui": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
     strict: true,
@@ -82,10 +103,11 @@ export const parseOptions = (argv: ReadonlyArray<string>): DaemonOptions | "help
     examples: values["no-examples"] !== true,
     abortGraceSeconds: positive("abort-grace", values["abort-grace"], 10)!,
     shutdownGraceSeconds: positive("shutdown-grace", values["shutdown-grace"], 10)!,
+    web: webMode(values.http, values["http-ui"]),
   }
 }
 
-/** The whole daemon as one layer: store, registry, scheduler, RPC server. */
+/** The whole daemon as one layer: store, registry, scheduler, RPC servers. */
 export const daemon = (options: DaemonOptions) =>
   Layer.unwrap(
     Effect.gen(function*() {
@@ -111,7 +133,10 @@ export const daemon = (options: DaemonOptions) =>
         Layer.provideMerge(core),
       )
       const identity = { version, dataDir: paths.directory, startedAt: Date.now(), concurrency }
-      const server = Server.layer({ socketPath: paths.socket }).pipe(Layer.provide(RpcHandlers.layer(identity)))
+      const unix = Server.layer({ socketPath: paths.socket })
+      const servers = options.web === undefined ? unix : Layer.mergeAll(unix, WebServer.layer({ ...options.web, paths }))
+      // One handlers instance behind both transports.
+      const server = servers.pipe(Layer.provide(RpcHandlers.layer(identity)))
       const announce = Layer.effectDiscard(
         Effect.gen(function*() {
           yield* DataDir.writePid(paths)

@@ -1,6 +1,6 @@
 /**
  * DataDir on the real file system, in temp dirs: where the directory is,
- * its 0700 mode, the pid file, and the stale-socket check.
+ * its 0700 mode, the pid file, the stale-socket check and the web token.
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Exit, Option, Scope } from "effect"
@@ -34,6 +34,8 @@ describe("DataDir.resolveDirectory", () => {
       pidFile: "/d/daemon.pid",
       store: "/d/store",
       log: "/d/daemon.log",
+      webToken: "/d/web-token",
+      webUrl: "/d/web-url",
     })
   })
 })
@@ -132,4 +134,21 @@ describe("DaemonAlreadyRunning", () => {
     expect(error.message).toContain("tasklane daemon stop")
     expect(new DataDir.DaemonAlreadyRunning({ directory: "/d" }).message).toContain("pid unknown")
   })
+})
+
+describe("DataDir web token", () => {
+  it.live("is created once (64 hex digits, 0600) and read back; garbage is replaced, looser modes are tightened", () =>
+    Effect.gen(function* () {
+      const paths = yield* DataDir.ensure(yield* makeTempDir)
+      const token = yield* DataDir.webToken(paths)
+      expect(token).toMatch(/^[0-9a-f]{64}$/)
+      expect(Fs.statSync(paths.webToken).mode & 0o777).toBe(0o600)
+      Fs.chmodSync(paths.webToken, 0o644)
+      expect(yield* DataDir.webToken(paths)).toBe(token)
+      expect(Fs.statSync(paths.webToken).mode & 0o777).toBe(0o600)
+      Fs.writeFileSync(paths.webToken, "not a token")
+      const replaced = yield* DataDir.webToken(paths)
+      expect(replaced).toMatch(/^[0-9a-f]{64}$/)
+      expect(replaced).not.toBe(token)
+    }))
 })

@@ -3,7 +3,8 @@
  * without a service manager. `start` spawns `tasklane daemon` detached, its
  * output appended to `<data dir>/daemon.log`, and waits until it serves;
  * `stop` sends SIGTERM to the pid in `<data dir>/daemon.pid` and waits for a
- * graceful exit; `status` asks the running daemon for its Info.
+ * graceful exit; `status` asks the running daemon for its Info (and shows the
+ * web UI's URL from `<data dir>/web-url` when it serves one, `--http`).
  * (`tasklane daemon [options]`, the foreground daemon, is dispatched by the
  * `tasklane` bin before this command tree; see `src/main.ts`.)
  */
@@ -41,6 +42,11 @@ const start = Command.make("start", {
   tasks: Flag.String("tasks").pipe(Flag.atLeast(0), Flag.withDescription("also load every task module in this folder (repeatable)")),
   abortGrace: Flag.Finite("abort-grace").pipe(Flag.optional, Flag.withDescription("seconds a running task gets to answer an abort")),
   shutdownGrace: Flag.Finite("shutdown-grace").pipe(Flag.optional, Flag.withDescription("seconds running iterations get to finish on stop")),
+  http: Flag.String("http").pipe(
+    Flag.optional,
+    Flag.withDescription("also serve the web UI and RPC over WebSocket on HOST:PORT (PORT alone: 127.0.0.1; 0: a free port)"),
+  ),
+  httpUi: Flag.String("http-ui").pipe(Flag.optional, Flag.withDescription("the built web UI to serve with --http")),
   timeout: Flag.Finite("timeout").pipe(Flag.withDefault(20), Flag.withDescription("seconds to wait until it serves")),
 }, (options) =>
   Effect.gen(function*() {
@@ -57,6 +63,8 @@ const start = Command.make("start", {
     const concurrency = opt(options.concurrency)
     const abortGrace = opt(options.abortGrace)
     const shutdownGrace = opt(options.shutdownGrace)
+    const http = opt(options.http)
+    const httpUi = opt(options.httpUi)
     const args = [
       ...process.execArgv,
       process.argv[1]!,
@@ -69,7 +77,11 @@ const start = Command.make("start", {
       ...options.tasks.flatMap((dir) => ["--tasks", Path.resolve(dir)]),
       ...(abortGrace === undefined ? [] : ["--abort-grace", String(abortGrace)]),
       ...(shutdownGrace === undefined ? [] : ["--shutdown-grace", String(shutdownGrace)]),
+      ...(http === undefined ? [] : ["--http", http]),
+      ...(httpUi === undefined ? [] : ["--http-ui", Path.resolve(httpUi)]),
     ]
+    // Left behind by a daemon that was killed: not this one's URL.
+    Fs.rmSync(paths.webUrl, { force: true })
     const log = Fs.openSync(paths.log, "a")
     const child = spawn(process.execPath, args, { detached: true, stdio: ["ignore", log, log], env: process.env })
     Fs.closeSync(log)
@@ -82,14 +94,16 @@ const start = Command.make("start", {
         return yield* new DaemonControlError({ reason: `the daemon exited (${exitCode}) before serving; see ${paths.log}` })
       }
       const probe = yield* Effect.exit(Client.ensureReachable({ socketPath: socket, connectTimeout: 500 }))
-      if (probe._tag === "Success") break
+      // With --http it serves once the web server wrote its URL too.
+      if (probe._tag === "Success" && (http === undefined || Option.isSome(yield* DataDir.readWebUrl(paths)))) break
       if (Date.now() > deadline) {
         return yield* new DaemonControlError({ reason: `the daemon did not serve within ${options.timeout} s; see ${paths.log}` })
       }
       yield* Effect.sleep("50 millis")
     }
-    yield* Output.print({ started: true, pid: child.pid, dataDir: paths.directory, log: paths.log }, (r) =>
-      Output.line(`started daemon (pid ${r.pid}) for ${r.dataDir}; log ${r.log}`))
+    const webUrl = Option.getOrUndefined(yield* DataDir.readWebUrl(paths))
+    yield* Output.print({ started: true, pid: child.pid, dataDir: paths.directory, log: paths.log, webUrl }, (r) =>
+      Output.line(`started daemon (pid ${r.pid}) for ${r.dataDir}; log ${r.log}${r.webUrl === undefined ? "" : `\nweb UI: ${r.webUrl}`}`))
   })).pipe(Command.withDescription("Start the daemon in the background (log in <data dir>/daemon.log)"))
 
 const stop = Command.make("stop", {
@@ -116,17 +130,21 @@ const stop = Command.make("stop", {
 const status = Command.make("status", {}, () =>
   Effect.gen(function*() {
     const info = yield* withClient((client) => client.Info())
-    yield* Output.print(info, (i) =>
+    const webUrl = Option.getOrUndefined(yield* DataDir.readWebUrl(DataDir.paths(yield* dataDir)))
+    yield* Output.print(webUrl === undefined ? info : { ...info, webUrl }, (i) =>
       Output.line([
         `tasklane daemon ${i.version} (pid ${i.pid}), up since ${Output.time(i.startedAt)}`,
         `data dir     ${i.dataDir}`,
         `concurrency  ${i.concurrency}; ${i.running} running, ${i.queued} queued`,
         `tasks        ${Object.entries(i.counts).map(([s, n]) => `${s} ${n}`).join(", ") || "none"}`,
+        ...(webUrl === undefined ? [] : [`web UI       ${webUrl}`]),
       ].join("\n")))
   })).pipe(Command.withDescription("Show whether the daemon runs, and what it is doing (exit 3 when it does not)"))
 
 /** `tasklane daemon`: start|stop|status here; `tasklane daemon [options]` runs it in the foreground. */
 export const daemon = Command.make("daemon").pipe(
   Command.withSubcommands([start, stop, status]),
-  Command.withDescription("Manage the daemon. `tasklane daemon [options]` runs it in the foreground (see `tasklane daemon --help`)"),
+  Command.withDescription(
+    "Manage the daemon. `tasklane daemon [options]` runs it in the foreground (see `tasklane daemon --help`; `--http HOST:PORT` adds the web UI)",
+  ),
 )
