@@ -8,11 +8,25 @@ import { defineConfig } from "electron-vite"
 import { resolve } from "node:path"
 
 export default defineConfig({
+  // Main: ESM (out/main/index.js), self-contained: workspace packages ship
+  // TypeScript sources, so they (and effect) are bundled, not left to Node.
+  // The daemon is not bundled: main spawns @tasklane/daemon's bin.
   main: {
-    build: { rollupOptions: { input: { index: resolve(import.meta.dirname, "src/main/index.ts") } } },
+    build: {
+      externalizeDeps: false,
+      rollupOptions: { input: { index: resolve(import.meta.dirname, "src/main/index.ts") } },
+    },
   },
+  // Preload: a sandboxed preload must be one CommonJS file that requires
+  // nothing but "electron" (out/preload/index.cjs), so everything is bundled.
   preload: {
-    build: { rollupOptions: { input: { index: resolve(import.meta.dirname, "src/preload/index.ts") } } },
+    build: {
+      externalizeDeps: false,
+      rollupOptions: {
+        input: { index: resolve(import.meta.dirname, "src/preload/index.ts") },
+        output: { format: "cjs", entryFileNames: "[name].cjs" },
+      },
+    },
   },
   renderer: {
     root: resolve(import.meta.dirname, "src/renderer"),
