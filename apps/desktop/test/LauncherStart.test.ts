@@ -5,10 +5,10 @@
  * stops the daemon gracefully on Ctrl-C (SIGINT). ELECTRON_EXEC_PATH names a
  * missing binary so the fallback is taken on every machine.
  */
-import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process"
+import { type ChildProcess, spawn, spawnSync } from "node:child_process"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { afterAll, describe, expect, it } from "vitest"
 import { removeDataDir, startDaemon, tempDataDir } from "../../../test/support/DaemonProcess.ts"
 
 const desktopDir = Path.join(import.meta.dirname, "..")
@@ -35,13 +35,6 @@ const launch = (args: ReadonlyArray<string>) => {
   }
   return { child, exited, line, output: () => output }
 }
-
-beforeAll(() => {
-  // The launcher builds nothing; web mode serves the built renderer.
-  if (!Fs.existsSync(Path.join(desktopDir, "out", "renderer", "index.html"))) {
-    execFileSync(Path.join(desktopDir, "node_modules", ".bin", "electron-vite"), ["build"], { cwd: desktopDir, stdio: "inherit" })
-  }
-}, 180_000)
 
 afterAll(() => {
   for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL")
