@@ -1,0 +1,116 @@
+/**
+ * Keeps the {@link TaskStore} live and the daemon's own figures fresh: the
+ * glue between {@link DaemonClient} and the views.
+ *
+ * Lifecycle: on the first connect it reads `Info` and follows `Subscribe`
+ * from `Info.head + 1` (pages loaded meanwhile are merged by stream version,
+ * so nothing is folded twice or missed); on every reconnect it resumes from
+ * the last folded position + 1, so events that happened while disconnected
+ * are folded in order. A task whose events do not follow on is re-read with
+ * `GetTask`. `Info` is polled every second for the status bar and the list
+ * totals, and re-read soon after live changes (at most every 250 ms), so the
+ * counts do not lag what the list shows. `dispose()` stops all of it.
+ */
+import type { Ids, TaskRpc } from "@tasklane/core/client"
+import { type DaemonClient, describeError } from "./DaemonClient.ts"
+import { TaskStore } from "./TaskStore.ts"
+
+/** The live store plus what the status bar shows. */
+export class LiveTasks {
+  readonly store: TaskStore
+  /** The latest `Info` (undefined until the first answer). */
+  info: TaskRpc.DaemonInfo | undefined
+  /** A live-update problem worth showing (empty when all is well). */
+  problem = ""
+  private readonly infoListeners = new Set<() => void>()
+  private cancelSubscribe: () => void = () => {}
+  private readonly timers: Array<ReturnType<typeof setInterval>> = []
+  private readonly disposers: Array<() => void> = []
+  private readonly unsubscribeStatus: () => void
+  private epoch = 0
+  private infoTimer: ReturnType<typeof setTimeout> | undefined
+
+  constructor(private readonly client: DaemonClient) {
+    this.store = new TaskStore((flush) => requestAnimationFrame(flush))
+    this.store.onStale = (taskId) => void this.refresh(taskId)
+    this.store.onProblem = (message) => this.setProblem(message)
+    this.unsubscribeStatus = client.onStatus((status) => {
+      if (status.state === "connected" && status.epoch !== this.epoch) {
+        this.epoch = status.epoch
+        void this.follow()
+      }
+    })
+    this.timers.push(setInterval(() => void this.pollInfo(), 1000))
+    const unsubscribeStore = this.store.subscribe(() => {
+      this.infoTimer ??= setTimeout(() => {
+        this.infoTimer = undefined
+        void this.pollInfo()
+      }, 250)
+    })
+    this.disposers.push(unsubscribeStore)
+    if (client.status().state === "connected") {
+      this.epoch = client.status().epoch
+      void this.follow()
+    } else void this.pollInfo()
+  }
+
+  /** Calls `listener` when `info` or `problem` changes; returns an unsubscribe function. */
+  onInfo(listener: () => void): () => void {
+    this.infoListeners.add(listener)
+    return () => void this.infoListeners.delete(listener)
+  }
+
+  /** Re-reads one task into the store. */
+  async refresh(taskId: Ids.TaskId): Promise<void> {
+    try {
+      this.store.load([await this.client.call((c) => c.GetTask({ taskId }))])
+    } catch (error) {
+      this.setProblem(`could not re-read task ${taskId}: ${describeError(error)}`)
+    }
+  }
+
+  dispose(): void {
+    this.unsubscribeStatus()
+    this.cancelSubscribe()
+    for (const timer of this.timers) clearInterval(timer)
+    for (const dispose of this.disposers) dispose()
+    clearTimeout(this.infoTimer)
+  }
+
+  private async follow(): Promise<void> {
+    this.cancelSubscribe()
+    const epoch = this.epoch
+    if (this.store.position < 0) {
+      const info = await this.pollInfo()
+      if (info === undefined || epoch !== this.epoch) return
+      if (this.store.position < 0) this.store.position = info.head
+    }
+    this.cancelSubscribe = this.client.stream(
+      (c) => c.Subscribe({ fromPosition: this.store.position + 1 }),
+      (envelopes) => this.store.apply(envelopes),
+      (error) => {
+        // A transport error is followed by a reconnect (new epoch); a daemon error is retried here.
+        if (error !== undefined) this.setProblem(`live updates stopped: ${describeError(error)}`)
+        if (this.client.status().state === "connected" && epoch === this.epoch) setTimeout(() => void this.follow(), 1000)
+      },
+    )
+    this.setProblem("")
+  }
+
+  private async pollInfo(): Promise<TaskRpc.DaemonInfo | undefined> {
+    if (this.client.status().state === "reconnecting") return undefined
+    try {
+      this.info = await this.client.call((c) => c.Info())
+      for (const listener of this.infoListeners) listener()
+      return this.info
+    } catch {
+      return undefined
+    }
+  }
+
+  private setProblem(problem: string): void {
+    if (problem === this.problem) return
+    this.problem = problem
+    for (const listener of this.infoListeners) listener()
+  }
+}

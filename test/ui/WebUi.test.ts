@@ -1,0 +1,172 @@
+/**
+ * End-to-end tests of the web UI: the real daemon in web mode
+ * (`tasklane daemon --http 127.0.0.1:0`, example tasks loaded, temp data dir)
+ * serving the built renderer (`apps/desktop/out/renderer`, built here first),
+ * driven by headless Chromium through playwright-core. Each test checks what
+ * a user would notice, and saves a screenshot of the screen it ends on to
+ * `test-output/ui/`.
+ */
+import { mkdirSync } from "node:fs"
+import { join } from "node:path"
+import type { Browser, BrowserContext, Page } from "playwright-core"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import type { Connection } from "../../apps/daemon/src/Client.ts"
+import { type DaemonProcess, removeDataDir, tempDataDir } from "../support/DaemonProcess.ts"
+import { connectTo, waitFor } from "../support/TaskPolling.ts"
+import { buildUi, launchChromium, outputDir, startWebDaemon } from "./WebUiSupport.ts"
+
+const shots = outputDir
+
+describe("web UI", () => {
+  let dataDir: string
+  let daemon: DaemonProcess
+  let signIn: URL
+  let base: string
+  let c: Connection
+  let browser: Browser
+  let context: BrowserContext
+  let page: Page
+
+  const shot = (name: string) => page.screenshot({ path: join(shots, `${name}.png`) })
+  const go = async (hash: string) => {
+    await page.evaluate((h) => ((globalThis as unknown as { location: { hash: string } }).location.hash = h), hash)
+  }
+  const taskCount = async () => (await c.call((client) => client.ListTasks({ limit: 1000 }))).tasks.length
+  const badge = () => page.locator(".detail-head [data-status]")
+
+  beforeAll(async () => {
+    mkdirSync(shots, { recursive: true })
+    buildUi()
+    dataDir = tempDataDir()
+    ;({ daemon, signIn } = await startWebDaemon(dataDir))
+    base = signIn.origin
+    c = await connectTo(daemon)
+    browser = await launchChromium()
+    context = await browser.newContext({ viewport: { width: 1200, height: 760 } })
+    page = await context.newPage()
+    page.on("pageerror", (error) => console.error("page error:", error.message))
+    await page.goto(signIn.href)
+    // The token is swapped for a cookie and leaves the address bar.
+    expect(page.url()).toBe(`${base}/`)
+    await page.locator(".status-bar[data-connection=connected]").waitFor()
+  }, 60_000)
+
+  afterAll(async () => {
+    await browser?.close()
+    await c?.close().catch(() => undefined)
+    await daemon?.stop("SIGKILL")
+    if (dataDir) removeDataDir(dataDir)
+  })
+
+  it("triggers the demo task through its generated form and shows it reach done live", async () => {
+    await go("#/definitions/demo")
+    await page.locator('[id="input.steps"]').fill("3")
+    await page.locator('[id="input.delaySeconds"]').fill("0.5")
+    await page.getByLabel("Task name").fill("countdown from the UI")
+    await page.getByText("input looks valid").waitFor()
+    await shot("definitions-form")
+    // A marker on window proves the page is never reloaded while the status changes.
+    await page.evaluate(() => ((globalThis as unknown as { marker: number }).marker = 42))
+    await page.getByRole("button", { name: "Trigger" }).click()
+    await page.waitForURL(/#\/tasks\/[0-9a-f-]+$/)
+    const taskId = page.url().split("/").pop()!
+    await expect.poll(() => badge().getAttribute("data-status"), { timeout: 10_000 }).toMatch(/^(triggered|running|continue)$/)
+    await expect.poll(() => badge().getAttribute("data-status"), { timeout: 15_000 }).toBe("done")
+    expect(await page.evaluate(() => (globalThis as unknown as { marker?: number }).marker)).toBe(42)
+    await page.locator(".log-line", { hasText: "Step 3 of 3" }).waitFor()
+    await expect.poll(() => page.locator('[aria-label="Output"]').textContent()).toContain('"steps": 3')
+    expect((await waitFor(c, taskId, "done")).context.name).toBe("countdown from the UI")
+    await shot("task-done")
+  })
+
+  it("shows field errors for invalid input and triggers nothing", async () => {
+    const before = await taskCount()
+    await go("#/definitions/demo")
+    await page.locator('[id="input.steps"]').fill("500")
+    await page.locator('[id="input.failAt"]').fill("0")
+    // Live validation puts each issue next to its field before any submit.
+    await page.getByTestId("error-input.steps").waitFor()
+    await page.getByTestId("error-input.failAt").waitFor()
+    await page.getByRole("button", { name: "Trigger" }).click()
+    await page.getByText("nothing was triggered").waitFor()
+    expect(page.url()).toMatch(/#\/definitions\/demo$/)
+    expect(await page.getByTestId("error-input.steps").textContent()).toMatch(/100/)
+    expect(await taskCount()).toBe(before)
+    await shot("definitions-invalid")
+  })
+
+  it("aborts a running task after confirming", async () => {
+    const task = await c.call((client) => client.Trigger({ definitionId: "demo", input: { steps: 60, delaySeconds: 1 }, name: "long countdown" }))
+    const taskId = task.context.taskId
+    await waitFor(c, taskId, ["running", "continue"])
+    await go(`#/tasks/${taskId}`)
+    await expect.poll(() => badge().getAttribute("data-status")).toMatch(/^(running|continue)$/)
+    await page.getByRole("button", { name: "Abort", exact: true }).click()
+    const dialog = page.getByRole("dialog")
+    await dialog.waitFor()
+    await shot("abort-confirm")
+    // Cancelling changes nothing.
+    await dialog.getByRole("button", { name: "Cancel" }).click()
+    expect((await c.call((client) => client.GetTask({ taskId }))).context.abortRequested).toBe(false)
+    await page.getByRole("button", { name: "Abort", exact: true }).click()
+    await dialog.getByRole("button", { name: "Abort task" }).click()
+    await expect.poll(() => badge().getAttribute("data-status"), { timeout: 10_000 }).toBe("aborted")
+    expect(await page.getByRole("button", { name: "Abort", exact: true }).isDisabled()).toBe(true)
+    expect((await waitFor(c, taskId, "aborted")).status).toBe("aborted")
+    await shot("task-aborted")
+  })
+
+  it("still shows everything after a reload", async () => {
+    await go("#/tasks")
+    const rows = page.locator("a.task-row")
+    await expect.poll(() => rows.count()).toBe(2)
+    const statuses = () => rows.locator("[data-status]").evaluateAll((badges) => badges.map((b) => b.getAttribute("data-status")))
+    expect(await statuses()).toEqual(["aborted", "done"])
+    await page.reload()
+    await page.locator(".status-bar[data-connection=connected]").waitFor()
+    expect(page.url()).toMatch(/#\/tasks$/)
+    await expect.poll(() => rows.count()).toBe(2)
+    expect(await statuses()).toEqual(["aborted", "done"])
+    expect(await rows.first().textContent()).toContain("long countdown")
+    await shot("tasks")
+    // The detail route survives a reload too.
+    await rows.nth(1).click()
+    await badge().waitFor()
+    await page.reload()
+    await expect.poll(() => badge().getAttribute("data-status")).toBe("done")
+    await expect.poll(() => page.locator(".detail-head h2").textContent()).toBe("countdown from the UI")
+  })
+
+  it("shows reconnecting while the daemon is down and catches up when it is back", async () => {
+    await go("#/tasks")
+    const rows = page.locator("a.task-row")
+    await expect.poll(() => rows.count()).toBe(2)
+    await c.close()
+    expect(await daemon.stop("SIGTERM")).toBe(0)
+    await page.locator(".status-bar[data-connection=reconnecting]").waitFor()
+    await shot("reconnecting")
+    // Same data dir (same token, so the page's cookie still works) and same address.
+    ;({ daemon } = await startWebDaemon(dataDir, [], signIn.host))
+    c = await connectTo(daemon)
+    await page.locator(".status-bar[data-connection=connected]").waitFor({ timeout: 15_000 })
+    // Live updates resume after the reconnect: a task triggered now appears and runs without a reload.
+    await c.call((client) => client.Trigger({ definitionId: "demo", input: { steps: 1, delaySeconds: 0 }, name: "after the restart" }))
+    await expect.poll(() => rows.count(), { timeout: 10_000 }).toBe(3)
+    expect(await rows.first().textContent()).toContain("after the restart")
+    await expect.poll(() => rows.first().locator("[data-status]").getAttribute("data-status"), { timeout: 10_000 }).toBe("done")
+  })
+
+  it("refuses requests without the token, and the page shows nothing useful without the cookie", async () => {
+    for (const path of ["/", "/index.html", "/rpc"]) expect((await fetch(base + path)).status, path).toBe(401)
+    expect((await fetch(`${base}/?token=wrong`)).status).toBe(401)
+    const stranger = await browser.newContext()
+    const other = await stranger.newPage()
+    const response = await other.goto(`${base}/#/tasks`)
+    expect(response?.status()).toBe(401)
+    const text = await other.locator("body").innerText()
+    expect(text).not.toContain("Tasklane")
+    expect(text).not.toContain("countdown")
+    await other.screenshot({ path: join(shots, "no-token.png") })
+    await stranger.close()
+  })
+})

@@ -1,0 +1,52 @@
+/**
+ * Shared by the web UI tests and the UI measurement script: building the
+ * renderer the daemon's web mode serves, starting a daemon in web mode, and
+ * launching headless Chromium.
+ */
+import { execFileSync } from "node:child_process"
+import { join } from "node:path"
+import { type Browser, chromium } from "playwright-core"
+import { type DaemonProcess, startDaemon } from "../support/DaemonProcess.ts"
+import { poll } from "../support/TaskPolling.ts"
+
+const root = join(import.meta.dirname, "..", "..")
+
+/** Where screenshots and measurements go. */
+export const outputDir = join(root, "test-output", "ui")
+
+/** Builds the daemon bundle (what `tasklane daemon` runs). */
+export const buildDaemon = (): void => {
+  execFileSync(process.execPath, [join(root, "apps", "daemon", "build.mjs")], { stdio: "inherit" })
+}
+
+/** Builds the desktop app, whose `out/renderer` the daemon's web mode serves. */
+export const buildUi = (): void => {
+  execFileSync(join(root, "apps", "desktop", "node_modules", ".bin", "electron-vite"), ["build", "--logLevel", "warn"], {
+    cwd: join(root, "apps", "desktop"),
+    stdio: "inherit",
+  })
+}
+
+/** Starts a daemon in web mode (default: a free port); `signIn` is the printed `…/?token=…` address. */
+export const startWebDaemon = async (
+  dataDir: string,
+  extra: ReadonlyArray<string> = [],
+  http = "127.0.0.1:0",
+): Promise<{ readonly daemon: DaemonProcess; readonly signIn: URL }> => {
+  const daemon = await startDaemon({
+    dataDir,
+    args: ["--http", http, "--abort-grace", "1", "--shutdown-grace", "2", ...extra],
+  })
+  const url = await poll(async () => /web UI: (http:\/\/\S+)/.exec(daemon.output())?.[1], { what: daemon.output })
+  return { daemon, signIn: new URL(url) }
+}
+
+/** Headless Chromium (`CHROMIUM_PATH`, else /usr/bin/chromium), quiet and sandbox-free for containers. */
+export const launchChromium = (): Promise<Browser> =>
+  chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+    args: [
+      "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+      "--disable-sync", "--no-first-run",
+    ],
+  })
