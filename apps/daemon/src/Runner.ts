@@ -216,6 +216,7 @@ export const layer = (options: RunnerOptions) =>
           const started = yield* Effect.exit(tasks.execute(taskId, { _tag: "StartIteration" }))
           if (Exit.isFailure(started) || started.value.status !== "running") {
             running.delete(taskId)
+            if (Exit.isFailure(started)) yield* Effect.logWarning(`task ${taskId}: its iteration could not start`, started.cause)
             return // no longer waiting, or ended aborted instead of starting: nothing to run
           }
           yield* execute(taskId, started.value, iteration).pipe(

@@ -55,6 +55,27 @@ export const conformance = (name: string, makeLayer: MakeLayer) =>
       ),
     )
 
+    it.effect("a stream that leaves the state cache while its append is being added is read back, never taken as absent", () =>
+      run(
+        Effect.gen(function* () {
+          // 50 cached streams, then one burst: 2,000 triggers (their groups commit while the burst is
+          // still being added, evicting the 50 from a cache of 50) followed by an append to each of the 50.
+          const es = yield* EventStore
+          const old = range(1, 50).map(S.taskId)
+          const fresh = range(51, 2050).map(S.taskId)
+          yield* Effect.forEach(old, (task) => es.append(S.request(task, "noStream", [S.triggered(task)])))
+          const burst = [
+            ...fresh.map((task) => es.append(S.request(task, "noStream", [S.triggered(task)]))),
+            ...old.map((task) => es.append(S.request(task, 1, S.iteration(1)))),
+          ]
+          const results = yield* Effect.all(burst.map(Effect.exit), { concurrency: "unbounded" })
+          expect(results.filter(Exit.isFailure)).toEqual([])
+          const counts = yield* es.countByStatus
+          expect([counts.continue, counts.triggered]).toEqual([50, 2000])
+        }),
+        { cacheSize: 50 },
+      ))
+
     it.effect("an event the machine refuses is an InvalidTransition and writes nothing", () =>
       run(
         Effect.gen(function* () {

@@ -114,6 +114,17 @@ export const make = (
       )
     })
 
+    /**
+     * A committed stream's state read from the database (null: absent), for a
+     * stream that left the cache while its chunk was being added (a commit in
+     * the middle of the chunk can evict it): never guess "absent".
+     */
+    const readState = (stream: string): Effect.Effect<Replay.TaskState | null, StoreError> =>
+      attempt("append", async () => {
+        const value = await db.get(Keys.task(stream))
+        return value === undefined ? null : parseState("append", value)
+      })
+
     const addChunk = (jobs: ReadonlyArray<AppendJob>): Effect.Effect<void> =>
       Effect.gen(function* () {
         const missing = [...new Set(jobs.map((job) => job.request.stream))].filter((s) => !open?.knows(s) && known(s) === undefined)
@@ -136,7 +147,16 @@ export const make = (
           if (inflight?.exit !== undefined) yield* Effect.andThen(finishInflight, startOpen)
           open ??= new Group(db.batch(), inflight?.sealed.head ?? view.head)
           const stream = job.request.stream
-          open.add(job, open.knows(stream) ? null : (known(stream) ?? loaded.get(stream) ?? null))
+          let before = open.knows(stream) ? null : (known(stream) ?? loaded.get(stream))
+          if (before === undefined) {
+            const read = yield* Effect.exit(readState(stream))
+            if (read._tag === "Failure") {
+              Deferred.doneUnsafe(job.deferred, Exit.fail(errorOf(read.cause)))
+              continue
+            }
+            before = read.value
+          }
+          open.add(job, before)
           if (inflight === undefined && open.events.length >= SPLIT_EVENTS) yield* startOpen
           if (++added % YIELD_EVERY === 0) yield* Effect.yieldNow
         }
