@@ -118,6 +118,16 @@ describe("refused triggers store nothing", () => {
 })
 
 describe.concurrent("lifecycle", () => {
+  it("a trigger records the task it was forked from, and ListTasks finds a task's forks", async () => {
+    const original = await start("quick", { a: 1 }, { name: "original" })
+    const fork = await c.call((client) => client.Trigger({ definitionId: "quick", input: { a: 2 }, forkedFrom: { taskId: asId(original), iteration: 1 } }))
+    expect(fork.context.forkedFrom).toEqual({ taskId: original, iteration: 1 })
+    const forks = await c.call((client) => client.ListTasks({ definitionId: "quick", forkedFrom: asId(original) }))
+    expect(forks.tasks.map((task) => task.context.taskId)).toEqual([fork.context.taskId])
+    const missing = await rejection(c.call((client) => client.Trigger({ definitionId: "quick", input: {}, forkedFrom: { taskId: asId("nope"), iteration: 1 } })))
+    expect(missing).toBeInstanceOf(TaskRpc.UnknownTask)
+  })
+
   it("ListTasks search matches a substring of name, id or definition id, case-insensitively, with the other filters", async () => {
     const marker = `Needle${Date.now()}`
     const named = await start("quick", { a: 1 }, { name: `batch ${marker} one` })

@@ -74,8 +74,8 @@ export const layer = (identity: DaemonIdentity) =>
         ValidateInput: ({ definitionId, input }) => tasks.validateInput(definitionId, input),
         Abort: ({ taskId, message }) => tasks.abort(taskId, message),
         GetTask: ({ taskId }) => tasks.get(taskId),
-        ListTasks: ({ limit, cursor, status, definitionId, parentId, search }) =>
-          store.listTasks(definedOnly({ status, definitionId, parentId, search }), definedOnly({ limit: limit ?? 100, cursor })).pipe(
+        ListTasks: ({ limit, cursor, status, definitionId, parentId, forkedFrom, search }) =>
+          store.listTasks(definedOnly({ status, definitionId, parentId, forkedFrom, search }), definedOnly({ limit: limit ?? 100, cursor })).pipe(
             Effect.map((page) => new TaskRpc.TaskPage(page)),
             Effect.mapError(toDaemonError),
           ),

@@ -168,6 +168,7 @@ export const layer = Layer.effect(
         const { entry, input } = yield* checkInput(request)
         const task = entry.definition.task
         if (request.parentId !== undefined) yield* get(request.parentId)
+        if (request.forkedFrom !== undefined) yield* get(request.forkedFrom.taskId)
         if (task.onBeforeTrigger !== undefined) {
           const params = { input, definitionId: entry.definition.id, parentId: request.parentId }
           yield* TaskDefinition.toEffect(() => task.onBeforeTrigger!(params)).pipe(

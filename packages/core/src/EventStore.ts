@@ -87,6 +87,8 @@ export interface TaskFilter {
   readonly status?: TaskStatus
   readonly definitionId?: string
   readonly parentId?: TaskId
+  /** Tasks forked from this task (scans the chosen index). */
+  readonly forkedFrom?: TaskId
   /** Case-insensitive substring of the task's id, name or definition id (scans the chosen index). */
   readonly search?: string
 }

@@ -141,6 +141,8 @@ export class TaskRpcs extends RpcGroup.make(
       delaySeconds: Schema.optional(Schema.Number.check(Schema.isGreaterThanOrEqualTo(0))),
       idempotencyKey: Schema.optional(Schema.String),
       parentId: Schema.optional(TaskId),
+      /** The task and iteration this one is forked from (a replay's "fork from here"). */
+      forkedFrom: Schema.optional(Schema.Struct({ taskId: TaskId, iteration: Schema.Number })),
     },
     success: TaskState,
     error: Schema.Union([InvalidInput, UnknownDefinition, TriggerRefused, UnknownTask, NotAllowed, DaemonError]),
@@ -160,6 +162,8 @@ export class TaskRpcs extends RpcGroup.make(
       status: Schema.optional(TaskStatus),
       definitionId: Schema.optional(Schema.String),
       parentId: Schema.optional(TaskId),
+      /** Tasks forked from this task (scans the chosen index; combine with definitionId). */
+      forkedFrom: Schema.optional(TaskId),
       /** Case-insensitive substring of the task's id, name or definition id. */
       search: Schema.optional(Schema.String),
       limit: Schema.optional(Schema.Number.check(Schema.isBetween({ minimum: 1, maximum: 1000 }))),

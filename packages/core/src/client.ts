@@ -3,6 +3,7 @@
  * module a UI needs, without the event store and its LevelDB bindings.
  */
 export * as DesktopBridge from "./DesktopBridge.ts"
+export * as HistoryFile from "./HistoryFile.ts"
 export * as Ids from "./Ids.ts"
 export * as Replay from "./Replay.ts"
 export * as TaskEvent from "./TaskEvent.ts"

@@ -5,31 +5,15 @@
  * `export` (a self-contained history file that `replay --file` and the
  * desktop open without a daemon).
  *
- * History file format (`format: "tasklane-history"`, `formatVersion: 1`):
- * `{ format, formatVersion, taskId, definitionId, exportedAt, events }`,
- * where `events` are the stored envelopes exactly as the daemon returns them.
+ * The history file format is `HistoryFile` in @tasklane/core.
  */
-import { Ids, Replay, TaskEvent } from "@tasklane/core"
+import { HistoryFile, Ids, Replay, TaskEvent } from "@tasklane/core"
 import { Effect, Schema } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import * as Fs from "node:fs"
 import { withClient } from "./Connect.ts"
 import * as Output from "./Output.ts"
 import { opt, style, UsageError } from "./Output.ts"
-
-/** The `format` tag of an exported history file. */
-export const historyFormat = "tasklane-history"
-
-/** An exported history file. */
-export const HistoryFile = Schema.Struct({
-  format: Schema.Literal(historyFormat),
-  formatVersion: Schema.Literal(1),
-  taskId: Schema.String,
-  definitionId: Schema.String,
-  exportedAt: Schema.String,
-  events: Schema.Array(Schema.Unknown),
-})
-export type HistoryFile = typeof HistoryFile.Type
 
 const encodeEnvelope = Schema.encodeSync(TaskEvent.EventEnvelope)
 
@@ -45,11 +29,12 @@ const readHistoryFile = (file: string) =>
     try: () => JSON.parse(Fs.readFileSync(file, "utf8")) as unknown,
     catch: (e) => new UsageError({ reason: `cannot read history file ${file} (${e instanceof Error ? e.message : String(e)})` }),
   }).pipe(
-    Effect.flatMap((doc) =>
-      Array.isArray((doc as { events?: unknown })?.events)
-        ? Effect.succeed((doc as { events: ReadonlyArray<unknown> }).events)
+    Effect.flatMap((doc) => {
+      const events = HistoryFile.envelopesOf(doc)
+      return events !== undefined
+        ? Effect.succeed(events)
         : Effect.fail(new UsageError({ reason: `${file} is not a Tasklane history file (no "events" array)` }))
-    ),
+    }),
   )
 
 /** Decodes envelopes and folds every intermediate state (a decode or replay error fails). */
@@ -139,8 +124,8 @@ export const exportHistory = Command.make("export", {
   Effect.gen(function*() {
     const envelopes = yield* fetchEnvelopes(taskId)
     const { states } = yield* scan(envelopes)
-    const doc: HistoryFile = {
-      format: historyFormat,
+    const doc: HistoryFile.HistoryFile = {
+      format: HistoryFile.format,
       formatVersion: 1,
       taskId,
       definitionId: states.at(-1)?.context.definitionId ?? "",

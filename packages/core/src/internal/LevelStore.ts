@@ -102,6 +102,7 @@ export const make = (db: Db, options: LayerOptions = {}): Effect.Effect<EventSto
         (filter.status === undefined || state.status === filter.status) &&
         (filter.definitionId === undefined || state.context.definitionId === filter.definitionId) &&
         (filter.parentId === undefined || state.context.parentId === filter.parentId) &&
+        (filter.forkedFrom === undefined || state.context.forkedFrom?.taskId === filter.forkedFrom) &&
         (!needle || found(state.context.taskId) || found(state.context.name) || found(state.context.definitionId))
     }
 
