@@ -1,0 +1,155 @@
+/**
+ * BullMQ side of the comparison: a private Redis (Redis.ts), a Worker with
+ * concurrency 64 in its own process (BullWorker.ts), and the producer here:
+ * a Queue that adds jobs with `inFlight` adds outstanding, and a QueueEvents
+ * stream that observes finishes (`completed`/`failed`) and starts (`active`).
+ * Default job options (completed jobs are kept, as Tasklane keeps its log).
+ * Each workload run uses a fresh queue name. CPU and peak RSS are those of
+ * the worker process plus redis-server (the producer, like Tasklane's
+ * client, is not counted).
+ */
+import { type ChildProcess, spawn } from "node:child_process"
+import { join } from "node:path"
+import { Queue, QueueEvents } from "bullmq"
+import * as Cleanup from "./Cleanup.ts"
+import { startUsage, sleep, summarize } from "./Measure.ts"
+import * as Redis from "./Redis.ts"
+import { pump, Tracker, type LatencyRun, type Sizes, type ThroughputRun } from "./Workload.ts"
+
+export const guarantees = (fsync: boolean) =>
+  fsync
+    ? "Redis with appendonly yes, appendfsync always: every write command is in the AOF and fsync'd before Redis replies, so a completed add or step survives power loss."
+    : "Redis as Debian ships it: appendonly no (no AOF), RDB snapshots only (save 3600 1 300 100 60 10000): nothing is fsync'd per write; a crash or power loss loses every job and step since the last snapshot (up to an hour)."
+
+/** A Redis plus a BullMQ worker process. */
+export interface Bull {
+  readonly redis: Redis.RedisServer
+  readonly workerPid: number
+  readonly stop: () => Promise<void>
+  /** Opens a Worker on `queue` in the worker process; the returned function closes it. */
+  readonly work: (queue: string, mode: "noop" | "steps" | "requeue", sizes: Sizes) => Promise<() => Promise<void>>
+}
+
+const awaitMessage = (child: ChildProcess, type: string) =>
+  new Promise<void>((resolve, reject) => {
+    const onMessage = (m: { type: string }) => {
+      if (m.type !== type) return
+      child.off("message", onMessage)
+      child.off("exit", onExit)
+      resolve()
+    }
+    const onExit = (code: number | null) => reject(new Error(`bullmq worker exited with ${code}`))
+    child.on("message", onMessage)
+    child.once("exit", onExit)
+  })
+
+export const start = async (options: { readonly fsync: boolean }): Promise<Bull> => {
+  const redis = await Redis.start(options)
+  const tsx = import.meta.resolve("tsx")
+  const child = spawn(process.execPath, ["--import", tsx, join(import.meta.dirname, "BullWorker.ts")], {
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+    env: { ...process.env, REDIS_PORT: String(redis.port) },
+  })
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()))
+  const stopWorker = Cleanup.register("bullmq worker", async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill("SIGTERM")
+      await exited
+    }
+  })
+  await awaitMessage(child, "up")
+  return {
+    redis,
+    workerPid: child.pid!,
+    stop: async () => {
+      await stopWorker()
+      await redis.stop()
+    },
+    work: async (queue, mode, sizes) => {
+      const ready = awaitMessage(child, "ready")
+      child.send({ type: "start", queue, mode, concurrency: sizes.concurrency, steps: sizes.steps })
+      await ready
+      return async () => {
+        const stopped = awaitMessage(child, "stopped")
+        child.send({ type: "stop" })
+        await stopped
+      }
+    },
+  }
+}
+
+let queues = 0
+const connectionOf = (bull: Bull) => ({ host: "127.0.0.1", port: bull.redis.port })
+
+const observe = async (bull: Bull, name: string, on: Partial<Record<"completed" | "failed" | "active", (jobId: string, at: number) => void>>) => {
+  const events = new QueueEvents(name, { connection: connectionOf(bull) })
+  for (const [event, f] of Object.entries(on)) events.on(event as "completed", ({ jobId }) => f(jobId, performance.now()))
+  await events.waitUntilReady()
+  // QueueEvents reads the stream from "$": let its first XREAD be issued before anything is added.
+  await sleep(100)
+  return events
+}
+
+const usageOf = (bull: Bull) => startUsage({ worker: bull.workerPid, "redis-server": bull.redis.pid })
+
+/** Adds `count` jobs and waits until all have completed or failed. */
+export const throughput = async (bull: Bull, sizes: Sizes, mode: "noop" | "steps" | "requeue", count: number, iterations: number): Promise<ThroughputRun> => {
+  const name = `bench-${mode}-${++queues}`
+  const tracker = new Tracker()
+  const queue = new Queue(name, { connection: connectionOf(bull) })
+  await queue.waitUntilReady()
+  const events = await observe(bull, name, {
+    completed: (jobId, at) => tracker.seenAt(jobId, at),
+    failed: (jobId, at) => tracker.seenAt(jobId, at, true),
+  })
+  const close = await bull.work(name, mode, sizes)
+  const usage = usageOf(bull)
+  const started = performance.now()
+  await pump(count, sizes.inFlight, async () => {
+    const sent = performance.now()
+    const job = await queue.add(mode, { step: 1 })
+    tracker.sentAt(job.id!, sent)
+  })
+  const stranded = await tracker.untilOrStalled(count, 30_000)
+  if (stranded > 0) console.error(`    ${stranded} of ${count} tasks never finished (no progress for 30 s): STRANDED`)
+  const seconds = (tracker.lastSeen() - started) / 1000
+  const measured = usage()
+  await close()
+  await events.close()
+  await queue.close()
+  return {
+    tasks: count,
+    failed: tracker.failed,
+    stranded,
+    seconds,
+    throughput: (count - stranded) / seconds,
+    iterationsPerSecond: ((count - stranded) * iterations) / seconds,
+    latency: summarize(tracker.latencies()),
+    usage: measured,
+  }
+}
+
+/** Add -> `active` event seen, one job at a time on an idle queue. */
+export const idleLatency = async (bull: Bull, sizes: Sizes): Promise<LatencyRun> => {
+  const name = `bench-idle-${++queues}`
+  const tracker = new Tracker()
+  const queue = new Queue(name, { connection: connectionOf(bull) })
+  await queue.waitUntilReady()
+  const events = await observe(bull, name, { active: (jobId, at) => tracker.seenAt(jobId, at) })
+  const close = await bull.work(name, "noop", sizes)
+  await sleep(200)
+  const usage = usageOf(bull)
+  let stranded = 0
+  for (let i = 0; i < sizes.latencySamples; i++) {
+    const sent = performance.now()
+    const job = await queue.add("noop", { step: 1 })
+    tracker.sentAt(job.id!, sent)
+    if (!(await tracker.oneWithin(job.id!, 10_000))) stranded++
+    await sleep(2)
+  }
+  const measured = usage()
+  await close()
+  await events.close()
+  await queue.close()
+  return { stranded, latency: summarize(tracker.latencies()), usage: measured }
+}
