@@ -23,7 +23,7 @@ import { Registry } from "./Registry.ts"
 import { storableWakeAt, Tasks } from "./Tasks.ts"
 
 /** How the run of an iteration ended, before it is recorded. */
-type Outcome =
+export type Outcome =
   | { readonly _tag: "Returned"; readonly result: unknown }
   | { readonly _tag: "Threw"; readonly error: unknown }
   | { readonly _tag: "TimedOut" }
@@ -65,6 +65,72 @@ const isJson = (value: unknown): boolean => {
   }
 }
 
+const retryAt = (definition: TaskDefinition.Definition, attempt: number, now: number) => {
+  const delay = TaskDefinition.retryDelaySeconds(definition.retry, attempt)
+  return delay === undefined ? {} : { retryAt: now + delay * 1000 }
+}
+
+/**
+ * The lifecycle command recording how an iteration ended (pure but for the
+ * Schema encoding of a continue input): the one mapping from a run's answer to
+ * what is stored, shared with `ReplayTest`.
+ */
+export const toCommand = (
+  entry: TaskDefinition.Definition,
+  state: Replay.TaskState,
+  outcome: Outcome,
+  output: unknown,
+  now: number,
+): Effect.Effect<Lifecycle.Command> =>
+  Effect.gen(function*() {
+    const attempt = state.context.attempt
+    const fail = (reason: TaskEvent.FailureReason, error: TaskEvent.ErrorInfo): Lifecycle.Command => ({
+      _tag: "Fail",
+      reason,
+      error,
+      ...retryAt(entry, attempt, now),
+    })
+    switch (outcome._tag) {
+      case "Forced":
+        return { _tag: "ForceAbort" }
+      case "TimedOut":
+        return fail("timeout", { message: `iteration ${state.context.iteration} ran past its ${entry.timeout} s timeout` })
+      case "Threw":
+        return fail("thrown", errorInfo(outcome.error))
+    }
+    const result = outcome.result
+    if (!TaskDefinition.Result.is(result)) {
+      return fail("invalidResult", { message: "run() must answer with controller.response.done/continue/error/aborted" })
+    }
+    switch (result._tag) {
+      case "Done": {
+        const final = result.output === undefined ? output : result.output
+        if (!isJson(final)) return fail("invalidResult", { message: "the output of done() is not JSON-serializable" })
+        return { _tag: "Complete", result: { _tag: "Done", output: final, ...(result.message ? { message: result.message } : {}) } }
+      }
+      case "Continue": {
+        const input = yield* TaskDefinition.encodeInput(entry.task, result.input).pipe(Effect.option)
+        const wakeAt = result.wakeAt === undefined ? undefined : storableWakeAt(result.wakeAt)
+        if (input._tag === "None" || !isJson(output)) {
+          return fail("invalidResult", { message: "the input given to continue() does not match the task's input schema" })
+        }
+        return {
+          _tag: "Complete",
+          result: {
+            _tag: "Continue",
+            input: input.value,
+            ...(output === undefined ? {} : { output }),
+            ...(wakeAt === undefined ? {} : { wakeAt }),
+          },
+        }
+      }
+      case "Error":
+        return { _tag: "Complete", result: { _tag: "Error", error: result.error, ...retryAt(entry, attempt, now) } }
+      case "Aborted":
+        return { _tag: "Complete", result: { _tag: "Aborted" } }
+    }
+  })
+
 /** The live runner. */
 export const layer = (options: RunnerOptions) =>
   Layer.effect(
@@ -82,67 +148,6 @@ export const layer = (options: RunnerOptions) =>
         tasks.execute(taskId, command).pipe(
           Effect.tapError((error) => Effect.logWarning(`task ${taskId}: ${command._tag} not recorded: ${error.message}`)),
         )
-
-      const retryAt = (definition: TaskDefinition.Definition, attempt: number, now: number) => {
-        const delay = TaskDefinition.retryDelaySeconds(definition.retry, attempt)
-        return delay === undefined ? {} : { retryAt: now + delay * 1000 }
-      }
-
-      const toCommand = (
-        entry: TaskDefinition.Definition,
-        state: Replay.TaskState,
-        outcome: Outcome,
-        output: unknown,
-        now: number,
-      ): Effect.Effect<Lifecycle.Command> =>
-        Effect.gen(function*() {
-          const attempt = state.context.attempt
-          const fail = (reason: TaskEvent.FailureReason, error: TaskEvent.ErrorInfo): Lifecycle.Command => ({
-            _tag: "Fail",
-            reason,
-            error,
-            ...retryAt(entry, attempt, now),
-          })
-          switch (outcome._tag) {
-            case "Forced":
-              return { _tag: "ForceAbort" }
-            case "TimedOut":
-              return fail("timeout", { message: `iteration ${state.context.iteration} ran past its ${entry.timeout} s timeout` })
-            case "Threw":
-              return fail("thrown", errorInfo(outcome.error))
-          }
-          const result = outcome.result
-          if (!TaskDefinition.Result.is(result)) {
-            return fail("invalidResult", { message: "run() must answer with controller.response.done/continue/error/aborted" })
-          }
-          switch (result._tag) {
-            case "Done": {
-              const final = result.output === undefined ? output : result.output
-              if (!isJson(final)) return fail("invalidResult", { message: "the output of done() is not JSON-serializable" })
-              return { _tag: "Complete", result: { _tag: "Done", output: final, ...(result.message ? { message: result.message } : {}) } }
-            }
-            case "Continue": {
-              const input = yield* TaskDefinition.encodeInput(entry.task, result.input).pipe(Effect.option)
-              const wakeAt = result.wakeAt === undefined ? undefined : storableWakeAt(result.wakeAt)
-              if (input._tag === "None" || !isJson(output)) {
-                return fail("invalidResult", { message: "the input given to continue() does not match the task's input schema" })
-              }
-              return {
-                _tag: "Complete",
-                result: {
-                  _tag: "Continue",
-                  input: input.value,
-                  ...(output === undefined ? {} : { output }),
-                  ...(wakeAt === undefined ? {} : { wakeAt }),
-                },
-              }
-            }
-            case "Error":
-              return { _tag: "Complete", result: { _tag: "Error", error: result.error, ...retryAt(entry, attempt, now) } }
-            case "Aborted":
-              return { _tag: "Complete", result: { _tag: "Aborted" } }
-          }
-        })
 
       const execute = (taskId: Ids.TaskId, state: Replay.TaskState, { abort, stop }: Running) =>
         Effect.gen(function*() {

@@ -11,7 +11,6 @@ import { register } from "node:module"
 import { extname, join, resolve } from "node:path"
 import { pathToFileURL } from "node:url"
 import { Effect, Schema } from "effect"
-import { register as registerTypeScript } from "tsx/esm/api"
 import type { Config } from "@tasklane/tasks"
 import { TaskDefinition } from "@tasklane/tasks"
 
@@ -35,20 +34,20 @@ export interface Loaded {
 const configNames = ["tasklane.config.ts", "tasklane.config.mts", "tasklane.config.js", "tasklane.config.mjs"]
 const moduleExtensions = new Set([".ts", ".mts", ".js", ".mjs"])
 
-let hooksRegistered = false
+let hooksRegistered: Promise<void> | undefined
 // Registered only when a task module is loaded, after the daemon's own modules: those load natively.
-const registerHooks = () => {
-  if (hooksRegistered) return
-  hooksRegistered = true
-  registerTypeScript()
-  register("./internal/resolveHooks.mjs", import.meta.url, { data: { daemonUrl: import.meta.url } })
-}
+// tsx is imported here, not at the top, so commands that load no task module (the CLI) never pay for it.
+const registerHooks = (): Promise<void> =>
+  hooksRegistered ??= import("tsx/esm/api").then(({ register: registerTypeScript }) => {
+    registerTypeScript()
+    register("./internal/resolveHooks.mjs", import.meta.url, { data: { daemonUrl: import.meta.url } })
+  })
 
 const importModule = (path: string) =>
   Effect.tryPromise({
-    try: () => {
-      registerHooks()
-      return import(pathToFileURL(path).href) as Promise<Record<string, unknown>>
+    try: async () => {
+      await registerHooks()
+      return (await import(pathToFileURL(path).href)) as Record<string, unknown>
     },
     catch: (cause) => new LoadError({ path, reason: cause instanceof Error ? cause.message : String(cause) }),
   })

@@ -18,13 +18,13 @@ import { opt, style, UsageError } from "./Output.ts"
 const encodeEnvelope = Schema.encodeSync(TaskEvent.EventEnvelope)
 
 /** A task's envelopes from the daemon, as plain JSON. */
-const fetchEnvelopes = (taskId: string) =>
+export const fetchEnvelopes = (taskId: string) =>
   withClient((client) => client.History({ taskId: Ids.TaskId.make(taskId) })).pipe(
     Effect.map((events) => events.map((event) => encodeEnvelope(event) as unknown)),
   )
 
 /** Reads an exported history file (or a recorded fixture with an `events` array). */
-const readHistoryFile = (file: string) =>
+export const readHistoryFile = (file: string) =>
   Effect.try({
     try: () => JSON.parse(Fs.readFileSync(file, "utf8")) as unknown,
     catch: (e) => new UsageError({ reason: `cannot read history file ${file} (${e instanceof Error ? e.message : String(e)})` }),
@@ -38,7 +38,7 @@ const readHistoryFile = (file: string) =>
   )
 
 /** Decodes envelopes and folds every intermediate state (a decode or replay error fails). */
-const scan = (envelopes: ReadonlyArray<unknown>) =>
+export const scan = (envelopes: ReadonlyArray<unknown>) =>
   Effect.gen(function*() {
     const events = yield* Effect.try({
       try: () => envelopes.map(TaskEvent.fromEnvelope),
