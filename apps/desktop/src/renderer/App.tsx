@@ -8,6 +8,8 @@ import { useEffect, useMemo } from "react"
 import { type App as Services, AppContext } from "./AppContext.ts"
 import * as DaemonClient from "./DaemonClient.ts"
 import { DefinitionsView } from "./DefinitionsView.tsx"
+import { FileHistoryView, TaskHistoryView } from "./history/HistoryView.tsx"
+import * as OpenedHistory from "./history/OpenedHistory.tsx"
 import { LiveTasks } from "./LiveTasks.ts"
 import * as Router from "./Router.ts"
 import { StatusBar } from "./StatusBar.tsx"
@@ -19,10 +21,11 @@ import * as WebBridge from "./WebBridge.ts"
 const hostBridge = (): DesktopBridge.DesktopBridge =>
   (globalThis as unknown as Record<string, DesktopBridge.DesktopBridge | undefined>)[DesktopBridge.globalName] ?? WebBridge.make()
 
-/** Creates the app's services once. */
-const createServices = (): Services => {
-  const client = DaemonClient.connect(hostBridge())
-  return { client, live: new LiveTasks(client) }
+/** Creates the app's services once (and keeps the bridge for opened history files). */
+const createServices = (): Services & { readonly bridge: DesktopBridge.DesktopBridge } => {
+  const bridge = hostBridge()
+  const client = DaemonClient.connect(bridge)
+  return { bridge, client, live: new LiveTasks(client) }
 }
 
 const Routed = () => {
@@ -32,8 +35,12 @@ const Routed = () => {
       return <TaskListView />
     case "task":
       return <TaskDetailView key={route.taskId} taskId={route.taskId as Ids.TaskId} />
+    case "history":
+      return <TaskHistoryView key={route.taskId} taskId={route.taskId as Ids.TaskId} />
+    case "historyFile":
+      return <FileHistoryView />
     case "definitions":
-      return <DefinitionsView definitionId={route.definitionId} />
+      return <DefinitionsView definitionId={route.definitionId} fork={route.fork} />
   }
 }
 
@@ -44,6 +51,7 @@ export const App = () => {
     services.live.dispose()
     services.client.close()
   }, [services])
+  OpenedHistory.useOpenSources(services.bridge)
   const route = Router.useRoute()
   const section = route.view === "definitions" ? "definitions" : "tasks"
   return (
@@ -55,6 +63,8 @@ export const App = () => {
             <a href={Router.href({ view: "tasks" })} className={section === "tasks" ? "active" : ""}>Tasks</a>
             <a href={Router.href({ view: "definitions" })} className={section === "definitions" ? "active" : ""}>Definitions</a>
           </nav>
+          <span className="spacer" />
+          <OpenedHistory.OpenHistoryButton />
         </header>
         <main className="content"><Routed /></main>
         <StatusBar />

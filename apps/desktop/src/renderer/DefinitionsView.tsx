@@ -5,15 +5,18 @@
  * with `ValidateInput` (debounced, stores nothing) and the issues are shown
  * next to the fields; Trigger sends it with an optional name. If the daemon
  * answers InvalidInput nothing was triggered and the issues are shown; on
- * success the app goes to the new task.
+ * success the app goes to the new task. With a fork route (History's "Fork
+ * from here") the form starts from the input the original task had at that
+ * iteration, editable, and the trigger records `forkedFrom`.
  */
-import { TaskRpc } from "@tasklane/core/client"
+import { type Ids, TaskRpc } from "@tasklane/core/client"
 import { useEffect, useMemo, useRef, useState } from "react"
 import { useApp } from "./AppContext.ts"
 import { describeError } from "./DaemonClient.ts"
 import * as Format from "./Format.ts"
 import * as FormModel from "./form/FormModel.ts"
 import { SchemaForm } from "./form/SchemaForm.tsx"
+import * as ForkDraft from "./history/ForkDraft.ts"
 import * as Router from "./Router.ts"
 import { ErrorBanner } from "./Widgets.tsx"
 
@@ -31,9 +34,12 @@ const startingValue = (schema: unknown): unknown => {
   }
 }
 
-const TriggerForm = ({ definition }: { readonly definition: TaskRpc.DefinitionInfo }) => {
+const TriggerForm = ({ definition, fork }: {
+  readonly definition: TaskRpc.DefinitionInfo
+  readonly fork?: { readonly origin: ForkDraft.ForkOrigin; readonly input: unknown } | undefined
+}) => {
   const { client, live } = useApp()
-  const [value, setValue] = useState<unknown>(() => startingValue(definition.inputSchema))
+  const [value, setValue] = useState<unknown>(() => (fork === undefined ? startingValue(definition.inputSchema) : fork.input))
   const [name, setName] = useState("")
   const [issues, setIssues] = useState<Issues>([])
   const [checking, setChecking] = useState(false)
@@ -61,7 +67,8 @@ const TriggerForm = ({ definition }: { readonly definition: TaskRpc.DefinitionIn
     setSubmitting(true)
     setError("")
     const trimmed = name.trim()
-    client.call((c) => c.Trigger({ definitionId: definition.id, input: value, ...(trimmed && { name: trimmed }) })).then(
+    const forkedFrom = fork && { taskId: fork.origin.taskId as Ids.TaskId, iteration: fork.origin.iteration }
+    client.call((c) => c.Trigger({ definitionId: definition.id, input: value, ...(trimmed && { name: trimmed }), ...(forkedFrom && { forkedFrom }) })).then(
       (state) => {
         live.store.load([state])
         Router.navigate({ view: "task", taskId: state.context.taskId })
@@ -84,7 +91,7 @@ const TriggerForm = ({ definition }: { readonly definition: TaskRpc.DefinitionIn
       </label>
       <ErrorBanner message={error} onDismiss={() => setError("")} />
       <div className="form-actions">
-        <button type="submit" className="primary" disabled={submitting}>{submitting ? "Triggering…" : "Trigger"}</button>
+        <button type="submit" className="primary" disabled={submitting}>{submitting ? "Triggering…" : fork ? "Trigger fork" : "Trigger"}</button>
         <span className="muted" aria-live="polite">
           {checking ? "checking…" : issues.length > 0 ? `${issues.length} problem${issues.length === 1 ? "" : "s"} with the input` : "input looks valid"}
         </span>
@@ -93,8 +100,35 @@ const TriggerForm = ({ definition }: { readonly definition: TaskRpc.DefinitionIn
   )
 }
 
-/** The list of definitions and the selected one's trigger form. */
-export const DefinitionsView = ({ definitionId }: { readonly definitionId: string | undefined }) => {
+/** The trigger form for a fork: loads the input the original had at that iteration first. */
+const ForkForm = ({ definition, origin }: { readonly definition: TaskRpc.DefinitionInfo; readonly origin: ForkDraft.ForkOrigin }) => {
+  const { client } = useApp()
+  const [input, setInput] = useState<{ value: unknown } | undefined>(undefined)
+  const [error, setError] = useState("")
+  const { taskId, iteration } = origin
+  useEffect(() => {
+    ForkDraft.load(client, { taskId, iteration }).then(
+      (value) => setInput({ value }),
+      (cause) => setError(`Could not read the fork's input: ${describeError(cause)}`),
+    )
+  }, [client, taskId, iteration])
+  return (
+    <>
+      <p className="fork-note" data-testid="fork-note">
+        Forking <a className="mono" href={Router.href({ view: "task", taskId: origin.taskId })}>{origin.taskId}</a> from iteration {origin.iteration}:
+        the input below is what that iteration had; edit it and trigger.
+      </p>
+      <ErrorBanner message={error} />
+      {input !== undefined && <TriggerForm definition={definition} fork={{ origin, input: input.value }} />}
+    </>
+  )
+}
+
+/** The list of definitions and the selected one's trigger form (prefilled when forking). */
+export const DefinitionsView = ({ definitionId, fork }: {
+  readonly definitionId: string | undefined
+  readonly fork?: ForkDraft.ForkOrigin | undefined
+}) => {
   const { client } = useApp()
   const [definitions, setDefinitions] = useState<ReadonlyArray<TaskRpc.DefinitionInfo> | undefined>(undefined)
   const [error, setError] = useState("")
@@ -128,7 +162,9 @@ export const DefinitionsView = ({ definitionId }: { readonly definitionId: strin
               <dt>Max iterations</dt><dd>{selected.maxIterations.toLocaleString()}</dd>
               <dt>Timeout</dt><dd>{Format.duration(selected.timeoutSeconds * 1000)} per iteration</dd>
             </dl>
-            <TriggerForm key={selected.id} definition={selected} />
+            {fork === undefined
+              ? <TriggerForm key={selected.id} definition={selected} />
+              : <ForkForm key={`${selected.id}/${fork.taskId}/${fork.iteration}`} definition={selected} origin={fork} />}
           </>
         )}
       </div>

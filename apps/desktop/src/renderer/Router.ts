@@ -1,7 +1,9 @@
 /**
  * Hash routes, so a reload (or a link) keeps the place: `#/tasks`,
- * `#/tasks/<id>`, `#/definitions`, `#/definitions/<id>`. Anything else is the
- * task list.
+ * `#/tasks/<id>`, `#/tasks/<id>/history`, `#/history/file` (an opened history
+ * file), `#/definitions`, `#/definitions/<id>` and
+ * `#/definitions/<id>/fork/<taskId>/<iteration>` (the trigger form prefilled
+ * for a fork). Anything else is the task list.
  */
 import { useSyncExternalStore } from "react"
 
@@ -9,13 +11,24 @@ import { useSyncExternalStore } from "react"
 export type Route =
   | { readonly view: "tasks" }
   | { readonly view: "task"; readonly taskId: string }
-  | { readonly view: "definitions"; readonly definitionId?: string | undefined }
+  | { readonly view: "history"; readonly taskId: string }
+  | { readonly view: "historyFile" }
+  | {
+    readonly view: "definitions"
+    readonly definitionId?: string | undefined
+    readonly fork?: { readonly taskId: string; readonly iteration: number } | undefined
+  }
 
 /** Parses a location hash. */
 export const parse = (hash: string): Route => {
-  const [section, id] = hash.replace(/^#\/?/, "").split("/").map((part) => decodeURIComponent(part))
-  if (section === "definitions") return { view: "definitions", definitionId: id || undefined }
-  if (section === "tasks" && id) return { view: "task", taskId: id }
+  const [section, id, sub, forkTask, forkIteration] = hash.replace(/^#\/?/, "").split("/").map((part) => decodeURIComponent(part))
+  if (section === "definitions") {
+    const iteration = Number(forkIteration)
+    const fork = sub === "fork" && forkTask && Number.isInteger(iteration) ? { taskId: forkTask, iteration } : undefined
+    return { view: "definitions", definitionId: id || undefined, fork }
+  }
+  if (section === "tasks" && id) return sub === "history" ? { view: "history", taskId: id } : { view: "task", taskId: id }
+  if (section === "history" && id === "file") return { view: "historyFile" }
   return { view: "tasks" }
 }
 
@@ -26,8 +39,15 @@ export const href = (route: Route): string => {
       return "#/tasks"
     case "task":
       return `#/tasks/${encodeURIComponent(route.taskId)}`
-    case "definitions":
-      return route.definitionId === undefined ? "#/definitions" : `#/definitions/${encodeURIComponent(route.definitionId)}`
+    case "history":
+      return `#/tasks/${encodeURIComponent(route.taskId)}/history`
+    case "historyFile":
+      return "#/history/file"
+    case "definitions": {
+      if (route.definitionId === undefined) return "#/definitions"
+      const fork = route.fork === undefined ? "" : `/fork/${encodeURIComponent(route.fork.taskId)}/${route.fork.iteration}`
+      return `#/definitions/${encodeURIComponent(route.definitionId)}${fork}`
+    }
   }
 }
 

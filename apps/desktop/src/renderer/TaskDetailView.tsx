@@ -2,7 +2,8 @@
  * The Task detail view: one task's status, timestamps, iteration and
  * attempt, input, output and error as pretty JSON, its live logs (`Logs`
  * with `follow`, reopened after a reconnect), its children, and Abort behind
- * a confirmation (disabled once the task is final). The task's state is the
+ * a confirmation (disabled once the task is final), a link to its History
+ * (replay and "fork from here"), where it was forked from and its forks. The task's state is the
  * live store's, so it changes without a reload.
  */
 import { type Ids, TaskMachine, type TaskRpc } from "@tasklane/core/client"
@@ -11,6 +12,7 @@ import { useApp, useConnection, useStoreVersion, useTick } from "./AppContext.ts
 import { describeError } from "./DaemonClient.ts"
 import * as Format from "./Format.ts"
 import * as Router from "./Router.ts"
+import { ForkedFrom, ForkList } from "./history/Forks.tsx"
 import { TaskRow } from "./TaskListView.tsx"
 import { ConfirmDialog, ErrorBanner, JsonBlock, ProgressBar, StatusBadge } from "./Widgets.tsx"
 
@@ -103,7 +105,9 @@ export const TaskDetailView = ({ taskId }: { readonly taskId: Ids.TaskId }) => {
         <h2>{c.name ?? c.definitionId}</h2>
         <StatusBadge status={state.status} />
         {c.abortRequested && !final && <span className="muted">abort requested…</span>}
+        <ForkedFrom context={c} />
         <span className="spacer" />
+        <a className="button-link" href={Router.href({ view: "history", taskId })}>History</a>
         <button className="danger" disabled={final || aborting || c.abortRequested} onClick={() => setConfirming(true)}>
           {aborting ? "Aborting…" : "Abort"}
         </button>
@@ -140,6 +144,8 @@ export const TaskDetailView = ({ taskId }: { readonly taskId: Ids.TaskId }) => {
       {children.length === 0 ? <p className="muted">No child tasks.</p> : (
         <div className="children">{children.map((child) => <TaskRow key={child.context.taskId} state={child} now={Date.now()} />)}</div>
       )}
+      <h3>Forks</h3>
+      <ForkList taskId={taskId} definitionId={c.definitionId} />
       <ConfirmDialog
         open={confirming}
         title="Abort this task?"

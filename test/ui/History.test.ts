@@ -1,0 +1,163 @@
+/**
+ * End-to-end tests of the History view: the real daemon in web mode (the
+ * built-in `demo` task, 50 steps with no delay), headless Chromium, and the
+ * real `tasklane` CLI as the reference. Scrubbing with the keyboard shows the
+ * same status and context as `tasklane replay --at N`; an exported file opens
+ * with the daemon stopped; a fork from an iteration starts with that
+ * iteration's input and links both ways. Screenshots go to
+ * `test-output/ui/history-*.png`.
+ */
+import { mkdirSync, writeFileSync } from "node:fs"
+import { join } from "node:path"
+import type { Browser, Page } from "playwright-core"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import type { Connection } from "../../apps/daemon/src/Client.ts"
+import { ok } from "../support/CliProcess.ts"
+import { type DaemonProcess, removeDataDir, tempDataDir } from "../support/DaemonProcess.ts"
+import { connectTo, waitFor } from "../support/TaskPolling.ts"
+import { launchChromium, outputDir, startWebDaemon } from "./WebUiSupport.ts"
+
+describe("History view", () => {
+  let dataDir: string
+  let daemon: DaemonProcess
+  let c: Connection
+  let browser: Browser
+  let page: Page
+  let taskId: string
+  let total: number
+
+  const shot = (name: string) => page.screenshot({ path: join(outputDir, `history-${name}.png`) })
+  const go = (hash: string) => page.evaluate((h) => ((globalThis as unknown as { location: { hash: string } }).location.hash = h), hash)
+  const position = () => page.getByTestId("position").getAttribute("data-position").then(Number)
+  /** What the page shows at the current position: status and context. */
+  const shown = async () => ({
+    status: await page.getByTestId("replayed-status").getAttribute("data-status"),
+    context: JSON.parse((await page.locator('[aria-label="Context at position"]').textContent())!),
+  })
+  const replayCli = async (args: ReadonlyArray<string>) => JSON.parse(await ok(dataDir, ["replay", ...args, "--json"]))
+
+  beforeAll(async () => {
+    mkdirSync(outputDir, { recursive: true })
+    dataDir = tempDataDir()
+    const started = await startWebDaemon(dataDir)
+    daemon = started.daemon
+    c = await connectTo(daemon)
+    const task = await c.call((client) => client.Trigger({ definitionId: "demo", input: { steps: 50, delaySeconds: 0 }, name: "fifty steps" }))
+    taskId = task.context.taskId
+    total = (await waitFor(c, taskId, "done", { timeoutMs: 30_000, settled: true })).context.version
+    browser = await launchChromium()
+    page = await (await browser.newContext({ viewport: { width: 1400, height: 900 } })).newPage()
+    page.on("pageerror", (error) => console.error("page error:", error.message))
+    await page.goto(started.signIn.href)
+    await page.locator(".status-bar[data-connection=connected]").waitFor()
+  }, 60_000)
+
+  afterAll(async () => {
+    await browser?.close()
+    await c?.close().catch(() => undefined)
+    await daemon?.stop("SIGKILL")
+    if (dataDir) removeDataDir(dataDir)
+  })
+
+  it("opens from the task, checks replay against the projection, and scrubs with the keyboard like `tasklane replay --at`", async () => {
+    await go(`#/tasks/${taskId}`)
+    await page.getByRole("link", { name: "History" }).click()
+    await page.waitForURL(new RegExp(`#/tasks/${taskId}/history$`))
+    await expect.poll(() => page.getByTestId("consistency").getAttribute("data-consistent")).toBe("true")
+    expect(await position()).toBe(total)
+    expect(await shown()).toEqual(await replayCli([taskId]))
+
+    await page.getByRole("slider", { name: "Position" }).focus()
+    await page.keyboard.press("Home")
+    expect(await position()).toBe(0)
+    await page.keyboard.press("PageDown")
+    for (let i = 0; i < 7; i++) await page.keyboard.press("ArrowRight")
+    await page.keyboard.press("ArrowLeft")
+    expect(await position()).toBe(106)
+    const at106 = await replayCli([taskId, "--at", "106"])
+    expect(await shown()).toEqual(at106)
+    expect(at106.context.iteration).toBeGreaterThan(20)
+    // The machine diagram highlights the same state, the list highlights event 106, logs stop there.
+    expect(await page.locator(".machine-state.current").getAttribute("data-state")).toBe(at106.status)
+    expect(await page.locator(".event-row.current").getAttribute("data-index")).toBe("105")
+    const logLines = await page.getByTestId("history-logs").locator(".log-line").count()
+    expect(logLines).toBe(at106.context.logCount)
+    await shot("scrubbed")
+
+    // Clicking a timeline bar scrubs to that iteration's start.
+    await page.locator('.timeline-bar[data-iteration="10"]').click()
+    expect((await shown()).context.iteration).toBe(10)
+    expect((await shown()).status).toBe("running")
+    expect(await shown()).toEqual(await replayCli([taskId, "--at", String(await position())]))
+    await page.keyboard.press("End")
+    expect(await position()).toBe(total)
+
+    // Filtering by type and searching payloads narrow the list.
+    await page.getByLabel("Search event payloads").fill("Step 17 of 50")
+    await expect.poll(() => page.getByTestId("event-count").textContent()).toBe(`1 of ${total} events`)
+    await page.locator(".event-row.virtual-row").first().click()
+    expect((await shown()).context.logCount).toBe(17)
+    await page.getByLabel("Search event payloads").fill("")
+  })
+
+  it("forks from an iteration with that iteration's input, and links original and fork both ways", async () => {
+    await go(`#/tasks/${taskId}/history`)
+    await page.getByTestId("history").waitFor()
+    await page.locator('.timeline-bar[data-iteration="30"]').click()
+    const at = await shown()
+    expect(at.context.input).toEqual({ steps: 50, delaySeconds: 0, done: 29 })
+    await page.getByRole("button", { name: /^Fork from here/ }).click()
+    await page.waitForURL(new RegExp(`#/definitions/demo/fork/${taskId}/30$`))
+    await page.getByTestId("fork-note").waitFor()
+    expect(await page.locator('[id="input.done"]').inputValue()).toBe("29")
+    // Editable: fork with fewer steps left.
+    await page.locator('[id="input.steps"]').fill("32")
+    await page.getByLabel("Task name").fill("forked at 30")
+    await page.getByText("input looks valid").waitFor()
+    await shot("fork-form")
+    await page.getByRole("button", { name: "Trigger fork" }).click()
+    await page.waitForURL(/#\/tasks\/[0-9a-f-]+$/)
+    const forkId = page.url().split("/").pop()!
+    expect(forkId).not.toBe(taskId)
+    const fork = await waitFor(c, forkId, "done", { timeoutMs: 20_000 })
+    expect(fork.context.forkedFrom).toEqual({ taskId, iteration: 30 })
+    expect(fork.context.output).toEqual({ steps: 32 })
+    await expect.poll(() => page.getByTestId("forked-from").textContent()).toBe(`forked from ${taskId} at iteration 30`)
+    await shot("fork-detail")
+    await page.getByTestId("forked-from").getByRole("link").click()
+    await page.waitForURL(new RegExp(`#/tasks/${taskId}$`))
+    await page.getByTestId("forks").getByRole("link", { name: "forked at 30" }).waitFor()
+    await page.getByRole("link", { name: "History" }).click()
+    await page.getByTestId("forks").getByRole("link", { name: "forked at 30" }).click()
+    await page.waitForURL(new RegExp(`#/tasks/${forkId}$`))
+  })
+
+  it("opens an exported history file with the daemon stopped, read-only, and explains a file that is not a history", async () => {
+    const file = join(dataDir, "fifty.json")
+    await ok(dataDir, ["export", taskId, "-o", file])
+    const expected = await replayCli(["--file", file])
+    const at40 = await replayCli(["--file", file, "--at", "40"])
+    await c.close()
+    await daemon.stop("SIGTERM")
+    await page.locator(".status-bar[data-connection=reconnecting]").waitFor()
+
+    await page.setInputFiles('input[aria-label="Open history file"]', file)
+    await page.waitForURL(/#\/history\/file$/)
+    await page.getByTestId("history").waitFor()
+    expect(await position()).toBe(total)
+    expect(await shown()).toEqual(expected)
+    expect(await page.getByRole("button", { name: /^Fork from here/ }).count()).toBe(0)
+    expect(await page.getByTestId("consistency").count()).toBe(0)
+    await page.getByRole("slider", { name: "Position" }).focus()
+    await page.keyboard.press("Home")
+    for (let i = 0; i < 40; i++) await page.keyboard.press("ArrowRight")
+    expect(await shown()).toEqual(at40)
+    await shot("file")
+
+    const notHistory = join(dataDir, "tasks.json")
+    writeFileSync(notHistory, JSON.stringify({ tasks: [] }))
+    await page.setInputFiles('input[aria-label="Open history file"]', notHistory)
+    await expect.poll(() => page.getByRole("alert").textContent()).toContain('tasks.json is not a Tasklane history file (it has no "events" array)')
+    await shot("not-a-history")
+  })
+})
