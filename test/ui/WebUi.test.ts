@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type { Connection } from "../../apps/daemon/src/Client.ts"
 import { type DaemonProcess, removeDataDir, tempDataDir } from "../support/DaemonProcess.ts"
 import { connectTo, waitFor } from "../support/TaskPolling.ts"
-import { buildUi, launchChromium, outputDir, startWebDaemon } from "./WebUiSupport.ts"
+import { launchChromium, outputDir, startWebDaemon } from "./WebUiSupport.ts"
 
 const shots = outputDir
 
@@ -36,7 +36,6 @@ describe("web UI", () => {
 
   beforeAll(async () => {
     mkdirSync(shots, { recursive: true })
-    buildUi()
     dataDir = tempDataDir()
     ;({ daemon, signIn } = await startWebDaemon(dataDir))
     base = signIn.origin

@@ -19,12 +19,13 @@ export const buildDaemon = (): void => {
   execFileSync(process.execPath, [join(root, "apps", "daemon", "build.mjs")], { stdio: "inherit" })
 }
 
-/** Builds the desktop app, whose `out/renderer` the daemon's web mode serves. */
+/**
+ * Builds the desktop app, whose `out/renderer` the daemon's web mode serves
+ * (for the measurement scripts; the test suite's global setup builds it once,
+ * as rebuilding empties `out/` under concurrently running tests).
+ */
 export const buildUi = (): void => {
-  execFileSync(join(root, "apps", "desktop", "node_modules", ".bin", "electron-vite"), ["build", "--logLevel", "warn"], {
-    cwd: join(root, "apps", "desktop"),
-    stdio: "inherit",
-  })
+  execFileSync(process.execPath, [join(root, "apps", "desktop", "build.mjs")], { stdio: "inherit" })
 }
 
 /** Starts a daemon in web mode (default: a free port); `signIn` is the printed `…/?token=…` address. */
