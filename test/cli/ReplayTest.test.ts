@@ -11,49 +11,9 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type { Connection } from "../../apps/daemon/src/Client.ts"
-import * as JsonDiff from "../../apps/daemon/src/JsonDiff.ts"
 import { ok, tasklane } from "../support/CliProcess.ts"
 import { type DaemonProcess, removeDataDir, startDaemon, tempDataDir } from "../support/DaemonProcess.ts"
 import { connectTo, waitFor } from "../support/TaskPolling.ts"
-
-describe("JsonDiff", () => {
-  it("is empty for equal values, ignoring key order and undefined members", () => {
-    expect(JsonDiff.diff({ a: 1, b: [1, { c: "x" }] }, { b: [1, { c: "x" }], a: 1, d: undefined })).toEqual([])
-    expect(JsonDiff.equal(null, null)).toBe(true)
-  })
-
-  it("names the path of every changed, added and removed member", () => {
-    const changes = JsonDiff.diff(
-      { total: 3, input: { n: 1, keep: true }, items: [{ name: "a" }, 2], "odd key": 1 },
-      { total: 4, input: { n: 1, extra: "x" }, items: [{ name: "b" }], "odd key": 1 },
-    )
-    expect(changes).toEqual([
-      { path: "total", op: "changed", before: 3, after: 4 },
-      { path: "input.keep", op: "removed", before: true },
-      { path: "input.extra", op: "added", after: "x" },
-      { path: "items[0].name", op: "changed", before: "a", after: "b" },
-      { path: "items[1]", op: "removed", before: 2 },
-    ])
-    expect(JsonDiff.diff({ "a b": 1 }, { "a b": 2 })[0]!.path).toBe('["a b"]')
-  })
-
-  it("compares values of different shapes at the root", () => {
-    expect(JsonDiff.diff({ input: { n: 1 } }, "boom")).toEqual([{ path: "(root)", op: "changed", before: { input: { n: 1 } }, after: "boom" }])
-    expect(JsonDiff.diff(undefined, 1)).toEqual([{ path: "(root)", op: "changed", before: undefined, after: 1 }])
-  })
-
-  it("renders `-` recorded and `+` replayed lines under the path", () => {
-    expect(JsonDiff.render(JsonDiff.diff({ total: 3, gone: 1 }, { total: 4, added: [1] }))).toEqual([
-      "total",
-      "- 3",
-      "+ 4",
-      "gone",
-      "- 1",
-      "added",
-      "+ [1]",
-    ])
-  })
-})
 
 const fixtures = join(import.meta.dirname, "..", "fixtures", "replay-test")
 const recordedConfig = join(fixtures, "tasklane.config.ts")

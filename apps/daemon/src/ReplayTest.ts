@@ -28,9 +28,9 @@
  *   one given) is kind `timeout`, always a divergence.
  */
 import { Clock, Duration, Effect } from "effect"
+import { JsonDiff } from "@tasklane/core"
 import type { Lifecycle, Replay, TaskEvent } from "@tasklane/core"
 import { TaskDefinition } from "@tasklane/tasks"
-import * as JsonDiff from "./JsonDiff.ts"
 import { type Outcome, toCommand } from "./Runner.ts"
 
 /** What an iteration answered, as compared. */
@@ -189,12 +189,15 @@ export const replayIteration = (
     return { answer: answerOf(command), logs }
   })
 
-/** Comparable forms: `delayed` only counts where the recording knows it (not for MaxIterationsReached). */
+/** A value as the store would keep it (a Date becomes its ISO string, undefined members vanish). */
+const asStored = (value: unknown): unknown => (value === undefined ? undefined : JSON.parse(JSON.stringify(value)))
+
+/** Comparable forms: as stored; `delayed` only counts where the recording knows it (not for MaxIterationsReached). */
 const comparable = (recorded: Answer, replayed: Answer): unknown => {
   const known = (recorded.value as { delayed?: unknown } | null)?.delayed !== undefined
-  if (recorded.kind !== "continue" || replayed.kind !== "continue" || known) return replayed.value
+  if (recorded.kind !== "continue" || replayed.kind !== "continue" || known) return asStored(replayed.value)
   const { delayed: _, ...rest } = replayed.value as Record<string, unknown>
-  return rest
+  return asStored(rest)
 }
 
 /** The diff lines of a divergence: the kinds when they differ, then the payload paths. */

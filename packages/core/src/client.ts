@@ -5,6 +5,7 @@
 export * as DesktopBridge from "./DesktopBridge.ts"
 export * as HistoryFile from "./HistoryFile.ts"
 export * as Ids from "./Ids.ts"
+export * as JsonDiff from "./JsonDiff.ts"
 export * as Replay from "./Replay.ts"
 export * as TaskEvent from "./TaskEvent.ts"
 export * as TaskMachine from "./TaskMachine.ts"

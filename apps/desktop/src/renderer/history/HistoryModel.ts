@@ -12,8 +12,7 @@
  * error naming the event); `stateAt(history, n)` for any `n` in
  * `0..events.length` ("after n events", as `tasklane replay --at n`).
  */
-import { HistoryFile, Replay, TaskEvent, TaskMachine } from "@tasklane/core/client"
-import * as StateDiff from "./StateDiff.ts"
+import { HistoryFile, JsonDiff, Replay, TaskEvent, TaskMachine } from "@tasklane/core/client"
 
 /** Checkpoint spacing: one kept state per this many events. */
 export const defaultInterval = 1000
@@ -220,8 +219,8 @@ export const forkPoint = (state: Replay.TaskState): { readonly iteration: number
  * consistent. A projection has no history of its own, so where they diverge
  * is only known as "by the last event".
  */
-export const consistency = (history: History, projection: Replay.TaskState): ReadonlyArray<StateDiff.Change> =>
-  StateDiff.diff({ status: history.final.status, context: history.final.context }, { status: projection.status, context: projection.context })
+export const consistency = (history: History, projection: Replay.TaskState): ReadonlyArray<JsonDiff.Change> =>
+  JsonDiff.diff({ status: history.final.status, context: history.final.context }, { status: projection.status, context: projection.context })
 
 /** The states of the machine, for the diagram (from the machine config, so it follows the machine). */
 export const machineStates = (): ReadonlyArray<{ readonly name: TaskMachine.Status; readonly final: boolean; readonly targets: ReadonlyArray<{ readonly to: string; readonly events: ReadonlyArray<string> }> }> =>

@@ -13,6 +13,7 @@
  * Home/End to the ends; the range, the event rows and the timeline bars move
  * it too.
  */
+import { JsonDiff } from "@tasklane/core/client"
 import type { Ids, Replay } from "@tasklane/core/client"
 import { type KeyboardEvent, useCallback, useEffect, useMemo, useState } from "react"
 import { useApp } from "../AppContext.ts"
@@ -27,7 +28,6 @@ import * as HistoryModel from "./HistoryModel.ts"
 import { IterationTimeline } from "./IterationTimeline.tsx"
 import { MachineDiagram } from "./MachineDiagram.tsx"
 import { useOpened } from "./OpenedHistory.tsx"
-import * as StateDiff from "./StateDiff.ts"
 
 const keySteps: Record<string, number> = { ArrowLeft: -1, ArrowRight: 1, PageUp: -100, PageDown: 100 }
 
@@ -37,7 +37,7 @@ const short = (value: unknown): string => {
   return text.length > 120 ? `${text.slice(0, 119)}…` : text
 }
 
-const ChangeList = ({ changes, empty }: { readonly changes: ReadonlyArray<StateDiff.Change>; readonly empty: string }) =>
+const ChangeList = ({ changes, empty }: { readonly changes: ReadonlyArray<JsonDiff.Change>; readonly empty: string }) =>
   changes.length === 0 ? <p className="muted">{empty}</p> : (
     <table className="changes" data-testid="changes">
       <tbody>
@@ -92,7 +92,7 @@ const HistoryScreen = (props: {
   const state = useMemo(() => HistoryModel.stateAt(history, position), [history, position])
   const previous = useMemo(() => (position === 0 ? undefined : HistoryModel.stateAt(history, position - 1)), [history, position])
   const changes = useMemo(
-    () => (previous === undefined ? [] : StateDiff.diff({ status: previous.status, context: previous.context }, { status: state.status, context: state.context })),
+    () => (previous === undefined ? [] : JsonDiff.diff({ status: previous.status, context: previous.context }, { status: state.status, context: state.context })),
     [previous, state],
   )
   const logs = useMemo(() => HistoryModel.logsUpTo(history, position), [history, position])
