@@ -80,6 +80,8 @@ export const make = (
     let seq = 0
     let closed = false
     let closedError = new StoreError({ operation: "append", reason: "the event store is closed" })
+    /** States committed while the current batch of messages is handled, so a cache eviction cannot hide them. */
+    const recent = new Map<string, Replay.TaskState | null>()
 
     /** A stream's state before the open group, if known without reading the database. */
     const known = (stream: string): Replay.TaskState | null | undefined => {
@@ -116,8 +118,8 @@ export const make = (
 
     /**
      * A committed stream's state read from the database (null: absent), for a
-     * stream that left the cache while its chunk was being added (a commit in
-     * the middle of the chunk can evict it): never guess "absent".
+     * stream that was cached when its chunk began and was evicted by a commit
+     * of other streams since: never guess "absent".
      */
     const readState = (stream: string): Effect.Effect<Replay.TaskState | null, StoreError> =>
       attempt("append", async () => {
@@ -128,12 +130,13 @@ export const make = (
     const addChunk = (jobs: ReadonlyArray<AppendJob>): Effect.Effect<void> =>
       Effect.gen(function* () {
         const missing = [...new Set(jobs.map((job) => job.request.stream))].filter((s) => !open?.knows(s) && known(s) === undefined)
-        const loaded = new Map<string, Replay.TaskState>()
+        // The state of each stream read here, as of now (null: absent).
+        const loaded = new Map<string, Replay.TaskState | null>()
         if (missing.length > 0) {
           const read = yield* Effect.exit(
             attempt("append", async () => {
               const values = await db.getMany(missing.map(Keys.task))
-              missing.forEach((stream, i) => values[i] !== undefined && loaded.set(stream, parseState("append", values[i])))
+              missing.forEach((stream, i) => loaded.set(stream, values[i] === undefined ? null : parseState("append", values[i])))
             }),
           )
           if (read._tag === "Failure") {
@@ -147,7 +150,9 @@ export const make = (
           if (inflight?.exit !== undefined) yield* Effect.andThen(finishInflight, startOpen)
           open ??= new Group(db.batch(), inflight?.sealed.head ?? view.head)
           const stream = job.request.stream
-          let before = open.knows(stream) ? null : (known(stream) ?? loaded.get(stream))
+          // Newest first: the open group, the write in flight and the cache, what committed since
+          // this batch of messages began (the cache may have evicted it), what was read above.
+          let before = open.knows(stream) ? null : (known(stream) ?? recent.get(stream) ?? loaded.get(stream))
           if (before === undefined) {
             const read = yield* Effect.exit(readState(stream))
             if (read._tag === "Failure") {
@@ -169,6 +174,7 @@ export const make = (
       inflight = undefined
       if (exit._tag === "Success") {
         commit(view, current.sealed)
+        for (const [stream, state] of current.sealed.states) recent.set(stream, state)
         if (current.group.events.length > 0) yield* PubSub.publish(pubsub, current.group.events)
         const refused = current.group.entries.filter((entry) => entry.outcome._tag === "refused").length
         options.onBatch?.({ appends: current.group.entries.length, events: current.group.events.length, refused })
@@ -190,6 +196,7 @@ export const make = (
     /** Processes one takeAll; returns true when the writer should stop. */
     const handle = (messages: ReadonlyArray<Message>): Effect.Effect<boolean> =>
       Effect.gen(function* () {
+        recent.clear()
         let chunk: Array<AppendJob> = []
         for (const message of messages) {
           if (message._tag === "append") {
