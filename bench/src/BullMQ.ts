@@ -14,7 +14,7 @@ import { Queue, QueueEvents } from "bullmq"
 import * as Cleanup from "./Cleanup.ts"
 import { startUsage, sleep, summarize } from "./Measure.ts"
 import * as Redis from "./Redis.ts"
-import { pump, Tracker, type LatencyRun, type Sizes, type ThroughputRun } from "./Workload.ts"
+import { pump, throughputRun, Tracker, type LatencyRun, type Sizes, type ThroughputRun } from "./Workload.ts"
 
 export const guarantees = (fsync: boolean) =>
   fsync
@@ -117,16 +117,7 @@ export const throughput = async (bull: Bull, sizes: Sizes, mode: "noop" | "steps
   await close()
   await events.close()
   await queue.close()
-  return {
-    tasks: count,
-    failed: tracker.failed,
-    stranded,
-    seconds,
-    throughput: (count - stranded) / seconds,
-    iterationsPerSecond: ((count - stranded) * iterations) / seconds,
-    latency: summarize(tracker.latencies()),
-    usage: measured,
-  }
+  return throughputRun({ count, iterations, stranded, seconds, tracker, usage: measured })
 }
 
 /** Add -> `active` event seen, one job at a time on an idle queue. */

@@ -19,7 +19,7 @@ import { connect, type Connection } from "@tasklane/daemon/client"
 import { Effect, Fiber, Stream } from "effect"
 import * as Cleanup from "./Cleanup.ts"
 import { startUsage, sleep, summarize } from "./Measure.ts"
-import { pump, Tracker, type LatencyRun, type Sizes, type ThroughputRun } from "./Workload.ts"
+import { pump, throughputRun, Tracker, type LatencyRun, type Sizes, type ThroughputRun } from "./Workload.ts"
 
 const root = join(import.meta.dirname, "..", "..")
 const bin = join(root, "apps", "daemon", "bin", "tasklane.mjs")
@@ -104,16 +104,7 @@ export const throughput = async (daemon: Daemon, sizes: Sizes, definitionId: str
   const seconds = (tracker.lastSeen() - started) / 1000
   const measured = usage()
   await unfollow()
-  return {
-    tasks: count,
-    failed: tracker.failed,
-    stranded,
-    seconds,
-    throughput: (count - stranded) / seconds,
-    iterationsPerSecond: ((count - stranded) * iterations) / seconds,
-    latency: summarize(tracker.latencies()),
-    usage: measured,
-  }
+  return throughputRun({ count, iterations, stranded, seconds, tracker, usage: measured })
 }
 
 /** Trigger -> IterationStarted seen, one task at a time on an idle daemon. */

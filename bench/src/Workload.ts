@@ -12,7 +12,7 @@
  * the task start (Tasklane: IterationStarted; BullMQ: the `active` event),
  * then a 2 ms pause before the next sample.
  */
-import type { Latency, Usage } from "./Measure.ts"
+import { type Latency, summarize, type Usage } from "./Measure.ts"
 
 export interface Sizes {
   readonly noopCount: number
@@ -42,6 +42,25 @@ export interface ThroughputRun {
   readonly latency: Latency
   readonly usage: Usage
 }
+
+/** A throughput run's figures from what the workload counted, tracked and measured. */
+export const throughputRun = (run: {
+  readonly count: number
+  readonly iterations: number
+  readonly stranded: number
+  readonly seconds: number
+  readonly tracker: Tracker
+  readonly usage: Usage
+}): ThroughputRun => ({
+  tasks: run.count,
+  failed: run.tracker.failed,
+  stranded: run.stranded,
+  seconds: run.seconds,
+  throughput: (run.count - run.stranded) / run.seconds,
+  iterationsPerSecond: ((run.count - run.stranded) * run.iterations) / run.seconds,
+  latency: summarize(run.tracker.latencies()),
+  usage: run.usage,
+})
 
 /** One run of the idle latency workload. */
 export interface LatencyRun {

@@ -249,7 +249,8 @@ const main = async () => {
     daemonBench,
     profile: profile === undefined ? undefined : { ...profile, file: profile.file.slice(root.length + 1), profiledThroughput: profiledRun!.throughput },
   }
-  const written = await Report.write(date, json, markdown, svg)
+  // A quick smoke run never overwrites the day's record.
+  const written = await Report.write(quick ? `${date}-quick` : date, json, markdown, svg)
   console.log(`\n${markdown}\n`)
   if (written.skipped !== undefined) console.log(`PNG chart skipped: ${written.skipped}; wrote the SVG instead.`)
   console.log(`wrote ${written.files.map((f) => f.slice(root.length + 1)).join(", ")}`)

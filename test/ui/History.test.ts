@@ -13,9 +13,9 @@ import type { Browser, Page } from "playwright-core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type { Connection } from "../../apps/daemon/src/Client.ts"
 import { ok } from "../support/CliProcess.ts"
-import { type DaemonProcess, removeDataDir, tempDataDir } from "../support/DaemonProcess.ts"
+import { type DaemonProcess, tempDataDir } from "../support/DaemonProcess.ts"
 import { connectTo, waitFor } from "../support/TaskPolling.ts"
-import { launchChromium, outputDir, startWebDaemon } from "./WebUiSupport.ts"
+import { goTo, launchChromium, openSignedIn, outputDir, startWebDaemon, tearDown } from "./WebUiSupport.ts"
 
 describe("History view", () => {
   let dataDir: string
@@ -27,7 +27,7 @@ describe("History view", () => {
   let total: number
 
   const shot = (name: string) => page.screenshot({ path: join(outputDir, `history-${name}.png`) })
-  const go = (hash: string) => page.evaluate((h) => ((globalThis as unknown as { location: { hash: string } }).location.hash = h), hash)
+  const go = (hash: string) => goTo(page, hash)
   const position = () => page.getByTestId("position").getAttribute("data-position").then(Number)
   /** What the page shows at the current position: status and context. */
   const shown = async () => ({
@@ -46,18 +46,10 @@ describe("History view", () => {
     taskId = task.context.taskId
     total = (await waitFor(c, taskId, "done", { timeoutMs: 30_000, settled: true })).context.version
     browser = await launchChromium()
-    page = await (await browser.newContext({ viewport: { width: 1400, height: 900 } })).newPage()
-    page.on("pageerror", (error) => console.error("page error:", error.message))
-    await page.goto(started.signIn.href)
-    await page.locator(".status-bar[data-connection=connected]").waitFor()
+    page = await openSignedIn(browser, started.signIn, { width: 1400, height: 900 })
   }, 60_000)
 
-  afterAll(async () => {
-    await browser?.close()
-    await c?.close().catch(() => undefined)
-    await daemon?.stop("SIGKILL")
-    if (dataDir) removeDataDir(dataDir)
-  })
+  afterAll(() => tearDown({ browser, connection: c, daemon, dataDir }))
 
   it("opens from the task, checks replay against the projection, and scrubs with the keyboard like `tasklane replay --at`", async () => {
     await go(`#/tasks/${taskId}`)

@@ -8,12 +8,12 @@
  */
 import { mkdirSync } from "node:fs"
 import { join } from "node:path"
-import type { Browser, BrowserContext, Page } from "playwright-core"
+import type { Browser, Page } from "playwright-core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type { Connection } from "../../apps/daemon/src/Client.ts"
-import { type DaemonProcess, removeDataDir, tempDataDir } from "../support/DaemonProcess.ts"
+import { type DaemonProcess, tempDataDir } from "../support/DaemonProcess.ts"
 import { connectTo, waitFor } from "../support/TaskPolling.ts"
-import { launchChromium, outputDir, startWebDaemon } from "./WebUiSupport.ts"
+import { goTo, launchChromium, openSignedIn, outputDir, startWebDaemon, tearDown } from "./WebUiSupport.ts"
 
 const shots = outputDir
 
@@ -24,13 +24,10 @@ describe("web UI", () => {
   let base: string
   let c: Connection
   let browser: Browser
-  let context: BrowserContext
   let page: Page
 
   const shot = (name: string) => page.screenshot({ path: join(shots, `${name}.png`) })
-  const go = async (hash: string) => {
-    await page.evaluate((h) => ((globalThis as unknown as { location: { hash: string } }).location.hash = h), hash)
-  }
+  const go = (hash: string) => goTo(page, hash)
   const taskCount = async () => (await c.call((client) => client.ListTasks({ limit: 1000 }))).tasks.length
   const badge = () => page.locator(".detail-head [data-status]")
 
@@ -41,21 +38,12 @@ describe("web UI", () => {
     base = signIn.origin
     c = await connectTo(daemon)
     browser = await launchChromium()
-    context = await browser.newContext({ viewport: { width: 1200, height: 760 } })
-    page = await context.newPage()
-    page.on("pageerror", (error) => console.error("page error:", error.message))
-    await page.goto(signIn.href)
+    page = await openSignedIn(browser, signIn, { width: 1200, height: 760 })
     // The token is swapped for a cookie and leaves the address bar.
     expect(page.url()).toBe(`${base}/`)
-    await page.locator(".status-bar[data-connection=connected]").waitFor()
   }, 60_000)
 
-  afterAll(async () => {
-    await browser?.close()
-    await c?.close().catch(() => undefined)
-    await daemon?.stop("SIGKILL")
-    if (dataDir) removeDataDir(dataDir)
-  })
+  afterAll(() => tearDown({ browser, connection: c, daemon, dataDir }))
 
   it("triggers the demo task through its generated form and shows it reach done live", async () => {
     await go("#/definitions/demo")

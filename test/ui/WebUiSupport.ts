@@ -5,8 +5,8 @@
  */
 import { execFileSync } from "node:child_process"
 import { join } from "node:path"
-import { type Browser, chromium } from "playwright-core"
-import { type DaemonProcess, startDaemon } from "../support/DaemonProcess.ts"
+import { type Browser, chromium, type Page } from "playwright-core"
+import { type DaemonProcess, removeDataDir, startDaemon } from "../support/DaemonProcess.ts"
 import { poll } from "../support/TaskPolling.ts"
 
 const root = join(import.meta.dirname, "..", "..")
@@ -51,3 +51,29 @@ export const launchChromium = (): Promise<Browser> =>
       "--disable-sync", "--no-first-run",
     ],
   })
+
+/** A page signed in through the printed URL (the token becomes a cookie), once the UI says it is connected. */
+export const openSignedIn = async (browser: Browser, signIn: URL, viewport: { readonly width: number; readonly height: number }): Promise<Page> => {
+  const page = await (await browser.newContext({ viewport })).newPage()
+  page.on("pageerror", (error) => console.error("page error:", error.message))
+  await page.goto(signIn.href)
+  await page.locator(".status-bar[data-connection=connected]").waitFor()
+  return page
+}
+
+/** Moves the page to a hash route (`#/tasks/…`) without a reload. */
+export const goTo = (page: Page, hash: string): Promise<unknown> =>
+  page.evaluate((h) => ((globalThis as unknown as { location: { hash: string } }).location.hash = h), hash)
+
+/** Closes what a UI test opened, whichever parts it got to. */
+export const tearDown = async (opened: {
+  readonly browser?: Browser | undefined
+  readonly connection?: { readonly close: () => Promise<void> } | undefined
+  readonly daemon?: DaemonProcess | undefined
+  readonly dataDir?: string | undefined
+}): Promise<void> => {
+  await opened.browser?.close()
+  await opened.connection?.close().catch(() => undefined)
+  await opened.daemon?.stop("SIGKILL")
+  if (opened.dataDir) removeDataDir(opened.dataDir)
+}
