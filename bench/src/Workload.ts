@@ -70,16 +70,6 @@ export interface LatencyRun {
   readonly usage: Usage
 }
 
-/** What one system reports: medians over repeats are taken in run.ts. */
-export interface SystemResult {
-  readonly system: string
-  readonly guarantees: string
-  readonly noop: ReadonlyArray<ThroughputRun>
-  readonly steps: ReadonlyArray<ThroughputRun>
-  readonly idle: LatencyRun
-  readonly details: Record<string, unknown>
-}
-
 /** Tracks trigger-sent and event-seen times per task id, whichever arrives first. */
 export class Tracker {
   private readonly sent = new Map<string, number>()
