@@ -214,7 +214,9 @@ export class EventDecodeError extends Schema.TaggedError<EventDecodeError>()("Ev
 
 const encodeEvent = Schema.encodeSync(TaskEvent)
 const decodeEvent = Schema.decodeUnknownSync(TaskEvent)
-const decodeEnvelope = Schema.decodeUnknownSync(EventEnvelope)
+// The envelope's fields as a plain struct: the same checks as the class, without constructing an
+// instance per event (about ten times faster; opening a 100,000-event history decodes every one).
+const decodeEnvelope = Schema.decodeUnknownSync(Schema.Struct(EventEnvelope.fields))
 
 /** Migrates an older envelope body to the current schema version. Only v1 exists so far. */
 const upcast = (_type: string, _v: number, data: unknown): unknown => data
@@ -236,7 +238,7 @@ export const toEnvelope = (recorded: RecordedEvent): typeof EventEnvelope.Encode
 
 /** Decodes a stored envelope (plain JSON) into a recorded event, or fails with {@link EventDecodeError}. */
 export const fromEnvelope = (stored: unknown): RecordedEvent => {
-  let envelope: EventEnvelope
+  let envelope: typeof EventEnvelope.Type
   try {
     envelope = decodeEnvelope(stored)
   } catch (cause) {
