@@ -1,7 +1,7 @@
 /**
  * Tasklane side of the comparison: starts the real daemon (the esbuild bundle
  * via apps/daemon/bin/tasklane.mjs, built by `node apps/daemon/build.mjs`) on
- * a temp data dir with bench/tasklane.config.ts and concurrency 64, and runs
+ * a temp data dir with apps/daemon/bench/bench.config.ts and concurrency 64, and runs
  * the workloads of Workload.ts through the typed client over the unix socket
  * (4 connections, as apps/daemon/bench/daemon.bench.ts does). Finishes and
  * starts are observed on a Subscribe stream. Every event is in LevelDB,
@@ -23,7 +23,7 @@ import { pump, throughputRun, Tracker, type LatencyRun, type Sizes, type Through
 
 const root = join(import.meta.dirname, "..", "..")
 const bin = join(root, "apps", "daemon", "bin", "tasklane.mjs")
-const config = join(import.meta.dirname, "..", "tasklane.config.ts")
+const config = join(import.meta.dirname, "..", "..", "apps", "daemon", "bench", "bench.config.ts")
 
 export const guarantees =
   "Every event (trigger, iteration start, continue, done) is in LevelDB, written in a group commit with sync: true (fsync) before the trigger is acknowledged or the next step runs: an acknowledged task survives power loss."
