@@ -31,7 +31,7 @@ import { Clock, Duration, Effect } from "effect"
 import { JsonDiff } from "@tasklane/core"
 import type { Lifecycle, Replay, TaskEvent } from "@tasklane/core"
 import { TaskDefinition } from "@tasklane/tasks"
-import { type Outcome, toCommand } from "./Runner.ts"
+import { type Outcome, runOnce, toCommand } from "./Runner.ts"
 
 /** What an iteration answered, as compared. */
 export interface Answer {
@@ -163,27 +163,22 @@ export const replayIteration = (
     const logs: Array<TaskDefinition.LogEntry> = []
     const decoded = yield* TaskDefinition.decodeInput(entry.task, planned.state.context.input).pipe(Effect.result)
     if (decoded._tag === "Failure") return { answer: { kind: "error", value: decoded.failure.message }, logs }
-    let output: unknown = planned.state.context.output
     let children = 0
     const abort = new AbortController()
-    const live = TaskDefinition.makeController<unknown, unknown>({
+    const { outcome, output } = yield* runOnce({
+      entry,
       input: decoded.success,
-      output: output as never,
+      output: planned.state.context.output,
       now,
-      deadline: now() + entry.timeout * 1000,
-      closeToTimeout: entry.closeToTimeout,
       signal: abort.signal,
-      onLog: (line) => void logs.push(line),
-      onOutputUpdated: (next) => (output = next),
-      trigger: () => Promise.resolve({ id: `replay-test-child-${planned.iteration}-${++children}` }),
-      listChildren: () => Promise.resolve([]),
+      stop: Effect.as(Effect.sleep(Duration.seconds(entry.timeout)), { _tag: "TimedOut" } as Outcome),
+      host: {
+        onLog: (line) => void logs.push(line),
+        trigger: () => Promise.resolve({ id: `replay-test-child-${planned.iteration}-${++children}` }),
+        listChildren: () => Promise.resolve([]),
+      },
+      adjust: (live) => ({ ...live, runtime: { ...live.runtime, isCloseToTimeout: () => false } }),
     })
-    const controller = { ...live, runtime: { ...live.runtime, isCloseToTimeout: () => false } }
-    const outcome: Outcome = yield* TaskDefinition.toEffect(() => entry.task.run({ input: decoded.success, controller })).pipe(
-      Effect.map((result): Outcome => ({ _tag: "Returned", result })),
-      Effect.catch((error) => Effect.succeed<Outcome>({ _tag: "Threw", error })),
-      Effect.raceFirst(Effect.as(Effect.sleep(Duration.seconds(entry.timeout)), { _tag: "TimedOut" } as Outcome)),
-    )
     if (outcome._tag !== "Returned") abort.abort()
     const command = yield* toCommand(entry, planned.state, outcome, output, now())
     return { answer: answerOf(command), logs }

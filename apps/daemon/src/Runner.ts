@@ -29,6 +29,48 @@ export type Outcome =
   | { readonly _tag: "TimedOut" }
   | { readonly _tag: "Forced" }
 
+/** One call of a definition's `run()`: the decoded input, the output so far, and what the host provides. */
+export interface RunOnce {
+  readonly entry: TaskDefinition.Definition
+  readonly input: unknown
+  readonly output: unknown
+  readonly now: () => number
+  readonly signal: AbortSignal
+  /** Completes when the run must end without its answer (timeout, forced abort). */
+  readonly stop: Effect.Effect<Outcome>
+  readonly host: Pick<TaskDefinition.ControllerOptions<unknown, unknown>, "onLog" | "onProgress" | "trigger" | "listChildren">
+  /** Adjusts the controller before `run()` gets it (replay-test pins `isCloseToTimeout`). */
+  readonly adjust?: ((controller: TaskDefinition.Controller<unknown, unknown>) => TaskDefinition.Controller<unknown, unknown>) | undefined
+}
+
+/**
+ * Calls `run()` once with a live controller until it answers, throws or
+ * `stop` wins; the outcome and the output `run()` last set. Shared by the
+ * runner and `ReplayTest`, so replay-test runs an iteration exactly as the daemon does.
+ */
+export const runOnce = (options: RunOnce): Effect.Effect<{ readonly outcome: Outcome; readonly output: unknown }> =>
+  Effect.suspend(() => {
+    const { entry, input, now } = options
+    let output = options.output
+    const live = TaskDefinition.makeController<unknown, unknown>({
+      input,
+      output: output as never,
+      now,
+      deadline: now() + entry.timeout * 1000,
+      closeToTimeout: entry.closeToTimeout,
+      signal: options.signal,
+      ...options.host,
+      onOutputUpdated: (next) => (output = next),
+    })
+    const controller = options.adjust?.(live) ?? live
+    return TaskDefinition.toEffect(() => entry.task.run({ input, controller })).pipe(
+      Effect.map((result): Outcome => ({ _tag: "Returned", result })),
+      Effect.catch((error) => Effect.succeed<Outcome>({ _tag: "Threw", error })),
+      Effect.raceFirst(options.stop),
+      Effect.map((outcome) => ({ outcome, output })),
+    )
+  })
+
 /** Options of the runner. */
 export interface RunnerOptions {
   /** Seconds a running iteration has to answer an abort before it is forced. */
@@ -158,47 +200,41 @@ export const layer = (options: RunnerOptions) =>
             return
           }
           if (state.context.abortRequested) abort.abort()
-          let output: unknown = state.context.output
           const sink = yield* IterationSink.make({
             databaseLogs: entry.databaseLogs,
             now,
             record: (command) => Effect.ignore(record(taskId, command)),
           })
-          const controller = TaskDefinition.makeController<unknown, unknown>({
-            input: decoded.success,
-            output: output as never,
-            now,
-            deadline: now() + entry.timeout * 1000,
-            closeToTimeout: entry.closeToTimeout,
-            signal: abort.signal,
-            onLog: sink.onLog,
-            onProgress: sink.onProgress,
-            onOutputUpdated: (next) => (output = next),
-            trigger: (params) =>
-              Effect.runPromiseWith(context)(
-                tasks.trigger({
-                  definitionId: params.definition,
-                  input: params.input,
-                  name: params.name,
-                  delaySeconds: params.delay,
-                  parentId: taskId,
-                  allowPrivate: true,
-                }).pipe(Effect.map((child) => ({ id: child.context.taskId }))),
-              ),
-            listChildren: (definitionId) =>
-              Effect.runPromiseWith(context)(
-                store.listTasks({ parentId: taskId, ...(definitionId === undefined ? {} : { definitionId }) }, { limit: 1000 }).pipe(
-                  Effect.map((page) => page.tasks.map(TaskSnapshot.of)),
-                ),
-              ),
-          })
           const timer = setTimeout(() => Deferred.doneUnsafe(stop, Exit.succeed({ _tag: "TimedOut" })), entry.timeout * 1000)
-          const outcome: Outcome = yield* TaskDefinition.toEffect(() => entry.task.run({ input: decoded.success, controller })).pipe(
-            Effect.map((result): Outcome => ({ _tag: "Returned", result })),
-            Effect.catch((error) => Effect.succeed<Outcome>({ _tag: "Threw", error })),
-            Effect.raceFirst(Deferred.await(stop)),
-            Effect.ensuring(Effect.sync(() => clearTimeout(timer))),
-          )
+          const { outcome, output } = yield* runOnce({
+            entry,
+            input: decoded.success,
+            output: state.context.output,
+            now,
+            signal: abort.signal,
+            stop: Deferred.await(stop),
+            host: {
+              onLog: sink.onLog,
+              onProgress: sink.onProgress,
+              trigger: (params) =>
+                Effect.runPromiseWith(context)(
+                  tasks.trigger({
+                    definitionId: params.definition,
+                    input: params.input,
+                    name: params.name,
+                    delaySeconds: params.delay,
+                    parentId: taskId,
+                    allowPrivate: true,
+                  }).pipe(Effect.map((child) => ({ id: child.context.taskId }))),
+                ),
+              listChildren: (definitionId) =>
+                Effect.runPromiseWith(context)(
+                  store.listTasks({ parentId: taskId, ...(definitionId === undefined ? {} : { definitionId }) }, { limit: 1000 }).pipe(
+                    Effect.map((page) => page.tasks.map(TaskSnapshot.of)),
+                  ),
+                ),
+            },
+          }).pipe(Effect.ensuring(Effect.sync(() => clearTimeout(timer))))
           running.delete(taskId)
           if (outcome._tag !== "Returned") abort.abort()
           yield* sink.close
