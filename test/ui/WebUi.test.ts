@@ -82,6 +82,17 @@ describe("web UI", () => {
     await shot("definitions-invalid")
   })
 
+  it("a form just opened shows no errors; Trigger with a required field empty says Required and triggers nothing", async () => {
+    const before = await taskCount()
+    await go("#/definitions/hashFiles")
+    await page.getByText("fill in the form").waitFor()
+    expect(await page.locator('[data-testid^="error-"]').count()).toBe(0)
+    await page.getByRole("button", { name: "Trigger" }).click()
+    await page.getByText("nothing was triggered").waitFor()
+    expect(await page.getByTestId("error-input.folder").textContent()).toBe("Required")
+    expect(await taskCount()).toBe(before)
+  })
+
   it("aborts a running task after confirming", async () => {
     const task = await c.call((client) => client.Trigger({ definitionId: "demo", input: { steps: 60, delaySeconds: 1 }, name: "long countdown" }))
     const taskId = task.context.taskId

@@ -2,8 +2,9 @@
  * The Definitions view: the public task definitions (title, description,
  * limits) and, for the selected one, its input form generated from the
  * definition's JSON Schema (`form/SchemaForm`). The input is checked live
- * with `ValidateInput` (debounced, stores nothing) and the issues are shown
- * next to the fields; Trigger sends it with an optional name. If the daemon
+ * with `ValidateInput` (debounced, stores nothing) and, once the user has
+ * edited the form or pressed Trigger, the issues are shown next to the
+ * fields (a form just opened shows no errors); Trigger sends it with an optional name. If the daemon
  * answers InvalidInput nothing was triggered and the issues are shown; on
  * success the app goes to the new task. With a fork route (History's "Fork
  * from here") the form starts from the input the original task had at that
@@ -42,6 +43,8 @@ const TriggerForm = ({ definition, fork }: {
   const [value, setValue] = useState<unknown>(() => (fork === undefined ? startingValue(definition.inputSchema) : fork.input))
   const [name, setName] = useState("")
   const [issues, setIssues] = useState<Issues>([])
+  // Problems are shown once the user has edited the form or pressed Trigger, not on a form just opened.
+  const [touched, setTouched] = useState(fork !== undefined)
   const [checking, setChecking] = useState(false)
   const [submitting, setSubmitting] = useState(false)
   const [error, setError] = useState("")
@@ -64,6 +67,7 @@ const TriggerForm = ({ definition, fork }: {
   }, [client, definition.id, value])
 
   const trigger = () => {
+    setTouched(true)
     setSubmitting(true)
     setError("")
     const trimmed = name.trim()
@@ -84,7 +88,13 @@ const TriggerForm = ({ definition, fork }: {
 
   return (
     <form className="trigger-form" onSubmit={(e) => (e.preventDefault(), trigger())}>
-      <SchemaForm schema={definition.inputSchema} value={value} onChange={setValue} issues={issues} disabled={submitting} />
+      <SchemaForm
+        schema={definition.inputSchema}
+        value={value}
+        onChange={(next) => (setTouched(true), setValue(next))}
+        issues={touched ? issues : []}
+        disabled={submitting}
+      />
       <label className="field">
         <span className="field-label">Task name <span className="muted">(optional)</span></span>
         <input type="text" value={name} onChange={(e) => setName(e.target.value)} placeholder="e.g. nightly run" aria-label="Task name" />
@@ -93,7 +103,7 @@ const TriggerForm = ({ definition, fork }: {
       <div className="form-actions">
         <button type="submit" className="primary" disabled={submitting}>{submitting ? "Triggering…" : fork ? "Trigger fork" : "Trigger"}</button>
         <span className="muted" aria-live="polite">
-          {checking ? "checking…" : issues.length > 0 ? `${issues.length} problem${issues.length === 1 ? "" : "s"} with the input` : "input looks valid"}
+          {checking ? "checking…" : issues.length === 0 ? "input looks valid" : touched ? `${issues.length} problem${issues.length === 1 ? "" : "s"} with the input` : "fill in the form"}
         </span>
       </div>
     </form>

@@ -85,7 +85,7 @@ export function SchemaForm({ schema, value, onChange, issues = [], disabled = fa
         <ul className="sf-issues" role="alert" data-testid="sf-issues">
           {placement.unplaced.map((issue, i) => (
             <li key={i}>
-              {issue.path.length > 0 && <code>{fieldId(issue.path)}</code>} {issue.message}
+              {issue.path.length > 0 && <code>{fieldId(issue.path)}</code>} {readable(issue.message)}
             </li>
           ))}
         </ul>
@@ -134,6 +134,9 @@ function Label({ id, label, slot }: { id: string; label: string; slot: Slot }): 
   )
 }
 
+/** The schema's wording for a user: Effect says "Missing key" for a required field left empty. */
+const readable = (message: string): string => (message === "Missing key" ? "Required" : message)
+
 /** Help text, constraint hints and error messages under a field. */
 function Notes({ id, node, errors, extraHints = [] }: {
   id: string
@@ -151,7 +154,7 @@ function Notes({ id, node, errors, extraHints = [] }: {
           {errors.map((error, i) => (
             <p key={i} className="sf-error" role="alert" data-testid={`error-${id}`}>
               {error.subPath.length > 0 && <code>{error.subPath.join(".")}: </code>}
-              {error.message}
+              {readable(error.message)}
             </p>
           ))}
         </div>
