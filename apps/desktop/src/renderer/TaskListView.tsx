@@ -30,6 +30,8 @@ const knownTotal = (filter: TaskFilter, info: TaskRpc.DaemonInfo | undefined): n
 }
 
 /** One task as a list row (also used for a task's children); `now` (whole seconds) ticks running durations. */
+const tasksLabel = (n: number): string => `${n.toLocaleString()} task${n === 1 ? "" : "s"}`
+
 export const TaskRow = memo(({ state, now }: { readonly state: Replay.TaskState; readonly now: number }) => {
   const c = state.context
   const end = c.finishedAt ?? (TaskMachine.isFinal(state.status) ? c.updatedAt : now)
@@ -150,7 +152,7 @@ export const TaskListView = () => {
           onChange={(e) => setSearchText(e.target.value)}
         />
         <span className="muted count">
-          {model.exhausted || total !== undefined ? `${(model.exhausted ? loaded : count).toLocaleString()} tasks` : `${loaded.toLocaleString()} loaded, more…`}
+          {model.exhausted || total !== undefined ? tasksLabel(model.exhausted ? loaded : count) : `${loaded.toLocaleString()} loaded, more…`}
         </span>
       </div>
       <ErrorBanner message={model.error && `Could not load tasks: ${model.error}`} action={{ label: "retry", run: () => model.retry() }} />
