@@ -19,7 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import WebSocket from "ws"
 import type { TaskClient } from "../../apps/daemon/src/Client.ts"
 import { type DaemonProcess, removeDataDir, startDaemon, tempDataDir } from "../support/DaemonProcess.ts"
-import { connectTo, getTask } from "../support/TaskPolling.ts"
+import { connectTo, getTask, poll } from "../support/TaskPolling.ts"
 
 const secret = "not for the browser"
 const uiParent = mkdtempSync(join(tmpdir(), "tl-ui-"))
@@ -223,6 +223,32 @@ describe("frames", () => {
     expect(await closed).toBe(1009)
 
     expect((await overWebSocket((rpc) => rpc.Info())).pid).toBe(daemon.child.pid)
+  })
+
+  it("malformed envelopes each get an answer on a connection that stays open (none drops it)", async () => {
+    const ws = new WebSocket(`ws://${printed.host}/rpc`, { headers: bearer() })
+    await new Promise((resolve, reject) => ws.on("open", resolve).on("error", reject))
+    const replies: Array<Record<string, unknown>> = []
+    ws.on("message", (data) => replies.push(JSON.parse(String(data))))
+    let closed = false
+    ws.on("close", () => (closed = true))
+    const malformed = [
+      "not json",
+      "null",
+      "42",
+      '{"_tag":5}',
+      '{"_tag":"Request","id":{"toString":0},"tag":"Info","headers":[]}',
+      '{"_tag":"Request","id":"7","tag":7,"headers":[]}',
+      '{"_tag":"Request","id":"8","tag":"Info","headers":5}',
+    ]
+    for (const [i, frame] of malformed.entries()) {
+      ws.send(frame)
+      await poll(async () => (replies.length > i ? true : undefined), { what: () => `a reply to ${frame}` })
+    }
+    expect(replies.slice(0, 5).map((reply) => reply._tag)).toEqual(["Defect", "Defect", "Defect", "Defect", "Defect"])
+    expect(replies.slice(5).map((reply) => [reply._tag, reply.requestId])).toEqual([["Exit", "7"], ["Exit", "8"]])
+    expect(closed).toBe(false)
+    ws.close()
   })
 })
 

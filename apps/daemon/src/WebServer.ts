@@ -2,7 +2,8 @@
  * The daemon's web mode (`tasklane daemon --http HOST:PORT`): one Node `http`
  * server that serves the built web UI as static files and, on `GET /rpc`, the
  * same `TaskRpcs` handlers as the unix socket over WebSocket (one JSON
- * message per frame, `RpcSerialization.layerJson`), so a browser can drive a
+ * message per frame: Effect's JSON serialization with the rewrites of
+ * internal/Ndjson.ts, so malformed envelopes get answers as on the unix socket), so a browser can drive a
  * headless daemon.
  *
  * Lifecycle of `layer`: read the token from `<data dir>/web-token` (created
@@ -29,7 +30,7 @@
 import { TaskRpc } from "@tasklane/core"
 import { Cause, Console, Effect, FiberSet, Layer, Queue, Schema } from "effect"
 import { NetAddress } from "effect/net"
-import { RpcSerialization, RpcServer } from "effect/rpc"
+import { RpcServer } from "effect/rpc"
 import { Socket, SocketServer } from "effect/socket"
 import * as Crypto from "node:crypto"
 import * as Http from "node:http"
@@ -37,6 +38,7 @@ import type * as Net from "node:net"
 import { fileURLToPath } from "node:url"
 import * as WS from "ws"
 import * as DataDir from "./DataDir.ts"
+import * as Ndjson from "./internal/Ndjson.ts"
 import * as StaticFiles from "./internal/StaticFiles.ts"
 import { defaultMaxFrameBytes } from "./Server.ts"
 
@@ -241,5 +243,5 @@ export const layer = (options: Options) =>
     // Fresh: layers are shared by reference within one build, and Server.ts
     // uses this same constant for the unix socket's protocol.
     Layer.provide(Layer.fresh(RpcServer.layerProtocolSocketServer)),
-    Layer.provide(Layer.mergeAll(RpcSerialization.layerJson, Layer.effect(SocketServer.SocketServer)(serve(options)))),
+    Layer.provide(Layer.mergeAll(Ndjson.layerJson, Layer.effect(SocketServer.SocketServer)(serve(options)))),
   )

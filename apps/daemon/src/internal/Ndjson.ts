@@ -25,7 +25,8 @@
  * - a Request whose `tag` is not a string, or whose `headers` are not
  *   `[name, value]` pairs, keeps its id but gets a tag no RPC has: an `Exit`
  *   for that id dying with "Unknown request tag: … (invalid tag/headers)".
- * Encoding is Effect's own.
+ * Encoding is Effect's own. `layerJson` applies the same rewrites to Effect's
+ * JSON serialization (one message per frame), for the web mode's WebSocket.
  */
 import { Layer } from "effect"
 import { RpcSerialization } from "effect/rpc"
@@ -113,3 +114,18 @@ export const make = (options: { readonly maxBufferSize: number }): RpcSerializat
 /** The serialization as a layer. */
 export const layer = (options: { readonly maxBufferSize: number }): Layer.Layer<RpcSerialization.RpcSerialization> =>
   Layer.succeed(RpcSerialization.RpcSerialization)(make(options))
+
+/**
+ * Effect's JSON serialization (one message, or an array of them, per
+ * WebSocket frame) with the same rewrites as the NDJSON parser, so the web
+ * mode answers those envelopes instead of dropping the connection.
+ */
+export const layerJson: Layer.Layer<RpcSerialization.RpcSerialization> = Layer.succeed(RpcSerialization.RpcSerialization)(
+  RpcSerialization.RpcSerialization.of({
+    ...RpcSerialization.json,
+    makeUnsafe: () => {
+      const stock = RpcSerialization.json.makeUnsafe()
+      return { decode: (bytes) => stock.decode(bytes).map(sanitize), encode: stock.encode }
+    },
+  }),
+)
