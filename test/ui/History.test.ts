@@ -23,6 +23,7 @@ describe("History view", () => {
   let c: Connection
   let browser: Browser
   let page: Page
+  let signIn: URL
   let taskId: string
   let total: number
 
@@ -41,6 +42,7 @@ describe("History view", () => {
     dataDir = tempDataDir()
     const started = await startWebDaemon(dataDir)
     daemon = started.daemon
+    signIn = started.signIn
     c = await connectTo(daemon)
     const task = await c.call((client) => client.Trigger({ definitionId: "demo", input: { steps: 50, delaySeconds: 0 }, name: "fifty steps" }))
     taskId = task.context.taskId
@@ -122,6 +124,20 @@ describe("History view", () => {
     await page.getByRole("link", { name: "History" }).click()
     await page.getByTestId("forks").getByRole("link", { name: "forked at 30" }).click()
     await page.waitForURL(new RegExp(`#/tasks/${forkId}$`))
+  })
+
+  it("a pasted fork link (no draft in this browser) reads the iteration's input from the history, and names an iteration that never ran", async () => {
+    const fresh = await openSignedIn(browser, signIn, { width: 1400, height: 900 })
+    try {
+      await goTo(fresh, `#/definitions/demo/fork/${taskId}/30`)
+      await fresh.getByTestId("fork-note").waitFor()
+      await expect.poll(() => fresh.locator('[id="input.done"]').inputValue()).toBe("29")
+      await goTo(fresh, `#/definitions/demo/fork/${taskId}/99`)
+      await expect.poll(() => fresh.getByRole("alert").textContent()).toContain(`task ${taskId} has no iteration 99`)
+      expect(await fresh.getByRole("button", { name: "Trigger fork" }).count()).toBe(0)
+    } finally {
+      await fresh.context().close()
+    }
   })
 
   it("opens an exported history file with the daemon stopped, read-only, and explains a file that is not a history", async () => {

@@ -87,6 +87,20 @@ describe("HistoryModel", () => {
     expect(HistoryModel.forkPoint(HistoryModel.stateAt(history, 7))).toEqual({ iteration: 2, input: { n: 1 } })
   })
 
+  it("finds an iteration's fork point from the history alone (a fork link with no stored draft)", () => {
+    const history = loaded(syntheticHistory(10).events)
+    expect(HistoryModel.forkPointOf(history, 1)).toEqual({ iteration: 1, input: { n: 0 } })
+    expect(HistoryModel.forkPointOf(history, 7)).toEqual({ iteration: 7, input: { n: 6 } })
+    // The last iteration (11) ran and finished; 12 and 0 never existed.
+    expect(HistoryModel.forkPointOf(history, 11)).toEqual({ iteration: 11, input: { n: 10 } })
+    expect(HistoryModel.forkPointOf(history, 12)).toBeUndefined()
+    expect(HistoryModel.forkPointOf(history, 0)).toBeUndefined()
+    // A history that ends waiting for iteration 3: that one can be forked, 4 cannot.
+    const waiting = loaded(syntheticHistory(10).events.slice(0, 11))
+    expect(HistoryModel.forkPointOf(waiting, 3)).toEqual({ iteration: 3, input: { n: 2 } })
+    expect(HistoryModel.forkPointOf(waiting, 4)).toBeUndefined()
+  })
+
   it("compares the replayed final state with a projection", () => {
     const history = loaded(syntheticHistory(3).events)
     expect(HistoryModel.consistency(history, history.final)).toEqual([])

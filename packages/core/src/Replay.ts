@@ -131,6 +131,30 @@ export const scan = (events: ReadonlyArray<RecordedEvent>): ReadonlyArray<TaskSt
 }
 
 /**
+ * One fold of a stream that keeps the state after every `interval` events
+ * (`checkpoints[k]` is the state after `k * interval` events, `checkpoints[0]`
+ * the initial state), for scrubbing UIs that cannot hold every state: the
+ * state after any `n` events is then `replay` of at most `interval - 1`
+ * events from a checkpoint. `visit(i, state)` sees the state after event `i`
+ * while folding; it is borrowed (read it there, do not keep it).
+ */
+export const checkpointed = (
+  events: ReadonlyArray<RecordedEvent>,
+  interval: number,
+  visit?: (index: number, state: TaskState) => void,
+): { readonly checkpoints: ReadonlyArray<TaskState>; readonly final: TaskState } | ReplayError => {
+  const checkpoints: Array<TaskState> = [initial]
+  const state = folding(initial)
+  for (let i = 0; i < events.length; i++) {
+    const error = stepInPlace(state, events[i]!)
+    if (error !== undefined) return error
+    visit?.(i, state)
+    if ((i + 1) % interval === 0) checkpoints.push(canonical(state))
+  }
+  return { checkpoints, final: canonical(state) }
+}
+
+/**
  * The reference fold: the same events through XState's own pure
  * `machine.transition` (inert scope, no actions executed). Slower; tests
  * prove {@link replay} equal to it.

@@ -8,7 +8,7 @@
  * change bumps the version and adds a migration in `upcast` so that old
  * versions decode forever.
  */
-import { Schema } from "effect"
+import { Option, Schema } from "effect"
 import { DefinitionId, EventId, TaskId } from "./Ids.ts"
 
 /** A JSON value as stored (input, output, log data). */
@@ -212,10 +212,14 @@ export class EventDecodeError extends Schema.TaggedError<EventDecodeError>()("Ev
   }
 }
 
-const encodeEvent = Schema.encodeSync(TaskEvent)
-const decodeEvent = Schema.decodeUnknownSync(TaskEvent)
-// The envelope's fields as a plain struct: the same checks as the class, without constructing an
-// instance per event (about ten times faster; opening a 100,000-event history decodes every one).
+// Stored shapes are decoded as plain structs with the classes' fields: the same checks, without
+// constructing a class instance per event (the envelope ten times, the body four times faster;
+// opening a 100,000-event history decodes every one). A decoded body is a plain object of its
+// class's shape (`_tag` included); nothing relies on its prototype. Encoding goes through the
+// same plain union, so it accepts class instances and decoded bodies alike.
+const TaskEventBody = Schema.Union(TaskEvent.members.map((member) => Schema.Struct(member.fields)))
+const encodeEvent = Schema.encodeSync(TaskEventBody) as (event: TaskEvent) => { readonly _tag: string }
+const decodeEvent = Schema.decodeUnknownSync(TaskEventBody) as (body: unknown) => TaskEvent
 const decodeEnvelope = Schema.decodeUnknownSync(Schema.Struct(EventEnvelope.fields))
 
 /** Migrates an older envelope body to the current schema version. Only v1 exists so far. */
@@ -223,7 +227,7 @@ const upcast = (_type: string, _v: number, data: unknown): unknown => data
 
 /** Encodes a recorded event into its stored envelope shape (plain JSON). */
 export const toEnvelope = (recorded: RecordedEvent): typeof EventEnvelope.Encoded => {
-  const { _tag, ...data } = encodeEvent(recorded.event) as { _tag: string } & Record<string, unknown>
+  const { _tag, ...data } = encodeEvent(recorded.event)
   return {
     id: recorded.id,
     stream: recorded.stream,
@@ -236,8 +240,33 @@ export const toEnvelope = (recorded: RecordedEvent): typeof EventEnvelope.Encode
   }
 }
 
+// A current-version envelope is checked in one pass, by a union keyed on `type` whose members
+// hold each event's fields under `data` (a third faster than the two steps below; `type` must stay
+// the union's only literal field, or Schema's candidate index takes a much slower path). Whatever
+// it refuses, and an older version to upcast, takes the two steps, which say exactly what is wrong.
+const CurrentEnvelope = Schema.Union(TaskEvent.members.map((member) => {
+  const { _tag, ...body } = member.fields
+  return Schema.Struct({ ...EventEnvelope.fields, type: _tag, data: Schema.Struct(body) })
+}))
+const decodeCurrent = Schema.decodeUnknownOption(CurrentEnvelope)
+
 /** Decodes a stored envelope (plain JSON) into a recorded event, or fails with {@link EventDecodeError}. */
 export const fromEnvelope = (stored: unknown): RecordedEvent => {
+  const current = decodeCurrent(stored)
+  if (Option.isNone(current) || current.value.v !== schemaVersion) return fromAnyEnvelope(stored)
+  const envelope = current.value
+  return {
+    id: envelope.id,
+    stream: envelope.stream,
+    version: envelope.version,
+    position: envelope.position,
+    at: envelope.at,
+    event: { _tag: envelope.type, ...envelope.data } as TaskEvent,
+  }
+}
+
+/** The two-step decode: the envelope, its version (upcast when older), then its body. */
+const fromAnyEnvelope = (stored: unknown): RecordedEvent => {
   let envelope: typeof EventEnvelope.Type
   try {
     envelope = decodeEnvelope(stored)

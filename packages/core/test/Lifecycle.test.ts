@@ -195,4 +195,17 @@ describe("the machine validates history", () => {
     expect(states.map((s) => s.status)).toEqual(["triggered", "running"])
     expect(states.at(-1)).toEqual(Replay.replay(base.events))
   })
+
+  it("checkpointed keeps the scanned state after every interval of events and visits each", () => {
+    const events = run([trigger(), start, complete({ _tag: "Continue", input: { n: 1 } }), start, complete({ _tag: "Done", output: 2 })]).events
+    const states = Replay.scan(events)
+    if (states instanceof Replay.ReplayError) throw states
+    const visited: Array<string> = []
+    const folded = Replay.checkpointed(events, 2, (i, state) => visited.push(`${i}:${state.status}`))
+    if (folded instanceof Replay.ReplayError) throw folded
+    expect(folded.checkpoints).toEqual([Replay.initial, states[1], states[3]])
+    expect(folded.final).toEqual(states.at(-1))
+    expect(visited).toEqual(states.map((s, i) => `${i}:${s.status}`))
+    expect(Replay.checkpointed([events[0]!, events[2]!], 2)).toMatchObject({ _tag: "ReplayError", position: 3 })
+  })
 })

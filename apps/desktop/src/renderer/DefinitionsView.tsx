@@ -117,10 +117,14 @@ const ForkForm = ({ definition, origin }: { readonly definition: TaskRpc.Definit
   const [error, setError] = useState("")
   const { taskId, iteration } = origin
   useEffect(() => {
+    let current = true
+    setInput(undefined)
+    setError("")
     ForkDraft.load(client, { taskId, iteration }).then(
-      (value) => setInput({ value }),
-      (cause) => setError(`Could not read the fork's input: ${describeError(cause)}`),
+      (value) => current && setInput({ value }),
+      (cause) => current && setError(`Could not read the fork's input: ${describeError(cause)}`),
     )
+    return () => void (current = false)
   }, [client, taskId, iteration])
   return (
     <>

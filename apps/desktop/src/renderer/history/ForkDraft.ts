@@ -32,9 +32,7 @@ export const load = async (client: DaemonClient, origin: ForkOrigin): Promise<un
   const envelopes = await client.call((c) => c.History({ taskId: origin.taskId as Ids.TaskId }))
   const history = HistoryModel.load(envelopes)
   if (history instanceof HistoryModel.HistoryLoadError) throw new Error(history.message)
-  // The state just before the iteration's first start: waiting for it, with its input.
-  const start = history.events.findIndex((e) => e.event._tag === "IterationStarted" && e.event.iteration === origin.iteration)
-  const point = HistoryModel.forkPoint(HistoryModel.stateAt(history, start === -1 ? history.events.length : start))
+  const point = HistoryModel.forkPointOf(history, origin.iteration)
   if (point === undefined) throw new Error(`task ${origin.taskId} has no iteration ${origin.iteration}`)
   return point.input
 }

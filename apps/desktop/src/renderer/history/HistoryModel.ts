@@ -1,7 +1,7 @@
 /**
  * A task's history, loaded for scrubbing: the envelopes (from the History
  * RPC or an exported file) decoded with `TaskEvent.fromEnvelope` and folded
- * once by the shared `Replay.step`, keeping a checkpoint state every
+ * once by the shared fold (`Replay.checkpointed`), keeping a checkpoint state every
  * `interval` events. The state after any number of events is then the
  * nearest checkpoint plus `Replay.replay` of at most `interval - 1` events,
  * so a 100,000-event history costs one fold to open and microseconds per
@@ -48,23 +48,16 @@ export const decode = (envelopes: ReadonlyArray<unknown>): ReadonlyArray<TaskEve
   return events
 }
 
-/** Folds decoded events once with `Replay.step`, keeping a checkpoint every `interval` events; a rejected event fails. */
+/** Folds decoded events once (`Replay.checkpointed`), keeping a checkpoint every `interval` events; a rejected event fails. */
 export const fold = (
   envelopes: ReadonlyArray<unknown>,
   events: ReadonlyArray<TaskEvent.RecordedEvent>,
   interval = defaultInterval,
 ): History | HistoryLoadError => {
-  const checkpoints: Array<Replay.TaskState> = [Replay.initial]
   const iterations = new Int32Array(events.length)
-  let state = Replay.initial
-  for (let i = 0; i < events.length; i++) {
-    const next = Replay.step(state, events[i]!)
-    if (next instanceof Replay.ReplayError) return new HistoryLoadError(next.message)
-    state = next
-    iterations[i] = state.context.iteration
-    if ((i + 1) % interval === 0) checkpoints.push(state)
-  }
-  return { envelopes: envelopes as History["envelopes"], events, interval, checkpoints, iterations, final: state }
+  const folded = Replay.checkpointed(events, interval, (i, state) => (iterations[i] = state.context.iteration))
+  if (folded instanceof Replay.ReplayError) return new HistoryLoadError(folded.message)
+  return { envelopes: envelopes as History["envelopes"], events, interval, checkpoints: folded.checkpoints, iterations, final: folded.final }
 }
 
 /** Decodes and folds `envelopes` (see {@link decode} and {@link fold}). */
@@ -211,6 +204,19 @@ export const forkPoint = (state: Replay.TaskState): { readonly iteration: number
   if (state.status === "untriggered") return undefined
   const waiting = state.status === "triggered" || state.status === "continue"
   return { iteration: waiting ? state.context.nextIteration : Math.max(1, state.context.iteration), input: state.context.input }
+}
+
+/**
+ * The fork point of iteration `iteration` (a fork link opened with no
+ * stored draft): the state just before the iteration first started, waiting
+ * for it with its input; an iteration that never started can still be the
+ * one the history ends waiting for. Undefined when the task has no such
+ * iteration.
+ */
+export const forkPointOf = (history: History, iteration: number): ReturnType<typeof forkPoint> => {
+  const start = history.events.findIndex(({ event }) => event._tag === "IterationStarted" && event.iteration === iteration)
+  const point = forkPoint(stateAt(history, start === -1 ? history.events.length : start))
+  return point?.iteration === iteration ? point : undefined
 }
 
 /**

@@ -20,7 +20,9 @@ const listeners = new Set<() => void>()
 
 /** Parses an opened file's text and shows it in the History view. */
 export const open = (name: string, text: string): void => {
+  const start = performance.now()
   const envelopes = HistoryModel.parseFile(name, text)
+  performance.measure("history-parse", { start, end: performance.now() })
   current = envelopes instanceof HistoryModel.HistoryLoadError ? { name, error: envelopes.message } : { name, envelopes }
   for (const listener of listeners) listener()
   Router.navigate({ view: "historyFile" })
@@ -28,7 +30,11 @@ export const open = (name: string, text: string): void => {
 
 /** Reads a File (input or drop) and opens it. */
 export const openFile = (file: File): void => {
-  file.text().then((text) => open(file.name, text), (error: unknown) => {
+  const start = performance.now()
+  file.text().then((text) => {
+    performance.measure("history-read", { start, end: performance.now() })
+    open(file.name, text)
+  }, (error: unknown) => {
     current = { name: file.name, error: `Could not read ${file.name}: ${String(error)}` }
     for (const listener of listeners) listener()
     Router.navigate({ view: "historyFile" })
