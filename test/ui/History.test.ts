@@ -15,6 +15,7 @@ import type { Connection } from "../../apps/daemon/src/Client.ts"
 import { ok } from "../support/CliProcess.ts"
 import { type DaemonProcess, tempDataDir } from "../support/DaemonProcess.ts"
 import { connectTo, waitFor } from "../support/TaskPolling.ts"
+import { syntheticHistory } from "./HistorySupport.ts"
 import { goTo, launchChromium, openSignedIn, outputDir, startWebDaemon, tearDown } from "./WebUiSupport.ts"
 
 describe("History view", () => {
@@ -167,5 +168,21 @@ describe("History view", () => {
     await page.setInputFiles('input[aria-label="Open history file"]', notHistory)
     await expect.poll(() => page.getByRole("alert").textContent()).toContain('tasks.json is not a Tasklane history file (it has no "events" array)')
     await shot("not-a-history")
+  })
+
+  it("a long history gets an overview strip of every attempt; clicking it jumps there and moves the bars' window", async () => {
+    const file = join(dataDir, "synthetic-2000.json")
+    writeFileSync(file, JSON.stringify(syntheticHistory(2000)))
+    await page.setInputFiles('input[aria-label="Open history file"]', file)
+    const overview = page.getByTestId("timeline-overview")
+    await overview.waitFor()
+    const box = (await overview.boundingBox())!
+    // 2,000 iterations plus 2 retried and 2 interrupted attempts: a quarter of the way in is iteration ~500.
+    await overview.click({ position: { x: box.width / 4, y: box.height / 2 } })
+    const iteration = (await shown()).context.iteration
+    expect(iteration).toBeGreaterThan(480)
+    expect(iteration).toBeLessThan(520)
+    expect(await page.locator(`.timeline-bar.current[data-iteration="${iteration}"]`).count()).toBe(1)
+    await shot("overview")
   })
 })

@@ -5,11 +5,13 @@
  * (continue with a wake time, a retry's delay) are striped gaps; interrupted
  * and retried attempts are marked. At most {@link windowSize} bars around
  * the current position are drawn, so a 20,000-iteration task stays light;
- * clicking a bar scrubs to its start.
+ * above them, a longer history gets an overview strip of every attempt
+ * (`TimelineOverview`). Clicking a bar scrubs to its start.
  */
 import { useMemo } from "react"
 import * as Format from "../Format.ts"
 import type * as HistoryModel from "./HistoryModel.ts"
+import { TimelineOverview } from "./TimelineOverview.tsx"
 
 /** Bars drawn at once (a window around the current position). */
 export const windowSize = 120
@@ -56,6 +58,7 @@ export const IterationTimeline = (props: {
   const span = (from: number, to: number) => `${(((Math.max(to, from) - from) / (t1 - t0)) * 100).toFixed(3)}%`
   return (
     <div className="timeline" data-testid="timeline">
+      {bars.length > windowSize && <TimelineOverview bars={bars} window={[lo, lo + shown.length]} current={current} onSeek={props.onSeek} />}
       <div className="timeline-track">
         {shown.map((bar, i) => (
           <div key={lo + i}>

@@ -1,0 +1,21 @@
+import { describe, expect, it } from "vitest"
+import type * as HistoryModel from "../src/renderer/history/HistoryModel.ts"
+import { columnRanks } from "../src/renderer/history/TimelineOverview.tsx"
+
+const bar = (outcome: HistoryModel.Outcome): HistoryModel.Bar => ({ iteration: 1, attempt: 1, start: 0, end: 1, startAt: 0, endAt: 1, outcome })
+
+describe("TimelineOverview.columnRanks", () => {
+  it("a column covering many attempts shows the most telling outcome among them", () => {
+    const bars = Array.from({ length: 1000 }, () => bar("continued"))
+    bars[10] = bar("retry")
+    bars[500] = bar("error")
+    bars[501] = bar("interrupted")
+    bars[999] = bar("done")
+    // 10 columns of 100 attempts each.
+    expect([...columnRanks(bars, 10)]).toEqual([5, 0, 0, 0, 0, 7, 0, 0, 0, 2])
+  })
+
+  it("with more columns than attempts, each attempt spans several columns", () => {
+    expect([...columnRanks([bar("continued"), bar("error")], 4)]).toEqual([0, 0, 7, 7])
+  })
+})
