@@ -6,7 +6,7 @@
  */
 import { readdirSync, readFileSync } from "node:fs"
 import { join } from "node:path"
-import { Replay, TaskEvent } from "@tasklane/core/client"
+import { HistoryFile, Replay, TaskEvent } from "@tasklane/core/client"
 import { describe, expect, it } from "vitest"
 import { syntheticHistory } from "../../../test/ui/HistorySupport.ts"
 import * as HistoryModel from "../src/renderer/history/HistoryModel.ts"
@@ -72,7 +72,11 @@ describe("HistoryModel", () => {
     // 1000 iterations + the final one, plus the interrupted attempt and the retried one.
     expect(bars.length).toBe(1003)
     expect(bars.filter((b) => b.outcome === "interrupted").map((b) => b.iteration)).toEqual([500])
-    expect(bars.filter((b) => b.outcome === "retry").map((b) => [b.iteration, b.attempt])).toEqual([[1000, 1]])
+    expect(bars.filter((b) => b.outcome === "retry").map((b) => [b.iteration, b.attempt, b.why])).toEqual([[1000, 1, "error: flaky at 1000"]])
+    expect(bars.find((b) => b.outcome === "interrupted")!.why).toBe("the daemon died mid-iteration")
+    // A recorded timeout reads as one on its bar, not only in the payload's JSON.
+    const recorded = loaded(HistoryFile.envelopesOf(JSON.parse(read("retry-then-error.json")))!)
+    expect(HistoryModel.bars(recorded).map((b) => [b.outcome, b.why?.split(":")[0]])).toEqual([["retry", "error"], ["error", "timeout"]])
     expect(bars.at(-1)!.outcome).toBe("done")
     expect(bars[0]!.wakeAt).toBeGreaterThan(bars[0]!.endAt)
     expect(history.events[bars[5]!.start]!.event._tag).toBe("IterationStarted")

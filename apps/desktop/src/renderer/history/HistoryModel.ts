@@ -170,7 +170,18 @@ export interface Bar {
   readonly outcome: Outcome
   /** The wait the outcome asked for before the next iteration (continue or retry with a wake time). */
   readonly wakeAt?: number | undefined
+  /** Why it failed or stopped (`timeout: …`, `thrown: …`, `crash`), in plain words rather than raw JSON. */
+  readonly why?: string | undefined
 }
+
+const why = (e: TaskEvent.TaskEvent): string | undefined =>
+  e._tag === "TaskFailed" || e._tag === "RetryScheduled"
+    ? `${e.reason}: ${e.error.message}`
+    : e._tag === "IterationInterrupted"
+    ? `the daemon ${e.reason === "crash" ? "died" : "shut down"} mid-iteration`
+    : e._tag === "TaskAborted"
+    ? e.forced ? "forced after the grace period" : e.message
+    : undefined
 
 /** Every iteration attempt: from its IterationStarted to the event that ended it. */
 export const bars = (history: History): ReadonlyArray<Bar> => {
@@ -185,7 +196,7 @@ export const bars = (history: History): ReadonlyArray<Bar> => {
     const outcome = outcomes[e._tag]
     if (outcome === undefined || open === undefined) return
     const wakeAt = e._tag === "IterationContinued" || e._tag === "RetryScheduled" ? e.wakeAt : undefined
-    out.push({ ...open, end: index, endAt: recorded.at, outcome, wakeAt })
+    out.push({ ...open, end: index, endAt: recorded.at, outcome, wakeAt, why: why(e) })
     open = undefined
   })
   if (open !== undefined) {

@@ -72,11 +72,12 @@ export const IterationTimeline = (props: {
               style={{ left: pct(bar.startAt), width: span(bar.startAt, bar.endAt) }}
               data-iteration={bar.iteration}
               data-attempt={bar.attempt}
-              title={`iteration ${bar.iteration}, attempt ${bar.attempt}: ${outcomeLabel[bar.outcome]} after ${Format.duration(bar.endAt - bar.startAt)}`}
+              title={`iteration ${bar.iteration}, attempt ${bar.attempt}: ${outcomeLabel[bar.outcome]} after ${Format.duration(bar.endAt - bar.startAt)}${bar.why ? ` (${bar.why})` : ""}`}
               aria-label={`Iteration ${bar.iteration} attempt ${bar.attempt}, ${outcomeLabel[bar.outcome]}`}
               onClick={() => props.onSeek(bar.start + 1)}
             >
-              {(bar.outcome === "interrupted" || bar.outcome === "retry") && <span className="timeline-mark">{bar.outcome === "retry" ? "↻" : "✕"}</span>}
+              {bar.why?.startsWith("timeout") ? <span className="timeline-mark" title="ran past its timeout">⏱</span>
+                : (bar.outcome === "interrupted" || bar.outcome === "retry") && <span className="timeline-mark">{bar.outcome === "retry" ? "↻" : "✕"}</span>}
             </button>
           </div>
         ))}
