@@ -9,6 +9,7 @@
  */
 import { mkdirSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
+import { ClassicLevel } from "classic-level"
 import type { Browser, Page } from "playwright-core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type { Connection } from "../../apps/daemon/src/Client.ts"
@@ -184,5 +185,37 @@ describe("History view", () => {
     expect(iteration).toBeLessThan(520)
     expect(await page.locator(`.timeline-bar.current[data-iteration="${iteration}"]`).count()).toBe(1)
     await shot("overview")
+  })
+
+  it("a projection that drifted from its events (edited in LevelDB while the daemon was down) is shown with where they part", async () => {
+    // The daemon was stopped by the export test. Give task's stored summary a log count its events do not make.
+    const db = new ClassicLevel<string, string>(join(dataDir, "store"))
+    const key = `p!task!${taskId}`
+    const stored = JSON.parse(await db.get(key) as string)
+    const logCount = stored.context.logCount
+    stored.context.logCount = logCount + 7
+    await db.put(key, JSON.stringify(stored))
+    await db.close()
+    const restarted = await startWebDaemon(dataDir)
+    daemon = restarted.daemon
+    c = await connectTo(daemon)
+    const fresh = await openSignedIn(browser, restarted.signIn, { width: 1400, height: 900 })
+    try {
+      await goTo(fresh, `#/tasks/${taskId}/history`)
+      const banner = fresh.getByTestId("consistency")
+      await expect.poll(() => banner.getAttribute("data-consistent")).toBe("false")
+      // The last event that set context.logCount is the task's last log line.
+      const lastLog = Number(await banner.getAttribute("data-diverges-at"))
+      const atLastLog = await replayCli([taskId, "--at", String(lastLog)])
+      const before = await replayCli([taskId, "--at", String(lastLog - 1)])
+      expect(atLastLog.context.logCount).toBe(logCount)
+      expect(before.context.logCount).toBe(logCount - 1)
+      expect(await banner.textContent()).toContain(`They diverge at event ${lastLog}, the last one that set context.logCount`)
+      await banner.getByRole("button", { name: `Go to event ${lastLog}` }).click()
+      expect(Number(await fresh.getByTestId("position").getAttribute("data-position"))).toBe(lastLog)
+      await fresh.screenshot({ path: join(outputDir, "history-diverged.png") })
+    } finally {
+      await fresh.context().close()
+    }
   })
 })

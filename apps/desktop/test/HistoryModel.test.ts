@@ -107,9 +107,18 @@ describe("HistoryModel", () => {
 
   it("compares the replayed final state with a projection", () => {
     const history = loaded(syntheticHistory(3).events)
-    expect(HistoryModel.consistency(history, history.final)).toEqual([])
+    expect(HistoryModel.consistency(history, history.final)).toBeUndefined()
+    // A projection with another value: they part at the event that last set that path in the replay (the sixth log line, event 15).
     const drifted = { ...history.final, context: { ...history.final.context, logCount: 99 } }
-    expect(HistoryModel.consistency(history, drifted)).toEqual([{ path: "context.logCount", kind: "changed", before: 6, after: 99 }])
+    expect(HistoryModel.consistency(history, drifted)).toEqual({
+      changes: [{ path: "context.logCount", kind: "changed", before: 6, after: 99 }],
+      at: 15,
+      kind: "set",
+    })
+    expect(history.events[14]!.event._tag).toBe("TaskLogged")
+    // A projection that missed the last events: behind from the first one it lacks.
+    const behind = HistoryModel.consistency(history, HistoryModel.stateAt(history, 12))
+    expect(behind).toMatchObject({ at: 13, kind: "behind" })
   })
 
   it("filters by type and payload text, and summarises payloads in one line", () => {

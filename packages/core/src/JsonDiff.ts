@@ -68,6 +68,22 @@ export const diff = (before: unknown, after: unknown): ReadonlyArray<Change> => 
   return out
 }
 
+const segment = /\.?([A-Za-z_$][A-Za-z0-9_$]*)|\[(\d+)\]|\[("(?:[^"\\]|\\.)*")\]/y
+
+/** The value at a path as {@link renderPath} writes it (`a.b[2]["odd key"]`); undefined where there is none. */
+export const valueAt = (root: unknown, path: string): unknown => {
+  if (path === "(root)") return root
+  let value = root
+  segment.lastIndex = 0
+  while (segment.lastIndex < path.length) {
+    const match = segment.exec(path)
+    if (match === null) throw new Error(`not a JsonDiff path: ${path}`)
+    const key = match[1] ?? (match[2] !== undefined ? Number(match[2]) : JSON.parse(match[3]!) as string)
+    value = typeof value === "object" && value !== null ? (value as Record<string | number, unknown>)[key] : undefined
+  }
+  return value
+}
+
 /** Whether two JSON values are equal (`undefined` members ignored). */
 export const equal = (before: unknown, after: unknown): boolean => diff(before, after).length === 0
 

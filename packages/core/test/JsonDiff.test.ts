@@ -45,6 +45,22 @@ describe("JsonDiff", () => {
   })
 })
 
+describe("JsonDiff.valueAt", () => {
+  it("reads back the value at every path the diff names", () => {
+    const before = { a: { b: [1, { "odd key": 2 }] }, c: null }
+    const after = { a: { b: [1, { "odd key": 3 }, 4] }, c: { d: true } }
+    const changes = JsonDiff.diff(before, after)
+    expect(changes.map((c) => c.path)).toEqual(['a.b[1]["odd key"]', "a.b[2]", "c"])
+    for (const change of changes) {
+      expect(JsonDiff.valueAt(before, change.path)).toEqual(change.before)
+      expect(JsonDiff.valueAt(after, change.path)).toEqual(change.after)
+    }
+    expect(JsonDiff.valueAt(after, "(root)")).toBe(after)
+    expect(JsonDiff.valueAt(after, "x.y[3]")).toBeUndefined()
+    expect(() => JsonDiff.valueAt(after, "a..b")).toThrow("not a JsonDiff path")
+  })
+})
+
 describe("JsonDiff on task states", () => {
   it("finds nothing between equal values, and treats undefined keys as absent", () => {
     expect(JsonDiff.diff({ a: 1, b: { c: [1, 2] } }, { a: 1, b: { c: [1, 2] } })).toEqual([])

@@ -230,14 +230,47 @@ export const forkPointOf = (history: History, iteration: number): ReturnType<typ
   return point?.iteration === iteration ? point : undefined
 }
 
+/** How the replay and the daemon's stored projection differ. */
+export interface Divergence {
+  /** Replayed state after the last event (before) against the projection (after): status and context. */
+  readonly changes: ReadonlyArray<JsonDiff.Change>
+  /** The number of events after which they part (1-based event number, as the scrubber counts). */
+  readonly at: number
+  /**
+   * `behind`: the projection equals the replay after `at - 1` events and
+   * lacks the rest. `set`: event `at` is the last one that set the first
+   * differing path in the replay; the projection holds another value there.
+   */
+  readonly kind: "behind" | "set"
+}
+
+const comparable = (state: Replay.TaskState) => ({ status: state.status, context: state.context })
+
 /**
  * The replayed state after the last event against the daemon's stored
- * projection (GetTask), status and context compared deeply: no changes means
- * consistent. A projection has no history of its own, so where they diverge
- * is only known as "by the last event".
+ * projection (GetTask), status and context compared deeply; undefined when
+ * they agree. A projection keeps no history of its own, so where they part
+ * is found from the replay: if the projection equals the replay at its own
+ * (older) version, it is behind from the next event; otherwise the event
+ * that last set the first differing path is where they diverge.
  */
-export const consistency = (history: History, projection: Replay.TaskState): ReadonlyArray<JsonDiff.Change> =>
-  JsonDiff.diff({ status: history.final.status, context: history.final.context }, { status: projection.status, context: projection.context })
+export const consistency = (history: History, projection: Replay.TaskState): Divergence | undefined => {
+  const changes = JsonDiff.diff(comparable(history.final), comparable(projection))
+  if (changes.length === 0) return undefined
+  const version = projection.context.version
+  if (version < history.events.length && JsonDiff.equal(comparable(stateAt(history, version)), comparable(projection))) {
+    return { changes, at: version + 1, kind: "behind" }
+  }
+  const path = changes[0]!.path
+  const read = (state: Replay.TaskState) => JSON.stringify(JsonDiff.valueAt(comparable(state), path))
+  let last = read(Replay.initial)
+  let at = 0
+  Replay.checkpointed(history.events, history.events.length + 1, (i, state) => {
+    const value = read(state)
+    if (value !== last) (last = value), (at = i + 1)
+  })
+  return { changes, at, kind: "set" }
+}
 
 /** The states of the machine, for the diagram (from the machine config, so it follows the machine). */
 export const machineStates = (): ReadonlyArray<{ readonly name: TaskMachine.Status; readonly final: boolean; readonly targets: ReadonlyArray<{ readonly to: string; readonly events: ReadonlyArray<string> }> }> =>

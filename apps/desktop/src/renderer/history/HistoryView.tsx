@@ -53,17 +53,26 @@ const ChangeList = ({ changes, empty }: { readonly changes: ReadonlyArray<JsonDi
     </table>
   )
 
-/** Replay vs the daemon's projection (status + context) after the last event. */
-const Consistency = ({ history, projection }: { readonly history: HistoryModel.History; readonly projection: Replay.TaskState }) => {
-  const changes = useMemo(() => HistoryModel.consistency(history, projection), [history, projection])
-  if (changes.length === 0) {
+/** Replay vs the daemon's projection (status + context) after the last event, and where they part. */
+const Consistency = ({ history, projection, onSeek }: {
+  readonly history: HistoryModel.History
+  readonly projection: Replay.TaskState
+  readonly onSeek: (position: number) => void
+}) => {
+  const divergence = useMemo(() => HistoryModel.consistency(history, projection), [history, projection])
+  if (divergence === undefined) {
     return <p className="consistency ok" data-testid="consistency" data-consistent="true">✓ consistent: replaying all {history.events.length.toLocaleString()} events gives the daemon's stored state</p>
   }
+  const { changes, at, kind } = divergence
+  const path = <span className="mono">{changes[0]!.path}</span>
   return (
-    <div className="consistency bad" data-testid="consistency" data-consistent="false">
+    <div className="consistency bad" data-testid="consistency" data-consistent="false" data-diverges-at={at}>
       <p>
-        ✗ replay and the daemon's projection differ after event {history.events.length.toLocaleString()} (the last; a projection keeps no
-        earlier states, so where they diverged cannot be told). First differing path: <span className="mono">{changes[0]!.path}</span>
+        ✗ replay and the daemon's projection differ.{" "}
+        {kind === "behind"
+          ? <>The projection equals the replay after event {(at - 1).toLocaleString()} and lacks the {(history.events.length - at + 1).toLocaleString()} events from event {at.toLocaleString()} on.</>
+          : <>They diverge at event {at.toLocaleString()}, the last one that set {path} in the replay; the projection holds another value there.</>}{" "}
+        <button type="button" className="link" onClick={() => onSeek(at)}>Go to event {at.toLocaleString()}</button>
       </p>
       <ChangeList changes={changes} empty="" />
       <p className="muted">Before: replayed · after: projection.</p>
@@ -135,7 +144,7 @@ const HistoryScreen = (props: {
           </button>
         )}
       </header>
-      {props.projection !== undefined && <Consistency history={history} projection={props.projection} />}
+      {props.projection !== undefined && <Consistency history={history} projection={props.projection} onSeek={seek} />}
 
       <div className="scrubber">
         <button type="button" onClick={() => seek(0)} aria-label="First" title="Home">|◀</button>
