@@ -254,16 +254,17 @@ const decodeCurrent = Schema.decodeUnknownOption(CurrentEnvelope)
 export const fromEnvelope = (stored: unknown): RecordedEvent => {
   const current = decodeCurrent(stored)
   if (Option.isNone(current) || current.value.v !== schemaVersion) return fromAnyEnvelope(stored)
-  const envelope = current.value
-  return {
-    id: envelope.id,
-    stream: envelope.stream,
-    version: envelope.version,
-    position: envelope.position,
-    at: envelope.at,
-    event: { _tag: envelope.type, ...envelope.data } as TaskEvent,
-  }
+  return recordedOf(current.value, { _tag: current.value.type, ...current.value.data } as TaskEvent)
 }
+
+const recordedOf = (envelope: Omit<RecordedEvent, "event">, event: TaskEvent): RecordedEvent => ({
+  id: envelope.id,
+  stream: envelope.stream,
+  version: envelope.version,
+  position: envelope.position,
+  at: envelope.at,
+  event,
+})
 
 /** The two-step decode: the envelope, its version (upcast when older), then its body. */
 const fromAnyEnvelope = (stored: unknown): RecordedEvent => {
@@ -283,14 +284,7 @@ const fromAnyEnvelope = (stored: unknown): RecordedEvent => {
   }
   try {
     const data = upcast(envelope.type, envelope.v, envelope.data) as Record<string, unknown>
-    return {
-      id: envelope.id,
-      stream: envelope.stream,
-      version: envelope.version,
-      position: envelope.position,
-      at: envelope.at,
-      event: decodeEvent({ ...data, _tag: envelope.type }),
-    }
+    return recordedOf(envelope, decodeEvent({ ...data, _tag: envelope.type }))
   } catch (cause) {
     throw new EventDecodeError({ position: envelope.position, type: envelope.type, reason: String(cause) })
   }

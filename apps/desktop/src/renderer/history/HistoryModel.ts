@@ -206,6 +206,32 @@ export const bars = (history: History): ReadonlyArray<Bar> => {
   return out
 }
 
+/** Which outcome the timeline overview shows for a pixel column covering several attempts: the highest wins. */
+export const outcomeRank: Record<Outcome, number> = {
+  continued: 0,
+  running: 1,
+  done: 2,
+  maxIterations: 3,
+  aborted: 4,
+  retry: 5,
+  interrupted: 6,
+  error: 7,
+}
+
+/** The outcome (as its {@link outcomeRank}) each of `columns` columns shows when all bars are spread over them in order. */
+export const columnRanks = (bars: ReadonlyArray<Bar>, columns: number): Uint8Array => {
+  const out = new Uint8Array(columns)
+  for (let c = 0; c < columns; c++) {
+    // Columns past the attempts repeat the last one: with few bars, each spans several columns.
+    const first = Math.min(bars.length - 1, Math.floor((c * bars.length) / columns))
+    const end = Math.max(first + 1, Math.floor(((c + 1) * bars.length) / columns))
+    let best = 0
+    for (let i = first; i < end; i++) best = Math.max(best, outcomeRank[bars[i]!.outcome])
+    out[c] = best
+  }
+  return out
+}
+
 /**
  * Where a fork from the state after some events starts: the iteration whose
  * input `context.input` is (the running one, or the next one while waiting)

@@ -8,36 +8,12 @@
  * pointer. Colours are the `--outcome-*` variables of the timeline's CSS.
  */
 import { type PointerEvent, useEffect, useRef } from "react"
-import type * as HistoryModel from "./HistoryModel.ts"
+import * as HistoryModel from "./HistoryModel.ts"
 
-/** Which outcome a column shows when it covers several: the highest wins. */
-const rank: Record<HistoryModel.Outcome, number> = {
-  continued: 0,
-  running: 1,
-  done: 2,
-  maxIterations: 3,
-  aborted: 4,
-  retry: 5,
-  interrupted: 6,
-  error: 7,
-}
-const byRank = Object.keys(rank).sort((a, b) => rank[a as HistoryModel.Outcome] - rank[b as HistoryModel.Outcome]) as ReadonlyArray<HistoryModel.Outcome>
+/** The outcomes in rank order, so a column's rank indexes its colour. */
+const byRank = (Object.keys(HistoryModel.outcomeRank) as Array<HistoryModel.Outcome>).sort((a, b) => HistoryModel.outcomeRank[a] - HistoryModel.outcomeRank[b])
 
-/** The first attempt a column of `columns` covers (columns past the attempts repeat the last one). */
-const firstBar = (column: number, columns: number, count: number) => Math.min(count - 1, Math.floor((column * count) / columns))
-
-/** The outcome (as its rank) each of `columns` columns shows. */
-export const columnRanks = (bars: ReadonlyArray<HistoryModel.Bar>, columns: number): Uint8Array => {
-  const out = new Uint8Array(columns)
-  for (let c = 0; c < columns; c++) {
-    const end = Math.max(firstBar(c, columns, bars.length) + 1, Math.floor(((c + 1) * bars.length) / columns))
-    let best = 0
-    for (let i = firstBar(c, columns, bars.length); i < end; i++) best = Math.max(best, rank[bars[i]!.outcome])
-    out[c] = best
-  }
-  return out
-}
-
+/** The overview strip; `window` is the range of bars drawn below, `current` the attempt at the position. */
 export const TimelineOverview = (props: {
   readonly bars: ReadonlyArray<HistoryModel.Bar>
   /** The attempts drawn as bars below: `[from, to)`. */
@@ -58,7 +34,7 @@ export const TimelineOverview = (props: {
       const context = element.getContext("2d")!
       const style = getComputedStyle(element)
       const colours = byRank.map((outcome) => style.getPropertyValue(`--outcome-${outcome}`).trim() || "#999")
-      const columnRank = columnRanks(bars, columns)
+      const columnRank = HistoryModel.columnRanks(bars, columns)
       for (let c = 0; c < columns; c++) {
         context.fillStyle = colours[columnRank[c]!]!
         context.fillRect(c, 0, 1, 1)

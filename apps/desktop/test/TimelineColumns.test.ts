@@ -1,10 +1,9 @@
 import { describe, expect, it } from "vitest"
-import type * as HistoryModel from "../src/renderer/history/HistoryModel.ts"
-import { columnRanks } from "../src/renderer/history/TimelineOverview.tsx"
+import * as HistoryModel from "../src/renderer/history/HistoryModel.ts"
 
 const bar = (outcome: HistoryModel.Outcome): HistoryModel.Bar => ({ iteration: 1, attempt: 1, start: 0, end: 1, startAt: 0, endAt: 1, outcome })
 
-describe("TimelineOverview.columnRanks", () => {
+describe("HistoryModel.columnRanks (the timeline overview's pixel columns)", () => {
   it("a column covering many attempts shows the most telling outcome among them", () => {
     const bars = Array.from({ length: 1000 }, () => bar("continued"))
     bars[10] = bar("retry")
@@ -12,10 +11,10 @@ describe("TimelineOverview.columnRanks", () => {
     bars[501] = bar("interrupted")
     bars[999] = bar("done")
     // 10 columns of 100 attempts each.
-    expect([...columnRanks(bars, 10)]).toEqual([5, 0, 0, 0, 0, 7, 0, 0, 0, 2])
+    expect([...HistoryModel.columnRanks(bars, 10)]).toEqual([5, 0, 0, 0, 0, 7, 0, 0, 0, 2])
   })
 
   it("with more columns than attempts, each attempt spans several columns", () => {
-    expect([...columnRanks([bar("continued"), bar("error")], 4)]).toEqual([0, 0, 7, 7])
+    expect([...HistoryModel.columnRanks([bar("continued"), bar("error")], 4)]).toEqual([0, 0, 7, 7])
   })
 })
