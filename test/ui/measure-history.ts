@@ -5,8 +5,11 @@
  *
  * 1. In Node: decode + fold speed, and the memory of every state
  *    (`Replay.scan`) against checkpoints every 1,000 events (what the view keeps).
- * 2. In headless Chromium (page served by a daemon in web mode, which is
- *    then stopped): opens the synthetic file through "Open history…" and
+ * 2. In headless Chromium, page served by a daemon in web mode (bench
+ *    task config): (a) the daemon runs a real task of 50,000 iterations
+ *    (100,002 events, ~1.5 min) and the History view opens it three times
+ *    (paged History RPC: time until the list shows, median wait per page);
+ *    (b) with the daemon stopped, opens the synthetic file through "Open history…" and
  *    reports the time until the view shows, the page's own decode and fold
  *    timings (`history-decode`, `history-fold` measures, so the fold's
  *    events/s in the browser), the time per scrub step, and
@@ -20,7 +23,8 @@ import type { Page } from "playwright-core"
 import * as HistoryModel from "../../apps/desktop/src/renderer/history/HistoryModel.ts"
 import { removeDataDir, tempDataDir } from "../support/DaemonProcess.ts"
 import { syntheticHistory } from "./HistorySupport.ts"
-import { buildDaemon, buildUi, launchChromium, outputDir, startWebDaemon } from "./WebUiSupport.ts"
+import { connectTo, waitFor } from "../support/TaskPolling.ts"
+import { buildDaemon, buildUi, goTo, launchChromium, outputDir, startWebDaemon } from "./WebUiSupport.ts"
 
 // Page-side code runs in Chromium; this module is type-checked without the DOM lib.
 interface ScrollerElement {
@@ -28,9 +32,10 @@ interface ScrollerElement {
 }
 declare const document: { querySelector<E = ScrollerElement>(selector: string): E | null }
 declare const requestAnimationFrame: (callback: (now: number) => void) => number
-declare const performance: { now(): number; getEntriesByName(name: string): Array<{ duration: number }> }
+declare const performance: { now(): number; getEntriesByName(name: string): Array<{ duration: number }>; clearMeasures(): void }
 
 const iterations = Number(process.env.ITERATIONS ?? 20_000)
+const root = join(import.meta.dirname, "..", "..")
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => {})
 const heapMb = () => (gc(), process.memoryUsage().heapUsed / 1024 / 1024)
 
@@ -96,13 +101,41 @@ const main = async () => {
   buildDaemon()
   buildUi()
   const dataDir = tempDataDir()
-  const { daemon, signIn } = await startWebDaemon(dataDir)
+  const { daemon, signIn } = await startWebDaemon(dataDir, ["--config", join(root, "apps", "daemon", "bench", "bench.config.ts")])
   const browser = await launchChromium()
   try {
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 } })
     await page.addInitScript("globalThis.__name = (f) => f")
     await page.goto(signIn.href)
     await page.locator(".status-bar[data-connection=connected]").waitFor()
+
+    // 2a. Through the daemon: a real task of `iterations * 2.5` iterations (two events each) opened at #/tasks/<id>/history.
+    const connection = await connectTo(daemon)
+    const fill = Date.now()
+    const task = await connection.call((client) => client.Trigger({ definitionId: "iterate", input: { left: Math.round(iterations * 2.5) } }))
+    const taskId = task.context.taskId
+    const done = await waitFor(connection, taskId, "done", { timeoutMs: 900_000 })
+    await connection.close()
+    console.log(`daemon: ran a task of ${done.context.iteration.toLocaleString()} iterations, ${done.context.version.toLocaleString()} events, in ${((Date.now() - fill) / 1000).toFixed(0)} s`)
+    for (let run = 1; run <= 3; run++) {
+      await goTo(page, "#/")
+      await page.waitForTimeout(300)
+      await page.evaluate(() => performance.clearMeasures())
+      const start = Date.now()
+      await goTo(page, `#/tasks/${taskId}/history`)
+      await page.locator(".event-row.virtual-row").first().waitFor({ timeout: 120_000 })
+      const shownMs = Date.now() - start
+      const [fetch, fold, waits] = await page.evaluate(() => [
+        performance.getEntriesByName("history-fetch").at(-1)?.duration ?? Number.NaN,
+        performance.getEntriesByName("history-fold").at(-1)?.duration ?? Number.NaN,
+        performance.getEntriesByName("history-page-wait").map((e) => e.duration),
+      ] as const)
+      const sortedWaits = [...waits].sort((a, b) => a - b)
+      console.log(`chromium via daemon, run ${run}: route → list shown ${shownMs} ms; in page: fetch (${waits.length} pages, History RPC over the WebSocket + decode) ${fetch.toFixed(0)} ms, median wait per page ${sortedWaits[sortedWaits.length >> 1]!.toFixed(0)} ms, fold ${fold.toFixed(0)} ms`)
+    }
+
+    // 2b. An exported file, with the daemon stopped.
+    await goTo(page, "#/")
     await daemon.stop("SIGTERM")
     const open = Date.now()
     await page.setInputFiles('input[aria-label="Open history file"]', file)

@@ -19,7 +19,7 @@ export interface DaemonIdentity {
 }
 
 const toDaemonError = (error: { readonly message: string }) => new TaskRpc.DaemonError({ reason: error.message })
-const toWire = (recorded: TaskEvent.RecordedEvent) => new TaskEvent.EventEnvelope(TaskEvent.toEnvelope(recorded) as TaskEvent.EventEnvelope)
+const toWire = (recorded: TaskEvent.RecordedEvent) => TaskEvent.toEnvelope(recorded) as TaskEvent.EventEnvelope
 
 const toLogLine = (recorded: TaskEvent.RecordedEvent): TaskRpc.LogLine | undefined => {
   const event = recorded.event
@@ -79,10 +79,9 @@ export const layer = (identity: DaemonIdentity) =>
             Effect.map((page) => new TaskRpc.TaskPage(page)),
             Effect.mapError(toDaemonError),
           ),
-        History: ({ taskId, fromVersion }) =>
+        History: ({ taskId, fromVersion, limit }) =>
           tasks.get(taskId).pipe(
-            Effect.andThen(store.readStream(taskId, fromVersion)),
-            Effect.map((events) => events.map(toWire)),
+            Effect.andThen(store.readStreamEnvelopes(taskId, fromVersion, limit)),
             Effect.mapError((error) => (error._tag === "StoreError" ? toDaemonError(error) : error)),
           ),
         Logs: ({ taskId, follow }) => Stream.unwrap(logs(taskId, follow === true)),

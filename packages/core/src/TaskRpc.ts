@@ -173,7 +173,12 @@ export class TaskRpcs extends RpcGroup.make(
     error: DaemonError,
   }),
   Rpc.make("History", {
-    payload: { taskId: TaskId, fromVersion: Schema.optional(Schema.Number) },
+    payload: {
+      taskId: TaskId,
+      fromVersion: Schema.optional(Schema.Number),
+      /** At most this many events (a page; ask again from the next version). Default: all. */
+      limit: Schema.optional(Schema.Number.check(Schema.isBetween({ minimum: 1, maximum: 100_000 }))),
+    },
     success: Schema.Array(EventEnvelope),
     error: TaskErrors,
   }),

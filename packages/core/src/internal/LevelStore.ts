@@ -18,7 +18,7 @@ import { Effect, Option, PubSub, type Scope, Stream } from "effect"
 import { StoreError, type EventStore, type LayerOptions, type TaskFilter, type TaskPage } from "../EventStore.ts"
 import type { TaskId } from "../Ids.ts"
 import type * as Replay from "../Replay.ts"
-import { EventDecodeError, fromEnvelope, type RecordedEvent } from "../TaskEvent.ts"
+import { EventDecodeError, type EventEnvelope, fromEnvelope, type RecordedEvent } from "../TaskEvent.ts"
 import { storeError, type Db } from "./LevelDb.ts"
 import * as Keys from "./LevelKeys.ts"
 import { rebuild } from "./LevelRebuild.ts"
@@ -38,11 +38,14 @@ const asStoreError = (operation: string) => (cause: unknown): StoreError =>
 const attempt = <A>(operation: string, f: () => Promise<A>): Effect.Effect<A, StoreError> =>
   Effect.tryPromise({ try: f, catch: asStoreError(operation) })
 
-const decodeEvents = (values: ReadonlyArray<string | undefined>): Array<RecordedEvent> =>
+/** The stored envelopes of log values, parsed but not decoded; a missing value is a broken index. */
+const parseEnvelopes = (values: ReadonlyArray<string | undefined>): Array<EventEnvelope> =>
   values.map((value) => {
     if (value === undefined) throw new StoreError({ operation: "read", reason: "the stream index points at a missing log entry" })
-    return fromEnvelope(JSON.parse(value))
+    return JSON.parse(value) as EventEnvelope
   })
+
+const decodeEvents = (values: ReadonlyArray<string | undefined>): Array<RecordedEvent> => parseEnvelopes(values).map(fromEnvelope)
 
 const recover = (db: Db, view: View) =>
   attempt("open", async () => {
@@ -71,6 +74,22 @@ export const make = (db: Db, options: LayerOptions = {}): Effect.Effect<EventSto
     const pubsub = yield* PubSub.sliding<ReadonlyArray<RecordedEvent>>(PAGE)
     yield* Effect.addFinalizer(() => PubSub.shutdown(pubsub))
     const committer = yield* Committer.make(db, view, options, pubsub, applyRebuild)
+
+    /** The log values of one stream from `fromVersion` (1-based, inclusive), in version order, at most `limit`. */
+    const readStreamValues = async (stream: TaskId, fromVersion = 1, limit = Infinity): Promise<ReadonlyArray<string | undefined>> => {
+      const from = Math.max(1, Math.ceil(fromVersion))
+      const prefix = Keys.streamPrefix(stream)
+      // The run holding `from` starts at or before it; every run holds at least one event.
+      const [start] = await db.keys({ gte: prefix, lte: Keys.streamEvent(stream, from), reverse: true, limit: 1 })
+      const runs = await db.entries({ gte: start ?? prefix, lt: Keys.prefixEnd(prefix), ...(Number.isFinite(limit) ? { limit: limit + 1 } : {}) })
+      const keys: Array<string> = []
+      for (const [key, value] of runs) {
+        const version = Keys.versionOfStreamKey(key)
+        const { position, count } = Keys.parseStreamRun(value)
+        for (let i = Math.max(0, from - version); i < count && keys.length < limit; i++) keys.push(Keys.log(position + i))
+      }
+      return db.getMany(keys)
+    }
 
     const readAll = (fromPosition: number, limit?: number) =>
       limit !== undefined && limit <= 0
@@ -174,21 +193,10 @@ export const make = (db: Db, options: LayerOptions = {}): Effect.Effect<EventSto
 
     return {
       append: committer.append,
-      readStream: (stream, fromVersion = 1) =>
-        attempt("readStream", async () => {
-          const from = Math.max(1, Math.ceil(fromVersion))
-          const prefix = Keys.streamPrefix(stream)
-          // The run holding `from` starts at or before it.
-          const [start] = await db.keys({ gte: prefix, lte: Keys.streamEvent(stream, from), reverse: true, limit: 1 })
-          const runs = await db.entries({ gte: start ?? prefix, lt: Keys.prefixEnd(prefix) })
-          const keys: Array<string> = []
-          for (const [key, value] of runs) {
-            const version = Keys.versionOfStreamKey(key)
-            const { position, count } = Keys.parseStreamRun(value)
-            for (let i = Math.max(0, from - version); i < count; i++) keys.push(Keys.log(position + i))
-          }
-          return decodeEvents(await db.getMany(keys))
-        }),
+      readStream: (stream, fromVersion) =>
+        attempt("readStream", async () => decodeEvents(await readStreamValues(stream, fromVersion))),
+      readStreamEnvelopes: (stream, fromVersion, limit) =>
+        attempt("readStreamEnvelopes", async () => parseEnvelopes(await readStreamValues(stream, fromVersion, limit))),
       readAll,
       subscribe,
       head: Effect.sync(() => view.head),

@@ -6,6 +6,7 @@
  */
 import { type Ids } from "@tasklane/core/client"
 import type { DaemonClient } from "../DaemonClient.ts"
+import { fetchHistory } from "./HistoryFetch.ts"
 import * as HistoryModel from "./HistoryModel.ts"
 
 /** Where a fork starts. */
@@ -29,8 +30,9 @@ export const save = (origin: ForkOrigin, input: unknown): void => {
 export const load = async (client: DaemonClient, origin: ForkOrigin): Promise<unknown> => {
   const saved = sessionStorage.getItem(key(origin))
   if (saved !== null) return JSON.parse(saved)
-  const envelopes = await client.call((c) => c.History({ taskId: origin.taskId as Ids.TaskId }))
-  const history = HistoryModel.load(envelopes)
+  const fetched = await fetchHistory(client, origin.taskId as Ids.TaskId)
+  if (fetched instanceof HistoryModel.HistoryLoadError) throw new Error(fetched.message)
+  const history = HistoryModel.fold(fetched.envelopes, fetched.events)
   if (history instanceof HistoryModel.HistoryLoadError) throw new Error(history.message)
   const point = HistoryModel.forkPointOf(history, origin.iteration)
   if (point === undefined) throw new Error(`task ${origin.taskId} has no iteration ${origin.iteration}`)

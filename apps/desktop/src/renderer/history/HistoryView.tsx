@@ -17,12 +17,13 @@ import { JsonDiff } from "@tasklane/core/client"
 import type { Ids, Replay } from "@tasklane/core/client"
 import { type KeyboardEvent, useCallback, useEffect, useMemo, useState } from "react"
 import { useApp } from "../AppContext.ts"
-import { describeError } from "../DaemonClient.ts"
+import { type DaemonClient, describeError } from "../DaemonClient.ts"
 import * as Format from "../Format.ts"
 import * as Router from "../Router.ts"
 import { ErrorBanner, JsonBlock, StatusBadge } from "../Widgets.tsx"
 import { EventList } from "./EventList.tsx"
 import * as ForkDraft from "./ForkDraft.ts"
+import { fetchHistory } from "./HistoryFetch.ts"
 import { ForkedFrom, ForkList } from "./Forks.tsx"
 import * as HistoryModel from "./HistoryModel.ts"
 import { IterationTimeline } from "./IterationTimeline.tsx"
@@ -213,29 +214,43 @@ const timedLoad = (envelopes: ReadonlyArray<unknown>) => {
   return history
 }
 
+/** Fetches a task's history (paged) and its projection, and folds it; a live task is followed until both describe the same version. */
+const loadTaskHistory = async (client: DaemonClient, taskId: Ids.TaskId, onProgress: (loaded: number) => void) => {
+  const start = performance.now()
+  const first = await fetchHistory(client, taskId, { onProgress })
+  if (first instanceof HistoryModel.HistoryLoadError) return first
+  const envelopes = [...first.envelopes]
+  const events = [...first.events]
+  let projection = await client.call((c) => c.GetTask({ taskId }))
+  for (let attempt = 0; projection.context.version > envelopes.length && attempt < 4; attempt++) {
+    const more = await fetchHistory(client, taskId, { fromVersion: envelopes.length + 1 })
+    if (more instanceof HistoryModel.HistoryLoadError) return more
+    for (let i = 0; i < more.events.length; i++) envelopes.push(more.envelopes[i]!), events.push(more.events[i]!)
+    projection = await client.call((c) => c.GetTask({ taskId }))
+  }
+  const fetched = performance.now()
+  performance.measure("history-fetch", { start, end: fetched, detail: envelopes.length })
+  const history = HistoryModel.fold(envelopes, events)
+  performance.measure("history-fold", { start: fetched, end: performance.now(), detail: envelopes.length })
+  return history instanceof HistoryModel.HistoryLoadError ? history : { history, projection }
+}
+
 /** A task's history from the daemon, checked against its projection. */
 export const TaskHistoryView = ({ taskId }: { readonly taskId: Ids.TaskId }) => {
   const { client } = useApp()
   const [loaded, setLoaded] = useState<{ history: HistoryModel.History; projection: Replay.TaskState } | undefined>(undefined)
+  const [progress, setProgress] = useState(0)
   const [error, setError] = useState("")
   const [generation, setGeneration] = useState(0)
   useEffect(() => {
     let cancelled = false
     setError("")
-    const fetchBoth = async () => {
-      // A live task may move on between the two calls: fetch again until they describe the same version.
-      for (let attempt = 0; ; attempt++) {
-        const envelopes = await client.call((c) => c.History({ taskId }))
-        const projection = await client.call((c) => c.GetTask({ taskId }))
-        if (projection.context.version === envelopes.length || attempt === 4) return { envelopes, projection }
-      }
-    }
-    fetchBoth().then(
-      ({ envelopes, projection }) => {
+    setProgress(0)
+    loadTaskHistory(client, taskId, (loaded) => !cancelled && setProgress(loaded)).then(
+      (result) => {
         if (cancelled) return
-        const history = timedLoad(envelopes)
-        if (history instanceof HistoryModel.HistoryLoadError) setError(`This task's history does not replay: ${history.message}`)
-        else setLoaded({ history, projection })
+        if (result instanceof HistoryModel.HistoryLoadError) setError(`This task's history does not replay: ${result.message}`)
+        else setLoaded(result)
       },
       (cause) => !cancelled && setError(`Could not load the history of ${taskId}: ${describeError(cause)}`),
     )
@@ -246,7 +261,7 @@ export const TaskHistoryView = ({ taskId }: { readonly taskId: Ids.TaskId }) => 
     return (
       <section className="view history-view">
         <a href={back.href} className="back">{back.label}</a>
-        {error ? <ErrorBanner message={error} /> : <p className="muted">Loading history…</p>}
+        {error ? <ErrorBanner message={error} /> : <p className="muted" data-testid="history-loading">Loading history…{progress > 0 && ` ${progress.toLocaleString()} events`}</p>}
       </section>
     )
   }
