@@ -19,7 +19,7 @@
  * The plan comes from a seeded PRNG; the seed is printed, and
  * `TASKLANE_CHAOS_SEED=<n>` runs the same plan again (timing still varies).
  */
-import { Replay, TaskEvent } from "@tasklane/core"
+import { Replay, TaskEvent, TaskRpc } from "@tasklane/core"
 import { Stream } from "effect"
 import { afterAll, describe, expect, it } from "vitest"
 import type { Connection } from "../../apps/daemon/src/Client.ts"
@@ -221,7 +221,7 @@ describe(`crash suite: ${totalTasks} tasks, ${kills} SIGKILLs (seed ${seed})`, (
       await Promise.all(ids.slice(i, i + 32).map(async (taskId) => {
         const fromLog = streams.get(taskId)!
         const [events, stored] = await Promise.all([
-          c.call((client) => client.History({ taskId: taskId as never })),
+          c.call((client) => client.History({ taskId: taskId as never })).then(TaskRpc.parseHistory),
           c.call((client) => client.GetTask({ taskId: taskId as never })),
         ])
         const types = events.map((e) => e.type)

@@ -6,7 +6,7 @@
  * every task finishes exactly once, and tasks that were triggered but not
  * started are still there.
  */
-import type { Ids, Replay } from "@tasklane/core"
+import type { Replay } from "@tasklane/core"
 import { afterAll, describe, expect, it } from "vitest"
 import { eventTypes, getTask, history, poll, restartable, waitFor } from "../support/TaskPolling.ts"
 
@@ -74,7 +74,7 @@ describe("kill -9 and restart on the same data dir", () => {
     const info = await c.call((client) => client.Info())
     expect(info).toMatchObject({ running: 0, queued: 0 })
     for (const id of [ids.slow, ids.delayed, ids.hook, ...ids.burst]) {
-      const types = (await c.call((client) => client.History({ taskId: id as Ids.TaskId }))).map((e) => e.type)
+      const types = (await history(c, id)).map((e) => e.type)
       expect(types.filter((type) => finalTypes.includes(type)), `${id}: ${types.join(", ")}`).toEqual(["TaskDone"])
     }
   })

@@ -9,7 +9,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { WebSocket } from "ws"
-import { type DesktopBridge, TaskEvent, type Ids } from "@tasklane/core/client"
+import { type DesktopBridge, TaskEvent, TaskRpc, type Ids } from "@tasklane/core/client"
 import * as DaemonClient from "../../apps/desktop/src/renderer/DaemonClient.ts"
 import { fetchHistory } from "../../apps/desktop/src/renderer/history/HistoryFetch.ts"
 import * as HistoryModel from "../../apps/desktop/src/renderer/history/HistoryModel.ts"
@@ -62,7 +62,7 @@ describe("fetchHistory (paged History RPC, real daemon)", () => {
     const unix = await connectTo(daemon)
     await waitFor(unix, taskId, "done", { timeoutMs: 30_000, settled: true })
     await unix.close()
-    all = await client.call((c) => c.History({ taskId }))
+    all = TaskRpc.parseHistory(await client.call((c) => c.History({ taskId })))
   }, 60_000)
 
   afterAll(async () => {

@@ -5,7 +5,7 @@
  * A poll that times out fails with the last state and history it saw, so a
  * hanging test says where the task got stuck.
  */
-import type { Replay, TaskEvent } from "@tasklane/core"
+import { type Replay, type TaskEvent, TaskRpc } from "@tasklane/core"
 import type { Connection } from "../../apps/daemon/src/Client.ts"
 import { connect } from "../../apps/daemon/src/Client.ts"
 import { type DaemonProcess, removeDataDir, startDaemon, tempDataDir } from "./DaemonProcess.ts"
@@ -46,7 +46,7 @@ export const sleep = (ms: number): Promise<void> => new Promise((resolve) => set
 
 /** A task's recorded events, in stream order. */
 export const history = (c: Connection, taskId: string): Promise<ReadonlyArray<TaskEvent.EventEnvelope>> =>
-  c.call((client) => client.History({ taskId: taskId as never }))
+  c.call((client) => client.History({ taskId: taskId as never })).then(TaskRpc.parseHistory)
 
 /** The types of a task's recorded events, in stream order. */
 export const eventTypes = async (c: Connection, taskId: string): Promise<Array<string>> =>

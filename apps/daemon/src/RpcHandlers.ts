@@ -81,7 +81,7 @@ export const layer = (identity: DaemonIdentity) =>
           ),
         History: ({ taskId, fromVersion, limit }) =>
           tasks.get(taskId).pipe(
-            Effect.andThen(store.readStreamEnvelopes(taskId, fromVersion, limit)),
+            Effect.andThen(store.readStreamJson(taskId, fromVersion, limit)),
             Effect.mapError((error) => (error._tag === "StoreError" ? toDaemonError(error) : error)),
           ),
         Logs: ({ taskId, follow }) => Stream.unwrap(logs(taskId, follow === true)),

@@ -18,7 +18,7 @@
  */
 import { Context, Effect, Layer, Schema, type Stream } from "effect"
 import { TaskId } from "./Ids.ts"
-import type { EventEnvelope, NewEvent, RecordedEvent } from "./TaskEvent.ts"
+import type { NewEvent, RecordedEvent } from "./TaskEvent.ts"
 import type { TaskState } from "./Replay.ts"
 import type { TaskStatus } from "./TaskMachine.ts"
 
@@ -109,10 +109,11 @@ export class EventStore extends Context.Service<
     readonly readStream: (stream: TaskId, fromVersion?: number) => Effect.Effect<ReadonlyArray<RecordedEvent>, StoreError>
     /**
      * The stream's stored envelopes from `fromVersion`, at most `limit`, as
-     * written (bodies still encoded, not decoded here): what the History RPC
-     * sends, without decoding and re-encoding every event of a long history.
+     * one JSON array of the stored texts, verbatim (neither parsed nor
+     * re-encoded here): what the History RPC sends. Readers decode each with
+     * `TaskEvent.fromEnvelope`, as they would anyway.
      */
-    readonly readStreamEnvelopes: (stream: TaskId, fromVersion?: number, limit?: number) => Effect.Effect<ReadonlyArray<EventEnvelope>, StoreError>
+    readonly readStreamJson: (stream: TaskId, fromVersion?: number, limit?: number) => Effect.Effect<string, StoreError>
     /** Events of all streams from a global position (1-based, inclusive), at most `limit`. */
     readonly readAll: (fromPosition: number, limit?: number) => Effect.Effect<ReadonlyArray<RecordedEvent>, StoreError>
     /** Every event from `fromPosition`, then live ones as they commit, with no gap and no duplicate. */

@@ -132,13 +132,13 @@ export const conformance = (name: string, makeLayer: MakeLayer) =>
           expect((yield* es.readStream(S.taskId(1), 6)).map((e) => e.version)).toEqual([6, 7, 8, 9])
           expect((yield* es.readStream(S.taskId(1), 7)).map((e) => e.version)).toEqual([7, 8, 9])
           expect(yield* es.readStream(S.taskId(1), 10)).toEqual([])
-          // The stored envelopes, undecoded, are exactly the encoded events.
-          expect(yield* es.readStreamEnvelopes(S.taskId(1))).toEqual(stream.map(toEnvelope))
-          expect(yield* es.readStreamEnvelopes(S.taskId(1), 7)).toEqual(stream.slice(6).map(toEnvelope))
-          expect(yield* es.readStreamEnvelopes(S.taskId(9))).toEqual([])
-          // Paged: the pages join up to the whole stream.
-          expect(yield* es.readStreamEnvelopes(S.taskId(1), 2, 3)).toEqual(stream.slice(1, 4).map(toEnvelope))
-          expect(yield* es.readStreamEnvelopes(S.taskId(1), 8, 5)).toEqual(stream.slice(7).map(toEnvelope))
+          // The stored envelopes, verbatim, are exactly the encoded events; paged, the pages join up.
+          const json = (from?: number, limit?: number) => es.readStreamJson(S.taskId(1), from, limit).pipe(Effect.map((text) => JSON.parse(text)))
+          expect(yield* json()).toEqual(stream.map(toEnvelope))
+          expect(yield* json(7)).toEqual(stream.slice(6).map(toEnvelope))
+          expect(yield* json(2, 3)).toEqual(stream.slice(1, 4).map(toEnvelope))
+          expect(yield* json(8, 5)).toEqual(stream.slice(7).map(toEnvelope))
+          expect(yield* es.readStreamJson(S.taskId(9))).toBe("[]")
           expect(positions(yield* es.readAll(3, 4))).toEqual([3, 4, 5, 6])
           expect(positions(yield* es.readAll(12))).toEqual([12, 13, 14])
           expect(yield* es.readAll(15)).toEqual([])

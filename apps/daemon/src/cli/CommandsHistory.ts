@@ -7,21 +7,17 @@
  *
  * The history file format is `HistoryFile` in @tasklane/core.
  */
-import { HistoryFile, Ids, Replay, TaskEvent } from "@tasklane/core"
-import { Effect, Schema } from "effect"
+import { HistoryFile, Ids, Replay, TaskEvent, TaskRpc } from "@tasklane/core"
+import { Effect } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import * as Fs from "node:fs"
 import { withClient } from "./Connect.ts"
 import * as Output from "./Output.ts"
 import { opt, style, UsageError } from "./Output.ts"
 
-const encodeEnvelope = Schema.encodeSync(TaskEvent.EventEnvelope)
-
-/** A task's envelopes from the daemon, as plain JSON. */
+/** A task's envelopes from the daemon, as stored (plain JSON, decoded where used). */
 export const fetchEnvelopes = (taskId: string) =>
-  withClient((client) => client.History({ taskId: Ids.TaskId.make(taskId) })).pipe(
-    Effect.map((events) => events.map((event) => encodeEnvelope(event) as unknown)),
-  )
+  withClient((client) => client.History({ taskId: Ids.TaskId.make(taskId) })).pipe(Effect.map(TaskRpc.parseHistory))
 
 /** Reads an exported history file (or a recorded fixture with an `events` array). */
 export const readHistoryFile = (file: string) =>

@@ -18,7 +18,7 @@ import { Effect, Option, PubSub, type Scope, Stream } from "effect"
 import { StoreError, type EventStore, type LayerOptions, type TaskFilter, type TaskPage } from "../EventStore.ts"
 import type { TaskId } from "../Ids.ts"
 import type * as Replay from "../Replay.ts"
-import { EventDecodeError, type EventEnvelope, fromEnvelope, type RecordedEvent } from "../TaskEvent.ts"
+import { EventDecodeError, fromEnvelope, type RecordedEvent } from "../TaskEvent.ts"
 import { storeError, type Db } from "./LevelDb.ts"
 import * as Keys from "./LevelKeys.ts"
 import { rebuild } from "./LevelRebuild.ts"
@@ -38,14 +38,14 @@ const asStoreError = (operation: string) => (cause: unknown): StoreError =>
 const attempt = <A>(operation: string, f: () => Promise<A>): Effect.Effect<A, StoreError> =>
   Effect.tryPromise({ try: f, catch: asStoreError(operation) })
 
-/** The stored envelopes of log values, parsed but not decoded; a missing value is a broken index. */
-const parseEnvelopes = (values: ReadonlyArray<string | undefined>): Array<EventEnvelope> =>
-  values.map((value) => {
-    if (value === undefined) throw new StoreError({ operation: "read", reason: "the stream index points at a missing log entry" })
-    return JSON.parse(value) as EventEnvelope
-  })
+/** The log values a stream index points at; a missing one is a broken index. */
+const present = (values: ReadonlyArray<string | undefined>): ReadonlyArray<string> => {
+  if (values.includes(undefined)) throw new StoreError({ operation: "read", reason: "the stream index points at a missing log entry" })
+  return values as ReadonlyArray<string>
+}
 
-const decodeEvents = (values: ReadonlyArray<string | undefined>): Array<RecordedEvent> => parseEnvelopes(values).map(fromEnvelope)
+const decodeEvents = (values: ReadonlyArray<string | undefined>): Array<RecordedEvent> =>
+  present(values).map((value) => fromEnvelope(JSON.parse(value)))
 
 const recover = (db: Db, view: View) =>
   attempt("open", async () => {
@@ -195,8 +195,8 @@ export const make = (db: Db, options: LayerOptions = {}): Effect.Effect<EventSto
       append: committer.append,
       readStream: (stream, fromVersion) =>
         attempt("readStream", async () => decodeEvents(await readStreamValues(stream, fromVersion))),
-      readStreamEnvelopes: (stream, fromVersion, limit) =>
-        attempt("readStreamEnvelopes", async () => parseEnvelopes(await readStreamValues(stream, fromVersion, limit))),
+      readStreamJson: (stream, fromVersion, limit) =>
+        attempt("readStreamJson", async () => `[${present(await readStreamValues(stream, fromVersion, limit)).join(",")}]`),
       readAll,
       subscribe,
       head: Effect.sync(() => view.head),

@@ -6,7 +6,7 @@
  * daemon idle while the page decoded them all (about 3.5 s for 67,000
  * events here); paged, the two overlap and each page's garbage stays young.
  */
-import type { Ids, TaskEvent } from "@tasklane/core/client"
+import { type Ids, type TaskEvent, TaskRpc } from "@tasklane/core/client"
 import type { DaemonClient } from "../DaemonClient.ts"
 import * as HistoryModel from "./HistoryModel.ts"
 
@@ -37,7 +37,7 @@ export const fetchHistory = async (
   const inFlight: Array<Promise<ReadonlyArray<TaskEvent.EventEnvelope>>> = []
   let asked = options.fromVersion ?? 1
   const askNext = () => {
-    inFlight.push(client.call((c) => c.History({ taskId, fromVersion: asked, limit })))
+    inFlight.push(client.call((c) => c.History({ taskId, fromVersion: asked, limit })).then(TaskRpc.parseHistory))
     asked += limit
   }
   const abandon = () => inFlight.forEach((pending) => pending.catch(() => undefined))
