@@ -7,7 +7,7 @@
  * iteration's input and links both ways. Screenshots go to
  * `test-output/ui/history-*.png`.
  */
-import { mkdirSync, writeFileSync } from "node:fs"
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { ClassicLevel } from "classic-level"
 import type { Browser, Page } from "playwright-core"
@@ -163,6 +163,18 @@ describe("History view", () => {
     for (let i = 0; i < 40; i++) await page.keyboard.press("ArrowRight")
     expect(await shown()).toEqual(at40)
     await shot("file")
+
+    // Dropping the file on the window opens it the same way (a drop as the browser delivers one, with a File in its DataTransfer).
+    await goTo(page, "#/")
+    // (Page-side code as a string: this file is type-checked without the DOM library.)
+    await page.evaluate(`(() => {
+      const transfer = new DataTransfer()
+      transfer.items.add(new File([${JSON.stringify(readFileSync(file, "utf8"))}], "dropped.json", { type: "application/json" }))
+      for (const type of ["dragover", "drop"]) document.body.dispatchEvent(new DragEvent(type, { dataTransfer: transfer, bubbles: true, cancelable: true }))
+    })()`)
+    await page.waitForURL(/#\/history\/file$/)
+    await expect.poll(() => page.locator("h2").first().textContent()).toContain("dropped.json")
+    expect(await shown()).toEqual(expected)
 
     const notHistory = join(dataDir, "tasks.json")
     writeFileSync(notHistory, JSON.stringify({ tasks: [] }))

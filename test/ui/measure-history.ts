@@ -95,7 +95,7 @@ const main = async () => {
   states = undefined
   void states
   console.log(`node: decode ${decodeMs.toFixed(0)} ms (${Math.round(n / decodeMs * 1000).toLocaleString()} events/s); Replay.replay ${replayMs.toFixed(0)} ms (${Math.round(n / replayMs * 1000).toLocaleString()} events/s)`)
-  console.log(`node: HistoryModel.fold (step per event, checkpoint every 1,000) ${foldMs.toFixed(0)} ms, +${checkpointMb.toFixed(1)} MB; Replay.scan (every state) ${scanMs.toFixed(0)} ms, +${scanMb.toFixed(1)} MB${(globalThis as { gc?: unknown }).gc ? "" : " (run node with --expose-gc for exact heap figures)"}`)
+  console.log(`node: HistoryModel.fold (one in-place fold, a checkpoint every 1,000) ${foldMs.toFixed(0)} ms, +${checkpointMb.toFixed(1)} MB; Replay.scan (every state) ${scanMs.toFixed(0)} ms, +${scanMb.toFixed(1)} MB${(globalThis as { gc?: unknown }).gc ? "" : " (run node with --expose-gc for exact heap figures)"}`)
 
   // 2. Chromium.
   buildDaemon()
