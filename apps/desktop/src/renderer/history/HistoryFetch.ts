@@ -1,7 +1,7 @@
 /**
  * Loads a task's history from the daemon in pages, decoding each page while
- * the daemon reads and sends the next: the next page is asked for before the
- * one just received is decoded. In one answer, a long history kept the page
+ * the daemon reads and sends the next ones (a few pages are asked for ahead
+ * of the one being decoded). In one answer, a long history kept the page
  * idle while the daemon read, parsed and encoded every event, then the
  * daemon idle while the page decoded them all (about 3.5 s for 67,000
  * events here); paged, the two overlap and each page's garbage stays young.
@@ -40,23 +40,27 @@ export const fetchHistory = async (
     inFlight.push(client.call((c) => c.History({ taskId, fromVersion: asked, limit })).then(TaskRpc.parseHistory))
     asked += limit
   }
-  const abandon = () => inFlight.forEach((pending) => pending.catch(() => undefined))
   for (let i = 0; i < pagesInFlight; i++) askNext()
   const envelopes: Array<TaskEvent.EventEnvelope> = []
   const events: Array<TaskEvent.RecordedEvent> = []
-  for (;;) {
-    const waiting = performance.now()
-    const got = await inFlight.shift()!
-    const more = got.length === limit
-    if (more) askNext()
-    const decoding = performance.now()
-    const decoded = HistoryModel.decode(got)
-    // Where a page's time goes, in the page's performance timeline (the measurements read these).
-    performance.measure("history-page-wait", { start: waiting, end: decoding })
-    performance.measure("history-page-decode", { start: decoding, end: performance.now() })
-    if (decoded instanceof HistoryModel.HistoryLoadError) return abandon(), decoded
-    for (let i = 0; i < got.length; i++) envelopes.push(got[i]!), events.push(decoded[i]!)
-    options.onProgress?.(envelopes.length)
-    if (!more) return abandon(), { envelopes, events }
+  try {
+    for (;;) {
+      const waiting = performance.now()
+      const got = await inFlight.shift()!
+      const more = got.length === limit
+      if (more) askNext()
+      const decoding = performance.now()
+      const decoded = HistoryModel.decode(got)
+      // Where a page's time goes, in the page's performance timeline (the measurements read these).
+      performance.measure("history-page-wait", { start: waiting, end: decoding })
+      performance.measure("history-page-decode", { start: decoding, end: performance.now() })
+      if (decoded instanceof HistoryModel.HistoryLoadError) return decoded
+      for (let i = 0; i < got.length; i++) envelopes.push(got[i]!), events.push(decoded[i]!)
+      options.onProgress?.(envelopes.length)
+      if (!more) return { envelopes, events }
+    }
+  } finally {
+    // Pages asked for ahead and no longer wanted (past the end, or after a failure): ignore their answers.
+    for (const pending of inFlight) pending.catch(() => undefined)
   }
 }
