@@ -47,20 +47,49 @@ const toInvalidInput = (definitionId: string) => (error: Schema.SchemaError): In
 
 const all = { errors: "all" } as const
 
-/** Decode `input` with the task's schema (all errors), or pass it through if it has none. */
+const samePath = (a: InputIssue, b: InputIssue) => a.path.length === b.path.length && a.path.every((key, i) => key === b.path[i])
+
+/**
+ * Decode `input` with the task's schema (all errors), or pass it through if
+ * it has none. Input arrives as JSON (a form, the CLI, the stored input of
+ * the next iteration), so a field whose type has no JSON form of its own
+ * (`Schema.Date`, `Schema.BigInt`, …) is also accepted in the JSON form its
+ * JSON Schema describes (an ISO date string, a string of digits): what the
+ * schema refuses is tried again through `Schema.toCodecJson(schema)`. The
+ * issues reported are the schema's own (`Expected number`, not the JSON
+ * codec's `Expected "Infinity" | "-Infinity" | "NaN"`), for the fields the
+ * JSON form did not fix either.
+ */
 export const decodeInput = <Input>(task: Interface<Input>, input: unknown): Effect.Effect<Input, InvalidInput> =>
   Effect.suspend(() => {
     const schema = task.createInputValidation?.()
     if (schema === undefined) return Effect.succeed(input as Input)
-    return Schema.decodeUnknownEffect(schema)(input, all).pipe(Effect.mapError(toInvalidInput(task.id)))
+    const invalid = toInvalidInput(task.id)
+    return Schema.decodeUnknownEffect(schema)(input, all).pipe(
+      Effect.catch((error) =>
+        Schema.decodeUnknownEffect(Schema.toCodecJson(schema))(input, all).pipe(
+          Effect.mapError((jsonError) => {
+            const own = invalid(error)
+            const remaining = invalid(jsonError).issues
+            const issues = own.issues.filter((issue) => remaining.some((left) => samePath(issue, left)))
+            return issues.length === 0 ? own : new InvalidInput({ definitionId: task.id, issues })
+          }),
+        )
+      ),
+    )
   })
 
-/** Encode a decoded input back to its stored (JSON) form with the task's schema, if any. */
+/**
+ * Encode a decoded input back to its stored JSON form with the task's
+ * schema, if any: through `Schema.toCodecJson(schema)`, so a `Date` is
+ * stored as its ISO string and a `bigint` as a string of digits (which
+ * {@link decodeInput} reads back), not lost to `JSON.stringify`.
+ */
 export const encodeInput = <Input>(task: Interface<Input>, input: Input): Effect.Effect<unknown, InvalidInput> =>
   Effect.suspend(() => {
     const schema = task.createInputValidation?.()
-    if (schema === undefined) return Effect.succeed(input)
-    return Schema.encodeEffect(schema)(input, all).pipe(Effect.mapError(toInvalidInput(task.id)))
+    if (schema === undefined) return Effect.succeed<unknown>(input)
+    return Schema.encodeEffect(Schema.toCodecJson(schema))(input, all).pipe(Effect.mapError(toInvalidInput(task.id)))
   })
 
 /** The task's input schema as a JSON Schema (draft 2020-12) document, or undefined without one. */

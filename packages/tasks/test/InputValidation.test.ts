@@ -32,6 +32,19 @@ class Untyped implements TaskDefinition.Interface {
   }
 }
 
+const Dated = Schema.Struct({ at: Schema.Date, count: Schema.Number, total: Schema.optional(Schema.BigInt) })
+
+class Report implements TaskDefinition.Interface<typeof Dated.Type> {
+  readonly id = "report"
+  readonly title = "Report"
+  createInputValidation() {
+    return Dated
+  }
+  run({ controller }: TaskDefinition.RunParams<typeof Dated.Type>) {
+    return controller.response.done()
+  }
+}
+
 describe("decodeInput", () => {
   it.effect("returns the decoded input", () =>
     Effect.gen(function*() {
@@ -71,6 +84,29 @@ describe("decodeInput", () => {
     Effect.gen(function*() {
       const raw = { anything: [1, 2] }
       expect(yield* TaskDefinition.decodeInput(new Untyped(), raw)).toBe(raw)
+    }))
+})
+
+describe("decodeInput and encodeInput with fields that have no JSON form of their own", () => {
+  it.effect("accepts a Date as an ISO string and a bigint as digits (what their JSON Schema says), and stores them so", () =>
+    Effect.gen(function*() {
+      const input = yield* TaskDefinition.decodeInput(new Report(), { at: "2026-11-29T05:00:00.000Z", count: 3, total: "90071992547409930" })
+      expect(input).toEqual({ at: new Date("2026-11-29T05:00:00.000Z"), count: 3, total: 90071992547409930n })
+      const stored = yield* TaskDefinition.encodeInput(new Report(), input)
+      expect(stored).toEqual({ at: "2026-11-29T05:00:00.000Z", count: 3, total: "90071992547409930" })
+      // The stored form is JSON and reads back to the same input (the next iteration's input takes this road).
+      expect(yield* TaskDefinition.decodeInput(new Report(), JSON.parse(JSON.stringify(stored)))).toEqual(input)
+      // Decoded values given directly still decode.
+      expect(yield* TaskDefinition.decodeInput(new Report(), input)).toEqual(input)
+    }))
+
+  it.effect("reports the schema's own messages, only for the fields the JSON form does not fix", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(TaskDefinition.decodeInput(new Report(), { at: "2026-11-29T05:00:00.000Z", count: "three" }))
+      expect(error.issues).toEqual([{ path: ["count"], message: "Expected number" }])
+      const both = yield* Effect.flip(TaskDefinition.decodeInput(new Report(), { at: "not a date", count: "three" }))
+      expect(both.issues.map((issue) => issue.path)).toEqual([["at"], ["count"]])
+      expect(both.issues[1]?.message).toBe("Expected number")
     }))
 })
 
