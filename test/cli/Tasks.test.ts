@@ -52,6 +52,17 @@ describe("tasklane CLI: tasks", () => {
     expect(all.map((d) => d.id)).toContain("secret")
   })
 
+  it("takes a Date field as its ISO string; run() gets a Date in every iteration; the input is stored as JSON", async () => {
+    const id = (await ok(dir, ["trigger", "dated", "--input", '{"from":"2026-11-29T00:00:00.000Z","days":2}'])).trim()
+    const done = await waitFor(c, id, "done")
+    expect(done.context.output).toEqual({ last: "2026-12-01T00:00:00.000Z", weekday: 2 })
+    expect(done.context.input).toEqual({ from: "2026-12-01T00:00:00.000Z", days: 0 })
+    expect(done.context.iteration).toBe(3)
+    const bad = await tasklane(dir, ["trigger", "dated", "--input", '{"from":"the day after tomorrow","days":2}'])
+    expect(bad.code).toBe(2)
+    expect(bad.stderr).toContain("from: Expected a valid Date")
+  })
+
   it("triggers a task and prints its id; --json prints its state; name and idempotency key are passed on", async () => {
     const id = (await ok(dir, ["trigger", "quick", "--input", '{"a":1}', "--name", "first"])).trim()
     expect(id).toMatch(uuid)

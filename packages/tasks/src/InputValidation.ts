@@ -79,17 +79,33 @@ export const decodeInput = <Input>(task: Interface<Input>, input: unknown): Effe
     )
   })
 
+/** Whether `value` survives `JSON.stringify` unchanged: JSON scalars, arrays and plain objects of them. */
+const isJson = (value: unknown): boolean => {
+  if (value === null || typeof value === "string" || typeof value === "boolean") return true
+  if (typeof value === "number") return Number.isFinite(value)
+  if (Array.isArray(value)) return value.every(isJson)
+  if (typeof value !== "object" || Object.getPrototypeOf(value) !== Object.prototype) return false
+  return Object.values(value).every((member) => member === undefined || isJson(member))
+}
+
 /**
  * Encode a decoded input back to its stored JSON form with the task's
- * schema, if any: through `Schema.toCodecJson(schema)`, so a `Date` is
- * stored as its ISO string and a `bigint` as a string of digits (which
- * {@link decodeInput} reads back), not lost to `JSON.stringify`.
+ * schema, if any. When the schema's own encoding is not JSON (a `Date`, a
+ * `bigint`), it goes through `Schema.toCodecJson(schema)` instead, so a date
+ * is stored as its ISO string and a bigint as digits (which
+ * {@link decodeInput} reads back), not mangled or refused by `JSON.stringify`.
  */
 export const encodeInput = <Input>(task: Interface<Input>, input: Input): Effect.Effect<unknown, InvalidInput> =>
   Effect.suspend(() => {
     const schema = task.createInputValidation?.()
     if (schema === undefined) return Effect.succeed<unknown>(input)
-    return Schema.encodeEffect(Schema.toCodecJson(schema))(input, all).pipe(Effect.mapError(toInvalidInput(task.id)))
+    const invalid = toInvalidInput(task.id)
+    return Schema.encodeEffect(schema)(input, all).pipe(
+      Effect.flatMap((encoded): Effect.Effect<unknown, Schema.SchemaError> =>
+        isJson(encoded) ? Effect.succeed(encoded) : Schema.encodeEffect(Schema.toCodecJson(schema))(input, all)
+      ),
+      Effect.mapError(invalid),
+    )
   })
 
 /** The task's input schema as a JSON Schema (draft 2020-12) document, or undefined without one. */
