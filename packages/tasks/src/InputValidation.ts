@@ -67,13 +67,15 @@ export const decodeInput = <Input>(task: Interface<Input>, input: unknown): Effe
     const invalid = toInvalidInput(task.id)
     return Schema.decodeUnknownEffect(schema)(input, all).pipe(
       Effect.catch((error) =>
-        Schema.decodeUnknownEffect(Schema.toCodecJson(schema))(input, all).pipe(
+        Effect.suspend(() => Schema.decodeUnknownEffect(Schema.toCodecJson(schema))(input, all)).pipe(
           Effect.mapError((jsonError) => {
             const own = invalid(error)
             const remaining = invalid(jsonError).issues
             const issues = own.issues.filter((issue) => remaining.some((left) => samePath(issue, left)))
             return issues.length === 0 ? own : new InvalidInput({ definitionId: task.id, issues })
           }),
+          // A schema the JSON codec cannot take (one built by another copy of effect): its own verdict stands.
+          Effect.catchDefect(() => Effect.fail(invalid(error))),
         )
       ),
     )
