@@ -76,7 +76,7 @@ describe("HistoryModel", () => {
     expect(bars.find((b) => b.outcome === "interrupted")!.why).toBe("the daemon died mid-iteration")
     // A recorded timeout reads as one on its bar, not only in the payload's JSON.
     const recorded = loaded(HistoryFile.envelopesOf(JSON.parse(read("retry-then-error.json")))!)
-    expect(HistoryModel.bars(recorded).map((b) => [b.outcome, b.why?.split(":")[0]])).toEqual([["retry", "error"], ["error", "timeout"]])
+    expect(HistoryModel.bars(recorded).map((b) => [b.outcome, b.why?.split(":")[0], b.timedOut])).toEqual([["retry", "error", false], ["error", "timeout", true]])
     expect(bars.at(-1)!.outcome).toBe("done")
     expect(bars[0]!.wakeAt).toBeGreaterThan(bars[0]!.endAt)
     expect(history.events[bars[5]!.start]!.event._tag).toBe("IterationStarted")

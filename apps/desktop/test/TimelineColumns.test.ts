@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest"
 import * as HistoryModel from "../src/renderer/history/HistoryModel.ts"
 
-const bar = (outcome: HistoryModel.Outcome): HistoryModel.Bar => ({ iteration: 1, attempt: 1, start: 0, end: 1, startAt: 0, endAt: 1, outcome })
+const bar = (outcome: HistoryModel.Outcome): HistoryModel.Bar => ({ iteration: 1, attempt: 1, start: 0, end: 1, startAt: 0, endAt: 1, outcome, timedOut: false })
 
 describe("HistoryModel.columnRanks (the timeline overview's pixel columns)", () => {
   it("a column covering many attempts shows the most telling outcome among them", () => {

@@ -172,6 +172,8 @@ export interface Bar {
   readonly wakeAt?: number | undefined
   /** Why it failed or stopped (`timeout: …`, `thrown: …`, `crash`), in plain words rather than raw JSON. */
   readonly why?: string | undefined
+  /** The attempt ran past its hard timeout (its failure's reason is `timeout`). */
+  readonly timedOut: boolean
 }
 
 const why = (e: TaskEvent.TaskEvent): string | undefined =>
@@ -196,12 +198,13 @@ export const bars = (history: History): ReadonlyArray<Bar> => {
     const outcome = outcomes[e._tag]
     if (outcome === undefined || open === undefined) return
     const wakeAt = e._tag === "IterationContinued" || e._tag === "RetryScheduled" ? e.wakeAt : undefined
-    out.push({ ...open, end: index, endAt: recorded.at, outcome, wakeAt, why: why(e) })
+    const timedOut = (e._tag === "TaskFailed" || e._tag === "RetryScheduled") && e.reason === "timeout"
+    out.push({ ...open, end: index, endAt: recorded.at, outcome, wakeAt, why: why(e), timedOut })
     open = undefined
   })
   if (open !== undefined) {
     const last = history.events.at(-1)!
-    out.push({ ...open, end: history.events.length - 1, endAt: last.at, outcome: "running" })
+    out.push({ ...open, end: history.events.length - 1, endAt: last.at, outcome: "running", timedOut: false })
   }
   return out
 }

@@ -76,7 +76,7 @@ export const IterationTimeline = (props: {
               aria-label={`Iteration ${bar.iteration} attempt ${bar.attempt}, ${outcomeLabel[bar.outcome]}`}
               onClick={() => props.onSeek(bar.start + 1)}
             >
-              {bar.why?.startsWith("timeout") ? <span className="timeline-mark" title="ran past its timeout">⏱</span>
+              {bar.timedOut ? <span className="timeline-mark" title="ran past its timeout">⏱</span>
                 : (bar.outcome === "interrupted" || bar.outcome === "retry") && <span className="timeline-mark">{bar.outcome === "retry" ? "↻" : "✕"}</span>}
             </button>
           </div>
