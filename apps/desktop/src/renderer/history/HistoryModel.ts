@@ -294,6 +294,7 @@ export const consistency = (history: History, projection: Replay.TaskState): Div
   const read = (state: Replay.TaskState) => JSON.stringify(JsonDiff.valueAt(comparable(state), path))
   let last = read(Replay.initial)
   let at = 0
+  // One more fold, only to watch that path (an interval past the end keeps no checkpoints).
   Replay.checkpointed(history.events, history.events.length + 1, (i, state) => {
     const value = read(state)
     if (value !== last) (last = value), (at = i + 1)
