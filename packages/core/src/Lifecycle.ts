@@ -79,7 +79,16 @@ export class CommandRejected extends Schema.TaggedError<CommandRejected>()("Comm
 export interface DecideOptions {
   /** The hooks the definition implements; a final event for an outcome without a hook records `hookDue: false`. Default: all. */
   readonly hooks?: ReadonlySet<HookName> | undefined
+  /**
+   * How often an iteration interrupted by a daemon crash runs again; the next
+   * crash of the same iteration ends the task `error` (reason `crashedDaemon`).
+   * Default {@link defaultMaxCrashRetries}.
+   */
+  readonly maxCrashRetries?: number | undefined
 }
+
+/** Re-runs of an iteration after daemon crashes before the task fails as a poison task (BullMQ's `maxStalledCount`). */
+export const defaultMaxCrashRetries = 1
 
 const hookFor = { TaskDone: "onDone", TaskFailed: "onError", TaskAborted: "onAbort", MaxIterationsReached: "onMaxIterations" } as const
 
@@ -134,11 +143,29 @@ const fail = (error: ErrorInfo, reason: FailureReason, retryAt: number | undefin
 
 /** The events that record `command` on a task in `state`, or why it cannot happen. */
 export const decide = (state: TaskState, command: Command, options: DecideOptions = {}): ReadonlyArray<TaskEvent> | CommandRejected => {
-  const decided = decideAll(state, command)
+  const decided = decideAll(state, command, options)
   return decided instanceof CommandRejected ? decided : withHooks(decided, options)
 }
 
-const decideAll = (state: TaskState, command: Command): ReadonlyArray<TaskEvent> | CommandRejected => {
+/**
+ * An iteration the daemon died in: it runs again, unless it already crashed
+ * the daemon `maxCrashRetries` times (a poison task: it ends `error`, reason
+ * `crashedDaemon`) — and not after an abort request, which ends it aborted
+ * when it would start again.
+ */
+const interrupt = (state: TaskState, reason: "crash" | "shutdown", options: DecideOptions): ReadonlyArray<TaskEvent> => {
+  const { context } = state
+  const interrupted = new IterationInterrupted({ iteration: context.iteration, reason })
+  const crashes = context.crashes ?? 0
+  const allowed = options.maxCrashRetries ?? defaultMaxCrashRetries
+  if (reason !== "crash" || context.abortRequested || crashes < allowed) return [interrupted]
+  const runs = crashes + 1
+  const message = `the daemon stopped while running iteration ${context.iteration} ${runs === 1 ? "once" : `${runs} times`}` +
+    ` (killed, crashed or out of memory); a poison task is not run again (maxCrashRetries: ${allowed})`
+  return [interrupted, new TaskFailed({ reason: "crashedDaemon", error: { message, code: "CRASHED_DAEMON" } })]
+}
+
+const decideAll = (state: TaskState, command: Command, options: DecideOptions): ReadonlyArray<TaskEvent> | CommandRejected => {
   const { status, context } = state
   const waiting = status === "triggered" || status === "continue"
   switch (command._tag) {
@@ -170,7 +197,7 @@ const decideAll = (state: TaskState, command: Command): ReadonlyArray<TaskEvent>
       return [new TaskAborted(defined({ message: context.abortMessage, forced: true }))]
     case "Interrupt":
       if (status !== "running") return reject(state, command, "no iteration is running")
-      return [new IterationInterrupted({ iteration: context.iteration, reason: command.reason })]
+      return interrupt(state, command.reason, options)
     case "HookResult":
       if (context.pendingHook !== command.hook) return reject(state, command, `${command.hook} is not due`)
       return [command.error ? new HookFailed({ hook: command.hook, error: command.error }) : new HookCompleted({ hook: command.hook })]

@@ -35,8 +35,25 @@ export type Progress = typeof Progress.Type
 export const HookName = Schema.Literals(["onDone", "onError", "onAbort", "onMaxIterations"])
 export type HookName = typeof HookName.Type
 
-/** Why an iteration failed: the task said so, it threw, or it ran past its hard timeout. */
-export const FailureReason = Schema.Literals(["error", "thrown", "timeout", "invalidResult", "unknownDefinition"])
+/**
+ * Why an iteration (or a task) failed: the task said so (`error`), it threw
+ * (`thrown`), it ran past its hard timeout (`timeout`), it answered garbage
+ * (`invalidResult`), its definition is not loaded (`unknownDefinition`), its
+ * code raised an unhandled rejection or uncaught exception outside `run()`'s
+ * own promise (`uncaught`), the worker thread running it died — out of
+ * memory, `process.exit()`, a fatal error (`workerDied`) — or the daemon died
+ * while running it more often than `maxCrashRetries` allows (`crashedDaemon`).
+ */
+export const FailureReason = Schema.Literals([
+  "error",
+  "thrown",
+  "timeout",
+  "invalidResult",
+  "unknownDefinition",
+  "uncaught",
+  "workerDied",
+  "crashedDaemon",
+])
 export type FailureReason = typeof FailureReason.Type
 
 /** A trigger was accepted: input decoded, onBeforeTrigger passed. Opens the stream. */

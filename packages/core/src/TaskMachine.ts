@@ -9,8 +9,10 @@
  * - `untriggered` accepts only TaskTriggered and moves to `triggered`.
  * - `triggered` and `continue` wait for the next iteration: IterationStarted
  *   (with exactly the expected iteration and attempt) moves to `running`;
- *   AbortRequested then TaskAborted ends in `aborted`; TaskFailed (e.g. the
- *   definition is gone) ends in `error`.
+ *   AbortRequested then TaskAborted ends in `aborted`; TaskFailed ends in
+ *   `error` when the definition is gone or the iteration crashed the daemon
+ *   too often (`crashes` counts the crash interruptions of the current
+ *   iteration; IterationContinued starts the count again).
  * - `running` ends the iteration: IterationContinued (below maxIterations) or
  *   RetryScheduled or IterationInterrupted go back to `continue`;
  *   MaxIterationsReached, TaskDone, TaskFailed, TaskAborted are final.
@@ -58,6 +60,8 @@ export const TaskContext = Schema.Struct({
   iteration: Schema.Number,
   /** The attempt of that iteration (re-runs after a retry or an interruption count up). */
   attempt: Schema.Number,
+  /** How often the daemon died while running the current iteration (IterationInterrupted{crash}). */
+  crashes: Schema.optional(Schema.Number),
   /** What the next IterationStarted must carry. */
   nextIteration: Schema.Number,
   nextAttempt: Schema.Number,
@@ -86,7 +90,7 @@ export type TaskContext = typeof TaskContext.Type
 /** Every context key in a fixed order: stored projections are written in this order, without undefined keys. */
 export const contextKeys = [
   "taskId", "definitionId", "name", "parentId", "idempotencyKey", "forkedFrom", "input", "output", "message",
-  "error", "failureReason", "maxIterations", "iteration", "attempt", "nextIteration", "nextAttempt", "wakeAt",
+  "error", "failureReason", "maxIterations", "iteration", "attempt", "crashes", "nextIteration", "nextAttempt", "wakeAt",
   "progress", "abortRequested", "abortMessage", "pendingHook", "hookFailed", "logCount", "deleted", "createdAt", "updatedAt",
   "startedAt", "finishedAt", "version", "position",
 ] as const satisfies ReadonlyArray<keyof TaskContext>
@@ -138,6 +142,7 @@ export const emptyContext: TaskContext = {
   maxIterations: 0,
   iteration: 0,
   attempt: 0,
+  crashes: undefined,
   nextIteration: 1,
   nextAttempt: 1,
   wakeAt: undefined,
@@ -181,7 +186,10 @@ export const taskMachine = setup({
     atMaxIterations: ({ context }) => context.iteration >= context.maxIterations,
     abortRequested: ({ context }) => context.abortRequested,
     hookDue: ({ context, event }) => context.pendingHook === body<"HookCompleted" | "HookFailed">(event).hook,
-    definitionMissing: ({ event }) => body<"TaskFailed">(event).reason === "unknownDefinition",
+    failsWhileWaiting: ({ event }) => {
+      const reason = body<"TaskFailed">(event).reason
+      return reason === "unknownDefinition" || reason === "crashedDaemon"
+    },
     notDeleted: ({ context }) => context.deleted !== true,
     sameIteration: ({ context, event }) => body<"IterationInterrupted">(event).iteration === context.iteration,
   },
@@ -210,7 +218,15 @@ export const taskMachine = setup({
     continued: assign(({ context, event }) => {
       const e = body<"IterationContinued">(event)
       const output = e.output === undefined ? {} : { output: e.output }
-      return { ...stamp(event), ...output, wakeAt: e.wakeAt, input: e.input, nextIteration: context.iteration + 1, nextAttempt: 1 }
+      return {
+        ...stamp(event),
+        ...output,
+        wakeAt: e.wakeAt,
+        input: e.input,
+        crashes: undefined,
+        nextIteration: context.iteration + 1,
+        nextAttempt: 1,
+      }
     }),
     maxIterationsReached: assign(({ event }) => {
       const e = body<"MaxIterationsReached">(event)
@@ -235,7 +251,12 @@ export const taskMachine = setup({
         nextAttempt: context.attempt + 1,
       }
     }),
-    interrupted: assign(({ context, event }) => ({ ...stamp(event), nextIteration: context.iteration, nextAttempt: context.attempt + 1 })),
+    interrupted: assign(({ context, event }) => ({
+      ...stamp(event),
+      ...(body<"IterationInterrupted">(event).reason === "crash" ? { crashes: (context.crashes ?? 0) + 1 } : {}),
+      nextIteration: context.iteration,
+      nextAttempt: context.attempt + 1,
+    })),
     abortRequested: assign(({ context, event }) => ({
       ...stamp(event),
       abortRequested: true,
@@ -285,7 +306,7 @@ function waitingStateEvents() {
     IterationStarted: { guard: "expectedIteration", target: "running", actions: "started" },
     AbortRequested: { actions: "abortRequested" },
     TaskAborted: { guard: "abortRequested", target: "aborted", actions: "aborted" },
-    TaskFailed: { guard: "definitionMissing", target: "error", actions: "failed" },
+    TaskFailed: { guard: "failsWhileWaiting", target: "error", actions: "failed" },
     TaskLogged: { actions: "logged" },
   } as const
 }

@@ -124,6 +124,31 @@ describe("lifecycle", () => {
     expect(h.events[3]!.event).toMatchObject({ iteration: 1, attempt: 2 })
   })
 
+  it("a poison iteration: after maxCrashRetries re-runs, the next crash ends the task error{crashedDaemon}", () => {
+    const crash: Lifecycle.Command = { _tag: "Interrupt", reason: "crash" }
+    const once = run([trigger(), start, crash, start])
+    expect(once.state.context.crashes).toBe(1)
+    const twice = run([crash], once)
+    expect(twice.events.slice(-2).map((e) => e.event._tag)).toEqual(["IterationInterrupted", "TaskFailed"])
+    expect(twice.state).toMatchObject({ status: "error", context: { failureReason: "crashedDaemon", pendingHook: "onError" } })
+    expect(twice.state.context.error?.message).toContain("iteration 1 2 times")
+    // maxCrashRetries 0: the first crash is final; 3: three re-runs first.
+    expect(Lifecycle.decide(run([trigger(), start]).state, crash, { maxCrashRetries: 0 })).toHaveLength(2)
+    let h = run([trigger(), start])
+    for (let i = 0; i < 3; i++) h = run([crash, start], h, { maxCrashRetries: 3 })
+    expect(h.state.status).toBe("running")
+    expect(run([crash], h, { maxCrashRetries: 3 }).state.context.failureReason).toBe("crashedDaemon")
+  })
+
+  it("crashes count per iteration (a continue starts again) and a graceful shutdown does not count", () => {
+    const crash: Lifecycle.Command = { _tag: "Interrupt", reason: "crash" }
+    const h = run([trigger(), start, crash, start, complete({ _tag: "Continue", input: {} }), start, crash, start])
+    expect(h.state).toMatchObject({ status: "running", context: { iteration: 2, crashes: 1 } })
+    const shutdowns = run([trigger(), start, { _tag: "Interrupt", reason: "shutdown" }, start, { _tag: "Interrupt", reason: "shutdown" }, start])
+    expect(shutdowns.state.status).toBe("running")
+    expect(shutdowns.state.context.crashes).toBeUndefined()
+  })
+
   it("an iteration interrupted after an abort request does not run again: the task ends aborted", () => {
     const h = run([trigger(), start, { _tag: "Abort", message: "user" }, { _tag: "Interrupt", reason: "crash" }, start])
     expect(h.events.map((e) => e.event._tag).slice(-2)).toEqual(["IterationInterrupted", "TaskAborted"])

@@ -40,7 +40,7 @@ const command: fc.Arbitrary<Lifecycle.Command> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ error: errorInfo, reason: fc.constantFrom("thrown", "timeout", "invalidResult" as const) }).map((r): Lifecycle.Command => ({ _tag: "Fail", ...r })) },
   { weight: 1, arbitrary: fc.constant<Lifecycle.Command>({ _tag: "Abort", message: "stop" }) },
   { weight: 1, arbitrary: fc.constant<Lifecycle.Command>({ _tag: "ForceAbort" }) },
-  { weight: 1, arbitrary: fc.constant<Lifecycle.Command>({ _tag: "Interrupt", reason: "crash" }) },
+  { weight: 1, arbitrary: fc.constantFrom<Lifecycle.Command>({ _tag: "Interrupt", reason: "crash" }, { _tag: "Interrupt", reason: "shutdown" }) },
   { weight: 2, arbitrary: fc.record({ hook, failed: fc.boolean() }).map((r): Lifecycle.Command => (r.failed ? { _tag: "HookResult", hook: r.hook, error: { message: "hook" } } : { _tag: "HookResult", hook: r.hook })) },
   { weight: 2, arbitrary: fc.nat(100).map((completed): Lifecycle.Command => ({ _tag: "Progress", progress: { completed, total: 100 } })) },
   { weight: 2, arbitrary: fc.string({ maxLength: 10 }).map((message): Lifecycle.Command => ({ _tag: "Log", level: "info", message })) },

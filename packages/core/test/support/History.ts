@@ -28,10 +28,14 @@ export const trigger = (overrides: Partial<Extract<Lifecycle.Command, { _tag: "T
 })
 
 /** Applies commands one by one; throws on a rejected command or a refused event. */
-export const run = (commands: ReadonlyArray<Lifecycle.Command>, from: History = { events: [], state: Replay.initial }): History => {
+export const run = (
+  commands: ReadonlyArray<Lifecycle.Command>,
+  from: History = { events: [], state: Replay.initial },
+  options: Lifecycle.DecideOptions = {},
+): History => {
   let { events, state } = from
   for (const command of commands) {
-    const decided = Lifecycle.decide(state, command)
+    const decided = Lifecycle.decide(state, command, options)
     if (decided instanceof Lifecycle.CommandRejected) throw decided
     for (const event of decided) {
       const version = events.length + 1
