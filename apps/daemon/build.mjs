@@ -1,5 +1,6 @@
-// Builds the daemon into one ES module, dist/tasklane.mjs, and the CLI into
-// another, dist/cli.mjs: our TypeScript (daemon, core, tasks, examples)
+// Builds the daemon into one ES module, dist/tasklane.mjs, the worker thread
+// that runs task code with `isolation: "worker"` into dist/worker.mjs (found
+// next to the daemon bundle), and the CLI into another, dist/cli.mjs: our TypeScript (daemon, core, tasks, examples)
 // bundled by esbuild. For the daemon, effect, the
 // Node platform, classic-level (native) and tsx stay external, so task
 // modules loaded at run time share the daemon's Effect, and so does `ws` (the
@@ -27,8 +28,10 @@ const bundle = (entry, outfile, external) => build({
   sourcemap: "linked",
   logLevel: "warning",
 })
+const daemonExternals = ["effect", "@effect/platform-node", "classic-level", "tsx", "ws"]
 await Promise.all([
-  bundle(join(here, "src", "main.ts"), join(here, "dist", "tasklane.mjs"), ["effect", "@effect/platform-node", "classic-level", "tsx", "ws"]),
+  bundle(join(here, "src", "main.ts"), join(here, "dist", "tasklane.mjs"), daemonExternals),
+  bundle(join(here, "src", "worker", "TaskWorker.ts"), join(here, "dist", "worker.mjs"), daemonExternals),
   // The CLI inlines effect too: one file starts in half the time. Only `replay-test` loads task
   // modules, through tsx (external: it registers its loader by a path relative to itself, imported lazily).
   bundle(join(here, "src", "cli", "main.ts"), join(here, "dist", "cli.mjs"), ["tsx"]),

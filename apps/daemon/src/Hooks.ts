@@ -1,12 +1,13 @@
 /**
  * Runs the lifecycle hook due after a task's final event (onDone, onError,
- * onAbort, onMaxIterations) and records HookCompleted or HookFailed. A hook
- * that throws never changes the outcome. Hooks run at least once: one whose
+ * onAbort, onMaxIterations) through {@link Isolation} (inline or on a worker,
+ * within the definition's timeout) and records HookCompleted or HookFailed. A
+ * hook that throws, hangs or kills its worker never changes the outcome. Hooks run at least once: one whose
  * result is not recorded (the daemon died) is run again at the next start.
  */
-import { Context, Duration, Effect, Layer } from "effect"
+import { Context, Effect, Layer } from "effect"
 import type { Ids } from "@tasklane/core"
-import { TaskDefinition } from "@tasklane/tasks"
+import { Isolation } from "./Isolation.ts"
 import { Registry } from "./Registry.ts"
 import { TaskSnapshot } from "./Runner.ts"
 import { Tasks } from "./Tasks.ts"
@@ -26,6 +27,7 @@ export const layer = Layer.effect(
   Effect.gen(function*() {
     const tasks = yield* Tasks
     const registry = yield* Registry
+    const isolation = yield* Isolation
 
     const runDue = (taskId: Ids.TaskId) =>
       Effect.gen(function*() {
@@ -33,19 +35,7 @@ export const layer = Layer.effect(
         const hook = state.context.pendingHook
         if (hook === undefined) return
         const entry = registry.get(state.context.definitionId)
-        const fn = entry?.definition.task[hook]
-        const outcome = fn === undefined
-          ? Effect.void
-          : TaskDefinition.toEffect(() => fn.call(entry!.definition.task, { task: TaskSnapshot.of(state) })).pipe(
-            Effect.timeoutOrElse({
-              duration: Duration.seconds(entry!.definition.timeout),
-              orElse: () => Effect.fail(new Error(`${hook} ran past ${entry!.definition.timeout} s`)),
-            }),
-          )
-        const error = yield* outcome.pipe(
-          Effect.as(undefined),
-          Effect.catch((cause) => Effect.succeed(TaskDefinition.toErrorInfo(cause))),
-        )
+        const error = entry === undefined ? undefined : yield* isolation.hook(entry.definition, hook, TaskSnapshot.of(state))
         yield* tasks.execute(taskId, { _tag: "HookResult", hook, ...(error === undefined ? {} : { error }) })
       }).pipe(Effect.catch((error) => Effect.logWarning(`task ${taskId}: hook not recorded: ${error.message}`)))
 

@@ -26,7 +26,10 @@ const toEntry = (definition: TaskDefinition.Definition): Entry => {
   const inputSchema = TaskDefinition.inputJsonSchema(definition.task)
   return {
     definition,
-    decideOptions: { hooks: new Set(hookNames.filter((hook) => typeof task[hook] === "function")) },
+    decideOptions: {
+      hooks: new Set(hookNames.filter((hook) => typeof task[hook] === "function")),
+      maxCrashRetries: definition.maxCrashRetries,
+    },
     info: new TaskRpc.DefinitionInfo({
       id: definition.id,
       title: definition.title,

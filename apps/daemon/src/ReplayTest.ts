@@ -20,7 +20,7 @@
  *   progress are captured (returned, never stored). `task.trigger` answers a
  *   made-up child id and `listChildren` no children: nothing is triggered.
  * - The answer becomes a lifecycle command through the runner's own
- *   `Runner.toCommand` and is compared as: kind (done / continue / error /
+ *   `Iteration.toCommand` and is compared as: kind (done / continue / error /
  *   aborted) and payload: done → output; continue → `{ input, output?, delayed }`
  *   (the next input, the accumulated output, whether a wake time was given);
  *   error → the error message. A throw is kind error with the thrown message;
@@ -31,7 +31,7 @@ import { Clock, Duration, Effect } from "effect"
 import { JsonDiff } from "@tasklane/core"
 import type { Lifecycle, Replay, TaskEvent } from "@tasklane/core"
 import { TaskDefinition } from "@tasklane/tasks"
-import { type Outcome, runOnce, toCommand } from "./Runner.ts"
+import { iterate, type Outcome } from "./Iteration.ts"
 
 /** What an iteration answered, as compared. */
 export interface Answer {
@@ -161,14 +161,11 @@ export const replayIteration = (
     const now = () => clock.currentTimeMillisUnsafe()
     const entry = { ...definition, timeout: timeoutSeconds }
     const logs: Array<TaskDefinition.LogEntry> = []
-    const decoded = yield* TaskDefinition.decodeInput(entry.task, planned.state.context.input).pipe(Effect.result)
-    if (decoded._tag === "Failure") return { answer: { kind: "error", value: decoded.failure.message }, logs }
     let children = 0
     const abort = new AbortController()
-    const { outcome, output } = yield* runOnce({
+    const { command, answered } = yield* iterate({
       entry,
-      input: decoded.success,
-      output: planned.state.context.output,
+      state: planned.state,
       now,
       signal: abort.signal,
       stop: Effect.as(Effect.sleep(Duration.seconds(entry.timeout)), { _tag: "TimedOut" } as Outcome),
@@ -179,8 +176,7 @@ export const replayIteration = (
       },
       adjust: (live) => ({ ...live, runtime: { ...live.runtime, isCloseToTimeout: () => false } }),
     })
-    if (outcome._tag !== "Returned") abort.abort()
-    const command = yield* toCommand(entry, planned.state, outcome, output, now())
+    if (!answered) abort.abort()
     return { answer: answerOf(command), logs }
   })
 

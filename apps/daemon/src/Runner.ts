@@ -2,74 +2,30 @@
  * Runs one iteration of one task, start to recorded outcome.
  *
  * Lifecycle of an iteration:
- * 1. IterationStarted is recorded (durably) before `run()` is called, so a
+ * 1. IterationStarted is recorded (durably) before any task code runs, so a
  *    crash afterwards is found at the next start and the iteration re-runs.
- * 2. The stored input is decoded with the definition's schema and `run()` is
- *    called with a live controller. Its answer races one `stop` signal, set
- *    by the hard timeout (`timeout` seconds) or by a forced abort (an abort
- *    request not answered within the grace period); when `stop` wins, an
- *    Effect run is interrupted and a Promise run sees its AbortSignal fire.
- * 3. Log lines and progress are recorded in order, then the outcome:
- *    done / continue / error (or RetryScheduled when the policy allows) /
- *    aborted / a TaskFailed for a throw, a timeout or a malformed answer.
- * Abort requests reach a running iteration through `requestAbort`.
+ *    A start the store could not record is reported to the scheduler, which
+ *    queues the task again.
+ * 2. {@link Isolation} runs the iteration (inline or on a worker thread) with
+ *    the host callbacks (logs, progress, child tasks) and one `stop` signal,
+ *    set by the hard timeout (`timeout` seconds) or by a forced abort (an
+ *    abort request not answered within the grace period).
+ * 3. Log lines and progress are recorded in order, then the outcome's
+ *    command; a store fault while recording it is retried until the store
+ *    takes it (the iteration's result is not dropped).
+ * Abort requests reach a running iteration through `requestAbort`. A task
+ * has at most one iteration in flight: a second `runIteration` for a task
+ * already running returns at once.
  */
-import { Clock, Context, Deferred, Effect, Exit, Layer } from "effect"
-import type { Ids, Lifecycle, Replay, TaskEvent } from "@tasklane/core"
+import { Cause, Clock, Context, Deferred, Duration, Effect, Exit, Layer, Schedule } from "effect"
+import type { Ids, Lifecycle, Replay } from "@tasklane/core"
 import { EventStore } from "@tasklane/core"
-import { TaskDefinition } from "@tasklane/tasks"
+import type { TaskDefinition } from "@tasklane/tasks"
 import * as IterationSink from "./internal/IterationSink.ts"
+import { Isolation } from "./Isolation.ts"
+import type { Host, Outcome } from "./Iteration.ts"
 import { Registry } from "./Registry.ts"
-import { storableWakeAt, Tasks } from "./Tasks.ts"
-
-/** How the run of an iteration ended, before it is recorded. */
-export type Outcome =
-  | { readonly _tag: "Returned"; readonly result: unknown }
-  | { readonly _tag: "Threw"; readonly error: unknown }
-  | { readonly _tag: "TimedOut" }
-  | { readonly _tag: "Forced" }
-
-/** One call of a definition's `run()`: the decoded input, the output so far, and what the host provides. */
-export interface RunOnce {
-  readonly entry: TaskDefinition.Definition
-  readonly input: unknown
-  readonly output: unknown
-  readonly now: () => number
-  readonly signal: AbortSignal
-  /** Completes when the run must end without its answer (timeout, forced abort). */
-  readonly stop: Effect.Effect<Outcome>
-  readonly host: Pick<TaskDefinition.ControllerOptions<unknown, unknown>, "onLog" | "onProgress" | "trigger" | "listChildren">
-  /** Adjusts the controller before `run()` gets it (replay-test pins `isCloseToTimeout`). */
-  readonly adjust?: ((controller: TaskDefinition.Controller<unknown, unknown>) => TaskDefinition.Controller<unknown, unknown>) | undefined
-}
-
-/**
- * Calls `run()` once with a live controller until it answers, throws or
- * `stop` wins; the outcome and the output `run()` last set. Shared by the
- * runner and `ReplayTest`, so replay-test runs an iteration exactly as the daemon does.
- */
-export const runOnce = (options: RunOnce): Effect.Effect<{ readonly outcome: Outcome; readonly output: unknown }> =>
-  Effect.suspend(() => {
-    const { entry, input, now } = options
-    let output = options.output
-    const live = TaskDefinition.makeController<unknown, unknown>({
-      input,
-      output: output as never,
-      now,
-      deadline: now() + entry.timeout * 1000,
-      closeToTimeout: entry.closeToTimeout,
-      signal: options.signal,
-      ...options.host,
-      onOutputUpdated: (next) => (output = next),
-    })
-    const controller = options.adjust?.(live) ?? live
-    return TaskDefinition.toEffect(() => entry.task.run({ input, controller })).pipe(
-      Effect.map((result): Outcome => ({ _tag: "Returned", result })),
-      Effect.catch((error) => Effect.succeed<Outcome>({ _tag: "Threw", error })),
-      Effect.raceFirst(options.stop),
-      Effect.map((outcome) => ({ outcome, output })),
-    )
-  })
+import { Tasks } from "./Tasks.ts"
 
 /** Options of the runner. */
 export interface RunnerOptions {
@@ -79,16 +35,19 @@ export interface RunnerOptions {
 
 interface Running {
   readonly abort: AbortController
-  /** Completed with TimedOut by the iteration's timer or Forced after an unanswered abort: ends the race with run(). */
-  readonly stop: Deferred.Deferred<Outcome>
+  /** Completed with Forced when an abort was not answered within the grace period. */
+  readonly forced: Deferred.Deferred<Outcome>
 }
+
+/** What `runIteration` did: ran it, found nothing to run, or could not record its start (queue it again). */
+export type Started = "ran" | "skipped" | "startFailed"
 
 /** The runner service. */
 export class Runner extends Context.Service<
   Runner,
   {
     /** Runs the task's next iteration if it is waiting; returns when the outcome is recorded. */
-    readonly runIteration: (taskId: Ids.TaskId) => Effect.Effect<void>
+    readonly runIteration: (taskId: Ids.TaskId) => Effect.Effect<Started>
     /** Tells a running iteration that an abort was requested; forces it after the grace period. */
     readonly requestAbort: (taskId: Ids.TaskId) => Effect.Effect<void>
     /** How many iterations are running. */
@@ -96,82 +55,8 @@ export class Runner extends Context.Service<
   }
 >()("@tasklane/daemon/Runner") {}
 
-const errorInfo = (cause: unknown): TaskEvent.ErrorInfo => TaskDefinition.toErrorInfo(cause)
-
-const isJson = (value: unknown): boolean => {
-  try {
-    JSON.stringify(value)
-    return true
-  } catch {
-    return false
-  }
-}
-
-const retryAt = (definition: TaskDefinition.Definition, attempt: number, now: number) => {
-  const delay = TaskDefinition.retryDelaySeconds(definition.retry, attempt)
-  return delay === undefined ? {} : { retryAt: now + delay * 1000 }
-}
-
-/**
- * The lifecycle command recording how an iteration ended (pure but for the
- * Schema encoding of a continue input): the one mapping from a run's answer to
- * what is stored, shared with `ReplayTest`.
- */
-export const toCommand = (
-  entry: TaskDefinition.Definition,
-  state: Replay.TaskState,
-  outcome: Outcome,
-  output: unknown,
-  now: number,
-): Effect.Effect<Lifecycle.Command> =>
-  Effect.gen(function*() {
-    const attempt = state.context.attempt
-    const fail = (reason: TaskEvent.FailureReason, error: TaskEvent.ErrorInfo): Lifecycle.Command => ({
-      _tag: "Fail",
-      reason,
-      error,
-      ...retryAt(entry, attempt, now),
-    })
-    switch (outcome._tag) {
-      case "Forced":
-        return { _tag: "ForceAbort" }
-      case "TimedOut":
-        return fail("timeout", { message: `iteration ${state.context.iteration} ran past its ${entry.timeout} s timeout` })
-      case "Threw":
-        return fail("thrown", errorInfo(outcome.error))
-    }
-    const result = outcome.result
-    if (!TaskDefinition.Result.is(result)) {
-      return fail("invalidResult", { message: "run() must answer with controller.response.done/continue/error/aborted" })
-    }
-    switch (result._tag) {
-      case "Done": {
-        const final = result.output === undefined ? output : result.output
-        if (!isJson(final)) return fail("invalidResult", { message: "the output of done() is not JSON-serializable" })
-        return { _tag: "Complete", result: { _tag: "Done", output: final, ...(result.message ? { message: result.message } : {}) } }
-      }
-      case "Continue": {
-        const input = yield* TaskDefinition.encodeInput(entry.task, result.input).pipe(Effect.option)
-        const wakeAt = result.wakeAt === undefined ? undefined : storableWakeAt(result.wakeAt)
-        if (input._tag === "None" || !isJson(output)) {
-          return fail("invalidResult", { message: "the input given to continue() does not match the task's input schema" })
-        }
-        return {
-          _tag: "Complete",
-          result: {
-            _tag: "Continue",
-            input: input.value,
-            ...(output === undefined ? {} : { output }),
-            ...(wakeAt === undefined ? {} : { wakeAt }),
-          },
-        }
-      }
-      case "Error":
-        return { _tag: "Complete", result: { _tag: "Error", error: result.error, ...retryAt(entry, attempt, now) } }
-      case "Aborted":
-        return { _tag: "Complete", result: { _tag: "Aborted" } }
-    }
-  })
+/** Retry schedule for recording an outcome the store refused (a store fault): until it is taken. */
+const untilStored = Schedule.min([Schedule.exponential(Duration.millis(100)), Schedule.spaced(Duration.seconds(5))])
 
 /** The live runner. */
 export const layer = (options: RunnerOptions) =>
@@ -180,8 +65,10 @@ export const layer = (options: RunnerOptions) =>
     Effect.gen(function*() {
       const tasks = yield* Tasks
       const registry = yield* Registry
+      const isolation = yield* Isolation
       const store = yield* EventStore.EventStore
       const context = yield* Effect.context<never>()
+      const scope = yield* Effect.scope
       const running = new Map<Ids.TaskId, Running>()
       const clock = yield* Clock.Clock
       const now = () => clock.currentTimeMillisUnsafe()
@@ -191,79 +78,86 @@ export const layer = (options: RunnerOptions) =>
           Effect.tapError((error) => Effect.logWarning(`task ${taskId}: ${command._tag} not recorded: ${error.message}`)),
         )
 
-      const execute = (taskId: Ids.TaskId, state: Replay.TaskState, { abort, stop }: Running) =>
+      /** Records an outcome; a store fault is retried (a refusal by the lifecycle is final: the state moved on). */
+      const recordOutcome = (taskId: Ids.TaskId, command: Lifecycle.Command) =>
+        record(taskId, command).pipe(
+          Effect.retry({ while: (error) => error._tag === "DaemonError", schedule: untilStored }),
+          Effect.ignore,
+        )
+
+      const host = (taskId: Ids.TaskId, sink: IterationSink.IterationSink): Host => ({
+        onLog: sink.onLog,
+        onProgress: sink.onProgress,
+        trigger: (params) =>
+          Effect.runPromiseWith(context)(
+            tasks.trigger({
+              definitionId: params.definition,
+              input: params.input,
+              name: params.name,
+              delaySeconds: params.delay,
+              parentId: taskId,
+              allowPrivate: true,
+            }).pipe(Effect.map((child) => ({ id: child.context.taskId }))),
+          ),
+        listChildren: (definitionId) =>
+          Effect.runPromiseWith(context)(
+            store.listTasks({ parentId: taskId, ...(definitionId === undefined ? {} : { definitionId }) }, { limit: 1000 }).pipe(
+              Effect.map((page) => page.tasks.map(TaskSnapshot.of)),
+            ),
+          ),
+      })
+
+      const execute = (taskId: Ids.TaskId, state: Replay.TaskState, { abort, forced }: Running) =>
         Effect.gen(function*() {
           const entry = registry.get(state.context.definitionId)!.definition
-          const decoded = yield* TaskDefinition.decodeInput(entry.task, state.context.input).pipe(Effect.result)
-          if (decoded._tag === "Failure") {
-            yield* Effect.ignore(record(taskId, { _tag: "Fail", reason: "error", error: { message: decoded.failure.message } }))
-            return
-          }
           if (state.context.abortRequested) abort.abort()
           const sink = yield* IterationSink.make({
             databaseLogs: entry.databaseLogs,
             now,
             record: (command) => Effect.ignore(record(taskId, command)),
           })
-          const timer = setTimeout(() => Deferred.doneUnsafe(stop, Exit.succeed({ _tag: "TimedOut" })), entry.timeout * 1000)
-          const { outcome, output } = yield* runOnce({
+          const timedOut = Effect.as(Effect.sleep(Duration.seconds(entry.timeout)), { _tag: "TimedOut" } as Outcome)
+          const { command, answered } = yield* isolation.iteration({
             entry,
-            input: decoded.success,
-            output: state.context.output,
-            now,
+            state,
             signal: abort.signal,
-            stop: Deferred.await(stop),
-            host: {
-              onLog: sink.onLog,
-              onProgress: sink.onProgress,
-              trigger: (params) =>
-                Effect.runPromiseWith(context)(
-                  tasks.trigger({
-                    definitionId: params.definition,
-                    input: params.input,
-                    name: params.name,
-                    delaySeconds: params.delay,
-                    parentId: taskId,
-                    allowPrivate: true,
-                  }).pipe(Effect.map((child) => ({ id: child.context.taskId }))),
-                ),
-              listChildren: (definitionId) =>
-                Effect.runPromiseWith(context)(
-                  store.listTasks({ parentId: taskId, ...(definitionId === undefined ? {} : { definitionId }) }, { limit: 1000 }).pipe(
-                    Effect.map((page) => page.tasks.map(TaskSnapshot.of)),
-                  ),
-                ),
-            },
-          }).pipe(Effect.ensuring(Effect.sync(() => clearTimeout(timer))))
+            stop: Effect.raceFirst(timedOut, Deferred.await(forced)),
+            host: host(taskId, sink),
+            now,
+          })
           running.delete(taskId)
-          if (outcome._tag !== "Returned") abort.abort()
+          if (!answered) abort.abort()
           yield* sink.close
-          const command = yield* toCommand(entry, state, outcome, output, now())
-          yield* Effect.ignore(record(taskId, command))
+          yield* recordOutcome(taskId, command)
         })
 
-      const runIteration = (taskId: Ids.TaskId) =>
+      const runIteration = (taskId: Ids.TaskId): Effect.Effect<Started> =>
         Effect.gen(function*() {
+          if (running.has(taskId)) return "skipped"
           const current = yield* Effect.option(tasks.get(taskId))
-          if (current._tag === "None") return
+          if (current._tag === "None") return "skipped"
           if (registry.get(current.value.context.definitionId) === undefined) {
             const message = `no task definition "${current.value.context.definitionId}" is loaded`
             yield* Effect.ignore(record(taskId, { _tag: "Fail", reason: "unknownDefinition", error: { message } }))
-            return
+            return "skipped"
           }
           // Registered before IterationStarted is recorded, so an abort request arriving meanwhile is not missed.
-          const iteration: Running = { abort: new AbortController(), stop: yield* Deferred.make<Outcome>() }
+          const iteration: Running = { abort: new AbortController(), forced: yield* Deferred.make<Outcome>() }
           running.set(taskId, iteration)
           const started = yield* Effect.exit(tasks.execute(taskId, { _tag: "StartIteration" }))
           if (Exit.isFailure(started) || started.value.status !== "running") {
             running.delete(taskId)
-            if (Exit.isFailure(started)) yield* Effect.logWarning(`task ${taskId}: its iteration could not start`, started.cause)
-            return // no longer waiting, or ended aborted instead of starting: nothing to run
+            // No longer waiting, or ended aborted instead of starting: nothing to run.
+            if (Exit.isSuccess(started)) return "skipped"
+            if (started.cause.reasons.some((reason) => Cause.isFailReason(reason) && reason.error._tag === "CommandRejected")) return "skipped"
+            yield* Effect.logWarning(`task ${taskId}: its iteration could not start; it is queued again`, started.cause)
+            return "startFailed"
           }
           yield* execute(taskId, started.value, iteration).pipe(
             Effect.onInterrupt(() => Effect.ignore(record(taskId, { _tag: "Interrupt", reason: "shutdown" }))),
             Effect.ensuring(Effect.sync(() => running.delete(taskId))),
           )
+          return "ran"
         })
 
       const requestAbort = (taskId: Ids.TaskId) =>
@@ -271,7 +165,8 @@ export const layer = (options: RunnerOptions) =>
           const iteration = running.get(taskId)
           if (iteration === undefined || iteration.abort.signal.aborted) return
           iteration.abort.abort()
-          setTimeout(() => Deferred.doneUnsafe(iteration.stop, Exit.succeed({ _tag: "Forced" })), options.abortGraceSeconds * 1000).unref()
+          const force = Effect.andThen(Effect.sleep(Duration.seconds(options.abortGraceSeconds)), Deferred.succeed(iteration.forced, { _tag: "Forced" }))
+          yield* Effect.forkIn(force, scope)
         })
 
       return { runIteration, requestAbort, runningCount: () => running.size }

@@ -9,8 +9,11 @@
  * releases its oldest parked task ahead of the queue.
  *
  * Start-up (recovery): before following the log, running tasks are recorded
- * as interrupted (the daemon died mid-iteration), waiting tasks are queued
+ * as interrupted (the daemon died mid-iteration; past `maxCrashRetries` such
+ * a poison task ends `crashedDaemon` instead), waiting tasks are queued once
  * with their wake times (so delays survive restarts), and due hooks re-run.
+ * A task whose start the store could not record is queued again a second
+ * later, so a store fault never strands a task in `triggered`.
  *
  * Shutdown: the dispatch loop stops taking work; running iterations get a
  * grace period to finish; the rest are interrupted and recorded as such.
@@ -44,6 +47,9 @@ export class Scheduler extends Context.Service<
 >()("@tasklane/daemon/Scheduler") {}
 
 const finalEvents = new Set(["TaskDone", "TaskFailed", "TaskAborted", "MaxIterationsReached"])
+
+/** How long a task whose start the store could not record waits before it is tried again. */
+const retryStartMs = 1000
 
 /** Lists every task in a status, page by page. */
 const allInStatus = (store: EventStore.EventStore["Service"], status: "running" | "triggered" | "continue") =>
@@ -107,17 +113,18 @@ export const layer = (options: SchedulerOptions) =>
       const workScope = yield* Scope.fork(layerScope)
       const startWork = (effect: Effect.Effect<void>) => Effect.forkIn(effect, workScope)
 
-      // Recovery, before anything else writes.
-      const head = yield* store.head
+      // Recovery, before anything else writes: iterations the daemon died in are interrupted (or end as poison tasks).
       for (const state of yield* allInStatus(store, "running")) {
         yield* Effect.ignore(tasks.execute(state.context.taskId, { _tag: "Interrupt", reason: "crash" }))
       }
+      // Waiting tasks, the interrupted ones included, are queued by the scan; the log is followed from here on.
+      const head = yield* store.head
       for (const status of ["triggered", "continue"] as const) {
         for (const state of yield* allInStatus(store, status)) enqueue(state.context.taskId, state.context.wakeAt)
       }
       for (const state of yield* store.pendingHooks) yield* startWork(hooks.runDue(state.context.taskId))
 
-      // Follow the log from where recovery started (its own IterationInterrupted events included).
+      // Follow the log from where recovery's scan started.
       const follow = store.subscribe(head + 1).pipe(
         Stream.runForEach((recorded) =>
           Effect.suspend(() => {
@@ -163,7 +170,13 @@ export const layer = (options: SchedulerOptions) =>
             }
             active++
             if (definitionId !== undefined) activeByDefinition.set(definitionId, (activeByDefinition.get(definitionId) ?? 0) + 1)
-            yield* startWork(runner.runIteration(taskId).pipe(Effect.ensuring(Effect.sync(() => finished(definitionId)))))
+            yield* startWork(
+              runner.runIteration(taskId).pipe(
+                // A start the store could not record leaves the task waiting: try it again shortly.
+                Effect.tap((started) => started === "startFailed" ? Effect.sync(() => enqueue(taskId, clock.currentTimeMillisUnsafe() + retryStartMs)) : Effect.void),
+                Effect.ensuring(Effect.sync(() => finished(definitionId))),
+              ),
+            )
           }
           const next = queue.nextWakeAt()
           const waitFor = next === undefined ? Queue.take(wake) : Queue.take(wake).pipe(Effect.timeoutOption(Duration.millis(Math.max(1, next - now))), Effect.map(Option.getOrUndefined))

@@ -12,6 +12,8 @@ import { Clock, Context, Effect, Layer } from "effect"
 import { EventStore, Ids, Lifecycle, Replay, TaskMachine, TaskRpc } from "@tasklane/core"
 import type { TaskEvent } from "@tasklane/core"
 import { TaskDefinition } from "@tasklane/tasks"
+import { storableWakeAt } from "./internal/WakeAt.ts"
+import { Isolation } from "./Isolation.ts"
 import { Registry } from "./Registry.ts"
 
 /** A trigger request, from a client or from a running task (child). */
@@ -61,20 +63,6 @@ export class Tasks extends Context.Service<
 
 const toDaemonError = (error: { readonly message: string }) => new TaskRpc.DaemonError({ reason: error.message })
 
-/** The latest wake time stored: the last instant a `Date` can represent (epoch ms). */
-export const maxWakeAt = 8.64e15
-
-/**
- * A wake time fit to store. The store keeps events as JSON, where a
- * non-finite number becomes `null`, which the stored task summary then fails
- * to decode, so the daemon could not start again. A huge delay (a Trigger's
- * `delaySeconds: 1e300` is valid by the RPC schema, and so is a task's
- * `continue(next, { seconds: Infinity })`) means "not before then" and is kept
- * as {@link maxWakeAt}; `NaN` or `-Infinity` means no wait.
- */
-export const storableWakeAt = (wakeAt: number): number | undefined =>
-  Number.isFinite(wakeAt) ? Math.min(wakeAt, maxWakeAt) : wakeAt > 0 ? maxWakeAt : undefined
-
 // Random bytes for ids come from a pool refilled 4 KiB at a time (one call per ~400 ids).
 const pool = new Uint8Array(4096)
 let poolOffset = pool.length
@@ -104,14 +92,13 @@ const nestsDeeperThan = (value: unknown, limit: number): boolean => {
   return false
 }
 
-const reasonOf = (cause: unknown) => TaskDefinition.toErrorInfo(cause).message
-
 /** The live task service over the event store and the registry. */
 export const layer = Layer.effect(
   Tasks,
   Effect.gen(function*() {
     const store = yield* EventStore.EventStore
     const registry = yield* Registry
+    const isolation = yield* Isolation
     const inFlightKeys = new Map<string, Promise<unknown>>()
 
     const get = (taskId: Ids.TaskId) =>
@@ -170,10 +157,8 @@ export const layer = Layer.effect(
         if (request.parentId !== undefined) yield* get(request.parentId)
         if (request.forkedFrom !== undefined) yield* get(request.forkedFrom.taskId)
         if (task.onBeforeTrigger !== undefined) {
-          const params = { input, definitionId: entry.definition.id, parentId: request.parentId }
-          yield* TaskDefinition.toEffect(() => task.onBeforeTrigger!(params)).pipe(
-            Effect.mapError((cause) => new TaskRpc.TriggerRefused({ definitionId: entry.definition.id, reason: reasonOf(cause) })),
-          )
+          const refused = yield* isolation.beforeTrigger(entry.definition, { decoded: input, raw: request.input }, request.parentId)
+          if (refused !== undefined) return yield* new TaskRpc.TriggerRefused({ definitionId: entry.definition.id, reason: refused })
         }
         const encoded = yield* TaskDefinition.encodeInput(task, input).pipe(
           Effect.mapError((invalid) => new TaskRpc.InvalidInput({ definitionId: invalid.definitionId, issues: invalid.issues })),

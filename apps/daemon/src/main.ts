@@ -11,9 +11,11 @@ import { parseArgs } from "node:util"
 import { NodeRuntime } from "@effect/platform-node"
 import { Cause, Console, Effect, Exit, Layer, Option, Runtime } from "effect"
 import { EventStore } from "@tasklane/core"
+import type { TaskDefinition } from "@tasklane/tasks"
 import * as DataDir from "./DataDir.ts"
 import { examples } from "./examples/index.ts"
 import * as Hooks from "./Hooks.ts"
+import * as Isolation from "./Isolation.ts"
 import * as Registry from "./Registry.ts"
 import * as RpcHandlers from "./RpcHandlers.ts"
 import * as Runner from "./Runner.ts"
@@ -36,6 +38,10 @@ Options:
   --config FILE         tasklane.config.ts to load (default: ./tasklane.config.ts if present)
   --tasks DIR           also load every task module in DIR (repeatable)
   --concurrency N       iterations running at once (default: config, else 8)
+  --isolation MODE      where task code runs unless a definition says otherwise:
+                        worker (a thread pool: memory limit, killed at its timeout;
+                        the default) or inline (the daemon's own loop: fastest)
+  --worker-memory MB    heap limit of each worker thread (default: config, else 512)
   --no-examples         do not load the built-in example tasks
   --abort-grace S       seconds a running task gets to answer an abort (default 10)
   --shutdown-grace S    seconds running iterations get to finish on SIGTERM (default 10)
@@ -52,6 +58,8 @@ export interface DaemonOptions {
   readonly configPath: string | undefined
   readonly taskDirs: ReadonlyArray<string>
   readonly concurrency: number | undefined
+  readonly isolation: TaskDefinition.Isolation | undefined
+  readonly workerMemoryMb: number | undefined
   readonly examples: boolean
   readonly abortGraceSeconds: number
   readonly shutdownGraceSeconds: number
@@ -65,6 +73,14 @@ const positive = (name: string, value: string | undefined, fallback: number | un
   if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} must be a positive number, got "${value}"`)
   return n
 }
+
+const isolationOf = (value: string | undefined): TaskDefinition.Isolation | undefined => {
+  if (value === undefined || value === "inline" || value === "worker") return value
+  throw new Error(`--isolation must be worker or inline, got "${value}"`)
+}
+
+/** Worker threads idle this long are terminated (an idle daemon holds none). */
+const workerIdleMs = 60_000
 
 const webMode = (http: string | undefined, uiDir: string | undefined): DaemonOptions["web"] => {
   if (http === undefined) {
@@ -85,6 +101,8 @@ export const parseOptions = (argv: ReadonlyArray<string>): DaemonOptions | "help
       config: { type: "string" },
       tasks: { type: "string", multiple: true },
       concurrency: { type: "string" },
+      isolation: { type: "string" },
+      "worker-memory": { type: "string" },
       "no-examples": { type: "boolean" },
       "abort-grace": { type: "string" },
       "shutdown-grace": { type: "string" },
@@ -100,6 +118,8 @@ export const parseOptions = (argv: ReadonlyArray<string>): DaemonOptions | "help
     configPath: values.config,
     taskDirs: values.tasks ?? [],
     concurrency: positive("concurrency", values.concurrency, undefined),
+    isolation: isolationOf(values.isolation),
+    workerMemoryMb: positive("worker-memory", values["worker-memory"], undefined),
     examples: values["no-examples"] !== true,
     abortGraceSeconds: positive("abort-grace", values["abort-grace"], 10)!,
     shutdownGraceSeconds: positive("shutdown-grace", values["shutdown-grace"], 10)!,
@@ -119,6 +139,18 @@ export const daemon = (options: DaemonOptions) =>
       const loaded = yield* TaskLoader.load({ configPath: options.configPath, taskDirs: options.taskDirs, cwd: process.cwd() })
       const implementations = [...(options.examples ? examples : []), ...loaded.implementations]
       const concurrency = options.concurrency ?? loaded.config?.concurrency ?? 8
+      const isolation = Isolation.layer({
+        isolation: options.isolation ?? loaded.config?.isolation ?? "worker",
+        workerMemoryMb: options.workerMemoryMb ?? loaded.config?.workerMemoryMb ?? 512,
+        sources: {
+          configPath: loaded.configPath,
+          taskDirs: options.taskDirs.map((dir) => Path.resolve(dir)),
+          examples: options.examples,
+        },
+        // Iterations take at most `concurrency` workers; hooks and onBeforeTrigger always find one of the rest.
+        maxWorkers: concurrency + 2,
+        idleMs: workerIdleMs,
+      })
       const store = EventStore.layer({ directory: paths.store }).pipe(
         Layer.catchTag("StoreLocked", () =>
           Layer.effect(EventStore.EventStore)(
@@ -126,7 +158,11 @@ export const daemon = (options: DaemonOptions) =>
               Effect.fail(new DataDir.DaemonAlreadyRunning({ directory: paths.directory, ...(Option.isSome(pid) ? { pid: pid.value } : {}) }))),
           )),
       )
-      const core = Tasks.layer.pipe(Layer.provideMerge(Registry.layer(implementations, loaded.config?.layer)), Layer.provideMerge(store))
+      const core = Tasks.layer.pipe(
+        Layer.provideMerge(Registry.layer(implementations, loaded.config?.layer)),
+        Layer.provideMerge(isolation),
+        Layer.provideMerge(store),
+      )
       const execution = Scheduler.layer({ concurrency, shutdownGraceSeconds: options.shutdownGraceSeconds }).pipe(
         Layer.provideMerge(Hooks.layer),
         Layer.provideMerge(Runner.layer({ abortGraceSeconds: options.abortGraceSeconds })),

@@ -6,6 +6,7 @@
  */
 import type { Layer } from "effect"
 import type { Implementation } from "./Implementation.ts"
+import type { Isolation } from "./Interface.ts"
 
 /** A Tasklane configuration. */
 export interface Config<
@@ -23,6 +24,10 @@ export interface Config<
   readonly dataDir?: string | undefined
   /** Seconds a running iteration gets to answer an abort before it is forced (the daemon chooses the default). */
   readonly abortGracePeriod?: number | undefined
+  /** Where task code runs unless a definition says otherwise (`--isolation` wins); default `"worker"`. */
+  readonly isolation?: Isolation | undefined
+  /** Heap limit in MB of each worker thread unless a definition says otherwise (`--worker-memory` wins). */
+  readonly workerMemoryMb?: number | undefined
 }
 
 /** The compile-time error for a config whose layer lacks services its tasks need. */

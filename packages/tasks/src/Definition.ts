@@ -7,7 +7,7 @@
 import { type Context, Effect, Schema } from "effect"
 import { toErrorInfo } from "./ErrorInfo.ts"
 import type { Implementation } from "./Implementation.ts"
-import { defaults, type Interface } from "./Interface.ts"
+import { defaults, type Interface, type Isolation } from "./Interface.ts"
 import { type RetryPolicy, retryPolicyProblems } from "./Retry.ts"
 
 /** A definition id: camelCase letters and digits, starting with a lowercase letter. */
@@ -38,6 +38,12 @@ export interface Definition<Input = any, Output = any> {
   readonly retry: RetryPolicy | undefined
   /** Most iterations running at once; undefined: only the daemon's global limit applies. */
   readonly concurrency: number | undefined
+  /** Where its code runs; undefined: the daemon's default. */
+  readonly isolation: Isolation | undefined
+  /** Heap limit of its worker in MB; undefined: the daemon's default. */
+  readonly memoryLimitMb: number | undefined
+  /** Re-runs of an iteration after daemon crashes before it fails as `crashedDaemon`. */
+  readonly maxCrashRetries: number
   /** The class's name, for messages. */
   readonly className: string
   /** The instance whose `run` and hooks the daemon calls. */
@@ -63,6 +69,7 @@ const inputValidationProblems = (task: Interface): ReadonlyArray<string> => {
 const problemsOf = (task: Interface): Array<string> => {
   const problems: Array<string> = []
   const { id, title, description, maxIterations, timeout, closeToTimeout, databaseLogs, isPrivate, retry, concurrency } = task
+  const { isolation, memoryLimitMb, maxCrashRetries } = task
   if (typeof id !== "string") problems.push(`id must be a string, got ${typeof id}`)
   else if (!idPattern.test(id)) {
     problems.push(`id "${id}" is not camelCase: it must match ${String(idPattern)}, e.g. "reindexCatalog"`)
@@ -88,6 +95,15 @@ const problemsOf = (task: Interface): Array<string> => {
   if (isPrivate !== undefined && typeof isPrivate !== "boolean") problems.push("isPrivate must be a boolean")
   if (concurrency !== undefined && !(Number.isInteger(concurrency) && concurrency > 0)) {
     problems.push(`concurrency must be a positive integer, got ${String(concurrency)}`)
+  }
+  if (isolation !== undefined && isolation !== "inline" && isolation !== "worker") {
+    problems.push(`isolation must be "inline" or "worker", got ${JSON.stringify(isolation)}`)
+  }
+  if (memoryLimitMb !== undefined && !(Number.isInteger(memoryLimitMb) && memoryLimitMb >= 16)) {
+    problems.push(`memoryLimitMb must be an integer of at least 16, got ${String(memoryLimitMb)}`)
+  }
+  if (maxCrashRetries !== undefined && !(Number.isInteger(maxCrashRetries) && maxCrashRetries >= 0)) {
+    problems.push(`maxCrashRetries must be an integer >= 0, got ${String(maxCrashRetries)}`)
   }
   if (retry !== undefined) {
     if (typeof retry === "object" && retry !== null) problems.push(...retryPolicyProblems(retry))
@@ -123,6 +139,9 @@ export const resolveDefinition = <Input, Output>(
       closeToTimeout: task.closeToTimeout ?? defaults.closeToTimeout,
       retry: task.retry,
       concurrency: task.concurrency,
+      isolation: task.isolation,
+      memoryLimitMb: task.memoryLimitMb,
+      maxCrashRetries: task.maxCrashRetries ?? defaults.maxCrashRetries,
       className,
       task,
     })

@@ -15,6 +15,9 @@ import type { Result } from "./Result.ts"
 import type { RetryPolicy } from "./Retry.ts"
 import type { TaskSnapshot } from "./TaskSnapshot.ts"
 
+/** Where task code runs: a worker thread of the daemon's pool, or the daemon's own event loop. */
+export type Isolation = "inline" | "worker"
+
 /** What `run` receives: the iteration's input and the controller. */
 export interface RunParams<Input = any, Output = any> {
   readonly input: Input
@@ -57,6 +60,17 @@ export interface Interface<Input = any, Output = any> {
   readonly retry?: RetryPolicy | undefined
   /** Most iterations of this definition running at once (within the daemon's global limit); default unlimited. */
   readonly concurrency?: number | undefined
+  /**
+   * Where `run()` and the hooks execute: `"worker"`, a pooled worker thread
+   * with a memory limit, killed at the timeout (a crash, leak or busy loop
+   * costs only this task); `"inline"`, the daemon's own event loop (fastest,
+   * for trusted code). Default: the daemon's (`--isolation`, config `isolation`).
+   */
+  readonly isolation?: Isolation | undefined
+  /** Heap limit in MB of the worker that runs this task (`isolation: "worker"`); default: the daemon's `--worker-memory`. */
+  readonly memoryLimitMb?: number | undefined
+  /** Re-runs of an iteration the daemon died in before the task fails as `crashedDaemon`; default 1. */
+  readonly maxCrashRetries?: number | undefined
   /** One iteration: answer with `controller.response.*`, as a value, Promise or Effect. */
   run(params: RunParams<Input, Output>): MaybeEffect<Result<Output>>
   /** Runs before a task is stored; throw or fail to refuse the trigger. */
@@ -80,4 +94,5 @@ export const defaults = {
   isPrivate: false,
   timeout: 900,
   closeToTimeout: 180,
+  maxCrashRetries: 1,
 } as const

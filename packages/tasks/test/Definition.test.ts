@@ -32,6 +32,9 @@ describe("resolveDefinition", () => {
         closeToTimeout: 180,
         retry: undefined,
         concurrency: undefined,
+        isolation: undefined,
+        memoryLimitMb: undefined,
+        maxCrashRetries: 1,
         className: "Minimal",
         task,
       })
@@ -67,6 +70,26 @@ describe("resolveDefinition", () => {
       }
       const error = yield* invalid(new Greedy())
       expect(error.reasons).toContain("concurrency must be a positive integer, got 0.5")
+    }))
+
+  it.effect("checks isolation, memoryLimitMb and maxCrashRetries", () =>
+    Effect.gen(function*() {
+      class Contained extends Minimal {
+        readonly isolation = "worker" as const
+        readonly memoryLimitMb = 64
+        readonly maxCrashRetries = 0
+      }
+      expect(yield* TaskDefinition.resolveDefinition(new Contained())).toMatchObject({ isolation: "worker", memoryLimitMb: 64, maxCrashRetries: 0 })
+      class Wrong extends Minimal {
+        readonly isolation = "process" as unknown as "worker"
+        readonly memoryLimitMb = 8
+        readonly maxCrashRetries = -1
+      }
+      expect((yield* invalid(new Wrong())).reasons).toEqual([
+        `isolation must be "inline" or "worker", got "process"`,
+        "memoryLimitMb must be an integer of at least 16, got 8",
+        "maxCrashRetries must be an integer >= 0, got -1",
+      ])
     }))
 
   it.effect("rejects an id that is not camelCase, naming the class", () =>

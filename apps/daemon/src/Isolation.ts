@@ -1,0 +1,213 @@
+/**
+ * Where task code runs. Every call into a definition's code — an iteration's
+ * `run()`, a lifecycle hook, `onBeforeTrigger` — goes through this service,
+ * which runs it either
+ * - `inline`, on the daemon's own event loop (fastest: no thread hop), under
+ *   {@link Containment}: its unhandled rejections and uncaught exceptions
+ *   fail it instead of the daemon, `process.exit()` throws, and a watchdog
+ *   stops a daemon whose loop a task blocked past its timeout; or
+ * - `worker`, on a {@link WorkerPool} thread with a heap limit, killed at the
+ *   timeout or at the end of the abort grace, so a leak, a busy loop or a
+ *   crash costs only that task.
+ * A definition's `isolation` wins over the daemon's default.
+ *
+ * Either way the answer is the same data: the lifecycle command recording an
+ * iteration (built by `Iteration.ts` in the thread that ran it), a hook's
+ * error, or why `onBeforeTrigger` refused.
+ */
+import { Context, Deferred, Duration, Effect, Exit, Layer } from "effect"
+import type { Lifecycle, Replay, TaskEvent } from "@tasklane/core"
+import { TaskDefinition } from "@tasklane/tasks"
+import * as Containment from "./Containment.ts"
+import * as Iteration from "./Iteration.ts"
+import type { Call, WorkerData } from "./internal/WorkerProtocol.ts"
+import * as WorkerPool from "./WorkerPool.ts"
+
+/** An iteration to run: the running task, its abort signal, when to stop waiting, and the host callbacks. */
+export interface IterationRun {
+  readonly entry: TaskDefinition.Definition
+  readonly state: Replay.TaskState
+  readonly signal: AbortSignal
+  /** Completes with TimedOut or Forced when the iteration must end without its answer. */
+  readonly stop: Effect.Effect<Iteration.Outcome>
+  readonly host: Iteration.Host
+  readonly now: () => number
+}
+
+/** The isolation service. */
+export class Isolation extends Context.Service<
+  Isolation,
+  {
+    /** Runs one iteration; the command recording it, and whether `run()` answered at all. */
+    readonly iteration: (run: IterationRun) => Effect.Effect<{ readonly command: Lifecycle.Command; readonly answered: boolean }>
+    /** Runs a lifecycle hook within the definition's timeout; its error, if it failed. */
+    readonly hook: (
+      entry: TaskDefinition.Definition,
+      hook: TaskEvent.HookName,
+      task: TaskDefinition.TaskSnapshot,
+    ) => Effect.Effect<TaskEvent.ErrorInfo | undefined>
+    /** Runs `onBeforeTrigger` (the definition has one) within its timeout; why it refused, if it did. */
+    readonly beforeTrigger: (
+      entry: TaskDefinition.Definition,
+      input: { readonly decoded: unknown; readonly raw: unknown },
+      parentId: string | undefined,
+    ) => Effect.Effect<string | undefined>
+    /** Live worker threads. */
+    readonly workers: () => number
+  }
+>()("@tasklane/daemon/Isolation") {}
+
+/** Isolation settings. */
+export interface IsolationOptions {
+  /** Where definitions that do not say run. */
+  readonly isolation: TaskDefinition.Isolation
+  /** Heap limit of a worker, for definitions that do not set `memoryLimitMb`. */
+  readonly workerMemoryMb: number
+  /** What workers load (the daemon's own task sources). */
+  readonly sources: Omit<WorkerData, "abortFlag">
+  /** Most worker threads at once. */
+  readonly maxWorkers: number
+  /** Idle workers are terminated after this long. */
+  readonly idleMs: number
+}
+
+const crashed = (reason: "uncaught" | "workerDied", error: TaskEvent.ErrorInfo): Iteration.Outcome => ({ _tag: "Crashed", reason, error })
+
+const faultInfo = (kind: Containment.FaultKind, error: unknown): TaskEvent.ErrorInfo => {
+  const info = TaskDefinition.toErrorInfo(error)
+  return { ...info, message: `${kind} in task code: ${info.message}` }
+}
+
+/** Host callbacks run daemon code: outside the task's async context. */
+const outsideHost = (host: Iteration.Host): Iteration.Host => ({
+  onLog: host.onLog && ((entry) => Containment.outside(() => host.onLog!(entry))),
+  onProgress: host.onProgress && ((progress) => Containment.outside(() => host.onProgress!(progress))),
+  trigger: (params) => Containment.outside(() => host.trigger(params)),
+  listChildren: (definitionId) => Containment.outside(() => host.listChildren(definitionId)),
+})
+
+/**
+ * Runs task code inline under containment: calls made through `enter` are
+ * attributed to `label` and watched until `deadline`; a fault of their async
+ * work completes `faulted` with `onFault`'s value, which `body` races.
+ */
+const contained = <F, A, E>(
+  label: string,
+  deadline: number,
+  onFault: (kind: Containment.FaultKind, error: unknown) => F,
+  body: (enter: <B>(call: () => B) => B, faulted: Effect.Effect<F>) => Effect.Effect<A, E>,
+): Effect.Effect<A, E> =>
+  Effect.gen(function*() {
+    const fault = yield* Deferred.make<F>()
+    const owner: Containment.Owner = { label, fault: (error, kind) => Deferred.doneUnsafe(fault, Exit.succeed(onFault(kind, error))) }
+    const release = Containment.watch(label, deadline)
+    return yield* body((call) => Containment.within(owner, call), Deferred.await(fault)).pipe(Effect.ensuring(Effect.sync(release)))
+  })
+
+/** A hook or onBeforeTrigger call as an Effect: its error (as ErrorInfo) or undefined, within `seconds`. */
+const callHook = (
+  call: () => TaskDefinition.HookResult,
+  name: string,
+  seconds: number,
+): Effect.Effect<TaskEvent.ErrorInfo | undefined> =>
+  TaskDefinition.toEffect(call).pipe(
+    Effect.as(undefined),
+    Effect.catch((error) => Effect.succeed(TaskDefinition.toErrorInfo(error))),
+    Effect.timeoutOrElse({ duration: Duration.seconds(seconds), orElse: () => Effect.succeed(timedOut(name, seconds)) }),
+  )
+
+const timedOut = (name: string, seconds: number): TaskEvent.ErrorInfo => ({ message: `${name} ran past ${seconds} s`, code: "TIMEOUT" })
+
+/** What a worker job ended with, as an ErrorInfo (for hooks) when it did not answer. */
+const jobError = (result: WorkerPool.JobResult): TaskEvent.ErrorInfo | undefined =>
+  result._tag === "Answer" ? undefined : result.error
+
+/** The live service; worker threads start on demand and stop with the layer. */
+export const layer = (options: IsolationOptions) =>
+  Layer.effect(
+    Isolation,
+    Effect.gen(function*() {
+      Containment.install((message) => console.error(`tasklane daemon: ${message}`))
+      const pool = WorkerPool.make({ data: options.sources, maxWorkers: options.maxWorkers, idleMs: options.idleMs })
+      yield* Effect.addFinalizer(() => Effect.promise(() => pool.close()))
+      const inWorker = (entry: TaskDefinition.Definition) => (entry.isolation ?? options.isolation) === "worker"
+      const memoryOf = (entry: TaskDefinition.Definition) => entry.memoryLimitMb ?? options.workerMemoryMb
+      const labelOf = (entry: TaskDefinition.Definition, what: string) => `${what} of ${entry.id}`
+
+      const iteration = (run: IterationRun) => {
+        const { entry, state } = run
+        if (!inWorker(entry)) {
+          const label = `task ${state.context.taskId} (${entry.id}) iteration ${state.context.iteration}`
+          return contained(
+            label,
+            run.now() + entry.timeout * 1000,
+            (kind, error) => crashed("uncaught", faultInfo(kind, error)),
+            (enter, faulted) => Iteration.iterate({ ...run, host: outsideHost(run.host), enter, stop: Effect.raceFirst(run.stop, faulted) }),
+          )
+        }
+        const onCall = (request: Call): Promise<unknown> =>
+          request.method === "trigger" ? run.host.trigger(request.params) : run.host.listChildren(request.definitionId)
+        const job = pool.run({ _tag: "Iteration", definitionId: entry.id, state }, memoryOf(entry), {
+          signal: run.signal,
+          onLog: run.host.onLog,
+          onProgress: run.host.onProgress,
+          onCall,
+        })
+        return Effect.gen(function*() {
+          const ended = yield* Effect.raceFirst(job, run.stop)
+          if (ended._tag === "Answer") return { command: ended.value as Lifecycle.Command, answered: true }
+          const outcome: Iteration.Outcome = ended._tag === "Uncaught"
+            ? crashed("uncaught", ended.error)
+            : ended._tag === "Died"
+            ? crashed("workerDied", ended.error)
+            : ended
+          return { command: yield* Iteration.toCommand(entry, state, outcome, undefined, run.now()), answered: false }
+        })
+      }
+
+      const hook = (entry: TaskDefinition.Definition, name: TaskEvent.HookName, task: TaskDefinition.TaskSnapshot) => {
+        const fn = entry.task[name]
+        if (fn === undefined) return Effect.succeed(undefined)
+        if (!inWorker(entry)) {
+          return contained(
+            labelOf(entry, `${name} of task ${task.id}`),
+            Date.now() + entry.timeout * 1000,
+            (kind, error) => faultInfo(kind, error),
+            (enter, faulted) => callHook(() => enter(() => fn.call(entry.task, { task })), name, entry.timeout).pipe(Effect.raceFirst(faulted)),
+          )
+        }
+        return pool.run({ _tag: "Hook", definitionId: entry.id, hook: name, task }, memoryOf(entry), {}).pipe(
+          Effect.map((result) => (result._tag === "Answer" ? (result.value as TaskEvent.ErrorInfo | undefined) : jobError(result))),
+          Effect.timeoutOrElse({ duration: Duration.seconds(entry.timeout), orElse: () => Effect.succeed(timedOut(name, entry.timeout)) }),
+        )
+      }
+
+      const beforeTrigger = (
+        entry: TaskDefinition.Definition,
+        input: { readonly decoded: unknown; readonly raw: unknown },
+        parentId: string | undefined,
+      ) => {
+        const fn = entry.task.onBeforeTrigger
+        if (fn === undefined) return Effect.succeed(undefined)
+        if (!inWorker(entry)) {
+          const params = { input: input.decoded, definitionId: entry.id, parentId }
+          return contained(
+            labelOf(entry, "onBeforeTrigger"),
+            Date.now() + entry.timeout * 1000,
+            (kind, error) => faultInfo(kind, error),
+            (enter, faulted) =>
+              callHook(() => enter(() => fn.call(entry.task, params)), "onBeforeTrigger", entry.timeout).pipe(Effect.raceFirst(faulted)),
+          ).pipe(Effect.map((error) => error?.message))
+        }
+        return pool.run({ _tag: "BeforeTrigger", definitionId: entry.id, input: input.raw, parentId }, memoryOf(entry), {}).pipe(
+          Effect.map((result) => (result._tag === "Answer" ? (result.value as string | undefined) : jobError(result)!.message)),
+          Effect.timeoutOrElse({
+            duration: Duration.seconds(entry.timeout),
+            orElse: () => Effect.succeed(timedOut("onBeforeTrigger", entry.timeout).message),
+          }),
+        )
+      }
+
+      return { iteration, hook, beforeTrigger, workers: () => pool.size() }
+    }),
+  )

@@ -1,0 +1,173 @@
+/**
+ * One iteration of task code, from the stored input to the lifecycle command
+ * that records its outcome: decode the input with the definition's schema,
+ * call `run()` with a live controller until it answers, throws or `stop`
+ * wins, and map what happened to a command (`toCommand`, the one mapping from
+ * a run's answer to what is stored).
+ *
+ * No I/O of its own: the caller provides the clock, the abort signal, the
+ * `stop` signal and the host callbacks. The same code runs an iteration
+ * inline in the daemon, inside a worker thread (`worker/TaskWorker.ts`) and in
+ * `replay-test`, so all three behave alike.
+ */
+import { Effect } from "effect"
+import type { Lifecycle, Replay, TaskEvent } from "@tasklane/core"
+import { TaskDefinition } from "@tasklane/tasks"
+import { storableWakeAt } from "./internal/WakeAt.ts"
+
+/** How the run of an iteration ended, before it is recorded. */
+export type Outcome =
+  | { readonly _tag: "Returned"; readonly result: unknown }
+  | { readonly _tag: "Threw"; readonly error: unknown }
+  | { readonly _tag: "TimedOut" }
+  | { readonly _tag: "Forced" }
+  /** The task's code failed outside `run()`'s answer (unhandled rejection, uncaught exception), or its worker died. */
+  | { readonly _tag: "Crashed"; readonly reason: "uncaught" | "workerDied"; readonly error: TaskEvent.ErrorInfo }
+
+/** What the host gives a running task: log and progress sinks, child tasks. */
+export type Host = Pick<TaskDefinition.ControllerOptions<unknown, unknown>, "onLog" | "onProgress" | "trigger" | "listChildren">
+
+/** One call of a definition's `run()`: the decoded input, the output so far, and what the host provides. */
+export interface RunOnce {
+  readonly entry: TaskDefinition.Definition
+  readonly input: unknown
+  readonly output: unknown
+  readonly now: () => number
+  readonly signal: AbortSignal
+  /** Completes when the run must end without its answer (timeout, forced abort, a fault of its code). */
+  readonly stop: Effect.Effect<Outcome>
+  readonly host: Host
+  /** Adjusts the controller before `run()` gets it (replay-test pins `isCloseToTimeout`). */
+  readonly adjust?: ((controller: TaskDefinition.Controller<unknown, unknown>) => TaskDefinition.Controller<unknown, unknown>) | undefined
+  /** Calls task code (inline containment runs it in the iteration's async context); default: a plain call. */
+  readonly enter?: (<A>(call: () => A) => A) | undefined
+}
+
+const plainCall = <A>(call: () => A): A => call()
+
+/**
+ * Calls `run()` once with a live controller until it answers, throws or
+ * `stop` wins; the outcome and the output `run()` last set.
+ */
+export const runOnce = (options: RunOnce): Effect.Effect<{ readonly outcome: Outcome; readonly output: unknown }> =>
+  Effect.suspend(() => {
+    const { entry, input, now } = options
+    let output = options.output
+    const live = TaskDefinition.makeController<unknown, unknown>({
+      input,
+      output: output as never,
+      now,
+      deadline: now() + entry.timeout * 1000,
+      closeToTimeout: entry.closeToTimeout,
+      signal: options.signal,
+      ...options.host,
+      onOutputUpdated: (next) => (output = next),
+    })
+    const controller = options.adjust?.(live) ?? live
+    const enter = options.enter ?? plainCall
+    return TaskDefinition.toEffect(() => enter(() => entry.task.run({ input, controller }))).pipe(
+      Effect.map((result): Outcome => ({ _tag: "Returned", result })),
+      Effect.catch((error) => Effect.succeed<Outcome>({ _tag: "Threw", error })),
+      Effect.raceFirst(options.stop),
+      Effect.map((outcome) => ({ outcome, output })),
+    )
+  })
+
+const isJson = (value: unknown): boolean => {
+  try {
+    JSON.stringify(value)
+    return true
+  } catch {
+    return false
+  }
+}
+
+const retryAt = (definition: TaskDefinition.Definition, attempt: number, now: number) => {
+  const delay = TaskDefinition.retryDelaySeconds(definition.retry, attempt)
+  return delay === undefined ? {} : { retryAt: now + delay * 1000 }
+}
+
+/**
+ * The lifecycle command recording how an iteration ended (pure but for the
+ * Schema encoding of a continue input).
+ */
+export const toCommand = (
+  entry: TaskDefinition.Definition,
+  state: Replay.TaskState,
+  outcome: Outcome,
+  output: unknown,
+  now: number,
+): Effect.Effect<Lifecycle.Command> =>
+  Effect.gen(function*() {
+    const attempt = state.context.attempt
+    const fail = (reason: TaskEvent.FailureReason, error: TaskEvent.ErrorInfo): Lifecycle.Command => ({
+      _tag: "Fail",
+      reason,
+      error,
+      ...retryAt(entry, attempt, now),
+    })
+    switch (outcome._tag) {
+      case "Forced":
+        return { _tag: "ForceAbort" }
+      case "TimedOut":
+        return fail("timeout", { message: `iteration ${state.context.iteration} ran past its ${entry.timeout} s timeout` })
+      case "Threw":
+        return fail("thrown", TaskDefinition.toErrorInfo(outcome.error))
+      case "Crashed":
+        return fail(outcome.reason, outcome.error)
+    }
+    const result = outcome.result
+    if (!TaskDefinition.Result.is(result)) {
+      return fail("invalidResult", { message: "run() must answer with controller.response.done/continue/error/aborted" })
+    }
+    switch (result._tag) {
+      case "Done": {
+        const final = result.output === undefined ? output : result.output
+        if (!isJson(final)) return fail("invalidResult", { message: "the output of done() is not JSON-serializable" })
+        return { _tag: "Complete", result: { _tag: "Done", output: final, ...(result.message ? { message: result.message } : {}) } }
+      }
+      case "Continue": {
+        const input = yield* TaskDefinition.encodeInput(entry.task, result.input).pipe(Effect.option)
+        const wakeAt = result.wakeAt === undefined ? undefined : storableWakeAt(result.wakeAt)
+        if (input._tag === "None" || !isJson(output)) {
+          return fail("invalidResult", { message: "the input given to continue() does not match the task's input schema" })
+        }
+        return {
+          _tag: "Complete",
+          result: {
+            _tag: "Continue",
+            input: input.value,
+            ...(output === undefined ? {} : { output }),
+            ...(wakeAt === undefined ? {} : { wakeAt }),
+          },
+        }
+      }
+      case "Error":
+        return { _tag: "Complete", result: { _tag: "Error", error: result.error, ...retryAt(entry, attempt, now) } }
+      case "Aborted":
+        return { _tag: "Complete", result: { _tag: "Aborted" } }
+    }
+  })
+
+/** An iteration to run: the running task's state (its stored input and output) plus {@link RunOnce}'s host parts. */
+export interface Iterate extends Omit<RunOnce, "input" | "output"> {
+  readonly state: Replay.TaskState
+}
+
+/**
+ * Runs one iteration of `state`'s task: decodes the stored input (a refusal
+ * fails the iteration), calls `run()`, and answers the command recording the
+ * outcome (and whether `run()` answered at all: a run cut off by `stop`
+ * should see its signal abort).
+ */
+export const iterate = (options: Iterate): Effect.Effect<{ readonly command: Lifecycle.Command; readonly answered: boolean }> =>
+  Effect.gen(function*() {
+    const { entry, state } = options
+    const decoded = yield* TaskDefinition.decodeInput(entry.task, state.context.input).pipe(Effect.result)
+    if (decoded._tag === "Failure") {
+      return { command: { _tag: "Fail", reason: "error", error: { message: decoded.failure.message } }, answered: true }
+    }
+    const { outcome, output } = yield* runOnce({ ...options, input: decoded.success, output: state.context.output })
+    const command = yield* toCommand(entry, state, outcome, output, options.now())
+    return { command, answered: outcome._tag === "Returned" || outcome._tag === "Threw" }
+  })

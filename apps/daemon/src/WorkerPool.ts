@@ -1,0 +1,251 @@
+/**
+ * The pool of worker threads that run task code with `isolation: "worker"`
+ * (the thread's side is `worker/TaskWorker.ts`, the messages
+ * `internal/WorkerProtocol.ts`).
+ *
+ * Lifecycle of a worker: spawned on demand with a heap limit
+ * (`resourceLimits.maxOldGenerationSizeMb`) when a job finds no idle worker
+ * with that limit and fewer than `maxWorkers` live; it loads the task modules
+ * and answers `Ready`; it runs one job at a time; idle for `idleMs`, it is
+ * terminated (an idle daemon holds no workers). A worker is retired — never
+ * reused — after its job's code faulted (`Uncaught`), after it was killed
+ * (the job was interrupted: timeout, forced abort, shutdown), and of course
+ * when it died (out of memory, `process.exit()`, a fatal error); the job then
+ * ends `Died` with the reason in words, and the daemon carries on.
+ *
+ * Jobs beyond `maxWorkers` wait in FIFO order. Effect sits at the edge only:
+ * `run` is one `Effect.callback` whose interruption kills the job's worker;
+ * the bookkeeping inside is plain synchronous code.
+ */
+import { createRequire } from "node:module"
+import { pathToFileURL } from "node:url"
+import { Worker } from "node:worker_threads"
+import { Effect } from "effect"
+import type { TaskEvent } from "@tasklane/core"
+import type { TaskDefinition } from "@tasklane/tasks"
+import type { Call, FromWorker, Job, ToWorker, WorkerData } from "./internal/WorkerProtocol.ts"
+
+/** Pool settings. */
+export interface PoolOptions {
+  /** What the workers load: the daemon's task sources. */
+  readonly data: Omit<WorkerData, "abortFlag">
+  /** Most live workers. */
+  readonly maxWorkers: number
+  /** A worker idle this long is terminated. */
+  readonly idleMs: number
+}
+
+/** How a job ended. */
+export type JobResult =
+  | { readonly _tag: "Answer"; readonly value: unknown }
+  /** Task code raised an unhandled rejection or an uncaught exception. */
+  | { readonly _tag: "Uncaught"; readonly error: TaskEvent.ErrorInfo }
+  /** The worker died under the job (out of memory, `process.exit()`, a fatal error) or could not load the tasks. */
+  | { readonly _tag: "Died"; readonly error: TaskEvent.ErrorInfo }
+
+/** What a job's code may ask of the daemon while it runs. */
+export interface JobHost {
+  /** Fires when the task is asked to abort. */
+  readonly signal?: AbortSignal | undefined
+  readonly onLog?: ((entry: TaskDefinition.LogEntry) => void) | undefined
+  readonly onProgress?: ((progress: TaskDefinition.Progress) => void) | undefined
+  readonly onCall?: ((request: Call) => Promise<unknown>) | undefined
+}
+
+/** The pool. */
+export interface WorkerPool {
+  /** Runs a job on a worker with this heap limit; interrupting it kills the worker. */
+  readonly run: (job: Job, memoryMb: number, host: JobHost) => Effect.Effect<JobResult>
+  /** Live workers (busy or idle). */
+  readonly size: () => number
+  /** Terminates every worker; waiting jobs end `Died`. */
+  readonly close: () => Promise<void>
+}
+
+interface Request {
+  readonly job: Job
+  readonly memoryMb: number
+  readonly host: JobHost
+  readonly done: (result: JobResult) => void
+  slot?: Slot | undefined
+  onAbort?: (() => void) | undefined
+}
+
+interface Slot {
+  readonly worker: Worker
+  readonly memoryMb: number
+  readonly abortFlag: Int32Array
+  ready: boolean
+  request: Request | undefined
+  idleTimer: ReturnType<typeof setTimeout> | undefined
+  fatal: Error | undefined
+}
+
+const bundled = import.meta.url.endsWith(".mjs")
+
+/** The worker script: next to the daemon bundle, or (running from source) the TypeScript entry loaded through tsx. */
+const spawnWorker = (options: ConstructorParameters<typeof Worker>[1]): Worker => {
+  if (bundled) return new Worker(new URL("./worker.mjs", import.meta.url), options)
+  const tsx = pathToFileURL(createRequire(import.meta.url).resolve("tsx/esm/api")).href
+  const entry = new URL("./worker/TaskWorker.ts", import.meta.url).href
+  const bootstrap = `import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}) })`
+  return new Worker(bootstrap, { ...options, eval: true })
+}
+
+const died = (slot: Slot, exitCode: number): TaskEvent.ErrorInfo => {
+  const fatal = slot.fatal as (Error & { code?: string }) | undefined
+  if (fatal?.code === "ERR_WORKER_OUT_OF_MEMORY") {
+    return { message: `the worker thread ran out of memory (heap limit ${slot.memoryMb} MB)`, code: "WORKER_OUT_OF_MEMORY" }
+  }
+  if (fatal !== undefined) return { message: `the worker thread failed: ${fatal.message}`, code: "WORKER_FAILED" }
+  return { message: `the worker thread exited with code ${exitCode} (task code called process.exit?)`, code: "WORKER_EXITED" }
+}
+
+/** Makes a pool; nothing is spawned until the first job. */
+export const make = (options: PoolOptions): WorkerPool => {
+  const slots = new Set<Slot>()
+  const waiting: Array<Request> = []
+
+  const post = (slot: Slot, message: ToWorker) => slot.worker.postMessage(message)
+
+  const finish = (request: Request, result: JobResult) => {
+    if (request.onAbort !== undefined) request.host.signal?.removeEventListener("abort", request.onAbort)
+    request.slot = undefined
+    request.done(result)
+  }
+
+  const retire = (slot: Slot) => {
+    slots.delete(slot)
+    clearTimeout(slot.idleTimer)
+    void slot.worker.terminate()
+  }
+
+  const idle = (slot: Slot) => {
+    slot.request = undefined
+    slot.idleTimer = setTimeout(() => retire(slot), options.idleMs)
+    slot.idleTimer.unref()
+    dispatch()
+  }
+
+  /** Ends the slot's job (if any) with `result` and retires the worker. */
+  const fail = (slot: Slot, result: JobResult) => {
+    const request = slot.request
+    slot.request = undefined
+    retire(slot)
+    if (request !== undefined) finish(request, result)
+    dispatch()
+  }
+
+  const start = (slot: Slot, request: Request) => {
+    clearTimeout(slot.idleTimer)
+    slot.request = request
+    request.slot = slot
+    Atomics.store(slot.abortFlag, 0, 0)
+    const signal = request.host.signal
+    if (signal !== undefined) {
+      request.onAbort = () => {
+        Atomics.store(slot.abortFlag, 0, 1)
+        post(slot, { _tag: "Abort" })
+      }
+      signal.addEventListener("abort", request.onAbort, { once: true })
+    }
+    if (slot.ready) post(slot, { _tag: "Job", job: request.job })
+    if (signal?.aborted) request.onAbort?.()
+  }
+
+  const onMessage = (slot: Slot, message: FromWorker) => {
+    const request = slot.request
+    switch (message._tag) {
+      case "Ready":
+        slot.ready = true
+        if (request !== undefined) post(slot, { _tag: "Job", job: request.job })
+        return
+      case "LoadFailed":
+        return fail(slot, { _tag: "Died", error: { message: `the worker thread could not load the tasks: ${message.message}`, code: "WORKER_LOAD_FAILED" } })
+      case "Log":
+        return request?.host.onLog?.(message.entry)
+      case "Progress":
+        return request?.host.onProgress?.(message.progress)
+      case "Call": {
+        const answer = request?.host.onCall?.(message.request) ?? Promise.reject(new Error("no host for this call"))
+        answer.then(
+          (value) => slot.request === request && post(slot, { _tag: "Reply", call: message.call, value }),
+          (error: unknown) =>
+            slot.request === request && post(slot, { _tag: "Reply", call: message.call, error: error instanceof Error ? error.message : String(error) }),
+        )
+        return
+      }
+      case "Answer":
+        if (request === undefined) return
+        finish(request, { _tag: "Answer", value: message.value })
+        return idle(slot)
+      case "Uncaught":
+        return fail(slot, { _tag: "Uncaught", error: message.error })
+    }
+  }
+
+  const spawn = (memoryMb: number): Slot => {
+    const abortFlag = new SharedArrayBuffer(4)
+    const worker = spawnWorker({
+      workerData: { ...options.data, abortFlag } satisfies WorkerData,
+      resourceLimits: { maxOldGenerationSizeMb: memoryMb },
+      stdout: false,
+      stderr: false,
+    })
+    const slot: Slot = { worker, memoryMb, abortFlag: new Int32Array(abortFlag), ready: false, request: undefined, idleTimer: undefined, fatal: undefined }
+    worker.on("message", (message: FromWorker) => onMessage(slot, message))
+    worker.on("error", (error) => (slot.fatal = error))
+    worker.on("exit", (code) => fail(slot, { _tag: "Died", error: died(slot, code) }))
+    slots.add(slot)
+    return slot
+  }
+
+  const dispatch = () => {
+    while (waiting.length > 0) {
+      const request = waiting[0]!
+      let slot: Slot | undefined
+      for (const candidate of slots) {
+        if (candidate.request === undefined && candidate.memoryMb === request.memoryMb) {
+          slot = candidate
+          break
+        }
+      }
+      if (slot === undefined && slots.size >= options.maxWorkers) {
+        // Make room by retiring an idle worker with another heap limit, if any.
+        const other = [...slots].find((candidate) => candidate.request === undefined)
+        if (other === undefined) return
+        retire(other)
+      }
+      waiting.shift()
+      start(slot ?? spawn(request.memoryMb), request)
+    }
+  }
+
+  const cancel = (request: Request) => {
+    const slot = request.slot
+    if (slot === undefined) {
+      const index = waiting.indexOf(request)
+      if (index >= 0) waiting.splice(index, 1)
+      return
+    }
+    slot.request = undefined
+    if (request.onAbort !== undefined) request.host.signal?.removeEventListener("abort", request.onAbort)
+    retire(slot)
+    dispatch()
+  }
+
+  return {
+    run: (job, memoryMb, host) =>
+      Effect.callback<JobResult>((resume) => {
+        const request: Request = { job, memoryMb, host, done: (result) => resume(Effect.succeed(result)) }
+        waiting.push(request)
+        dispatch()
+        return Effect.sync(() => cancel(request))
+      }),
+    size: () => slots.size,
+    close: async () => {
+      for (const request of waiting.splice(0)) finish(request, { _tag: "Died", error: { message: "the daemon is stopping" } })
+      await Promise.all([...slots].map((slot) => (slots.delete(slot), slot.worker.terminate())))
+    },
+  }
+}

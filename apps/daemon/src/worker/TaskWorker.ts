@@ -1,0 +1,154 @@
+/**
+ * The entry point of a worker thread that runs task code for the daemon
+ * (`isolation: "worker"`; the pool is `WorkerPool.ts`, the messages
+ * `internal/WorkerProtocol.ts`).
+ *
+ * Lifecycle: the thread loads the same task modules as the daemon (its
+ * config, task folders, the examples) and builds the config's layer, so each
+ * worker has its own services; then it answers `Ready` (or `LoadFailed`) and
+ * runs one job at a time: an iteration (through `Iteration.iterate`, exactly
+ * as the daemon runs one inline), a hook, or `onBeforeTrigger`. A fault of
+ * task code outside its answer (unhandled rejection, uncaught exception) is
+ * reported as `Uncaught`, after which the daemon retires this worker. Memory
+ * exhaustion, `process.exit()` and hard kills end the thread; the daemon sees
+ * that as the worker dying.
+ */
+import { parentPort, workerData } from "node:worker_threads"
+import { Cause, Context, Effect, Layer } from "effect"
+import { TaskDefinition } from "@tasklane/tasks"
+import { examples } from "../examples/index.ts"
+import * as Iteration from "../Iteration.ts"
+import { cloneable, type Call, type FromWorker, type Job, type ToWorker, type WorkerData } from "../internal/WorkerProtocol.ts"
+import * as Registry from "../Registry.ts"
+import * as TaskLoader from "../TaskLoader.ts"
+
+const data = workerData as WorkerData
+const port = parentPort!
+const abortFlag = new Int32Array(data.abortFlag)
+
+/** Posts a message; values task code produced that structured clone refuses are posted in their JSON form. */
+const post = (message: FromWorker): void => {
+  try {
+    port.postMessage(message)
+  } catch {
+    port.postMessage(cloneable(message))
+  }
+}
+
+const fault = (kind: string) => (error: unknown) => {
+  const info = TaskDefinition.toErrorInfo(error)
+  post({ _tag: "Uncaught", error: { ...info, message: `${kind} in task code: ${info.message}` } })
+}
+process.on("unhandledRejection", fault("unhandled rejection"))
+process.on("uncaughtException", fault("uncaught exception"))
+
+// The running job's abort controller, and the host calls waiting for the daemon's reply.
+let abort = new AbortController()
+let nextCall = 0
+const calls = new Map<number, { readonly resolve: (value: unknown) => void; readonly reject: (error: Error) => void }>()
+
+const call = <A>(request: Call): Promise<A> =>
+  new Promise<A>((resolve, reject) => {
+    const id = nextCall++
+    calls.set(id, { resolve: resolve as (value: unknown) => void, reject })
+    post({ _tag: "Call", call: id, request })
+  })
+
+const host: Iteration.Host = {
+  onLog: (entry) => post({ _tag: "Log", entry }),
+  onProgress: (progress) => post({ _tag: "Progress", progress }),
+  trigger: (params) => call({ method: "trigger", params }),
+  listChildren: (definitionId) => call({ method: "listChildren", definitionId }),
+}
+
+/** `isAborted()` also reads the shared flag, which the daemon sets even while this thread is busy. */
+const sharedAbort = (controller: TaskDefinition.Controller<unknown, unknown>): TaskDefinition.Controller<unknown, unknown> => ({
+  ...controller,
+  runtime: {
+    ...controller.runtime,
+    isAborted: () => {
+      if (Atomics.load(abortFlag, 0) === 1 && !abort.signal.aborted) abort.abort()
+      return controller.runtime.isAborted()
+    },
+  },
+})
+
+const unknownDefinition = (id: string) => new Error(`no task definition "${id}" is loaded in the worker`)
+
+const runJob = (registry: Registry.Registry["Service"], job: Job): Effect.Effect<unknown> =>
+  Effect.gen(function*() {
+    const entry = registry.get(job.definitionId)?.definition
+    if (entry === undefined) return yield* Effect.die(unknownDefinition(job.definitionId))
+    switch (job._tag) {
+      case "Iteration": {
+        if (job.state.context.abortRequested) abort.abort()
+        const { command } = yield* Iteration.iterate({
+          entry,
+          state: job.state,
+          now: Date.now,
+          signal: abort.signal,
+          stop: Effect.never,
+          host,
+          adjust: sharedAbort,
+        })
+        return command
+      }
+      case "Hook": {
+        const hook = entry.task[job.hook]
+        if (hook === undefined) return undefined
+        const outcome = yield* TaskDefinition.toEffect(() => hook.call(entry.task, { task: job.task })).pipe(Effect.result)
+        return outcome._tag === "Failure" ? TaskDefinition.toErrorInfo(outcome.failure) : undefined
+      }
+      case "BeforeTrigger": {
+        const before = entry.task.onBeforeTrigger
+        if (before === undefined) return undefined
+        const input = yield* TaskDefinition.decodeInput(entry.task, job.input).pipe(Effect.orDie)
+        const params = { input, definitionId: entry.id, parentId: job.parentId }
+        const outcome = yield* TaskDefinition.toEffect(() => before.call(entry.task, params)).pipe(Effect.result)
+        return outcome._tag === "Failure" ? TaskDefinition.toErrorInfo(outcome.failure).message : undefined
+      }
+    }
+  })
+
+const serve = (registry: Registry.Registry["Service"]) =>
+  Effect.callback<never>(() => {
+    port.on("message", (message: ToWorker) => {
+      switch (message._tag) {
+        case "Job":
+          Atomics.store(abortFlag, 0, 0)
+          abort = new AbortController()
+          Effect.runFork(
+            runJob(registry, message.job).pipe(
+              Effect.flatMap((value) => Effect.sync(() => post({ _tag: "Answer", value }))),
+              Effect.catchCause((cause) => Effect.sync(() => fault("failure")(Cause.squash(cause)))),
+            ),
+          )
+          return
+        case "Abort":
+          abort.abort()
+          return
+        case "Reply": {
+          const waiting = calls.get(message.call)
+          calls.delete(message.call)
+          if (message.error === undefined) waiting?.resolve(message.value)
+          else waiting?.reject(new Error(message.error))
+          return
+        }
+      }
+    })
+  })
+
+const program = Effect.gen(function*() {
+  const loaded = yield* TaskLoader.load({ configPath: data.configPath, taskDirs: data.taskDirs, cwd: process.cwd() })
+  const implementations = [...(data.examples ? examples : []), ...loaded.implementations]
+  const context = yield* Layer.build(Registry.layer(implementations, loaded.config?.layer))
+  const registry = Context.get(context, Registry.Registry)
+  post({ _tag: "Ready" })
+  return yield* serve(registry)
+})
+
+Effect.runFork(
+  Effect.scoped(program).pipe(
+    Effect.catchCause((cause) => Effect.sync(() => post({ _tag: "LoadFailed", message: TaskDefinition.toErrorInfo(Cause.squash(cause)).message }))),
+  ),
+)
