@@ -13,13 +13,18 @@
  *   running, prints which task blocked it and kills the daemon (SIGKILL), so
  *   a supervisor restarts it; the restart records the iteration as
  *   interrupted by a crash and the poison-task limit (`maxCrashRetries`)
- *   ends it. Tasks that may do this belong in `isolation: "worker"`.
+ *   ends it. A hook has no such count, so the watchdog first writes what it
+ *   stopped (`Blocked`) to a file, and the next start records that hook as
+ *   failed instead of running it again (`takeBlocked`). Tasks that may do
+ *   this belong in `isolation: "worker"`.
  *
  * Lifecycle: `install` once per process (the daemon's entry point); the
  * watchdog thread starts with the first `watch` and is unref'd.
  */
 import { AsyncLocalStorage } from "node:async_hooks"
+import { readFileSync, rmSync } from "node:fs"
 import { Worker } from "node:worker_threads"
+import type { TaskEvent } from "@tasklane/core"
 
 /** Who answers for task code running in an async context. */
 export interface Owner {
@@ -48,15 +53,27 @@ export class ExitFromTaskCode extends Error {
   }
 }
 
+/** Inline work the watchdog stopped the daemon for. */
+export interface Blocked {
+  readonly label: string
+  readonly taskId: string
+  /** Set for a lifecycle hook (an iteration has none). */
+  readonly hook?: TaskEvent.HookName | undefined
+}
+
 let installed = false
+let blockedFile: string | undefined
 
 /**
  * Installs the process-wide handlers: faults go to their owner, else to
- * `log`; `process.exit()` from task code throws. Idempotent.
+ * `log`; `process.exit()` from task code throws. The watchdog writes what it
+ * stops to `blockedPath`. Idempotent.
  */
-export const install = (log: (message: string) => void): void => {
+export const install = (options: { readonly log: (message: string) => void; readonly blockedPath: string }): void => {
   if (installed) return
   installed = true
+  blockedFile = options.blockedPath
+  const log = options.log
   const report = (kind: FaultKind) => (error: unknown) => {
     const owner = owners.getStore()
     if (owner !== undefined) return owner.fault(error, kind)
@@ -75,11 +92,11 @@ export const install = (log: (message: string) => void): void => {
 const heartbeatMs = 250
 /** The loop must have stood still this long, and the work be this far past its deadline, before the watchdog acts. */
 const stalledMs = 5_000
-const graceMs = 10_000
+const graceMs = 5_000
 
 const watchdogSource = `
 const { parentPort, workerData } = require("node:worker_threads")
-const { writeSync } = require("node:fs")
+const { writeFileSync, writeSync } = require("node:fs")
 const beat = new Float64Array(workerData.heartbeat)
 const work = new Map()
 parentPort.on("message", (m) => (m.deadline === undefined ? work.delete(m.id) : work.set(m.id, m)))
@@ -88,7 +105,8 @@ setInterval(() => {
   if (now - beat[0] < ${stalledMs}) return
   const overdue = [...work.values()].filter((w) => now > w.deadline + ${graceMs})
   if (overdue.length === 0) return
-  const names = overdue.map((w) => w.label).join(", ")
+  const names = overdue.map((w) => w.blocked.label).join(", ")
+  try { writeFileSync(workerData.blockedFile, JSON.stringify(overdue.map((w) => w.blocked))) } catch {}
   writeSync(2, "tasklane daemon: " + names + " blocked the event loop for " + Math.round((now - beat[0]) / 1000) +
     " s, past its timeout; stopping the daemon so that it can be restarted (run such tasks with isolation: \\"worker\\")\\n")
   process.kill(process.pid, "SIGKILL")
@@ -102,7 +120,7 @@ const startWatchdog = () => {
   const shared = new SharedArrayBuffer(8)
   const beat = new Float64Array(shared)
   beat[0] = Date.now()
-  const worker = new Worker(watchdogSource, { eval: true, workerData: { heartbeat: shared } })
+  const worker = new Worker(watchdogSource, { eval: true, workerData: { heartbeat: shared, blockedFile } })
   worker.unref()
   setInterval(() => (beat[0] = Date.now()), heartbeatMs).unref()
   return { worker, beat }
@@ -112,10 +130,21 @@ const startWatchdog = () => {
  * Registers inline work that must end by `deadline` (epoch ms) with the
  * watchdog; the returned function unregisters it.
  */
-export const watch = (label: string, deadline: number): (() => void) => {
+export const watch = (blocked: Blocked, deadline: number): (() => void) => {
   watchdog ??= startWatchdog()
   const id = nextId++
   const { worker } = watchdog
-  worker.postMessage({ id, label, deadline })
+  worker.postMessage({ id, blocked, deadline })
   return () => worker.postMessage({ id })
+}
+
+/** What the watchdog stopped the previous daemon for (read once, then forgotten). */
+export const takeBlocked = (path: string): ReadonlyArray<Blocked> => {
+  try {
+    const blocked = JSON.parse(readFileSync(path, "utf8")) as ReadonlyArray<Blocked>
+    rmSync(path, { force: true })
+    return Array.isArray(blocked) ? blocked : []
+  } catch {
+    return []
+  }
 }

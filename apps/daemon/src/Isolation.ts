@@ -52,6 +52,8 @@ export class Isolation extends Context.Service<
       input: { readonly decoded: unknown; readonly raw: unknown },
       parentId: string | undefined,
     ) => Effect.Effect<string | undefined>
+    /** What the watchdog stopped the previous daemon for (hooks among them are recorded failed, not re-run). */
+    readonly blocked: ReadonlyArray<Containment.Blocked>
     /** Live worker threads. */
     readonly workers: () => number
   }
@@ -69,6 +71,8 @@ export interface IsolationOptions {
   readonly maxWorkers: number
   /** Idle workers are terminated after this long. */
   readonly idleMs: number
+  /** Where the watchdog notes what it stopped the daemon for. */
+  readonly blockedPath: string
 }
 
 const crashed = (reason: "uncaught" | "workerDied", error: TaskEvent.ErrorInfo): Iteration.Outcome => ({ _tag: "Crashed", reason, error })
@@ -88,19 +92,19 @@ const outsideHost = (host: Iteration.Host): Iteration.Host => ({
 
 /**
  * Runs task code inline under containment: calls made through `enter` are
- * attributed to `label` and watched until `deadline`; a fault of their async
+ * attributed to `blocked` and watched until `deadline`; a fault of their async
  * work completes `faulted` with `onFault`'s value, which `body` races.
  */
 const contained = <F, A, E>(
-  label: string,
+  blocked: Containment.Blocked,
   deadline: number,
   onFault: (kind: Containment.FaultKind, error: unknown) => F,
   body: (enter: <B>(call: () => B) => B, faulted: Effect.Effect<F>) => Effect.Effect<A, E>,
 ): Effect.Effect<A, E> =>
   Effect.gen(function*() {
     const fault = yield* Deferred.make<F>()
-    const owner: Containment.Owner = { label, fault: (error, kind) => Deferred.doneUnsafe(fault, Exit.succeed(onFault(kind, error))) }
-    const release = Containment.watch(label, deadline)
+    const owner: Containment.Owner = { label: blocked.label, fault: (error, kind) => Deferred.doneUnsafe(fault, Exit.succeed(onFault(kind, error))) }
+    const release = Containment.watch(blocked, deadline)
     return yield* body((call) => Containment.within(owner, call), Deferred.await(fault)).pipe(Effect.ensuring(Effect.sync(release)))
   })
 
@@ -127,19 +131,19 @@ export const layer = (options: IsolationOptions) =>
   Layer.effect(
     Isolation,
     Effect.gen(function*() {
-      Containment.install((message) => console.error(`tasklane daemon: ${message}`))
+      Containment.install({ log: (message) => console.error(`tasklane daemon: ${message}`), blockedPath: options.blockedPath })
+      const blocked = Containment.takeBlocked(options.blockedPath)
       const pool = WorkerPool.make({ data: options.sources, maxWorkers: options.maxWorkers, idleMs: options.idleMs })
       yield* Effect.addFinalizer(() => Effect.promise(() => pool.close()))
       const inWorker = (entry: TaskDefinition.Definition) => (entry.isolation ?? options.isolation) === "worker"
       const memoryOf = (entry: TaskDefinition.Definition) => entry.memoryLimitMb ?? options.workerMemoryMb
-      const labelOf = (entry: TaskDefinition.Definition, what: string) => `${what} of ${entry.id}`
 
       const iteration = (run: IterationRun) => {
         const { entry, state } = run
         if (!inWorker(entry)) {
           const label = `task ${state.context.taskId} (${entry.id}) iteration ${state.context.iteration}`
           return contained(
-            label,
+            { label, taskId: state.context.taskId },
             run.now() + entry.timeout * 1000,
             (kind, error) => crashed("uncaught", faultInfo(kind, error)),
             (enter, faulted) => Iteration.iterate({ ...run, host: outsideHost(run.host), enter, stop: Effect.raceFirst(run.stop, faulted) }),
@@ -170,7 +174,7 @@ export const layer = (options: IsolationOptions) =>
         if (fn === undefined) return Effect.succeed(undefined)
         if (!inWorker(entry)) {
           return contained(
-            labelOf(entry, `${name} of task ${task.id}`),
+            { label: `${name} of task ${task.id} (${entry.id})`, taskId: task.id, hook: name },
             Date.now() + entry.timeout * 1000,
             (kind, error) => faultInfo(kind, error),
             (enter, faulted) => callHook(() => enter(() => fn.call(entry.task, { task })), name, entry.timeout).pipe(Effect.raceFirst(faulted)),
@@ -192,7 +196,7 @@ export const layer = (options: IsolationOptions) =>
         if (!inWorker(entry)) {
           const params = { input: input.decoded, definitionId: entry.id, parentId }
           return contained(
-            labelOf(entry, "onBeforeTrigger"),
+            { label: `onBeforeTrigger of ${entry.id}`, taskId: "" },
             Date.now() + entry.timeout * 1000,
             (kind, error) => faultInfo(kind, error),
             (enter, faulted) =>
@@ -208,6 +212,6 @@ export const layer = (options: IsolationOptions) =>
         )
       }
 
-      return { iteration, hook, beforeTrigger, workers: () => pool.size() }
+      return { iteration, hook, beforeTrigger, blocked, workers: () => pool.size() }
     }),
   )

@@ -24,6 +24,7 @@ import { EventStore } from "@tasklane/core"
 import { Hooks } from "./Hooks.ts"
 import { Registry } from "./Registry.ts"
 import { TaskQueue } from "./internal/TaskQueue.ts"
+import { Isolation } from "./Isolation.ts"
 import { Runner } from "./Runner.ts"
 import { Tasks } from "./Tasks.ts"
 
@@ -74,6 +75,7 @@ export const layer = (options: SchedulerOptions) =>
       const hooks = yield* Hooks
       const tasks = yield* Tasks
       const registry = yield* Registry
+      const isolation = yield* Isolation
       const clock = yield* Clock.Clock
       const layerScope = yield* Effect.scope
       const queue = new TaskQueue()
@@ -121,6 +123,12 @@ export const layer = (options: SchedulerOptions) =>
       const head = yield* store.head
       for (const status of ["triggered", "continue"] as const) {
         for (const state of yield* allInStatus(store, status)) enqueue(state.context.taskId, state.context.wakeAt)
+      }
+      // A hook that blocked the event loop until the watchdog stopped the daemon is not run again.
+      for (const { taskId, hook, label } of isolation.blocked) {
+        if (hook === undefined) continue
+        const error = { message: `${label} blocked the event loop past its timeout; the daemon was stopped and restarted`, code: "BLOCKED" }
+        yield* Effect.ignore(tasks.execute(taskId as Ids.TaskId, { _tag: "HookResult", hook, error }))
       }
       for (const state of yield* store.pendingHooks) yield* startWork(hooks.runDue(state.context.taskId))
 

@@ -150,6 +150,7 @@ export const daemon = (options: DaemonOptions) =>
         // Iterations take at most `concurrency` workers; hooks and onBeforeTrigger always find one of the rest.
         maxWorkers: concurrency + 2,
         idleMs: workerIdleMs,
+        blockedPath: Path.join(paths.directory, "blocked.json"),
       })
       const store = EventStore.layer({ directory: paths.store }).pipe(
         Layer.catchTag("StoreLocked", () =>
