@@ -1,7 +1,10 @@
 /**
  * Tasklane side of the comparison: starts the real daemon (the esbuild bundle
  * via apps/daemon/bin/tasklane.mjs, built by `node apps/daemon/build.mjs`) on
- * a temp data dir with apps/daemon/bench/bench.config.ts and concurrency 64, and runs
+ * a temp data dir with apps/daemon/bench/bench.config.ts, concurrency 64 and the
+ * given isolation (inline: task code on the daemon's loop, as BullMQ runs a
+ * processor in its worker process; worker: on the daemon's thread pool, as
+ * BullMQ's sandboxed processors run in child processes), and runs
  * the workloads of Workload.ts through the typed client over the unix socket
  * (4 connections, as apps/daemon/bench/daemon.bench.ts does). Finishes and
  * starts are observed on a Subscribe stream. Every event is in LevelDB,
@@ -35,10 +38,15 @@ export interface Daemon {
   readonly stop: () => Promise<void>
 }
 
-export const startDaemon = async (options: { readonly concurrency: number; readonly cpuProfileDir?: string }): Promise<Daemon> => {
+export const startDaemon = async (options: {
+  readonly concurrency: number
+  /** Where task code runs (`--isolation`): the daemon's own loop, or its worker-thread pool. */
+  readonly isolation: "inline" | "worker"
+  readonly cpuProfileDir?: string
+}): Promise<Daemon> => {
   const dataDir = mkdtempSync(join(tmpdir(), "tasklane-bench-daemon-"))
   const profile = options.cpuProfileDir === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${options.cpuProfileDir}`]
-  const child = spawn(process.execPath, [...profile, bin, "daemon", "--data-dir", dataDir, "--config", config, "--no-examples", "--concurrency", String(options.concurrency)], {
+  const child = spawn(process.execPath, [...profile, bin, "daemon", "--data-dir", dataDir, "--config", config, "--no-examples", "--concurrency", String(options.concurrency), "--isolation", options.isolation], {
     stdio: ["ignore", "pipe", "inherit"],
     cwd: root,
   })

@@ -5,7 +5,8 @@
  * 2. runs the earlier issues' benchmarks (store appends + replay fold; the
  *    daemon bench) and keeps their tables (Existing.ts);
  * 3. compares Tasklane with BullMQ on Redis, same machine, same run:
- *    Tasklane daemon, BullMQ on Redis as Debian ships it, and BullMQ on Redis
+ *    Tasklane daemon (task code inline, and on its worker threads), BullMQ on
+ *    Redis as Debian ships it, and BullMQ on Redis
  *    with appendfsync always; workloads (a) no-op tasks, (b) 20-step tasks,
  *    (c) idle trigger -> start latency (Workload.ts); the throughput
  *    workloads are repeated and interleaved across systems, the median run
@@ -56,7 +57,8 @@ const main = async () => {
   }
 
   log("starting the Tasklane daemon, Redis (Debian defaults) + BullMQ worker, Redis (appendfsync always) + BullMQ worker")
-  const tasklane = await Tasklane.startDaemon({ concurrency: sizes.concurrency })
+  const tasklane = await Tasklane.startDaemon({ concurrency: sizes.concurrency, isolation: "inline" })
+  const tasklaneWorker = await Tasklane.startDaemon({ concurrency: sizes.concurrency, isolation: "worker" })
   const bull = await BullMQ.start({ fsync: false })
   const bullFsync = await BullMQ.start({ fsync: true })
 
@@ -78,16 +80,18 @@ const main = async () => {
     details: { redisVersion: b.redis.version, redisPersistence: b.redis.persistence, cpuAndRss: "BullMQ worker process + redis-server" },
     runs: { noop: [], steps: [] },
   })
+  const tasklaneSystem = (name: string, daemon: Tasklane.Daemon, isolation: string): System => ({
+    name,
+    guarantees: Tasklane.guarantees,
+    noop: () => Tasklane.throughput(daemon, sizes, "noop", null, sizes.noopCount, 1),
+    steps: () => Tasklane.throughput(daemon, sizes, "steps20", { step: 1 }, sizes.stepsCount, sizes.steps),
+    idle: () => Tasklane.idleLatency(daemon, sizes.latencySamples),
+    details: { cpuAndRss: "daemon process (its worker threads included)", concurrency: sizes.concurrency, isolation },
+    runs: { noop: [], steps: [] },
+  })
   const systems: Array<System> = [
-    {
-      name: "Tasklane",
-      guarantees: Tasklane.guarantees,
-      noop: () => Tasklane.throughput(tasklane, sizes, "noop", null, sizes.noopCount, 1),
-      steps: () => Tasklane.throughput(tasklane, sizes, "steps20", { step: 1 }, sizes.stepsCount, sizes.steps),
-      idle: () => Tasklane.idleLatency(tasklane, sizes.latencySamples),
-      details: { cpuAndRss: "daemon process", concurrency: sizes.concurrency },
-      runs: { noop: [], steps: [] },
-    },
+    tasklaneSystem("Tasklane", tasklane, "inline"),
+    tasklaneSystem("Tasklane (worker)", tasklaneWorker, "worker"),
     bullSystem("BullMQ", bull, false),
     bullSystem("BullMQ (fsync)", bullFsync, true),
   ]
@@ -96,8 +100,10 @@ const main = async () => {
   try {
     const warmup = { ...sizes, noopCount: Math.round(sizes.noopCount / 20), stepsCount: Math.round(sizes.stepsCount / 20) }
     log(`warm-up (not recorded): ${warmup.noopCount} no-op and ${warmup.stepsCount} 20-step tasks on each system`)
-    await Tasklane.throughput(tasklane, warmup, "noop", null, warmup.noopCount, 1)
-    await Tasklane.throughput(tasklane, warmup, "steps20", { step: 1 }, warmup.stepsCount, sizes.steps)
+    for (const daemon of [tasklane, tasklaneWorker]) {
+      await Tasklane.throughput(daemon, warmup, "noop", null, warmup.noopCount, 1)
+      await Tasklane.throughput(daemon, warmup, "steps20", { step: 1 }, warmup.stepsCount, sizes.steps)
+    }
     for (const bb of [bull, bullFsync]) {
       await BullMQ.throughput(bb, warmup, "noop", warmup.noopCount, 1)
       await BullMQ.throughput(bb, warmup, "steps", warmup.stepsCount, sizes.steps)
@@ -126,6 +132,7 @@ const main = async () => {
     log(`    ${n(Math.round(requeue[0]!.throughput))} tasks/s`)
   } finally {
     await tasklane.stop()
+    await tasklaneWorker.stop()
     await bull.stop()
     await bullFsync.stop()
   }
@@ -133,7 +140,7 @@ const main = async () => {
   const profileDir = join(import.meta.dirname, "..", "profiles", startedAt.toISOString().replace(/[:.]/g, "-"))
   mkdirSync(profileDir, { recursive: true })
   log(`profiling the daemon under (a) with --cpu-prof (separate run; profile in ${profileDir})`)
-  const profiled = await Tasklane.startDaemon({ concurrency: sizes.concurrency, cpuProfileDir: profileDir })
+  const profiled = await Tasklane.startDaemon({ concurrency: sizes.concurrency, isolation: "inline", cpuProfileDir: profileDir })
   let profiledRun: ThroughputRun
   let window: [number, number]
   try {
@@ -180,12 +187,13 @@ const main = async () => {
   const machine = { cpu: cpu[0]?.model ?? "?", cores: cpu.length, memoryGb: round(totalmem() / 2 ** 30, 1), kernel: release(), node: process.version }
   const persistence = (s: System) => JSON.stringify((s.details["redisPersistence"] as Record<string, string>))
   const fairness = [
-    `Same machine, same run: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGb} GB, Linux ${machine.kernel}, Node ${machine.node}; the three systems ran side by side and the workloads were interleaved (each repeat runs a system after the other); ${sizes.repeats} repeat(s) of (a) and (b), the run with the median throughput is shown.`,
+    `Same machine, same run: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGb} GB, Linux ${machine.kernel}, Node ${machine.node}; the four systems ran side by side and the workloads were interleaved (each repeat runs a system after the other); ${sizes.repeats} repeat(s) of (a) and (b), the run with the median throughput is shown.`,
     `Same client shape: the producer is this process, ${sizes.inFlight} triggers/adds in flight; finishes and starts are seen on an observer stream (Tasklane: Subscribe over the unix socket; BullMQ: QueueEvents over Redis streams). Latency = trigger sent .. observer sees the task finish (a, b) or start (c).`,
     `Concurrency ${sizes.concurrency} on both (daemon --concurrency ${sizes.concurrency}; BullMQ Worker concurrency ${sizes.concurrency}). CPU seconds (utime+stime from /proc) and peak RSS (VmHWM, reset per workload) count the server side only: Tasklane = daemon process; BullMQ = worker process + redis-server (the producer is not counted for either).`,
     `Tasklane guarantees: ${Tasklane.guarantees}`,
-    `BullMQ guarantees: ${BullMQ.guarantees(false)} Settings in force: ${persistence(systems[1]!)}.`,
-    `BullMQ (fsync) guarantees: ${BullMQ.guarantees(true)} Settings in force: ${persistence(systems[2]!)}.`,
+    `BullMQ guarantees: ${BullMQ.guarantees(false)} Settings in force: ${persistence(systems[2]!)}.`,
+    `BullMQ (fsync) guarantees: ${BullMQ.guarantees(true)} Settings in force: ${persistence(systems[3]!)}.`,
+    `Tasklane runs task code inline (on the daemon's loop, as a BullMQ Worker runs its processor in its own process) and, in the "(worker)" column, on the daemon's worker-thread pool (--isolation worker, the daemon's default: a task's crash, leak or busy loop costs only that task; BullMQ's counterpart is a sandboxed processor in a child process, not measured here). CPU and RSS of the worker threads are the daemon process's.`,
     `(b) on BullMQ uses the documented "process step jobs" pattern: one job loops through ${sizes.steps} steps and saves its step with job.updateData after each of the first ${sizes.steps - 1} (a retry resumes there); Tasklane's steps20 answers continue ${sizes.steps - 1} times, then done, each iteration scheduled and logged durably.`,
   ]
 

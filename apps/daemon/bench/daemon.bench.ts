@@ -6,6 +6,9 @@
  *   sees the task's IterationStarted on its Subscribe stream), p50/p99;
  * - per-iteration overhead of one 1,000-iteration task;
  * - daemon RSS after 100,000 completed tasks.
+ * Task code runs inline (`--isolation inline`), so the figures measure the
+ * daemon itself and stay comparable across runs; `pnpm bench` shows the
+ * worker-thread isolation beside it.
  * Prints a table; run with `pnpm --filter @tasklane/daemon bench`.
  */
 import { spawn } from "node:child_process"
@@ -20,7 +23,7 @@ const config = join(import.meta.dirname, "bench.config.ts")
 const quick = process.argv.includes("--quick")
 
 const startDaemon = async (dataDir: string, concurrency: number) => {
-  const child = spawn(process.execPath, [bin, "daemon", "--data-dir", dataDir, "--config", config, "--no-examples", "--concurrency", String(concurrency)], {
+  const child = spawn(process.execPath, [bin, "daemon", "--data-dir", dataDir, "--config", config, "--no-examples", "--concurrency", String(concurrency), "--isolation", "inline"], {
     stdio: ["ignore", "pipe", "inherit"],
   })
   await new Promise<void>((resolve, reject) => {

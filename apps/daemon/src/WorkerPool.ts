@@ -4,10 +4,12 @@
  * `internal/WorkerProtocol.ts`).
  *
  * Lifecycle of a worker: spawned on demand with a heap limit
- * (`resourceLimits.maxOldGenerationSizeMb`) when a job finds no idle worker
- * with that limit and fewer than `maxWorkers` live; it loads the task modules
- * and answers `Ready`; it runs one job at a time; idle for `idleMs`, it is
- * terminated (an idle daemon holds no workers). A worker is retired — never
+ * (`resourceLimits.maxOldGenerationSizeMb`) while jobs wait that no idle
+ * worker with that limit can take, one start at a time (a start loads the
+ * task modules: about a second of CPU), up to `maxWorkers`; it answers
+ * `Ready` and takes the oldest waiting job it fits, one job at a time; idle
+ * for `idleMs`, it is terminated (an idle daemon holds no workers). A worker
+ * that cannot start fails the jobs waiting for it with its reason. A worker is retired — never
  * reused — after its job's code faulted (`Uncaught`), after it was killed
  * (the job was interrupted: timeout, forced abort, shutdown), and of course
  * when it died (out of memory, `process.exit()`, a fatal error); the job then
@@ -127,6 +129,16 @@ export const make = (options: PoolOptions): WorkerPool => {
     dispatch()
   }
 
+  /** A worker that could not start would fail again: the jobs waiting for its heap limit fail with its reason. */
+  const failStart = (slot: Slot, error: TaskEvent.ErrorInfo) => {
+    retire(slot)
+    for (const request of waiting.filter((request) => request.memoryMb === slot.memoryMb)) {
+      waiting.splice(waiting.indexOf(request), 1)
+      finish(request, { _tag: "Died", error })
+    }
+    dispatch()
+  }
+
   /** Ends the slot's job (if any) with `result` and retires the worker. */
   const fail = (slot: Slot, result: JobResult) => {
     const request = slot.request
@@ -149,7 +161,7 @@ export const make = (options: PoolOptions): WorkerPool => {
       }
       signal.addEventListener("abort", request.onAbort, { once: true })
     }
-    if (slot.ready) post(slot, { _tag: "Job", job: request.job })
+    post(slot, { _tag: "Job", job: request.job })
     if (signal?.aborted) request.onAbort?.()
   }
 
@@ -158,10 +170,9 @@ export const make = (options: PoolOptions): WorkerPool => {
     switch (message._tag) {
       case "Ready":
         slot.ready = true
-        if (request !== undefined) post(slot, { _tag: "Job", job: request.job })
-        return
+        return dispatch()
       case "LoadFailed":
-        return fail(slot, { _tag: "Died", error: { message: `the worker thread could not load the tasks: ${message.message}`, code: "WORKER_LOAD_FAILED" } })
+        return failStart(slot, { message: `the worker thread could not load the tasks: ${message.message}`, code: "WORKER_LOAD_FAILED" })
       case "Log":
         return request?.host.onLog?.(message.entry)
       case "Progress":
@@ -195,30 +206,37 @@ export const make = (options: PoolOptions): WorkerPool => {
     const slot: Slot = { worker, memoryMb, abortFlag: new Int32Array(abortFlag), ready: false, request: undefined, idleTimer: undefined, fatal: undefined }
     worker.on("message", (message: FromWorker) => onMessage(slot, message))
     worker.on("error", (error) => (slot.fatal = error))
-    worker.on("exit", (code) => fail(slot, { _tag: "Died", error: died(slot, code) }))
+    worker.on("exit", (code) => {
+      if (!slots.has(slot)) return // retired: its job, if any, was already ended
+      if (slot.ready) fail(slot, { _tag: "Died", error: died(slot, code) })
+      else failStart(slot, died(slot, code))
+    })
     slots.add(slot)
     return slot
   }
 
+  const idleSlot = (memoryMb: number): Slot | undefined => {
+    for (const slot of slots) if (slot.ready && slot.request === undefined && slot.memoryMb === memoryMb) return slot
+    return undefined
+  }
+
   const dispatch = () => {
-    while (waiting.length > 0) {
-      const request = waiting[0]!
-      let slot: Slot | undefined
-      for (const candidate of slots) {
-        if (candidate.request === undefined && candidate.memoryMb === request.memoryMb) {
-          slot = candidate
-          break
-        }
-      }
-      if (slot === undefined && slots.size >= options.maxWorkers) {
-        // Make room by retiring an idle worker with another heap limit, if any.
-        const other = [...slots].find((candidate) => candidate.request === undefined)
-        if (other === undefined) return
-        retire(other)
-      }
-      waiting.shift()
-      start(slot ?? spawn(request.memoryMb), request)
+    // Idle workers take the oldest jobs they fit.
+    for (let i = 0; i < waiting.length;) {
+      const slot = idleSlot(waiting[i]!.memoryMb)
+      if (slot === undefined) i++
+      else start(slot, waiting.splice(i, 1)[0]!)
     }
+    // One more worker starts while jobs wait and none is starting: a start costs about a
+    // second of CPU, so a burst of short jobs must not start a thread per job.
+    if (waiting.length === 0 || [...slots].some((slot) => !slot.ready)) return
+    if (slots.size >= options.maxWorkers) {
+      // Make room by retiring an idle worker with another heap limit, if any.
+      const other = [...slots].find((slot) => slot.request === undefined)
+      if (other === undefined) return
+      retire(other)
+    }
+    spawn(waiting[0]!.memoryMb)
   }
 
   const cancel = (request: Request) => {
