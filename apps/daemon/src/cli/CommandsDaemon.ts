@@ -39,6 +39,11 @@ const start = Command.make("start", {
   config: Flag.String("config").pipe(Flag.optional, Flag.withDescription("tasklane.config.ts to load")),
   concurrency: Flag.Int("concurrency").pipe(Flag.optional, Flag.withDescription("iterations running at once")),
   noExamples: Flag.Boolean("no-examples").pipe(Flag.withDefault(false), Flag.withDescription("do not load the built-in example tasks")),
+  isolation: Flag.Literals("isolation", ["worker", "inline"]).pipe(
+    Flag.optional,
+    Flag.withDescription("where task code runs unless a definition says otherwise: worker threads (default) or the daemon's own loop"),
+  ),
+  workerMemory: Flag.Int("worker-memory").pipe(Flag.optional, Flag.withDescription("heap limit in MB of each worker thread (default 512)")),
   tasks: Flag.String("tasks").pipe(Flag.atLeast(0), Flag.withDescription("also load every task module in this folder (repeatable)")),
   abortGrace: Flag.Finite("abort-grace").pipe(Flag.optional, Flag.withDescription("seconds a running task gets to answer an abort")),
   shutdownGrace: Flag.Finite("shutdown-grace").pipe(Flag.optional, Flag.withDescription("seconds running iterations get to finish on stop")),
@@ -61,6 +66,8 @@ const start = Command.make("start", {
     yield* DataDir.ensure(paths.directory)
     const config = opt(options.config)
     const concurrency = opt(options.concurrency)
+    const isolation = opt(options.isolation)
+    const workerMemory = opt(options.workerMemory)
     const abortGrace = opt(options.abortGrace)
     const shutdownGrace = opt(options.shutdownGrace)
     const http = opt(options.http)
@@ -74,6 +81,8 @@ const start = Command.make("start", {
       ...(config === undefined ? [] : ["--config", config]),
       ...(concurrency === undefined ? [] : ["--concurrency", String(concurrency)]),
       ...(options.noExamples ? ["--no-examples"] : []),
+      ...(isolation === undefined ? [] : ["--isolation", isolation]),
+      ...(workerMemory === undefined ? [] : ["--worker-memory", String(workerMemory)]),
       ...options.tasks.flatMap((dir) => ["--tasks", Path.resolve(dir)]),
       ...(abortGrace === undefined ? [] : ["--abort-grace", String(abortGrace)]),
       ...(shutdownGrace === undefined ? [] : ["--shutdown-grace", String(shutdownGrace)]),
