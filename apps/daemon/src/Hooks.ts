@@ -8,7 +8,6 @@ import { Context, Duration, Effect, Layer } from "effect"
 import type { Ids } from "@tasklane/core"
 import { TaskDefinition } from "@tasklane/tasks"
 import { Registry } from "./Registry.ts"
-import { TaskSnapshot } from "./Runner.ts"
 import { Tasks } from "./Tasks.ts"
 
 /** The hook runner. */
@@ -36,7 +35,7 @@ export const layer = Layer.effect(
         const fn = entry?.definition.task[hook]
         const outcome = fn === undefined
           ? Effect.void
-          : TaskDefinition.toEffect(() => fn.call(entry!.definition.task, { task: TaskSnapshot.of(state) })).pipe(
+          : TaskDefinition.toEffect(() => fn.call(entry!.definition.task, TaskDefinition.lifecycleHookParams(state, entry!.definition))).pipe(
             Effect.timeoutOrElse({
               duration: Duration.seconds(entry!.definition.timeout),
               orElse: () => Effect.fail(new Error(`${hook} ran past ${entry!.definition.timeout} s`)),

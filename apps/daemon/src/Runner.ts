@@ -230,7 +230,7 @@ export const layer = (options: RunnerOptions) =>
               listChildren: (definitionId) =>
                 Effect.runPromiseWith(context)(
                   store.listTasks({ parentId: taskId, ...(definitionId === undefined ? {} : { definitionId }) }, { limit: 1000 }).pipe(
-                    Effect.map((page) => page.tasks.map(TaskSnapshot.of)),
+                    Effect.map((page) => page.tasks.map(TaskDefinition.snapshotOf)),
                   ),
                 ),
             },
@@ -277,21 +277,3 @@ export const layer = (options: RunnerOptions) =>
       return { runIteration, requestAbort, runningCount: () => running.size }
     }),
   )
-
-/** The read-only task view hooks and `listChildren` receive. */
-export const TaskSnapshot = {
-  of: (state: Replay.TaskState): TaskDefinition.TaskSnapshot => {
-    const c = state.context
-    return {
-      id: c.taskId,
-      definitionId: c.definitionId,
-      name: c.name,
-      input: c.input,
-      output: c.output,
-      iteration: c.iteration,
-      status: state.status as TaskDefinition.TaskSnapshot["status"],
-      error: c.error,
-      parentId: c.parentId,
-    }
-  },
-}

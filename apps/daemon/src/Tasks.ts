@@ -170,7 +170,7 @@ export const layer = Layer.effect(
         if (request.parentId !== undefined) yield* get(request.parentId)
         if (request.forkedFrom !== undefined) yield* get(request.forkedFrom.taskId)
         if (task.onBeforeTrigger !== undefined) {
-          const params = { input, definitionId: entry.definition.id, parentId: request.parentId }
+          const params = TaskDefinition.beforeTriggerParams({ definition: entry.definition, input, name: request.name, parentId: request.parentId })
           yield* TaskDefinition.toEffect(() => task.onBeforeTrigger!(params)).pipe(
             Effect.mapError((cause) => new TaskRpc.TriggerRefused({ definitionId: entry.definition.id, reason: reasonOf(cause) })),
           )
