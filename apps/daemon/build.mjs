@@ -1,8 +1,8 @@
 // Builds the daemon into one ES module, dist/tasklane.mjs, and the CLI into
 // another, dist/cli.mjs: our TypeScript (daemon, core, tasks, examples)
-// bundled by esbuild. For the daemon, effect, the
+// bundled by esbuild. For the daemon, effect, zod, the
 // Node platform, classic-level (native) and tsx stay external, so task
-// modules loaded at run time share the daemon's Effect, and so does `ws` (the
+// modules loaded at run time share the daemon's Effect and zod, and so does `ws` (the
 // web mode's WebSocket server: CommonJS that `require`s Node built-ins, which
 // an ES module bundle cannot do); the CLI loads no task modules and inlines
 // everything. Starting the bundle with
@@ -28,7 +28,7 @@ const bundle = (entry, outfile, external) => build({
   logLevel: "warning",
 })
 await Promise.all([
-  bundle(join(here, "src", "main.ts"), join(here, "dist", "tasklane.mjs"), ["effect", "@effect/platform-node", "classic-level", "tsx", "ws"]),
+  bundle(join(here, "src", "main.ts"), join(here, "dist", "tasklane.mjs"), ["effect", "zod", "@effect/platform-node", "classic-level", "tsx", "ws"]),
   // The CLI inlines effect too: one file starts in half the time. Only `replay-test` loads task
   // modules, through tsx (external: it registers its loader by a path relative to itself, imported lazily).
   bundle(join(here, "src", "cli", "main.ts"), join(here, "dist", "cli.mjs"), ["tsx"]),

@@ -16,9 +16,22 @@ import type { z } from "zod"
 import type { Interface } from "./Interface.ts"
 import * as ZodInput from "./internal/ZodInput.ts"
 
+/** zod's `record`, also with Webiny's one-argument form `record(valueType)` (string keys), which zod 4 runs but no longer types. */
+export interface ValidatorRecord {
+  <Value extends z.core.SomeType>(valueType: Value, params?: string | z.core.$ZodRecordParams): z.ZodRecord<z.ZodString, Value>
+  <Key extends z.core.$ZodRecordKey, Value extends z.core.SomeType>(
+    keyType: Key,
+    valueType: Value,
+    params?: string | z.core.$ZodRecordParams,
+  ): z.ZodRecord<Key, Value>
+}
+
+/** zod as `createInputValidation` receives it (see {@link ValidatorRecord}). */
+export type Validator = Omit<typeof z, "record"> & { readonly record: ValidatorRecord }
+
 /** What `createInputValidation` receives: `validator` is zod, the library Webiny passes. */
 export interface CreateInputValidationParams {
-  readonly validator: typeof z
+  readonly validator: Validator
 }
 
 /** What `createInputValidation` may return: an Effect Schema, a zod schema, or a plain object of zod fields. */
