@@ -88,7 +88,7 @@ type Resolved =
 const params: CreateInputValidationParams = { validator: ZodInput.validator }
 const resolvedByTask = new WeakMap<object, Resolved>()
 
-/** What is wrong with a value `createInputValidation` returned, or undefined when it is usable. */
+/** What `createInputValidation` returned, resolved; or a sentence saying why it is unusable. */
 const resolve = (returned: unknown): Resolved | string => {
   if (returned === undefined) return { _tag: "None" }
   if (Schema.isSchema(returned)) return { _tag: "Effect", schema: returned as Schema.Codec<unknown, unknown> }
@@ -98,8 +98,8 @@ const resolve = (returned: unknown): Resolved | string => {
 
 /**
  * Calls the task's `createInputValidation({ validator })` once and keeps what
- * it returned; throws (with a sentence saying why) when that is unusable. The
- * daemon checks every definition with {@link inputValidationProblem} at load.
+ * it returned; throws (a defect where an Effect runs it) when that is
+ * unusable, which the daemon rules out at load with {@link inputValidationProblem}.
  */
 const resolvedOf = (task: Interface): Resolved => {
   const cached = resolvedByTask.get(task)
@@ -125,11 +125,9 @@ export const inputValidationProblem = (task: Interface): string | undefined => {
   return undefined
 }
 
-const zodIssues = (definitionId: string, issues: ReadonlyArray<InputIssue>) => new InvalidInput({ definitionId, issues })
-
 const decodeZod = (task: Interface, input: ZodInput.ZodInput, value: unknown): Effect.Effect<any, InvalidInput> => {
   const settle = (parsed: Awaited<ReturnType<typeof ZodInput.parse>>) =>
-    parsed.success ? Effect.succeed(parsed.data) : Effect.fail(zodIssues(task.id, parsed.issues))
+    parsed.success ? Effect.succeed(parsed.data) : Effect.fail(new InvalidInput({ definitionId: task.id, issues: parsed.issues }))
   const parsed = ZodInput.parse(input, value)
   return parsed instanceof Promise ? Effect.promise(() => parsed).pipe(Effect.flatMap(settle)) : settle(parsed)
 }
@@ -193,7 +191,7 @@ export const encodeInput = <Input>(task: Interface<Input>, input: Input): Effect
     if (resolved._tag === "Zod") {
       const encoded = ZodInput.toStored(resolved, input, isJson)
       return encoded === undefined
-        ? Effect.fail(zodIssues(task.id, [{ path: [], message: "the input has no JSON form to store (a bigint or a cycle?)" }]))
+        ? Effect.fail(new InvalidInput({ definitionId: task.id, issues: [{ path: [], message: "the input has no JSON form to store (a bigint or a cycle?)" }] }))
         : Effect.succeed(encoded.stored)
     }
     const schema = resolved.schema as Schema.Codec<Input, unknown>

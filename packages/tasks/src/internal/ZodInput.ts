@@ -32,10 +32,9 @@ const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "obj
 /** Whether `u` is a zod (v4) schema, from any copy of zod. */
 export const isZodSchema = (u: unknown): u is z.ZodType => isRecord(u) && isRecord(u["_zod"]) && isRecord(u["_zod"]["def"])
 
-/** Whether `u` is a non-empty plain object whose every value is a zod schema (Webiny's shape form). */
+/** Whether `u` is a plain object whose every value is a zod schema (Webiny's shape form; `{}` takes any object). */
 export const isZodShape = (u: unknown): u is Record<string, z.ZodType> =>
-  isRecord(u) && !isZodSchema(u) && Object.getPrototypeOf(u) === Object.prototype &&
-  Object.keys(u).length > 0 && Object.values(u).every(isZodSchema)
+  isRecord(u) && !isZodSchema(u) && Object.getPrototypeOf(u) === Object.prototype && Object.values(u).every(isZodSchema)
 
 /**
  * A zod schema or shape as validation uses it, as in Webiny: a shape becomes
