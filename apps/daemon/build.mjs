@@ -1,9 +1,9 @@
 // Builds the daemon into one ES module, dist/tasklane.mjs, the worker thread
 // that runs task code with `isolation: "worker"` into dist/worker.mjs (found
 // next to the daemon bundle), and the CLI into another, dist/cli.mjs: our TypeScript (daemon, core, tasks, examples)
-// bundled by esbuild. For the daemon, effect, the
+// bundled by esbuild. For the daemon, effect, zod, the
 // Node platform, classic-level (native) and tsx stay external, so task
-// modules loaded at run time share the daemon's Effect, and so does `ws` (the
+// modules loaded at run time share the daemon's Effect and zod, and so does `ws` (the
 // web mode's WebSocket server: CommonJS that `require`s Node built-ins, which
 // an ES module bundle cannot do); the CLI loads no task modules and inlines
 // everything. Starting the bundle with
@@ -28,7 +28,7 @@ const bundle = (entry, outfile, external) => build({
   sourcemap: "linked",
   logLevel: "warning",
 })
-const daemonExternals = ["effect", "@effect/platform-node", "classic-level", "tsx", "ws"]
+const daemonExternals = ["effect", "zod", "@effect/platform-node", "classic-level", "tsx", "ws"]
 await Promise.all([
   bundle(join(here, "src", "main.ts"), join(here, "dist", "tasklane.mjs"), daemonExternals),
   bundle(join(here, "src", "worker", "TaskWorker.ts"), join(here, "dist", "worker.mjs"), daemonExternals),

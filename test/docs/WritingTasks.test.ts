@@ -101,16 +101,18 @@ describe("3. exportUsers", () => {
 
 describe("4. backup", () => {
   it("refuses to back up production, and reports each ending from its hooks", async () => {
-    const { task } = await load(backup)
-    const before = (database: string) => task.onBeforeTrigger!({ input: { database }, definitionId: "backup" })
+    const definition = await load(backup)
+    const { task } = definition
+    const before = (database: string) => task.onBeforeTrigger!(TaskDefinition.beforeTriggerParams({ definition, input: { database } }))
     expect(() => before("production")).toThrow("production is backed up by the ops team")
     expect(before("staging")).toBeUndefined()
     const printed = vi.spyOn(console, "log").mockImplementation(() => {})
-    const snapshot = { id: "t1", definitionId: "backup", input: { database: "staging" }, iteration: 1 }
-    await task.onDone!({ task: { ...snapshot, status: "done", output: { file: "staging.bak" } } })
-    await task.onError!({ task: { ...snapshot, status: "error", error: { message: "disk full" } } })
-    await task.onAbort!({ task: { ...snapshot, status: "aborted" } })
-    await task.onMaxIterations!({ task: { ...snapshot, status: "maxIterations", iteration: 50 } })
+    const context = { taskId: "t1", definitionId: "backup", input: { database: "staging" }, iteration: 1, createdAt: 0, updatedAt: 0 }
+    const ended = (status: string, more: object = {}) => TaskDefinition.lifecycleHookParams({ status, context: { ...context, ...more } }, definition)
+    await task.onDone!(ended("done", { output: { file: "staging.bak" } }))
+    await task.onError!(ended("error", { error: { message: "disk full" } }))
+    await task.onAbort!(ended("aborted"))
+    await task.onMaxIterations!(ended("maxIterations", { iteration: 50 }))
     expect(printed.mock.calls.map(([line]) => line)).toEqual([
       "backup t1 wrote staging.bak",
       "backup t1 failed: disk full",

@@ -39,11 +39,13 @@ export const startDaemon = async (options: {
   readonly args?: ReadonlyArray<string>
   readonly waitReady?: boolean
   readonly timeoutMs?: number
+  /** Extra environment variables for the daemon process. */
+  readonly env?: Readonly<Record<string, string>> | undefined
 }): Promise<DaemonProcess> => {
   const args = options.args ?? ["--config", fixtureConfig, "--no-examples", "--abort-grace", "1", "--shutdown-grace", "2"]
   const child = spawn(process.execPath, [bin, "daemon", "--data-dir", options.dataDir, ...args], {
     cwd: root,
-    env: { ...process.env, NO_COLOR: "1" },
+    env: { ...process.env, ...options.env, NO_COLOR: "1" },
     stdio: ["ignore", "pipe", "pipe"],
   })
   let output = ""

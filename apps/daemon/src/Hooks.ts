@@ -7,9 +7,9 @@
  */
 import { Context, Effect, Layer } from "effect"
 import type { Ids } from "@tasklane/core"
+import { TaskDefinition } from "@tasklane/tasks"
 import { Isolation } from "./Isolation.ts"
 import { Registry } from "./Registry.ts"
-import { TaskSnapshot } from "./Runner.ts"
 import { Tasks } from "./Tasks.ts"
 
 /** The hook runner. */
@@ -35,7 +35,9 @@ export const layer = Layer.effect(
         const hook = state.context.pendingHook
         if (hook === undefined) return
         const entry = registry.get(state.context.definitionId)
-        const error = entry === undefined ? undefined : yield* isolation.hook(entry.definition, hook, TaskSnapshot.of(state))
+        const error = entry === undefined
+          ? undefined
+          : yield* isolation.hook(entry.definition, hook, TaskDefinition.lifecycleHookParams(state, entry.definition))
         yield* tasks.execute(taskId, { _tag: "HookResult", hook, ...(error === undefined ? {} : { error }) })
       }).pipe(Effect.catch((error) => Effect.logWarning(`task ${taskId}: hook not recorded: ${error.message}`)))
 

@@ -44,20 +44,23 @@ export class Isolation extends Context.Service<
     readonly hook: (
       entry: TaskDefinition.Definition,
       hook: TaskEvent.HookName,
-      task: TaskDefinition.TaskSnapshot,
+      params: TaskDefinition.LifecycleHookParams,
     ) => Effect.Effect<TaskEvent.ErrorInfo | undefined>
     /** Runs `onBeforeTrigger` (the definition has one) within its timeout; why it refused, if it did. */
-    readonly beforeTrigger: (
-      entry: TaskDefinition.Definition,
-      input: { readonly decoded: unknown; readonly raw: unknown },
-      parentId: string | undefined,
-    ) => Effect.Effect<string | undefined>
+    readonly beforeTrigger: (entry: TaskDefinition.Definition, trigger: BeforeTrigger) => Effect.Effect<string | undefined>
     /** What the watchdog stopped the previous daemon for (hooks among them are recorded failed, not re-run). */
     readonly blocked: ReadonlyArray<Containment.Blocked>
     /** Live worker threads. */
     readonly workers: () => number
   }
 >()("@tasklane/daemon/Isolation") {}
+
+/** A trigger `onBeforeTrigger` is asked about: its input (decoded here, and as sent, for a worker to decode), name and parent. */
+export interface BeforeTrigger {
+  readonly input: { readonly decoded: unknown; readonly raw: unknown }
+  readonly name: string | undefined
+  readonly parentId: string | undefined
+}
 
 /** Isolation settings. */
 export interface IsolationOptions {
@@ -169,32 +172,30 @@ export const layer = (options: IsolationOptions) =>
         })
       }
 
-      const hook = (entry: TaskDefinition.Definition, name: TaskEvent.HookName, task: TaskDefinition.TaskSnapshot) => {
+      const hook = (entry: TaskDefinition.Definition, name: TaskEvent.HookName, params: TaskDefinition.LifecycleHookParams) => {
         const fn = entry.task[name]
         if (fn === undefined) return Effect.succeed(undefined)
         if (!inWorker(entry)) {
+          const taskId = params.task.id
           return contained(
-            { label: `${name} of task ${task.id} (${entry.id})`, taskId: task.id, hook: name },
+            { label: `${name} of task ${taskId} (${entry.id})`, taskId, hook: name },
             Date.now() + entry.timeout * 1000,
             (kind, error) => faultInfo(kind, error),
-            (enter, faulted) => callHook(() => enter(() => fn.call(entry.task, { task })), name, entry.timeout).pipe(Effect.raceFirst(faulted)),
+            (enter, faulted) => callHook(() => enter(() => fn.call(entry.task, params)), name, entry.timeout).pipe(Effect.raceFirst(faulted)),
           )
         }
-        return pool.run({ _tag: "Hook", definitionId: entry.id, hook: name, task }, memoryOf(entry), {}).pipe(
+        return pool.run({ _tag: "Hook", definitionId: entry.id, hook: name, params }, memoryOf(entry), {}).pipe(
           Effect.map((result) => (result._tag === "Answer" ? (result.value as TaskEvent.ErrorInfo | undefined) : jobError(result))),
           Effect.timeoutOrElse({ duration: Duration.seconds(entry.timeout), orElse: () => Effect.succeed(timedOut(name, entry.timeout)) }),
         )
       }
 
-      const beforeTrigger = (
-        entry: TaskDefinition.Definition,
-        input: { readonly decoded: unknown; readonly raw: unknown },
-        parentId: string | undefined,
-      ) => {
+      const beforeTrigger = (entry: TaskDefinition.Definition, trigger: BeforeTrigger) => {
         const fn = entry.task.onBeforeTrigger
         if (fn === undefined) return Effect.succeed(undefined)
+        const { input, name, parentId } = trigger
         if (!inWorker(entry)) {
-          const params = { input: input.decoded, definitionId: entry.id, parentId }
+          const params = TaskDefinition.beforeTriggerParams({ definition: entry, input: input.decoded, name, parentId })
           return contained(
             { label: `onBeforeTrigger of ${entry.id}`, taskId: "" },
             Date.now() + entry.timeout * 1000,
@@ -203,7 +204,7 @@ export const layer = (options: IsolationOptions) =>
               callHook(() => enter(() => fn.call(entry.task, params)), "onBeforeTrigger", entry.timeout).pipe(Effect.raceFirst(faulted)),
           ).pipe(Effect.map((error) => error?.message))
         }
-        return pool.run({ _tag: "BeforeTrigger", definitionId: entry.id, input: input.raw, parentId }, memoryOf(entry), {}).pipe(
+        return pool.run({ _tag: "BeforeTrigger", definitionId: entry.id, input: input.raw, name, parentId }, memoryOf(entry), {}).pipe(
           Effect.map((result) => (result._tag === "Answer" ? (result.value as string | undefined) : jobError(result)!.message)),
           Effect.timeoutOrElse({
             duration: Duration.seconds(entry.timeout),

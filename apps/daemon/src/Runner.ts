@@ -20,7 +20,7 @@
 import { Cause, Clock, Context, Deferred, Duration, Effect, Exit, Layer, Schedule } from "effect"
 import type { Ids, Lifecycle, Replay } from "@tasklane/core"
 import { EventStore } from "@tasklane/core"
-import type { TaskDefinition } from "@tasklane/tasks"
+import { TaskDefinition } from "@tasklane/tasks"
 import * as IterationSink from "./internal/IterationSink.ts"
 import { Isolation } from "./Isolation.ts"
 import type { Host, Outcome } from "./Iteration.ts"
@@ -102,7 +102,7 @@ export const layer = (options: RunnerOptions) =>
         listChildren: (definitionId) =>
           Effect.runPromiseWith(context)(
             store.listTasks({ parentId: taskId, ...(definitionId === undefined ? {} : { definitionId }) }, { limit: 1000 }).pipe(
-              Effect.map((page) => page.tasks.map(TaskSnapshot.of)),
+              Effect.map((page) => page.tasks.map(TaskDefinition.snapshotOf)),
             ),
           ),
       })
@@ -172,21 +172,3 @@ export const layer = (options: RunnerOptions) =>
       return { runIteration, requestAbort, runningCount: () => running.size }
     }),
   )
-
-/** The read-only task view hooks and `listChildren` receive. */
-export const TaskSnapshot = {
-  of: (state: Replay.TaskState): TaskDefinition.TaskSnapshot => {
-    const c = state.context
-    return {
-      id: c.taskId,
-      definitionId: c.definitionId,
-      name: c.name,
-      input: c.input,
-      output: c.output,
-      iteration: c.iteration,
-      status: state.status as TaskDefinition.TaskSnapshot["status"],
-      error: c.error,
-      parentId: c.parentId,
-    }
-  },
-}

@@ -3,7 +3,7 @@
  * in the working directory) exporting `defineConfig({ tasks, layer, ... })`,
  * and/or a folder of task modules each default-exporting a
  * `createImplementation(...)`. TypeScript is loaded at run time by tsx's
- * loader, registered when the first task module is loaded; a resolve hook maps `effect` and `@tasklane/tasks` in those files
+ * loader, registered when the first task module is loaded; a resolve hook maps `effect`, `zod` and `@tasklane/tasks` in those files
  * to the daemon's own copies, so user folders need no `node_modules`.
  */
 import { existsSync, readdirSync, statSync } from "node:fs"

@@ -157,7 +157,11 @@ export const layer = Layer.effect(
         if (request.parentId !== undefined) yield* get(request.parentId)
         if (request.forkedFrom !== undefined) yield* get(request.forkedFrom.taskId)
         if (task.onBeforeTrigger !== undefined) {
-          const refused = yield* isolation.beforeTrigger(entry.definition, { decoded: input, raw: request.input }, request.parentId)
+          const refused = yield* isolation.beforeTrigger(entry.definition, {
+            input: { decoded: input, raw: request.input },
+            name: request.name,
+            parentId: request.parentId,
+          })
           if (refused !== undefined) return yield* new TaskRpc.TriggerRefused({ definitionId: entry.definition.id, reason: refused })
         }
         const encoded = yield* TaskDefinition.encodeInput(task, input).pipe(

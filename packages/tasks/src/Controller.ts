@@ -9,7 +9,7 @@
  * - `logger`: task log lines (stored when the definition has `databaseLogs`).
  * - `task`: trigger child tasks and list them.
  */
-import type { ErrorInput } from "./ErrorInfo.ts"
+import type { ErrorDetails, ErrorInput } from "./ErrorInfo.ts"
 import type { Result } from "./Result.ts"
 import type { TaskSnapshot } from "./TaskSnapshot.ts"
 
@@ -27,21 +27,25 @@ export interface ControllerRuntime {
   readonly signal: AbortSignal
 }
 
-/** When the next iteration may start: after `seconds`, or at `date`. */
-export type ContinueOptions = { readonly seconds: number } | { readonly date: Date }
+/** When the next iteration may start: after `seconds` (`wait` is Webiny's name for it), or at `date`. */
+export type ContinueOptions = { readonly seconds: number } | { readonly wait: number } | { readonly date: Date }
 
 /** Builders for the iteration's answer. */
 export interface ControllerResponse<Input, Output> {
   /** Finish the task; a string first argument is the message. Without `output`, the state's output is used. */
-  done(message: string, output?: Output): Result.Done<Output>
+  done(message: string | undefined, output?: Output): Result.Done<Output>
   /** Finish the task with `output` (without it, the state's output is used). */
   done(output?: Output): Result.Done<Output>
   /** Run another iteration with `input`, optionally not before a delay or date. */
   continue(input: Input, options?: ContinueOptions): Result.Continue<Input>
   /** Fail the task with a message, an `Error`, or `{ message, code?, data? }`. */
   error(error: ErrorInput): Result.Error
-  /** Acknowledge an abort request. */
-  aborted(): Result.Aborted
+  /** Fail the task with `message`; `details` (an `Error`, `{ message?, code?, data? }`, anything caught) add code, data and their message. */
+  error(message: string, details?: globalThis.Error | ErrorDetails | unknown): Result.Error
+  /** Fail the task with whatever was caught (`catch (e) { return controller.response.error(e) }`). */
+  error(caught: unknown): Result.Error
+  /** Acknowledge an abort request. Webiny's optional message is accepted and, as in Webiny, not stored. */
+  aborted(message?: string): Result.Aborted
 }
 
 /** Progress of a task, as shown by clients. */
@@ -76,6 +80,8 @@ export interface ControllerLogger {
   warn(message: string, data?: unknown): void
   /** Log an error; `error` may be anything thrown, `data` any structured data. */
   error(message: string, details?: { readonly error?: unknown; readonly data?: unknown }): void
+  /** Log an error as Webiny's `logger.error(message, error?, data?)` does. */
+  error(message: string, error: globalThis.Error | ErrorDetails, data?: unknown): void
 }
 
 /** A request to start a child task. */

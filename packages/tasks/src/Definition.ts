@@ -3,11 +3,16 @@
  * completed with the defaults. Validation runs when the daemon loads its config
  * (`loadDefinitions`) and fails with one typed {@link InvalidDefinition} that
  * names the offending class and lists everything wrong with it.
+ *
+ * A definition split as Webiny v6 splits it (metadata + `handler`) is built
+ * here too: the handler is constructed with its own services, and the
+ * definition the daemon runs is one object whose metadata is the definition
+ * class's and whose `run`, hooks and input schema are the handler's.
  */
 import { type Context, Effect, Schema } from "effect"
-import { toErrorInfo } from "./ErrorInfo.ts"
-import type { Implementation } from "./Implementation.ts"
-import { defaults, type Interface, type Isolation } from "./Interface.ts"
+import { type Implementation, isImplementation } from "./Implementation.ts"
+import { inputValidationProblem } from "./InputValidation.ts"
+import { defaults, type Handler, type Interface, type Isolation, type Runnable } from "./Interface.ts"
 import { type RetryPolicy, retryPolicyProblems } from "./Retry.ts"
 
 /** A definition id: camelCase letters and digits, starting with a lowercase letter. */
@@ -46,8 +51,8 @@ export interface Definition<Input = any, Output = any> {
   readonly maxCrashRetries: number
   /** The class's name, for messages. */
   readonly className: string
-  /** The instance whose `run` and hooks the daemon calls. */
-  readonly task: Interface<Input, Output>
+  /** The instance whose `run` and hooks the daemon calls (with a `handler`: the merged definition and handler). */
+  readonly task: Runnable<Input, Output>
 }
 
 const classNameOf = (task: unknown): string => {
@@ -58,12 +63,20 @@ const classNameOf = (task: unknown): string => {
 const isPositive = (n: unknown): n is number => typeof n === "number" && Number.isFinite(n) && n > 0
 const hooks = ["onBeforeTrigger", "onDone", "onError", "onAbort", "onMaxIterations", "createInputValidation"] as const
 
-const inputValidationProblems = (task: Interface): ReadonlyArray<string> => {
-  try {
-    return Schema.isSchema(task.createInputValidation?.()) ? [] : ["createInputValidation() must return an Effect Schema"]
-  } catch (thrown) {
-    return [`createInputValidation() threw: ${toErrorInfo(thrown).message}`]
+const handlerMembers = ["run", ...hooks] as const
+
+/**
+ * The definition with its built handler's `run`, hooks and input schema
+ * (bound to the handler); metadata, class name and anything else still come
+ * from the definition instance, its prototype.
+ */
+export const withHandler = (definition: Interface, handler: Handler): Runnable => {
+  const merged = Object.create(definition) as Record<string, unknown>
+  for (const member of handlerMembers) {
+    const fn = (handler as unknown as Record<string, unknown>)[member]
+    if (typeof fn === "function") merged[member] = fn.bind(handler)
   }
+  return merged as unknown as Runnable
 }
 
 const problemsOf = (task: Interface): Array<string> => {
@@ -109,11 +122,16 @@ const problemsOf = (task: Interface): Array<string> => {
     if (typeof retry === "object" && retry !== null) problems.push(...retryPolicyProblems(retry))
     else problems.push("retry must be an object like { maxAttempts, backoff? }")
   }
-  if (typeof task.run !== "function") problems.push("run must be a method")
+  if (typeof task.run !== "function") {
+    problems.push(task.handler === undefined ? "run must be a method (or set handler)" : "its handler has no run method")
+  }
   for (const hook of hooks) {
     if (task[hook] !== undefined && typeof task[hook] !== "function") problems.push(`${hook} must be a method`)
   }
-  if (typeof task.createInputValidation === "function") problems.push(...inputValidationProblems(task))
+  if (typeof task.createInputValidation === "function") {
+    const problem = inputValidationProblem(task)
+    if (problem !== undefined) problems.push(problem)
+  }
   return problems
 }
 
@@ -143,7 +161,7 @@ export const resolveDefinition = <Input, Output>(
       memoryLimitMb: task.memoryLimitMb,
       maxCrashRetries: task.maxCrashRetries ?? defaults.maxCrashRetries,
       className,
-      task,
+      task: task as Runnable<Input, Output>,
     })
   })
 
@@ -168,11 +186,25 @@ export const validateDefinitions = (
     return Array.from(byId.values())
   })
 
-/** Instantiate implementations with services from `context`, then validate them. */
+/** Build `task`'s handler, if it has one, with services from `context`; the definition to validate. */
+const buildHandler = <R>(task: Interface, className: string, context: Context.Context<R>): Effect.Effect<Interface, InvalidDefinition> => {
+  const handler = task.handler
+  if (handler === undefined) return Effect.succeed(task)
+  if (!isImplementation(handler)) {
+    return Effect.fail(new InvalidDefinition({ className, reasons: ["handler must be TaskHandler.createImplementation(...)"] }))
+  }
+  return handler.instantiate(context).pipe(
+    Effect.mapError((error) => new InvalidDefinition({ className, reasons: error.reasons.map((reason) => `its handler ${error.className}: ${reason}`) })),
+    Effect.map((built) => withHandler(task, built as Handler)),
+  )
+}
+
+/** Instantiate implementations (and their handlers) with services from `context`, then validate them. */
 export const loadDefinitions = <R>(
   implementations: Iterable<Implementation<Interface, R>>,
   context: Context.Context<R>,
 ): Effect.Effect<ReadonlyArray<Definition>, InvalidDefinition> =>
-  Effect.forEach(implementations, (implementation) => implementation.instantiate(context)).pipe(
+  Effect.forEach(implementations, (implementation) =>
+    implementation.instantiate(context).pipe(Effect.flatMap((task) => buildHandler(task, implementation.className, context)))).pipe(
     Effect.flatMap(validateDefinitions),
   )

@@ -9,16 +9,20 @@
  * then calls `instantiate(context)`, which reads each dependency from the
  * context and fails with a typed `InvalidDefinition` if one is missing or the
  * constructor throws. Metadata (id, title, ...) is read from the instance.
+ *
+ * `createHandlerImplementation` (`TaskHandler.createImplementation`) registers
+ * the other half of Webiny v6's split definition, a class with `run` and the
+ * hooks; a definition that points at one with `handler` needs its services too.
  */
 import { Context, Effect, Option } from "effect"
 import { InvalidDefinition } from "./Definition.ts"
 import { toErrorInfo } from "./ErrorInfo.ts"
-import type { Interface } from "./Interface.ts"
+import type { Handler, Interface } from "./Interface.ts"
 
 const TypeId = "~@tasklane/tasks/Implementation" as const
 
-/** A registered task class: its dependencies and how to construct it. */
-export interface Implementation<Task extends Interface = Interface, R = never> {
+/** A registered task (or handler) class: its dependencies and how to construct it. */
+export interface Implementation<Task extends object = Interface, R = never> {
   readonly [TypeId]: { readonly _R: (_: never) => R }
   /** The class's name, for messages. */
   readonly className: string
@@ -57,15 +61,22 @@ export type CheckConstructor<Ctor extends new (...args: any) => any, Deps extend
     : ConstructorMismatch<ServiceShapes<Deps>, ConstructorParameters<Ctor>>
     : ConstructorMismatch<ServiceShapes<Deps>, ConstructorParameters<Ctor>>
 
-/** Register a task class and the service tags its constructor takes (in order). */
-export const createImplementation = <
-  Ctor extends new (...args: any) => Interface,
-  const Deps extends ReadonlyArray<Context.Key<any, any>> = readonly [],
->(options: {
-  readonly implementation: Ctor & CheckConstructor<Ctor, Deps>
-  readonly dependencies?: Deps | undefined
-}): Implementation<InstanceType<Ctor>, Context.Service.Identifier<Deps[number]>> => {
-  const implementation = options.implementation as unknown as new (...args: ReadonlyArray<unknown>) => InstanceType<Ctor>
+/** The services a definition's `handler` (if any) needs. */
+export type HandlerRequirements<Task> = Task extends { readonly handler?: infer H } ? Implementation.Requirements<H> : never
+
+/** The compile-time error for a definition class with neither `run` nor `handler`. */
+export interface MissingRun {
+  readonly "~error": "A task definition needs a run method, or a handler (TaskHandler.createImplementation(...))"
+}
+
+/** `unknown` when instances of `Ctor` have `run` or `handler`, else {@link MissingRun}. */
+export type CheckRunnable<Ctor extends new (...args: any) => any> = InstanceType<Ctor> extends
+  { run(...args: any): any } | { readonly handler: Implementation<any, any> } ? unknown : MissingRun
+
+const register = <Task extends object, R>(
+  options: { readonly implementation: unknown; readonly dependencies?: ReadonlyArray<Context.Key<any, any>> | undefined },
+): Implementation<Task, R> => {
+  const implementation = options.implementation as new (...args: ReadonlyArray<unknown>) => Task
   if (typeof implementation !== "function") {
     throw new TypeError(`createImplementation: implementation must be a class, got ${typeof implementation}`)
   }
@@ -97,6 +108,25 @@ export const createImplementation = <
       }),
   }
 }
+
+/** Register a task class and the service tags its constructor takes (in order). */
+export const createImplementation = <
+  Ctor extends new (...args: any) => Interface,
+  const Deps extends ReadonlyArray<Context.Key<any, any>> = readonly [],
+>(options: {
+  readonly implementation: Ctor & CheckConstructor<Ctor, Deps> & CheckRunnable<Ctor>
+  readonly dependencies?: Deps | undefined
+}): Implementation<InstanceType<Ctor>, Context.Service.Identifier<Deps[number]> | HandlerRequirements<InstanceType<Ctor>>> =>
+  register(options)
+
+/** Register a handler class (`run` and hooks; Webiny v6's `TaskHandler`) and the service tags its constructor takes. */
+export const createHandlerImplementation = <
+  Ctor extends new (...args: any) => Handler,
+  const Deps extends ReadonlyArray<Context.Key<any, any>> = readonly [],
+>(options: {
+  readonly implementation: Ctor & CheckConstructor<Ctor, Deps>
+  readonly dependencies?: Deps | undefined
+}): Implementation<InstanceType<Ctor>, Context.Service.Identifier<Deps[number]>> => register(options)
 
 /** Whether a value (e.g. a task module's default export) is an {@link Implementation}. */
 export const isImplementation = (u: unknown): u is Implementation.Any =>

@@ -1,12 +1,44 @@
 /**
  * Trigger input checking: decode unknown input with the definition's
- * `createInputValidation()` schema, reporting every problem with its field
- * path, plus the encode direction (for storing decoded input as JSON) and the
- * JSON Schema document clients use to render forms. A definition without a
- * schema accepts any input unchanged.
+ * `createInputValidation({ validator })` schema, reporting every problem with
+ * its field path, plus the encode direction (for storing decoded input as
+ * JSON) and the JSON Schema document clients use to render forms. A
+ * definition without a schema accepts any input unchanged.
+ *
+ * Two kinds of schema serve alike: an Effect Schema (the first-class path: one
+ * schema gives decoding, encoding and the task's static types) and, as
+ * Webiny's tasks write it, zod (`validator`) returning a zod schema or a plain
+ * object of zod fields (see `internal/ZodInput.ts`). A task's schema is built
+ * once, on first use, and kept for the task instance.
  */
 import { Effect, type JsonSchema, Schema, SchemaIssue } from "effect"
+import type { z } from "zod"
 import type { Interface } from "./Interface.ts"
+import * as ZodInput from "./internal/ZodInput.ts"
+
+/** zod's `record`, also with Webiny's one-argument form `record(valueType)` (string keys), which zod 4 runs but no longer types. */
+export interface ValidatorRecord {
+  <Value extends z.core.SomeType>(valueType: Value, params?: string | z.core.$ZodRecordParams): z.ZodRecord<z.ZodString, Value>
+  <Key extends z.core.$ZodRecordKey, Value extends z.core.SomeType>(
+    keyType: Key,
+    valueType: Value,
+    params?: string | z.core.$ZodRecordParams,
+  ): z.ZodRecord<Key, Value>
+}
+
+/** zod as `createInputValidation` receives it (see {@link ValidatorRecord}). */
+export type Validator = Omit<typeof z, "record"> & { readonly record: ValidatorRecord }
+
+/** What `createInputValidation` receives: `validator` is zod, the library Webiny passes. */
+export interface CreateInputValidationParams {
+  readonly validator: Validator
+}
+
+/** What `createInputValidation` may return: an Effect Schema, a zod schema, or a plain object of zod fields. */
+export type InputValidation<Input = any> = Schema.Codec<Input, unknown> | z.ZodType | { readonly [key: string]: z.ZodType }
+
+/** The JSON Schema document of a task's input, as clients receive it. */
+export type InputJsonSchema = JsonSchema.Document<"draft-2020-12">
 
 /** One problem with an input: where (`["items", 2, "name"]`, empty for the root) and what. */
 export interface InputIssue {
@@ -47,6 +79,59 @@ const toInvalidInput = (definitionId: string) => (error: Schema.SchemaError): In
 
 const all = { errors: "all" } as const
 
+/** A task's input schema, resolved once: none, an Effect Schema, or zod. */
+type Resolved =
+  | { readonly _tag: "None" }
+  | { readonly _tag: "Effect"; readonly schema: Schema.Codec<unknown, unknown> }
+  | ZodInput.ZodInput
+
+const params: CreateInputValidationParams = { validator: ZodInput.validator }
+const resolvedByTask = new WeakMap<object, Resolved>()
+
+/** What `createInputValidation` returned, resolved; or a sentence saying why it is unusable. */
+const resolve = (returned: unknown): Resolved | string => {
+  if (returned === undefined) return { _tag: "None" }
+  if (Schema.isSchema(returned)) return { _tag: "Effect", schema: returned as Schema.Codec<unknown, unknown> }
+  if (ZodInput.isZodSchema(returned) || ZodInput.isZodShape(returned)) return ZodInput.fromZod(returned)
+  return "createInputValidation() must return an Effect Schema, a zod schema, or an object of zod fields"
+}
+
+/**
+ * Calls the task's `createInputValidation({ validator })` once and keeps what
+ * it returned; throws (a defect where an Effect runs it) when that is
+ * unusable, which the daemon rules out at load with {@link inputValidationProblem}.
+ */
+const resolvedOf = (task: Interface): Resolved => {
+  const cached = resolvedByTask.get(task)
+  if (cached !== undefined) return cached
+  const resolved = task.createInputValidation === undefined ? { _tag: "None" as const } : resolve(task.createInputValidation(params))
+  if (typeof resolved === "string") throw new TypeError(resolved)
+  resolvedByTask.set(task, resolved)
+  return resolved
+}
+
+/** Why the task's `createInputValidation` is unusable (it threw or returned no schema), or undefined. */
+export const inputValidationProblem = (task: Interface): string | undefined => {
+  if (task.createInputValidation === undefined) return undefined
+  let returned: unknown
+  try {
+    returned = task.createInputValidation(params)
+  } catch (thrown) {
+    return `createInputValidation() threw: ${thrown instanceof Error ? thrown.message : String(thrown)}`
+  }
+  const resolved = resolve(returned)
+  if (typeof resolved === "string") return resolved
+  resolvedByTask.set(task, resolved)
+  return undefined
+}
+
+const decodeZod = (task: Interface, input: ZodInput.ZodInput, value: unknown): Effect.Effect<any, InvalidInput> => {
+  const settle = (parsed: Awaited<ReturnType<typeof ZodInput.parse>>) =>
+    parsed.success ? Effect.succeed(parsed.data) : Effect.fail(new InvalidInput({ definitionId: task.id, issues: parsed.issues }))
+  const parsed = ZodInput.parse(input, value)
+  return parsed instanceof Promise ? Effect.promise(() => parsed).pipe(Effect.flatMap(settle)) : settle(parsed)
+}
+
 const samePath = (a: InputIssue, b: InputIssue) => a.path.length === b.path.length && a.path.every((key, i) => key === b.path[i])
 
 /**
@@ -62,8 +147,10 @@ const samePath = (a: InputIssue, b: InputIssue) => a.path.length === b.path.leng
  */
 export const decodeInput = <Input>(task: Interface<Input>, input: unknown): Effect.Effect<Input, InvalidInput> =>
   Effect.suspend(() => {
-    const schema = task.createInputValidation?.()
-    if (schema === undefined) return Effect.succeed(input as Input)
+    const resolved = resolvedOf(task)
+    if (resolved._tag === "None") return Effect.succeed(input as Input)
+    if (resolved._tag === "Zod") return decodeZod(task, resolved, input)
+    const schema = resolved.schema as Schema.Codec<Input, unknown>
     const invalid = toInvalidInput(task.id)
     return Schema.decodeUnknownEffect(schema)(input, all).pipe(
       Effect.catch((error) =>
@@ -99,8 +186,15 @@ const isJson = (value: unknown): boolean => {
  */
 export const encodeInput = <Input>(task: Interface<Input>, input: Input): Effect.Effect<unknown, InvalidInput> =>
   Effect.suspend(() => {
-    const schema = task.createInputValidation?.()
-    if (schema === undefined) return Effect.succeed<unknown>(input)
+    const resolved = resolvedOf(task)
+    if (resolved._tag === "None") return Effect.succeed<unknown>(input)
+    if (resolved._tag === "Zod") {
+      const encoded = ZodInput.toStored(resolved, input, isJson)
+      return encoded === undefined
+        ? Effect.fail(new InvalidInput({ definitionId: task.id, issues: [{ path: [], message: "the input has no JSON form to store (a bigint or a cycle?)" }] }))
+        : Effect.succeed(encoded.stored)
+    }
+    const schema = resolved.schema as Schema.Codec<Input, unknown>
     const invalid = toInvalidInput(task.id)
     return Schema.encodeEffect(schema)(input, all).pipe(
       Effect.flatMap((encoded): Effect.Effect<unknown, Schema.SchemaError> =>
@@ -110,8 +204,15 @@ export const encodeInput = <Input>(task: Interface<Input>, input: Input): Effect
     )
   })
 
-/** The task's input schema as a JSON Schema (draft 2020-12) document, or undefined without one. */
-export const inputJsonSchema = (task: Interface): JsonSchema.Document<"draft-2020-12"> | undefined => {
-  const schema = task.createInputValidation?.()
-  return schema === undefined ? undefined : Schema.toJsonSchemaDocument(schema)
+/** The task's input schema as a JSON Schema (draft 2020-12) document (zod's own output for zod), or undefined without one. */
+export const inputJsonSchema = (task: Interface): InputJsonSchema | undefined => {
+  const resolved = resolvedOf(task)
+  switch (resolved._tag) {
+    case "None":
+      return undefined
+    case "Effect":
+      return Schema.toJsonSchemaDocument(resolved.schema)
+    case "Zod":
+      return ZodInput.jsonSchemaDocument(resolved) as InputJsonSchema
+  }
 }

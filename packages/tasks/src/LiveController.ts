@@ -53,14 +53,19 @@ export interface ControllerOptions<Input, Output> {
   readonly listChildren: (definitionId: string | undefined) => Promise<ReadonlyArray<TaskSnapshot>>
 }
 
+/** `{ error?, data? }` (Tasklane's form) rather than an error given directly (Webiny's `error(message, error, data?)`). */
+const isLogDetails = (u: unknown): u is { readonly error?: unknown; readonly data?: unknown } =>
+  typeof u === "object" && u !== null && !(u instanceof globalThis.Error) && typeof (u as { message?: unknown }).message !== "string"
+
 const isFiniteNonNegative = (n: unknown): n is number => typeof n === "number" && Number.isFinite(n) && n >= 0
 
 const wakeAtOf = (now: number, options: ContinueOptions): number => {
-  if ("seconds" in options) {
-    if (!isFiniteNonNegative(options.seconds)) {
-      throw new RangeError(`continue: seconds must be a finite number >= 0, got ${String(options.seconds)}`)
+  if ("seconds" in options || "wait" in options) {
+    const [name, seconds] = "seconds" in options ? ["seconds", options.seconds] : ["wait", options.wait]
+    if (!isFiniteNonNegative(seconds)) {
+      throw new RangeError(`continue: ${name} must be a finite number >= 0, got ${String(seconds)}`)
     }
-    return now + options.seconds * 1000
+    return now + seconds * 1000
   }
   const at = options.date instanceof Date ? options.date.getTime() : Number.NaN
   if (Number.isNaN(at)) throw new RangeError("continue: date must be a valid Date")
@@ -89,10 +94,10 @@ export const makeController = <Input, Output = unknown>(options: ControllerOptio
       ...(error !== undefined ? { error: toErrorInfo(error) } : {}),
     })
 
-  function done(message: string, final?: Output): Result.Done<Output>
+  function done(message: string | undefined, final?: Output): Result.Done<Output>
   function done(final?: Output): Result.Done<Output>
   function done(first?: unknown, second?: unknown): Result.Done<Output> {
-    const result: Result.Done<unknown> = typeof first === "string" ? Result.done(first, second) : Result.done(first)
+    const result: Result.Done<unknown> = typeof first === "string" || first === undefined ? Result.done(first as string | undefined, second) : Result.done(first)
     return (result.output === undefined && output !== undefined ? { ...result, output } : result) as Result.Done<Output>
   }
 
@@ -107,8 +112,8 @@ export const makeController = <Input, Output = unknown>(options: ControllerOptio
     response: {
       done,
       continue: (next, wait) => Result.continue(next, wait === undefined ? undefined : wakeAtOf(options.now(), wait)),
-      error: Result.error,
-      aborted: Result.aborted,
+      error: (first: unknown, details?: unknown) => Result.error(first, details),
+      aborted: () => Result.aborted(),
     },
     state: {
       getInput: () => input,
@@ -129,7 +134,8 @@ export const makeController = <Input, Output = unknown>(options: ControllerOptio
     logger: {
       info: (message, data) => log("info", message, data, undefined),
       warn: (message, data) => log("warn", message, data, undefined),
-      error: (message, details) => log("error", message, details?.data, details?.error),
+      error: (message: string, details?: unknown, data?: unknown) =>
+        isLogDetails(details) ? log("error", message, details.data, details.error) : log("error", message, data, details),
     },
     task: {
       trigger: (params) => options.trigger(params),

@@ -4,7 +4,7 @@
  * Tasks normally build them with `controller.response.*`; the constructors here
  * are the pure versions (no clock), useful in tests and in the runner.
  */
-import { type ErrorInfo, type ErrorInput, toErrorInfo } from "./ErrorInfo.ts"
+import { type ErrorInfo, errorInfoOf } from "./ErrorInfo.ts"
 
 /** The answer of one iteration: done, continue, error or aborted. */
 export type Result<Output = unknown> = Result.Done<Output> | Result.Continue | Result.Error | Result.Aborted
@@ -34,10 +34,11 @@ export declare namespace Result {
   }
 }
 
-function done<Output>(message: string, output?: Output): Result.Done<Output>
+function done<Output>(message: string | undefined, output?: Output): Result.Done<Output>
 function done<Output>(output?: Output): Result.Done<Output>
 function done(first?: unknown, second?: unknown): Result.Done<unknown> {
-  const [message, output] = typeof first === "string" ? [first, second] : [undefined, first]
+  // `done(undefined, output)` (Webiny's `done(message?, output?)` without a message) keeps the output.
+  const [message, output] = typeof first === "string" || (first === undefined && second !== undefined) ? [first as string | undefined, second] : [undefined, first]
   return {
     _tag: "Done",
     ...(message !== undefined ? { message } : {}),
@@ -48,7 +49,8 @@ function done(first?: unknown, second?: unknown): Result.Done<unknown> {
 const continue_ = <Input>(input: Input, wakeAt?: number): Result.Continue<Input> =>
   wakeAt === undefined ? { _tag: "Continue", input } : { _tag: "Continue", input, wakeAt }
 
-const error = (e: ErrorInput): Result.Error => ({ _tag: "Error", error: toErrorInfo(e) })
+/** `error(e)` for a message, an `Error` or details; `error(message, details)` as Webiny has it (see `errorInfoOf`). */
+const error = (first: unknown, details?: unknown): Result.Error => ({ _tag: "Error", error: errorInfoOf(first, details) })
 
 const aborted = (): Result.Aborted => ({ _tag: "Aborted" })
 
@@ -72,6 +74,7 @@ const is = (u: unknown): u is Result => {
 /**
  * Pure constructors and a guard for {@link Result}. `done("msg")` treats a lone
  * string as the message (use `done(message, output)` for a string output);
+ * `error(message, details?)` keeps the details' code and data;
  * `continue(input, wakeAt?)` takes an absolute epoch-ms wake time.
  */
 export const Result = {

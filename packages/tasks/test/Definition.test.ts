@@ -147,7 +147,7 @@ describe("resolveDefinition", () => {
     Effect.gen(function*() {
       const task = Object.assign(new Minimal(), { createInputValidation: () => ({ folder: "string" }) })
       expect((yield* invalid(task as unknown as TaskDefinition.Interface)).reasons).toEqual([
-        "createInputValidation() must return an Effect Schema",
+        "createInputValidation() must return an Effect Schema, a zod schema, or an object of zod fields",
       ])
       const throwing = Object.assign(new Minimal(), {
         createInputValidation: () => {

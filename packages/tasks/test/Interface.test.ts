@@ -92,8 +92,9 @@ describe("the DESIGN example", () => {
       const controller = controllerFor({ folder: "/a" }, () => 0, 900_000)
       const result = yield* TaskDefinition.toEffect(() => task.run({ input: { folder: "/a" }, controller }))
       expect(result).toEqual({ _tag: "Done", output: { indexed: 250 } })
-      const snapshot = { id: "t1", definitionId: task.id, input: {}, iteration: 1, status: "done" } as const
-      yield* TaskDefinition.toEffect(() => task.onDone({ task: snapshot }))
+      const state = { status: "done", context: { taskId: "t1", definitionId: task.id, input: {}, iteration: 1, createdAt: 0, updatedAt: 0 } }
+      const definition = yield* TaskDefinition.resolveDefinition(task)
+      yield* TaskDefinition.toEffect(() => task.onDone(TaskDefinition.lifecycleHookParams(state, definition)))
       expect(hooksRun).toEqual(["reindex t1 done"])
     }))
 

@@ -24,7 +24,10 @@ const setup = (options: { readonly output?: Partial<Output>; readonly closeToTim
     triggers: [] as Array<TaskDefinition.TriggerParams>,
     listed: [] as Array<string | undefined>,
   }
-  const child: TaskDefinition.TaskSnapshot = { id: "c1", definitionId: "child", input: {}, iteration: 0, status: "triggered" }
+  const child = TaskDefinition.snapshotOf({
+    status: "triggered",
+    context: { taskId: "c1", definitionId: "child", input: {}, iteration: 0, createdAt: 0, updatedAt: 0 },
+  })
   const controller = TaskDefinition.makeController<Input, Output>({
     input: { folder: "/data" },
     output: options.output,

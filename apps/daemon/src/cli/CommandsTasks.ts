@@ -192,6 +192,7 @@ const showState = (state: Replay.TaskState) => {
     ["wakes at", c.wakeAt === undefined ? undefined : Output.time(c.wakeAt)],
     ["message", c.message],
     ["error", c.error === undefined ? undefined : `${c.error.message}${c.error.code === undefined ? "" : ` (${c.error.code})`}`],
+    ["error data", c.error?.data === undefined ? undefined : JSON.stringify(c.error.data)],
     ["failure", c.failureReason],
     ["abort", c.abortRequested ? `requested${c.abortMessage === undefined ? "" : `: ${c.abortMessage}`}` : undefined],
     ["pending hook", c.pendingHook],

@@ -36,13 +36,14 @@ export type Job =
     readonly _tag: "Hook"
     readonly definitionId: string
     readonly hook: TaskEvent.HookName
-    readonly task: TaskDefinition.TaskSnapshot
+    readonly params: TaskDefinition.LifecycleHookParams
   }
   | {
     readonly _tag: "BeforeTrigger"
     readonly definitionId: string
     /** The trigger's input as the client sent it: the worker decodes it with the definition's schema. */
     readonly input: unknown
+    readonly name: string | undefined
     readonly parentId: string | undefined
   }
 

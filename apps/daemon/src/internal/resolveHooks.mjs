@@ -1,7 +1,8 @@
 // Node module resolve hook (registered by TaskLoader.ts): task modules and
-// configs that live outside this repository may import `effect` and
+// configs that live outside this repository may import `effect`, `zod` and
 // `@tasklane/tasks` without installing them; those specifiers always resolve to
-// the daemon's own copies (even where the task folder has its own), so every task shares one Effect runtime with the daemon.
+// the daemon's own copies (even where the task folder has its own), so every task shares one Effect runtime
+// (and the zod `createInputValidation` receives as `validator`) with the daemon.
 //
 // A `.ts` task module or config outside any `"type": "module"` package (a
 // folder with no package.json, like most task folders) resolves as CommonJS.
@@ -12,7 +13,8 @@ import { readFileSync } from "node:fs"
 import { fileURLToPath } from "node:url"
 
 const shared = (specifier) =>
-  specifier === "effect" || specifier.startsWith("effect/") || specifier === "@tasklane/tasks"
+  specifier === "effect" || specifier.startsWith("effect/") || specifier === "zod" || specifier.startsWith("zod/") ||
+  specifier === "@tasklane/tasks"
 
 const esmSyntax = /^\s*(?:import|export)\b/m
 

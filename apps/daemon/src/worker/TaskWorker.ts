@@ -96,14 +96,14 @@ const runJob = (registry: Registry.Registry["Service"], job: Job): Effect.Effect
       case "Hook": {
         const hook = entry.task[job.hook]
         if (hook === undefined) return undefined
-        const outcome = yield* TaskDefinition.toEffect(() => hook.call(entry.task, { task: job.task })).pipe(Effect.result)
+        const outcome = yield* TaskDefinition.toEffect(() => hook.call(entry.task, job.params)).pipe(Effect.result)
         return outcome._tag === "Failure" ? TaskDefinition.toErrorInfo(outcome.failure) : undefined
       }
       case "BeforeTrigger": {
         const before = entry.task.onBeforeTrigger
         if (before === undefined) return undefined
         const input = yield* TaskDefinition.decodeInput(entry.task, job.input).pipe(Effect.orDie)
-        const params = { input, definitionId: entry.id, parentId: job.parentId }
+        const params = TaskDefinition.beforeTriggerParams({ definition: entry, input, name: job.name, parentId: job.parentId })
         const outcome = yield* TaskDefinition.toEffect(() => before.call(entry.task, params)).pipe(Effect.result)
         return outcome._tag === "Failure" ? TaskDefinition.toErrorInfo(outcome.failure).message : undefined
       }

@@ -83,10 +83,11 @@ describe("demo", () => {
   it("prints the outcome from its hooks", async () => {
     const definition = await load(demo)
     const printed = vi.spyOn(console, "error").mockImplementation(() => {})
-    const snapshot = { id: "t1", definitionId: "demo", input: { steps: 5, delaySeconds: 1, done: 2 }, iteration: 3 }
-    await definition.task.onDone?.({ task: { ...snapshot, status: "done", output: { steps: 5 } } })
-    await definition.task.onError?.({ task: { ...snapshot, status: "error", error: { message: "boom" } } })
-    await definition.task.onAbort?.({ task: { ...snapshot, status: "aborted" } })
+    const context = { taskId: "t1", definitionId: "demo", input: { steps: 5, delaySeconds: 1, done: 2 }, iteration: 3, createdAt: 0, updatedAt: 0 }
+    const ended = (status: string, more: object = {}) => TaskDefinition.lifecycleHookParams({ status, context: { ...context, ...more } }, definition)
+    await definition.task.onDone?.(ended("done", { output: { steps: 5 } }))
+    await definition.task.onError?.(ended("error", { error: { message: "boom" } }))
+    await definition.task.onAbort?.(ended("aborted"))
     expect(printed.mock.calls).toEqual([
       ["[demo] task t1 counted down 5 steps"],
       ["[demo] task t1 failed: boom"],

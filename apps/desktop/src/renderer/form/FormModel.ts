@@ -1,7 +1,8 @@
 /**
  * The form model: a tree of field nodes generated from a task definition's
  * input JSON Schema document (`DefinitionInfo.inputSchema`, the draft 2020-12
- * output of effect's `Schema.toJsonSchemaDocument`), plus the pure value
+ * output of effect's `Schema.toJsonSchemaDocument`, or of zod's `z.toJSONSchema`
+ * for a task validated with zod, in the same document form), plus the pure value
  * operations the form needs: initial values, immutable get/set at a path,
  * array row edits, number text parsing, constraint hints and field ids. No
  * React here; validation itself is the daemon's (`ValidateInput` with the
@@ -143,7 +144,7 @@ const kindKeys: Record<string, ReadonlySet<string>> = {
   number: new Set(["type", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"]),
   boolean: new Set(["type"]),
   array: new Set(["type", "items", "prefixItems", "minItems", "maxItems", "uniqueItems"]),
-  object: new Set(["type", "properties", "required", "additionalProperties"]),
+  object: new Set(["type", "properties", "required", "additionalProperties", "propertyNames"]),
 }
 
 const nonFinite = new Set(["Infinity", "-Infinity", "NaN"])
@@ -297,7 +298,9 @@ const buildArray = (schema: JsonObject, label: string, context: Context): FormNo
 
 const buildObject = (schema: JsonObject, label: string, context: Context): FormNode => {
   const { properties, additionalProperties } = schema
-  if (additionalProperties !== undefined && typeof additionalProperties !== "boolean") {
+  // Declared fields that also let any other key through (a zod `looseObject`: `additionalProperties: {}`) stay a fieldset.
+  const open = isObject(additionalProperties) && Object.keys(additionalProperties).length === 0 && properties !== undefined
+  if (additionalProperties !== undefined && typeof additionalProperties !== "boolean" && !open) {
     return json(schema, label, "record")
   }
   if (properties === undefined) return json(schema, label, "object without declared properties")
