@@ -94,48 +94,82 @@ const heartbeatMs = 250
 const stalledMs = 5_000
 const graceMs = 5_000
 
+/**
+ * Shared memory between the daemon's loop and the watchdog: slot 0 of
+ * `times` is the loop's heartbeat; slot i > 0 holds the deadline of a piece
+ * of inline work (0: free), and `labels` its {@link Blocked} as JSON. A
+ * registration is a few stores, no message: it must be cheap (one per
+ * inline iteration) and visible even when the loop blocks right after it.
+ */
+const slots = 1024
+const labelBytes = 256
+
 const watchdogSource = `
-const { parentPort, workerData } = require("node:worker_threads")
+const { workerData } = require("node:worker_threads")
 const { writeFileSync, writeSync } = require("node:fs")
-const beat = new Float64Array(workerData.heartbeat)
-const work = new Map()
-parentPort.on("message", (m) => (m.deadline === undefined ? work.delete(m.id) : work.set(m.id, m)))
+const times = new Float64Array(workerData.times)
+const labels = new Uint8Array(workerData.labels)
+const decoder = new TextDecoder()
+const blockedOf = (i) => {
+  const bytes = labels.subarray(i * ${labelBytes}, (i + 1) * ${labelBytes})
+  const end = bytes.indexOf(0)
+  try { return JSON.parse(decoder.decode(bytes.subarray(0, end === -1 ? bytes.length : end))) } catch { return { label: "inline task code", taskId: "" } }
+}
 setInterval(() => {
   const now = Date.now()
-  if (now - beat[0] < ${stalledMs}) return
-  const overdue = [...work.values()].filter((w) => now > w.deadline + ${graceMs})
+  if (now - times[0] < ${stalledMs}) return
+  const overdue = []
+  for (let i = 1; i < ${slots}; i++) if (times[i] !== 0 && now > times[i] + ${graceMs}) overdue.push(blockedOf(i))
   if (overdue.length === 0) return
-  const names = overdue.map((w) => w.blocked.label).join(", ")
-  try { writeFileSync(workerData.blockedFile, JSON.stringify(overdue.map((w) => w.blocked))) } catch {}
-  writeSync(2, "tasklane daemon: " + names + " blocked the event loop for " + Math.round((now - beat[0]) / 1000) +
+  const names = overdue.map((blocked) => blocked.label).join(", ")
+  try { writeFileSync(workerData.blockedFile, JSON.stringify(overdue)) } catch {}
+  writeSync(2, "tasklane daemon: " + names + " blocked the event loop for " + Math.round((now - times[0]) / 1000) +
     " s, past its timeout; stopping the daemon so that it can be restarted (run such tasks with isolation: \\"worker\\")\\n")
   process.kill(process.pid, "SIGKILL")
 }, 500)
 `
 
-let watchdog: { readonly worker: Worker; readonly beat: Float64Array } | undefined
-let nextId = 0
-
-const startWatchdog = () => {
-  const shared = new SharedArrayBuffer(8)
-  const beat = new Float64Array(shared)
-  beat[0] = Date.now()
-  const worker = new Worker(watchdogSource, { eval: true, workerData: { heartbeat: shared, blockedFile } })
-  worker.unref()
-  setInterval(() => (beat[0] = Date.now()), heartbeatMs).unref()
-  return { worker, beat }
+interface Watchdog {
+  readonly times: Float64Array
+  readonly labels: Uint8Array
+  readonly free: Array<number>
 }
+
+let watchdog: Watchdog | undefined
+const encoder = new TextEncoder()
+
+const startWatchdog = (): Watchdog => {
+  const times = new Float64Array(new SharedArrayBuffer(slots * 8))
+  const labels = new Uint8Array(new SharedArrayBuffer(slots * labelBytes))
+  times[0] = Date.now()
+  const worker = new Worker(watchdogSource, { eval: true, workerData: { times: times.buffer, labels: labels.buffer, blockedFile } })
+  worker.unref()
+  setInterval(() => (times[0] = Date.now()), heartbeatMs).unref()
+  return { times, labels, free: Array.from({ length: slots - 1 }, (_, i) => slots - 1 - i) }
+}
+
+const unwatched = () => {}
 
 /**
  * Registers inline work that must end by `deadline` (epoch ms) with the
- * watchdog; the returned function unregisters it.
+ * watchdog; the returned function unregisters it. Past 1,023 pieces of
+ * inline work at once, the rest go unwatched.
  */
 export const watch = (blocked: Blocked, deadline: number): (() => void) => {
-  watchdog ??= startWatchdog()
-  const id = nextId++
-  const { worker } = watchdog
-  worker.postMessage({ id, blocked, deadline })
-  return () => worker.postMessage({ id })
+  const dog = (watchdog ??= startWatchdog())
+  const slot = dog.free.pop()
+  if (slot === undefined) return unwatched
+  const label = dog.labels.subarray(slot * labelBytes, (slot + 1) * labelBytes)
+  const { written } = encoder.encodeInto(JSON.stringify(blocked), label)
+  if (written < labelBytes) label[written] = 0
+  dog.times[slot] = deadline
+  let released = false
+  return () => {
+    if (released) return
+    released = true
+    dog.times[slot] = 0
+    dog.free.push(slot)
+  }
 }
 
 /** What the watchdog stopped the previous daemon for (read once, then forgotten). */

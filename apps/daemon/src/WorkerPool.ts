@@ -20,6 +20,7 @@
  * the bookkeeping inside is plain synchronous code.
  */
 import { createRequire } from "node:module"
+import { availableParallelism } from "node:os"
 import { pathToFileURL } from "node:url"
 import { Worker } from "node:worker_threads"
 import { Effect } from "effect"
@@ -65,6 +66,7 @@ export interface WorkerPool {
 }
 
 interface Request {
+  readonly queuedAt: number
   readonly job: Job
   readonly memoryMb: number
   readonly host: JobHost
@@ -79,16 +81,24 @@ interface Slot {
   readonly abortFlag: Int32Array
   ready: boolean
   request: Request | undefined
+  /** When its current job was posted. */
+  startedAt: number
   idleTimer: ReturnType<typeof setTimeout> | undefined
   fatal: Error | undefined
 }
+
+/** Workers starting at once: one per core (a start is CPU-bound). */
+const maxStarting = Math.max(1, availableParallelism())
+/** Jobs held by every live worker for this long start another worker (while jobs wait). */
+const spawnAfterMs = 200
 
 const bundled = import.meta.url.endsWith(".mjs")
 
 /** The worker script: next to the daemon bundle, or (running from source) the TypeScript entry loaded through tsx. */
 const spawnWorker = (options: ConstructorParameters<typeof Worker>[1]): Worker => {
   if (bundled) return new Worker(new URL("./worker.mjs", import.meta.url), options)
-  const tsx = pathToFileURL(createRequire(import.meta.url).resolve("tsx/esm/api")).href
+  // tsx's ES module API (require.resolve would give its CommonJS build), next to its package.json.
+  const tsx = new URL("dist/esm/api/index.mjs", pathToFileURL(createRequire(import.meta.url).resolve("tsx/package.json"))).href
   const entry = new URL("./worker/TaskWorker.ts", import.meta.url).href
   const bootstrap = `import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}) })`
   return new Worker(bootstrap, { ...options, eval: true })
@@ -107,6 +117,7 @@ const died = (slot: Slot, exitCode: number): TaskEvent.ErrorInfo => {
 export const make = (options: PoolOptions): WorkerPool => {
   const slots = new Set<Slot>()
   const waiting: Array<Request> = []
+  let spawnTimer: ReturnType<typeof setTimeout> | undefined
 
   const post = (slot: Slot, message: ToWorker) => slot.worker.postMessage(message)
 
@@ -151,6 +162,7 @@ export const make = (options: PoolOptions): WorkerPool => {
   const start = (slot: Slot, request: Request) => {
     clearTimeout(slot.idleTimer)
     slot.request = request
+    slot.startedAt = Date.now()
     request.slot = slot
     Atomics.store(slot.abortFlag, 0, 0)
     const signal = request.host.signal
@@ -203,7 +215,7 @@ export const make = (options: PoolOptions): WorkerPool => {
       stdout: false,
       stderr: false,
     })
-    const slot: Slot = { worker, memoryMb, abortFlag: new Int32Array(abortFlag), ready: false, request: undefined, idleTimer: undefined, fatal: undefined }
+    const slot: Slot = { worker, memoryMb, abortFlag: new Int32Array(abortFlag), ready: false, request: undefined, startedAt: 0, idleTimer: undefined, fatal: undefined }
     worker.on("message", (message: FromWorker) => onMessage(slot, message))
     worker.on("error", (error) => (slot.fatal = error))
     worker.on("exit", (code) => {
@@ -227,16 +239,38 @@ export const make = (options: PoolOptions): WorkerPool => {
       if (slot === undefined) i++
       else start(slot, waiting.splice(i, 1)[0]!)
     }
-    // One more worker starts while jobs wait and none is starting: a start costs about a
-    // second of CPU, so a burst of short jobs must not start a thread per job.
-    if (waiting.length === 0 || [...slots].some((slot) => !slot.ready)) return
+    // Another worker starts only when every live worker is held by a job that has run a while
+    // (at once when there is none): a start costs about a second of CPU, and short jobs are
+    // served fastest by the few workers there are, so a burst must not start a thread per job.
+    if (waiting.length === 0) return
+    const memoryMb = waiting[0]!.memoryMb
+    let starting = 0
+    let fitting = 0
+    let heldUntil = 0
+    const now = Date.now()
+    for (const slot of slots) {
+      if (!slot.ready) starting++
+      if (slot.memoryMb !== memoryMb) continue
+      fitting++
+      if (slot.ready) heldUntil = Math.max(heldUntil, slot.request === undefined ? Infinity : slot.startedAt + spawnAfterMs)
+    }
+    if (starting >= maxStarting) return
+    if (fitting > 0 && (starting > 0 || heldUntil > now)) {
+      if (heldUntil !== Infinity && starting === 0) {
+        spawnTimer ??= setTimeout(() => {
+          spawnTimer = undefined
+          dispatch()
+        }, heldUntil - now)
+      }
+      return
+    }
     if (slots.size >= options.maxWorkers) {
       // Make room by retiring an idle worker with another heap limit, if any.
       const other = [...slots].find((slot) => slot.request === undefined)
       if (other === undefined) return
       retire(other)
     }
-    spawn(waiting[0]!.memoryMb)
+    spawn(memoryMb)
   }
 
   const cancel = (request: Request) => {
@@ -255,13 +289,14 @@ export const make = (options: PoolOptions): WorkerPool => {
   return {
     run: (job, memoryMb, host) =>
       Effect.callback<JobResult>((resume) => {
-        const request: Request = { job, memoryMb, host, done: (result) => resume(Effect.succeed(result)) }
+        const request: Request = { queuedAt: Date.now(), job, memoryMb, host, done: (result) => resume(Effect.succeed(result)) }
         waiting.push(request)
         dispatch()
         return Effect.sync(() => cancel(request))
       }),
     size: () => slots.size,
     close: async () => {
+      clearTimeout(spawnTimer)
       for (const request of waiting.splice(0)) finish(request, { _tag: "Died", error: { message: "the daemon is stopping" } })
       await Promise.all([...slots].map((slot) => (slots.delete(slot), slot.worker.terminate())))
     },
