@@ -312,11 +312,11 @@ describe.concurrent("lifecycle", () => {
 
   it("abort of a run that ignores it → TaskAborted{forced: true} after the grace period", async () => {
     const id = await start("stubborn", {})
-    await waitFor(c, id, "running")
+    await poll(async () => ((await getTask(c, id)).context.progress !== undefined ? true : undefined))
     await c.call((client) => client.Abort({ taskId: asId(id) }))
     await waitFor(c, id, "aborted", { timeoutMs: 8_000 })
     const events = await history(c, id)
-    expect(events.map((e) => e.type)).toEqual(["TaskTriggered", "IterationStarted", "AbortRequested", "TaskAborted"])
+    expect(events.map((e) => e.type)).toEqual(["TaskTriggered", "IterationStarted", "ProgressUpdated", "AbortRequested", "TaskAborted"])
     expect(events.at(-1)!.data).toMatchObject({ forced: true })
     expect(events.at(-1)!.at - events.at(-2)!.at).toBeGreaterThanOrEqual(950)
   })

@@ -127,7 +127,7 @@ const timedOut = (name: string, seconds: number): TaskEvent.ErrorInfo => ({ mess
 
 /** What a worker job ended with, as an ErrorInfo (for hooks) when it did not answer. */
 const jobError = (result: WorkerPool.JobResult): TaskEvent.ErrorInfo | undefined =>
-  result._tag === "Answer" ? undefined : result.error
+  result._tag === "Answer" || result._tag === "Cancelled" ? undefined : result.error
 
 /** The live service; worker threads start on demand and stop with the layer. */
 export const layer = (options: IsolationOptions) =>
@@ -163,6 +163,8 @@ export const layer = (options: IsolationOptions) =>
         return Effect.gen(function*() {
           const ended = yield* Effect.raceFirst(job, run.stop)
           if (ended._tag === "Answer") return { command: ended.value as Lifecycle.Command, answered: true }
+          // Asked to abort before a worker took it: it stops as aborted without running.
+          if (ended._tag === "Cancelled") return { command: { _tag: "Complete", result: { _tag: "Aborted" } } as const, answered: true }
           const outcome: Iteration.Outcome = ended._tag === "Uncaught"
             ? crashed("uncaught", ended.error)
             : ended._tag === "Died"

@@ -25,6 +25,7 @@ import * as IterationSink from "./internal/IterationSink.ts"
 import { Isolation } from "./Isolation.ts"
 import type { Host, Outcome } from "./Iteration.ts"
 import { Registry } from "./Registry.ts"
+import { Slots } from "./Slots.ts"
 import { Tasks } from "./Tasks.ts"
 
 /** Options of the runner. */
@@ -48,6 +49,12 @@ export class Runner extends Context.Service<
   {
     /** Runs the task's next iteration if it is waiting; returns when the outcome is recorded. */
     readonly runIteration: (taskId: Ids.TaskId) => Effect.Effect<Started>
+    /**
+     * Takes over a task whose first iteration was recorded with its trigger
+     * (it took a slot at once): registered for aborts when called, run by the
+     * returned Effect.
+     */
+    readonly adopt: (taskId: Ids.TaskId) => Effect.Effect<Started>
     /** Tells a running iteration that an abort was requested; forces it after the grace period. */
     readonly requestAbort: (taskId: Ids.TaskId) => Effect.Effect<void>
     /** How many iterations are running. */
@@ -66,6 +73,7 @@ export const layer = (options: RunnerOptions) =>
       const tasks = yield* Tasks
       const registry = yield* Registry
       const isolation = yield* Isolation
+      const slots = yield* Slots
       const store = yield* EventStore.EventStore
       const context = yield* Effect.context<never>()
       const scope = yield* Effect.scope
@@ -78,11 +86,11 @@ export const layer = (options: RunnerOptions) =>
           Effect.tapError((error) => Effect.logWarning(`task ${taskId}: ${command._tag} not recorded: ${error.message}`)),
         )
 
-      /** Records an outcome; a store fault is retried (a refusal by the lifecycle is final: the state moved on). */
-      const recordOutcome = (taskId: Ids.TaskId, command: Lifecycle.Command) =>
+      /** Records an outcome, answering the task's state after it; a store fault is retried (a refusal by the lifecycle is final: the state moved on). */
+      const recordOutcome = (taskId: Ids.TaskId, command: Lifecycle.Command): Effect.Effect<Replay.TaskState | undefined> =>
         record(taskId, command).pipe(
           Effect.retry({ while: (error) => error._tag === "DaemonError", schedule: untilStored }),
-          Effect.ignore,
+          Effect.orElseSucceed(() => undefined),
         )
 
       const host = (taskId: Ids.TaskId, sink: IterationSink.IterationSink): Host => ({
@@ -107,29 +115,66 @@ export const layer = (options: RunnerOptions) =>
           ),
       })
 
-      const execute = (taskId: Ids.TaskId, state: Replay.TaskState, { abort, forced }: Running) =>
+      const newRunning = (): Running => ({ abort: new AbortController(), forced: Deferred.makeUnsafe<Outcome>() })
+
+      /** Whether a recorded command continues the task at once: no wait, and nobody waits for a slot. */
+      const keepsSlot = (command: Lifecycle.Command) =>
+        command._tag === "Complete" && command.result._tag === "Continue" && command.result.wakeAt === undefined && slots.waiting() === 0
+
+      /**
+       * Runs the started iteration of `state` and records its outcome; a
+       * continue that keeps the slot records the next start in the same
+       * commit and runs that iteration too, until the task waits or ends.
+       */
+      const execute = (taskId: Ids.TaskId, first: Replay.TaskState, firstRun: Running) =>
         Effect.gen(function*() {
-          const entry = registry.get(state.context.definitionId)!.definition
-          if (state.context.abortRequested) abort.abort()
-          const sink = yield* IterationSink.make({
-            databaseLogs: entry.databaseLogs,
-            now,
-            record: (command) => Effect.ignore(record(taskId, command)),
-          })
-          const timedOut = Effect.as(Effect.sleep(Duration.seconds(entry.timeout)), { _tag: "TimedOut" } as Outcome)
-          const { command, answered } = yield* isolation.iteration({
-            entry,
-            state,
-            signal: abort.signal,
-            stop: Effect.raceFirst(timedOut, Deferred.await(forced)),
-            host: host(taskId, sink),
-            now,
-          })
-          running.delete(taskId)
-          if (!answered) abort.abort()
-          yield* sink.close
-          yield* recordOutcome(taskId, command)
+          let state = first
+          let current = firstRun
+          for (;;) {
+            const entry = registry.get(state.context.definitionId)!.definition
+            const { abort, forced } = current
+            if (state.context.abortRequested) abort.abort()
+            const sink = yield* IterationSink.make({
+              databaseLogs: entry.databaseLogs,
+              now,
+              record: (command) => Effect.ignore(record(taskId, command)),
+            })
+            const timedOut = Effect.as(Effect.sleep(Duration.seconds(entry.timeout)), { _tag: "TimedOut" } as Outcome)
+            const { command, answered } = yield* isolation.iteration({
+              entry,
+              state,
+              signal: abort.signal,
+              stop: Effect.raceFirst(timedOut, Deferred.await(forced)),
+              host: host(taskId, sink),
+              now,
+            })
+            if (!answered) abort.abort()
+            yield* sink.close
+            if (!keepsSlot(command)) {
+              running.delete(taskId)
+              yield* recordOutcome(taskId, command)
+              return
+            }
+            // Registered before the next start is recorded, so an abort request arriving meanwhile reaches it.
+            const next = newRunning()
+            running.set(taskId, next)
+            const after = yield* recordOutcome(taskId, { ...command, startNext: true } as Lifecycle.Command)
+            if (after?.status !== "running" || after.context.iteration !== state.context.iteration + 1) {
+              running.delete(taskId)
+              return
+            }
+            state = after
+            current = next
+          }
         })
+
+      /** Runs a started iteration; an interruption (shutdown) records it as interrupted. */
+      const runStarted = (taskId: Ids.TaskId, state: Replay.TaskState, iteration: Running) =>
+        execute(taskId, state, iteration).pipe(
+          Effect.onInterrupt(() => Effect.ignore(record(taskId, { _tag: "Interrupt", reason: "shutdown" }))),
+          Effect.ensuring(Effect.sync(() => running.delete(taskId))),
+          Effect.as<Started>("ran"),
+        )
 
       const runIteration = (taskId: Ids.TaskId): Effect.Effect<Started> =>
         Effect.gen(function*() {
@@ -142,7 +187,7 @@ export const layer = (options: RunnerOptions) =>
             return "skipped"
           }
           // Registered before IterationStarted is recorded, so an abort request arriving meanwhile is not missed.
-          const iteration: Running = { abort: new AbortController(), forced: yield* Deferred.make<Outcome>() }
+          const iteration = newRunning()
           running.set(taskId, iteration)
           const started = yield* Effect.exit(tasks.execute(taskId, { _tag: "StartIteration" }))
           if (Exit.isFailure(started) || started.value.status !== "running") {
@@ -153,12 +198,22 @@ export const layer = (options: RunnerOptions) =>
             yield* Effect.logWarning(`task ${taskId}: its iteration could not start; it is queued again`, started.cause)
             return "startFailed"
           }
-          yield* execute(taskId, started.value, iteration).pipe(
-            Effect.onInterrupt(() => Effect.ignore(record(taskId, { _tag: "Interrupt", reason: "shutdown" }))),
-            Effect.ensuring(Effect.sync(() => running.delete(taskId))),
-          )
-          return "ran"
+          return yield* runStarted(taskId, started.value, iteration)
         })
+
+      const adopt = (taskId: Ids.TaskId): Effect.Effect<Started> => {
+        if (running.has(taskId)) return Effect.succeed("skipped")
+        const iteration = newRunning()
+        running.set(taskId, iteration)
+        return Effect.gen(function*() {
+          const current = yield* Effect.option(tasks.get(taskId))
+          if (current._tag === "None" || current.value.status !== "running" || current.value.context.iteration !== 1) {
+            running.delete(taskId)
+            return "skipped"
+          }
+          return yield* runStarted(taskId, current.value, iteration)
+        })
+      }
 
       const requestAbort = (taskId: Ids.TaskId) =>
         Effect.gen(function*() {
@@ -169,6 +224,6 @@ export const layer = (options: RunnerOptions) =>
           yield* Effect.forkIn(force, scope)
         })
 
-      return { runIteration, requestAbort, runningCount: () => running.size }
+      return { runIteration, adopt, requestAbort, runningCount: () => running.size }
     }),
   )

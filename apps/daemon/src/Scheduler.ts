@@ -22,10 +22,10 @@ import { Clock, Context, Duration, Effect, Exit, Fiber, Layer, Option, Queue, Sc
 import type { Ids, Replay } from "@tasklane/core"
 import { EventStore } from "@tasklane/core"
 import { Hooks } from "./Hooks.ts"
-import { Registry } from "./Registry.ts"
 import { TaskQueue } from "./internal/TaskQueue.ts"
 import { Isolation } from "./Isolation.ts"
 import { Runner } from "./Runner.ts"
+import { Slots } from "./Slots.ts"
 import { Tasks } from "./Tasks.ts"
 
 /** Scheduler options. */
@@ -74,34 +74,27 @@ export const layer = (options: SchedulerOptions) =>
       const runner = yield* Runner
       const hooks = yield* Hooks
       const tasks = yield* Tasks
-      const registry = yield* Registry
       const isolation = yield* Isolation
+      const slots = yield* Slots
       const clock = yield* Clock.Clock
       const layerScope = yield* Effect.scope
       const queue = new TaskQueue()
       const wake = yield* Queue.unbounded<void>()
       const signal = () => void Queue.offerUnsafe(wake, undefined)
-      let active = 0
-      // Per-definition limits: iterations running per definition, tasks parked at their limit, tasks released from it.
-      const activeByDefinition = new Map<string, number>()
+      // Per-definition limits: tasks parked at their definition's limit, tasks released from it.
       const parked = new Map<string, Array<Ids.TaskId>>()
       const released: Array<Ids.TaskId> = []
       let parkedCount = 0
+      // A new task may take a slot at its trigger only when no task waits for one (ready or released).
+      slots.countWaitingWith(() => queue.readySize + released.length)
       const definitionOf = (taskId: Ids.TaskId) =>
-        store.getTask(taskId).pipe(Effect.map((state) => state?.context.definitionId as string | undefined), Effect.orElseSucceed(() => undefined))
-      const atLimit = (definitionId: string | undefined) => {
-        const limit = definitionId === undefined ? undefined : registry.get(definitionId)?.definition.concurrency
-        return limit !== undefined && (activeByDefinition.get(definitionId!) ?? 0) >= limit
-      }
-      const finished = (definitionId: string | undefined) => {
-        active--
-        if (definitionId !== undefined) {
-          activeByDefinition.set(definitionId, (activeByDefinition.get(definitionId) ?? 1) - 1)
-          const next = parked.get(definitionId)?.shift()
-          if (next !== undefined) {
-            parkedCount--
-            released.push(next)
-          }
+        store.getTask(taskId).pipe(Effect.map((state) => state?.context.definitionId ?? ""), Effect.orElseSucceed(() => ""))
+      const finished = (definitionId: string) => {
+        slots.release(definitionId)
+        const next = parked.get(definitionId)?.shift()
+        if (next !== undefined) {
+          parkedCount--
+          released.push(next)
         }
         signal()
       }
@@ -139,6 +132,21 @@ export const layer = (options: SchedulerOptions) =>
             const event = recorded.event
             switch (event._tag) {
               case "TaskTriggered":
+                // Admitted at its trigger: it started in the same commit (next event), it does not queue.
+                if (slots.admitted.has(recorded.stream)) return Effect.void
+                enqueue(recorded.stream, event.wakeAt)
+                return Effect.void
+              case "IterationStarted": {
+                const definitionId = slots.admitted.get(recorded.stream)
+                if (definitionId === undefined) {
+                  // Started by the runner, or continued in the same commit by a runner that kept its slot.
+                  queue.remove(recorded.stream)
+                  return Effect.void
+                }
+                slots.admitted.delete(recorded.stream)
+                const run = runner.adopt(recorded.stream)
+                return Effect.asVoid(startWork(run.pipe(Effect.ensuring(Effect.sync(() => finished(definitionId))))))
+              }
               case "IterationContinued":
               case "RetryScheduled":
                 enqueue(recorded.stream, event.wakeAt)
@@ -165,19 +173,18 @@ export const layer = (options: SchedulerOptions) =>
         for (;;) {
           const now = clock.currentTimeMillisUnsafe()
           queue.promote(now)
-          while (active < options.concurrency) {
+          while (slots.active() < options.concurrency) {
             const taskId = (released.shift() ?? queue.take()) as Ids.TaskId | undefined
             if (taskId === undefined) break
             const definitionId = yield* definitionOf(taskId)
-            if (atLimit(definitionId)) {
-              const waiting = parked.get(definitionId!) ?? []
+            if (!slots.free(definitionId)) {
+              const waiting = parked.get(definitionId) ?? []
               waiting.push(taskId)
-              parked.set(definitionId!, waiting)
+              parked.set(definitionId, waiting)
               parkedCount++
               continue
             }
-            active++
-            if (definitionId !== undefined) activeByDefinition.set(definitionId, (activeByDefinition.get(definitionId) ?? 0) + 1)
+            slots.take(definitionId)
             yield* startWork(
               runner.runIteration(taskId).pipe(
                 // A start the store could not record leaves the task waiting: try it again shortly.
@@ -200,11 +207,11 @@ export const layer = (options: SchedulerOptions) =>
         Effect.gen(function*() {
           yield* Fiber.interrupt(dispatcher)
           const deadline = clock.currentTimeMillisUnsafe() + options.shutdownGraceSeconds * 1000
-          while (active > 0 && clock.currentTimeMillisUnsafe() < deadline) yield* Effect.sleep(Duration.millis(50))
+          while (slots.active() > 0 && clock.currentTimeMillisUnsafe() < deadline) yield* Effect.sleep(Duration.millis(50))
           yield* Scope.close(workScope, Exit.void)
         }),
       )
 
-      return { queuedCount: () => queue.size + parkedCount + released.length, runningCount: () => active }
+      return { queuedCount: () => queue.size + parkedCount + released.length, runningCount: () => slots.active() }
     }),
   )

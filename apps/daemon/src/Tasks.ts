@@ -15,6 +15,7 @@ import { TaskDefinition } from "@tasklane/tasks"
 import { storableWakeAt } from "./internal/WakeAt.ts"
 import { Isolation } from "./Isolation.ts"
 import { Registry } from "./Registry.ts"
+import { Slots } from "./Slots.ts"
 
 /** A trigger request, from a client or from a running task (child). */
 export interface TriggerRequest {
@@ -92,6 +93,12 @@ const nestsDeeperThan = (value: unknown, limit: number): boolean => {
   return false
 }
 
+/** The state after an append's first event (its TaskTriggered), from the state before it. */
+const stateAfterTrigger = (appended: EventStore.AppendResult): Replay.TaskState => {
+  const state = Replay.replay(appended.events.slice(0, 1))
+  return state instanceof Replay.ReplayError ? appended.state : state
+}
+
 /** The live task service over the event store and the registry. */
 export const layer = Layer.effect(
   Tasks,
@@ -99,6 +106,7 @@ export const layer = Layer.effect(
     const store = yield* EventStore.EventStore
     const registry = yield* Registry
     const isolation = yield* Isolation
+    const slots = yield* Slots
     const inFlightKeys = new Map<string, Promise<unknown>>()
 
     const get = (taskId: Ids.TaskId) =>
@@ -200,10 +208,27 @@ export const layer = Layer.effect(
           ...(wakeAt === undefined ? {} : { wakeAt }),
           ...(request.forkedFrom === undefined ? {} : { forkedFrom: request.forkedFrom }),
         }
-        const events = Lifecycle.decide(Replay.initial, command)
+        // A free slot and nobody waiting for one: the first iteration starts in the trigger's own commit.
+        const definitionId = entry.definition.id
+        const admitted = wakeAt === undefined && slots.waiting() === 0 && slots.free(definitionId)
+        const events = Lifecycle.decide(Replay.initial, admitted ? { ...command, start: true } : command)
         if (events instanceof Lifecycle.CommandRejected) return yield* new TaskRpc.DaemonError({ reason: events.message })
-        const appended = yield* append(taskId, "noStream", events).pipe(Effect.mapError(toDaemonError))
-        return appended.state
+        if (admitted) {
+          slots.take(definitionId)
+          slots.admitted.set(taskId, definitionId)
+        }
+        const appended = yield* append(taskId, "noStream", events).pipe(
+          Effect.mapError(toDaemonError),
+          Effect.tapError(() =>
+            Effect.sync(() => {
+              if (!admitted) return
+              slots.admitted.delete(taskId)
+              slots.release(definitionId)
+            })
+          ),
+        )
+        // The caller sees the task as triggered (its start, if any, is the scheduler's business).
+        return admitted ? stateAfterTrigger(appended) : appended.state
       })
 
     // Two triggers with the same idempotency key at once: the second waits for the first and returns its task.

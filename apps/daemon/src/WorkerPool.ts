@@ -45,6 +45,8 @@ export type JobResult =
   | { readonly _tag: "Uncaught"; readonly error: TaskEvent.ErrorInfo }
   /** The worker died under the job (out of memory, `process.exit()`, a fatal error) or could not load the tasks. */
   | { readonly _tag: "Died"; readonly error: TaskEvent.ErrorInfo }
+  /** The job's signal fired (an abort) before any worker took it: it never ran. */
+  | { readonly _tag: "Cancelled" }
 
 /** What a job's code may ask of the daemon while it runs. */
 export interface JobHost {
@@ -66,7 +68,6 @@ export interface WorkerPool {
 }
 
 interface Request {
-  readonly queuedAt: number
   readonly job: Job
   readonly memoryMb: number
   readonly host: JobHost
@@ -233,6 +234,11 @@ export const make = (options: PoolOptions): WorkerPool => {
   }
 
   const dispatch = () => {
+    // Jobs aborted while they waited never start.
+    for (let i = 0; i < waiting.length;) {
+      if (waiting[i]!.host.signal?.aborted === true) finish(waiting.splice(i, 1)[0]!, { _tag: "Cancelled" })
+      else i++
+    }
     // Idle workers take the oldest jobs they fit.
     for (let i = 0; i < waiting.length;) {
       const slot = idleSlot(waiting[i]!.memoryMb)
@@ -289,8 +295,10 @@ export const make = (options: PoolOptions): WorkerPool => {
   return {
     run: (job, memoryMb, host) =>
       Effect.callback<JobResult>((resume) => {
-        const request: Request = { queuedAt: Date.now(), job, memoryMb, host, done: (result) => resume(Effect.succeed(result)) }
+        const request: Request = { job, memoryMb, host, done: (result) => resume(Effect.succeed(result)) }
         waiting.push(request)
+        // A waiting job whose task is asked to abort ends at once, without a worker.
+        host.signal?.addEventListener("abort", dispatch, { once: true })
         dispatch()
         return Effect.sync(() => cancel(request))
       }),

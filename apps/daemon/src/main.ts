@@ -21,6 +21,7 @@ import * as RpcHandlers from "./RpcHandlers.ts"
 import * as Runner from "./Runner.ts"
 import * as Scheduler from "./Scheduler.ts"
 import * as Server from "./Server.ts"
+import * as Slots from "./Slots.ts"
 import * as TaskLoader from "./TaskLoader.ts"
 import * as Tasks from "./Tasks.ts"
 import * as WebServer from "./WebServer.ts"
@@ -160,6 +161,7 @@ export const daemon = (options: DaemonOptions) =>
           )),
       )
       const core = Tasks.layer.pipe(
+        Layer.provideMerge(Slots.layer({ concurrency })),
         Layer.provideMerge(Registry.layer(implementations, loaded.config?.layer)),
         Layer.provideMerge(isolation),
         Layer.provideMerge(store),

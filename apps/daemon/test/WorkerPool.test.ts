@@ -60,6 +60,18 @@ describe("WorkerPool", () => {
     expect(pool.size()).toBe(1)
   }, 30_000)
 
+  it("a waiting job whose task is asked to abort ends Cancelled at once, without a worker", async () => {
+    pool = WorkerPool.make({ data: { configPath: config, taskDirs: [], examples: false }, maxWorkers: 1, idleMs: 60_000 })
+    const hanging = Effect.runFork(iteration(pool, "hanger", {}))
+    const abort = new AbortController()
+    const waiting = Effect.runPromise(pool.run({ _tag: "Iteration", definitionId: "quick", state: running("quick", {}) }, 256, { signal: abort.signal }))
+    await Effect.runPromise(Effect.sleep("300 millis"))
+    abort.abort()
+    expect(await waiting).toEqual({ _tag: "Cancelled" })
+    expect(pool.size()).toBe(1)
+    await Effect.runPromise(Fiber.interrupt(hanging))
+  }, 30_000)
+
   it("a worker that cannot load the tasks fails the waiting jobs with the reason", async () => {
     pool = WorkerPool.make({ data: { configPath: join(import.meta.dirname, "no-such.config.ts"), taskDirs: [], examples: false }, maxWorkers: 2, idleMs: 60_000 })
     const result = await Effect.runPromise(iteration(pool, "quick", {}))

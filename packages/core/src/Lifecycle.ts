@@ -45,9 +45,16 @@ export type Command =
       readonly idempotencyKey?: string
       readonly wakeAt?: number
       readonly forkedFrom?: { readonly taskId: TaskId; readonly iteration: number }
+      /** Start the first iteration in the same append (a slot is free now): one commit instead of two. */
+      readonly start?: boolean
     }
   | { readonly _tag: "StartIteration" }
-  | { readonly _tag: "Complete"; readonly result: IterationResult }
+  | {
+      readonly _tag: "Complete"
+      readonly result: IterationResult
+      /** A continue without a wait starts the next iteration in the same append (the runner keeps the slot). */
+      readonly startNext?: boolean
+    }
   | { readonly _tag: "Fail"; readonly error: ErrorInfo; readonly reason: FailureReason; readonly retryAt?: number }
   | { readonly _tag: "Abort"; readonly message?: string }
   | { readonly _tag: "ForceAbort" }
@@ -136,6 +143,13 @@ const complete = (state: TaskState, result: IterationResult): ReadonlyArray<Task
   }
 }
 
+/** A continue without a wait, followed at once by the next iteration's start; any other outcome as it is. */
+const startNext = (state: TaskState, events: ReadonlyArray<TaskEvent>): ReadonlyArray<TaskEvent> => {
+  const [only] = events
+  if (events.length !== 1 || only?._tag !== "IterationContinued" || only.wakeAt !== undefined) return events
+  return [only, new IterationStarted({ iteration: state.context.iteration + 1, attempt: 1 })]
+}
+
 const abortedAfterRequest = (state: TaskState): TaskEvent => new TaskAborted(defined({ message: state.context.abortMessage }))
 
 const fail = (error: ErrorInfo, reason: FailureReason, retryAt: number | undefined): TaskEvent =>
@@ -171,8 +185,9 @@ const decideAll = (state: TaskState, command: Command, options: DecideOptions): 
   switch (command._tag) {
     case "Trigger": {
       if (status !== "untriggered") return reject(state, command, "the task already exists")
-      const { _tag, ...fields } = command
-      return [new TaskTriggered(defined(fields))]
+      const { _tag, start, ...fields } = command
+      const triggered = new TaskTriggered(defined(fields))
+      return start === true && fields.wakeAt === undefined ? [triggered, new IterationStarted({ iteration: 1, attempt: 1 })] : [triggered]
     }
     case "StartIteration":
       if (!waiting) return reject(state, command, "only a waiting task can start an iteration")
@@ -183,7 +198,7 @@ const decideAll = (state: TaskState, command: Command, options: DecideOptions): 
       if (status !== "running") return reject(state, command, "no iteration is running")
       // After an abort request, anything but done ends the task as aborted (no continue, no retry).
       if (context.abortRequested && command.result._tag !== "Done") return [abortedAfterRequest(state)]
-      return complete(state, command.result)
+      return command.startNext === true ? startNext(state, complete(state, command.result)) : complete(state, command.result)
     case "Fail":
       if (status === "running") return context.abortRequested ? [abortedAfterRequest(state)] : [fail(command.error, command.reason, command.retryAt)]
       if (waiting && command.reason === "unknownDefinition") return [new TaskFailed({ error: command.error, reason: command.reason })]

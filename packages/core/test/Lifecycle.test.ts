@@ -124,6 +124,25 @@ describe("lifecycle", () => {
     expect(h.events[3]!.event).toMatchObject({ iteration: 1, attempt: 2 })
   })
 
+  it("trigger with start: TaskTriggered and IterationStarted{1, 1} in one decision (not for a delayed trigger)", () => {
+    const h = run([trigger({ start: true })])
+    expect(types(h)).toEqual(["TaskTriggered", "IterationStarted"])
+    expect(h.state).toMatchObject({ status: "running", context: { iteration: 1, attempt: 1 } })
+    expect(types(run([trigger({ start: true, wakeAt: 5 })]))).toEqual(["TaskTriggered"])
+  })
+
+  it("complete with startNext: a continue without a wait starts the next iteration at once; other outcomes are unchanged", () => {
+    const next = (result: Lifecycle.IterationResult): Lifecycle.Command => ({ _tag: "Complete", result, startNext: true })
+    const h = run([trigger(), start, next({ _tag: "Continue", input: { n: 2 } })])
+    expect(types(h).slice(-2)).toEqual(["IterationContinued", "IterationStarted"])
+    expect(h.state).toMatchObject({ status: "running", context: { iteration: 2, attempt: 1, input: { n: 2 } } })
+    const waits = run([trigger(), start, next({ _tag: "Continue", input: {}, wakeAt: 9 })])
+    expect(waits.state.status).toBe("continue")
+    const last = run([next({ _tag: "Continue", input: {} }), next({ _tag: "Continue", input: {} })], h)
+    expect(types(last).slice(-1)).toEqual(["MaxIterationsReached"])
+    expect(run([trigger(), start, next({ _tag: "Done" })]).state.status).toBe("done")
+  })
+
   it("a poison iteration: after maxCrashRetries re-runs, the next crash ends the task error{crashedDaemon}", () => {
     const crash: Lifecycle.Command = { _tag: "Interrupt", reason: "crash" }
     const once = run([trigger(), start, crash, start])

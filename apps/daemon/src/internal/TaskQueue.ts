@@ -24,9 +24,16 @@ export class TaskQueue {
   /** Every queued task and where it waits; a FIFO entry whose task is not "ready" here is stale and skipped. */
   private readonly members = new Map<string, "ready" | "delayed">()
 
+  private readyCount = 0
+
   /** Number of tasks waiting (ready or delayed). */
   get size(): number {
     return this.members.size
+  }
+
+  /** Number of tasks ready to run now (their wake time, if any, promoted). */
+  get readySize(): number {
+    return this.readyCount
   }
 
   /** Adds a task, ready now or at `wakeAt`; a task already queued is left where it is. */
@@ -34,6 +41,7 @@ export class TaskQueue {
     if (this.members.has(taskId)) return
     if (wakeAt === undefined || wakeAt <= now) {
       this.members.set(taskId, "ready")
+      this.readyCount++
       this.ready.push(taskId)
     } else {
       this.members.set(taskId, "delayed")
@@ -46,6 +54,7 @@ export class TaskQueue {
     while (this.heap.length > 0 && this.heap[0]!.wakeAt <= now) {
       const { taskId } = this.pop()
       this.members.set(taskId, "ready")
+      this.readyCount++
       this.ready.push(taskId)
     }
   }
@@ -62,6 +71,7 @@ export class TaskQueue {
       // Skip an entry whose task was removed, or removed and added again with a wake time.
       if (this.members.get(taskId) === "ready") {
         this.members.delete(taskId)
+        this.readyCount--
         return taskId
       }
     }
@@ -75,6 +85,7 @@ export class TaskQueue {
   remove(taskId: string): void {
     const where = this.members.get(taskId)
     this.members.delete(taskId)
+    if (where === "ready") this.readyCount--
     if (where !== "delayed") return // in the ready FIFO (or not queued): `take` skips it
     const heap = this.heap
     const index = heap.findIndex((item) => item.taskId === taskId)
