@@ -82,6 +82,41 @@ export class StoreError extends Schema.TaggedError<StoreError>()("StoreError", {
   }
 }
 
+/**
+ * The store found damage when it opened (a lost or damaged write-ahead log,
+ * a damaged table, projections that disagree with the log) and was not told
+ * to accept it ({@link LayerOptions.acceptDamage}); nothing was changed.
+ */
+export class StoreDamaged extends Schema.TaggedError<StoreDamaged>()("StoreDamaged", {
+  directory: Schema.String,
+  /** What was found, one sentence each. */
+  findings: Schema.Array(Schema.String),
+}) {
+  override get message() {
+    return `the event store in ${this.directory} is damaged:\n  - ${this.findings.join("\n  - ")}\n` +
+      "Tasks whose last events were lost would run again. Restore the directory from a backup, or accept the damage: " +
+      "start the daemon with --accept-store-damage (it keeps a copy of the damaged store beside it, cuts the log after " +
+      "its last intact event, rebuilds the task summaries from the log, and reports what was lost)."
+  }
+}
+
+/**
+ * What the store says about itself: whether it can write now, and damage it
+ * found and accepted when it opened. `ok`: writable. `degraded`: writes fail
+ * (`error`, since `since`); appends fail with a StoreError at once while the
+ * store retries to reopen the database. `failed`: it gave up reopening; the
+ * process should exit so a supervisor restarts it.
+ */
+export class StoreHealth extends Schema.Class<StoreHealth>("StoreHealth")({
+  status: Schema.Literals(["ok", "degraded", "failed"]),
+  /** Why writing fails (degraded, failed). */
+  error: Schema.optional(Schema.String),
+  /** When writing started to fail (ms since the epoch). */
+  since: Schema.optional(Schema.Number),
+  /** Damage found (at open, or by the background scan of every record afterwards), one sentence each. */
+  damage: Schema.Array(Schema.String),
+}) {}
+
 /** Filter for listing task summaries; at most one index is used (status, definition or parent), newest first. */
 export interface TaskFilter {
   readonly status?: TaskStatus
@@ -134,6 +169,10 @@ export class EventStore extends Context.Service<
     readonly rebuildProjections: Effect.Effect<void, StoreError>
     /** Every projection record as `[key, value]` strings in key order (to compare rebuilds byte for byte). */
     readonly dumpProjections: Effect.Effect<ReadonlyArray<readonly [string, string]>, StoreError>
+    /** The store's health now: writable or not (and why), damage found. */
+    readonly health: Effect.Effect<StoreHealth>
+    /** The health now, then each change: e.g. `ok` again after a write fault, to retry what failed. */
+    readonly healthChanges: Stream.Stream<StoreHealth>
   }
 >()("@tasklane/core/EventStore") {}
 
@@ -153,22 +192,47 @@ export interface LayerOptions {
   readonly cacheSize?: number
   /** Called after every durable group commit (tests and metrics). */
   readonly onBatch?: (info: BatchInfo) => void
+  /**
+   * Open a damaged store anyway (LevelDB layer): keep a copy of it, repair it
+   * (RepairDB when LevelDB cannot open it; the log cut after its last intact
+   * event; projections rebuilt) and report the damage in {@link StoreHealth}.
+   * Default false: damage fails the layer with {@link StoreDamaged}.
+   */
+  readonly acceptDamage?: boolean
+  /** Reopening after a write fault (LevelDB layer): see the module header for the defaults. */
+  readonly recovery?: RecoveryOptions
+}
+
+/** How the store retries after a write fault. */
+export interface RecoveryOptions {
+  /** First wait before a reopen attempt (default 250 ms); it doubles after each failed attempt. */
+  readonly initialDelayMillis?: number
+  /** Longest wait between attempts (default 5 s). */
+  readonly maxDelayMillis?: number
+  /** Consecutive failed attempts, not counting waits for free space, before the store reports `failed` (default 5). */
+  readonly maxFailures?: number
 }
 
 const level = Effect.promise(() => Promise.all([import("./internal/LevelDb.ts"), import("./internal/LevelStore.ts")]))
 
-/** The LevelDB store in `directory` (created if missing); another process holding it fails with {@link StoreLocked}. */
-export const layer = (options: LayerOptions & { readonly directory: string }): Layer.Layer<EventStore, StoreLocked | StoreError> =>
+/**
+ * The LevelDB store in `directory` (created if missing); another process
+ * holding it fails with {@link StoreLocked}, damage found at open with
+ * {@link StoreDamaged} unless accepted.
+ */
+export const layer = (options: LayerOptions & { readonly directory: string }): Layer.Layer<EventStore, StoreLocked | StoreDamaged | StoreError> =>
   Layer.effect(
     EventStore,
-    Effect.flatMap(level, ([Db, Store]) => Effect.flatMap(Db.openClassic(options.directory), (db) => Store.make(db, options))),
+    Effect.flatMap(level, ([Db, Store]) =>
+      Effect.flatMap(Db.openClassic(options.directory, { repair: options.acceptDamage === true }), (db) => Store.make(db, options))),
   )
 
 /** A fresh in-memory store with options; same implementation as {@link layer}. */
 export const layerMemoryWith = (options: LayerOptions): Layer.Layer<EventStore, StoreError> =>
   Layer.effect(
     EventStore,
-    Effect.flatMap(level, ([Db, Store]) => Effect.flatMap(Db.openMemory, (db) => Store.make(db, options))),
+    Effect.flatMap(level, ([Db, Store]) =>
+      Effect.flatMap(Db.openMemory, (db) => Store.make(db, options).pipe(Effect.catchTag("StoreDamaged", (damaged) => Effect.die(damaged))))),
   )
 
 /** A fresh in-memory store (for unit tests and tools); same implementation as {@link layer}. */
