@@ -212,8 +212,9 @@ export const make = ({ db, view, options, pubsub, health, rebuild, reload }: Con
         return
       }
       const error = errorOf(exit.cause)
-      settle(current.group, error)
+      // Degraded before the callers hear of the failure, so what they see next agrees.
       if (db.disk !== undefined) yield* enterFault(error)
+      settle(current.group, error)
       const stale = open
       open = undefined
       if (stale === undefined) return
