@@ -18,6 +18,7 @@
  */
 import { Context, Effect, Layer, Schema, type Stream } from "effect"
 import { TaskId } from "./Ids.ts"
+import type { StoreHealth } from "./StoreHealth.ts"
 import type { NewEvent, RecordedEvent } from "./TaskEvent.ts"
 import type { TaskState } from "./Replay.ts"
 import type { TaskStatus } from "./TaskMachine.ts"
@@ -99,23 +100,6 @@ export class StoreDamaged extends Schema.TaggedError<StoreDamaged>()("StoreDamag
       "its last intact event, rebuilds the task summaries from the log, and reports what was lost)."
   }
 }
-
-/**
- * What the store says about itself: whether it can write now, and damage it
- * found and accepted when it opened. `ok`: writable. `degraded`: writes fail
- * (`error`, since `since`); appends fail with a StoreError at once while the
- * store retries to reopen the database. `failed`: it gave up reopening; the
- * process should exit so a supervisor restarts it.
- */
-export class StoreHealth extends Schema.Class<StoreHealth>("StoreHealth")({
-  status: Schema.Literals(["ok", "degraded", "failed"]),
-  /** Why writing fails (degraded, failed). */
-  error: Schema.optional(Schema.String),
-  /** When writing started to fail (ms since the epoch). */
-  since: Schema.optional(Schema.Number),
-  /** Damage found (at open, or by the background scan of every record afterwards), one sentence each. */
-  damage: Schema.Array(Schema.String),
-}) {}
 
 /** Filter for listing task summaries; at most one index is used (status, definition or parent), newest first. */
 export interface TaskFilter {

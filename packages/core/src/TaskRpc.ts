@@ -9,6 +9,7 @@ import { Schema } from "effect"
 import { Rpc, RpcGroup } from "effect/rpc"
 import { TaskId } from "./Ids.ts"
 import { TaskState } from "./Replay.ts"
+import { StoreHealth } from "./StoreHealth.ts"
 import { EventEnvelope } from "./TaskEvent.ts"
 import { TaskStatus } from "./TaskMachine.ts"
 
@@ -126,6 +127,8 @@ export class DaemonInfo extends Schema.Class<DaemonInfo>("DaemonInfo")({
   running: Schema.Number,
   queued: Schema.Number,
   counts: Schema.Record(Schema.String, Schema.Number),
+  /** The event store's health: `degraded` while writes fail, damage found (optional: an older daemon does not send it). */
+  store: Schema.optional(StoreHealth),
 }) {}
 
 const TaskErrors = Schema.Union([UnknownTask, DaemonError])

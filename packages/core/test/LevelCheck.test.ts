@@ -13,6 +13,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { describe, expect } from "vitest"
 import * as EventStore from "../src/EventStore.ts"
+import type { StoreHealth } from "../src/StoreHealth.ts"
 import * as LevelDb from "../src/internal/LevelDb.ts"
 import * as Keys from "../src/internal/LevelKeys.ts"
 import * as S from "./support/StoreEvents.ts"
@@ -83,7 +84,7 @@ describe("LevelDB store damage at open", () => {
 
       const accepted = yield* open(directory, { acceptDamage: true })
       expect(accepted._tag).toBe("Success")
-      const value = (accepted as { success: { head: number; health: EventStore.StoreHealth; task2: string } }).success
+      const value = (accepted as { success: { head: number; health: StoreHealth; task2: string } }).success
       expect(value.head).toBeLessThan(17)
       expect(value.health.status).toBe("ok")
       expect(value.health.damage.join("\n")).toMatch(/were committed but are missing/)
@@ -113,7 +114,7 @@ describe("LevelDB store damage at open", () => {
       expectDamaged(yield* open(directory), /LevelDB's recovery dropped part of its write-ahead log \(.*Corruption(.|\n)*events \d+\.\.\d+ are missing from the log/)
       const accepted = yield* open(directory, { acceptDamage: true })
       expect(accepted).toMatchObject({ _tag: "Success", success: { projectionsMatchRebuild: true, health: { status: "ok" } } })
-      const damage = (accepted as { success: { health: EventStore.StoreHealth } }).success.health.damage.join("\n")
+      const damage = (accepted as { success: { health: StoreHealth } }).success.health.damage.join("\n")
       expect(damage).toMatch(/the log was cut after event \d+ \(events \d+\.\.\d+ are missing from the log\); events up to 200 were dropped/)
       removeCopies(directory)
     }))

@@ -13,6 +13,7 @@ import { Command, Flag } from "effect/cli"
 import { spawn } from "node:child_process"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
+import type { StoreHealth } from "@tasklane/core"
 import * as Client from "../Client.ts"
 import * as DataDir from "../DataDir.ts"
 import { dataDir, socketPath, withClient } from "./Connect.ts"
@@ -127,6 +128,16 @@ const stop = Command.make("stop", {
     yield* Output.print({ stopped: true, pid, dataDir: paths.directory }, (r) => Output.line(`stopped daemon (pid ${r.pid})`))
   })).pipe(Command.withDescription("Stop the background daemon gracefully (SIGTERM, then wait)"))
 
+/** The store's health as status lines: ok, degraded or failed with the error, and any damage found. */
+const storeLines = (health: StoreHealth.StoreHealth | undefined): ReadonlyArray<string> => {
+  if (health === undefined) return []
+  const since = health.since === undefined ? "" : ` since ${Output.time(health.since)}`
+  const state = health.status === "ok"
+    ? Output.style.green("ok")
+    : `${Output.style.red(health.status.toUpperCase())}${since}: ${health.error ?? "unknown error"}`
+  return [`store        ${state}`, ...health.damage.map((damage) => `  ${Output.style.yellow("damage")} ${damage}`)]
+}
+
 const status = Command.make("status", {}, () =>
   Effect.gen(function*() {
     const info = yield* withClient((client) => client.Info())
@@ -137,6 +148,7 @@ const status = Command.make("status", {}, () =>
         `data dir     ${i.dataDir}`,
         `concurrency  ${i.concurrency}; ${i.running} running, ${i.queued} queued`,
         `tasks        ${Object.entries(i.counts).map(([s, n]) => `${s} ${n}`).join(", ") || "none"}`,
+        ...storeLines(i.store),
         ...(webUrl === undefined ? [] : [`web UI       ${webUrl}`]),
       ].join("\n")))
   })).pipe(Command.withDescription("Show whether the daemon runs, and what it is doing (exit 3 when it does not)"))

@@ -27,8 +27,9 @@
  * new appends, writes everything queued, then ends the fiber.
  */
 import { Cause, Clock, Deferred, Effect, Exit, Fiber, PubSub, Queue, Scope, SubscriptionRef } from "effect"
-import { StoreError, StoreHealth, type AppendRequest, type AppendResult, type LayerOptions } from "../EventStore.ts"
+import { StoreError, type AppendRequest, type AppendResult, type LayerOptions } from "../EventStore.ts"
 import type * as Replay from "../Replay.ts"
+import { StoreHealth } from "../StoreHealth.ts"
 import { fromEnvelope, type RecordedEvent } from "../TaskEvent.ts"
 import { isOutOfSpace, storeError, type Db } from "./LevelDb.ts"
 import * as Keys from "./LevelKeys.ts"

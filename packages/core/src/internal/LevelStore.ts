@@ -20,9 +20,10 @@
  * log. So there is no gap and no duplicate.
  */
 import { Effect, Option, PubSub, type Scope, Stream, SubscriptionRef } from "effect"
-import { StoreDamaged, StoreError, StoreHealth, type EventStore, type LayerOptions, type TaskFilter, type TaskPage } from "../EventStore.ts"
+import { StoreDamaged, StoreError, type EventStore, type LayerOptions, type TaskFilter, type TaskPage } from "../EventStore.ts"
 import type { TaskId } from "../Ids.ts"
 import type * as Replay from "../Replay.ts"
+import { StoreHealth } from "../StoreHealth.ts"
 import { EventDecodeError, fromEnvelope, type RecordedEvent } from "../TaskEvent.ts"
 import { storeError, type Db } from "./LevelDb.ts"
 import * as Keys from "./LevelKeys.ts"
