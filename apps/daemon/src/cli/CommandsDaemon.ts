@@ -48,6 +48,10 @@ const start = Command.make("start", {
     Flag.withDescription("also serve the web UI and RPC over WebSocket on HOST:PORT (PORT alone: 127.0.0.1; 0: a free port)"),
   ),
   httpUi: Flag.String("http-ui").pipe(Flag.optional, Flag.withDescription("the built web UI to serve with --http")),
+  acceptStoreDamage: Flag.Boolean("accept-store-damage").pipe(
+    Flag.withDefault(false),
+    Flag.withDescription("start even though the event store is damaged (a copy is kept, the store repaired, the loss reported)"),
+  ),
   timeout: Flag.Finite("timeout").pipe(Flag.withDefault(20), Flag.withDescription("seconds to wait until it serves")),
 }, (options) =>
   Effect.gen(function*() {
@@ -80,6 +84,7 @@ const start = Command.make("start", {
       ...(shutdownGrace === undefined ? [] : ["--shutdown-grace", String(shutdownGrace)]),
       ...(http === undefined ? [] : ["--http", http]),
       ...(httpUi === undefined ? [] : ["--http-ui", Path.resolve(httpUi)]),
+      ...(options.acceptStoreDamage ? ["--accept-store-damage"] : []),
     ]
     // Left behind by a daemon that was killed: not this one's URL.
     Fs.rmSync(paths.webUrl, { force: true })
