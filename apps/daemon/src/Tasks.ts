@@ -30,6 +30,7 @@ export interface TriggerRequest {
 /** What a trigger can fail with. */
 export type TriggerError =
   | TaskRpc.InvalidInput
+  | TaskRpc.InvalidRequest
   | TaskRpc.UnknownDefinition
   | TaskRpc.TriggerRefused
   | TaskRpc.UnknownTask
@@ -89,21 +90,6 @@ const randomBytes = (n: number): Uint8Array => {
 
 const newId = Effect.map(Clock.currentTimeMillis, (now) => Ids.uuidv7(now, randomBytes(10)))
 
-/** Deepest nesting accepted in task input (deeper input would overflow the stack when encoded). */
-export const maxInputDepth = 100
-
-/** Whether a JSON value nests deeper than `limit` (iterative, so any depth is safe to check). */
-const nestsDeeperThan = (value: unknown, limit: number): boolean => {
-  const stack: Array<readonly [unknown, number]> = [[value, 0]]
-  while (stack.length > 0) {
-    const [current, depth] = stack.pop()!
-    if (typeof current !== "object" || current === null) continue
-    if (depth >= limit) return true
-    for (const child of Object.values(current)) stack.push([child, depth + 1])
-  }
-  return false
-}
-
 const reasonOf = (cause: unknown) => TaskDefinition.toErrorInfo(cause).message
 
 /** The live task service over the event store and the registry. */
@@ -153,8 +139,8 @@ export const layer = Layer.effect(
         if (entry === undefined || (entry.definition.isPrivate && request.allowPrivate !== true)) {
           return yield* new TaskRpc.UnknownDefinition({ definitionId: request.definitionId })
         }
-        if (nestsDeeperThan(request.input, maxInputDepth)) {
-          const message = `the input is nested deeper than ${maxInputDepth} levels`
+        if (TaskRpc.nestsDeeperThan(request.input, TaskRpc.maxInputDepth)) {
+          const message = `the input is nested deeper than ${TaskRpc.maxInputDepth} levels`
           return yield* new TaskRpc.InvalidInput({ definitionId: request.definitionId, issues: [{ path: [], message }] })
         }
         const input = yield* TaskDefinition.decodeInput(entry.definition.task, request.input).pipe(
@@ -165,6 +151,10 @@ export const layer = Layer.effect(
 
     const validate = (request: TriggerRequest) =>
       Effect.gen(function*() {
+        if (request.name !== undefined && request.name.length > TaskRpc.maxNameLength) {
+          const reason = `the task name is ${request.name.length} characters long; at most ${TaskRpc.maxNameLength} are allowed`
+          return yield* new TaskRpc.InvalidRequest({ field: "name", reason })
+        }
         const { entry, input } = yield* checkInput(request)
         const task = entry.definition.task
         if (request.parentId !== undefined) yield* get(request.parentId)
