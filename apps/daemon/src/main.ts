@@ -125,7 +125,7 @@ export const daemon = (options: DaemonOptions) =>
   Layer.unwrap(
     Effect.gen(function*() {
       const paths = yield* DataDir.ensure(options.dataDir)
-      const running = yield* DataDir.readPid(paths)
+      const running = yield* DataDir.runningDaemon(paths)
       if (Option.isSome(running) && running.value !== process.pid) {
         return yield* new DataDir.DaemonAlreadyRunning({ directory: paths.directory, pid: running.value })
       }
@@ -139,7 +139,9 @@ export const daemon = (options: DaemonOptions) =>
               Effect.fail(new DataDir.DaemonAlreadyRunning({ directory: paths.directory, ...(Option.isSome(pid) ? { pid: pid.value } : {}) }))),
           )),
       )
-      const core = Tasks.layer.pipe(Layer.provideMerge(Registry.layer(implementations, loaded.config?.layer)), Layer.provideMerge(store))
+      // Once the store is open this process owns the directory: what a daemon that died left is stale.
+      const owned = Layer.effectDiscard(Effect.andThen(EventStore.EventStore, DataDir.removeStale(paths))).pipe(Layer.provideMerge(store))
+      const core = Tasks.layer.pipe(Layer.provideMerge(Registry.layer(implementations, loaded.config?.layer)), Layer.provideMerge(owned))
       const execution = Scheduler.layer({ concurrency, shutdownGraceSeconds: options.shutdownGraceSeconds }).pipe(
         Layer.provideMerge(Hooks.layer),
         Layer.provideMerge(Runner.layer({ abortGraceSeconds: options.abortGraceSeconds })),

@@ -3,8 +3,12 @@
  * without a service manager. `start` spawns `tasklane daemon` detached, its
  * output appended to `<data dir>/daemon.log`, and waits until it serves;
  * `stop` sends SIGTERM to the pid in `<data dir>/daemon.pid` and waits for a
- * graceful exit; `status` asks the running daemon for its Info (and shows the
- * web UI's URL from `<data dir>/web-url` when it serves one, `--http`).
+ * graceful exit, but only while that pid is a running daemon
+ * (`DataDir.runningDaemon`): a pid file left by a daemon that died is removed
+ * instead, its pid never signalled; `status` asks the running daemon for its
+ * Info (its pid, the store's health; the web UI's URL from
+ * `<data dir>/web-url` when it serves one, `--http`), and when none answers
+ * says so, naming a stale pid file if one was left.
  * (`tasklane daemon [options]`, the foreground daemon, is dispatched by the
  * `tasklane` bin before this command tree; see `src/main.ts`.)
  */
@@ -117,10 +121,16 @@ const stop = Command.make("stop", {
 }, ({ timeout }) =>
   Effect.gen(function*() {
     const paths = DataDir.paths(yield* dataDir)
-    const pid = Option.getOrUndefined(yield* DataDir.readPid(paths))
-    if (pid === undefined || !alive(pid)) {
-      return yield* Output.print({ stopped: false, dataDir: paths.directory }, () =>
-        Output.line(`no daemon is running for ${paths.directory}`))
+    const pid = Option.getOrUndefined(yield* DataDir.runningDaemon(paths))
+    if (pid === undefined) {
+      // Never signal the pid of a daemon that died: it may belong to another program now.
+      const stale = Option.getOrUndefined(yield* DataDir.stalePid(paths))
+      if (stale !== undefined) yield* Effect.sync(() => Fs.rmSync(paths.pidFile, { force: true }))
+      return yield* Output.print({ stopped: false, dataDir: paths.directory, ...(stale === undefined ? {} : { stalePid: stale }) }, () =>
+        Output.line(
+          `no daemon is running for ${paths.directory}` +
+            (stale === undefined ? "" : ` (removed daemon.pid left by pid ${stale}, which is not a running daemon)`),
+        ))
     }
     yield* Effect.sync(() => process.kill(pid, "SIGTERM"))
     const deadline = Date.now() + timeout * 1000
@@ -145,8 +155,19 @@ const storeLines = (health: StoreHealth.StoreHealth | undefined): ReadonlyArray<
 
 const status = Command.make("status", {}, () =>
   Effect.gen(function*() {
-    const info = yield* withClient((client) => client.Info())
-    const webUrl = Option.getOrUndefined(yield* DataDir.readWebUrl(DataDir.paths(yield* dataDir)))
+    const paths = DataDir.paths(yield* dataDir)
+    const info = yield* withClient((client) => client.Info()).pipe(
+      // Say why when a daemon that died left its pid behind.
+      Effect.catchTag("DaemonUnreachable", (unreachable) =>
+        Effect.flatMap(DataDir.stalePid(paths), (stale) =>
+          Effect.fail(
+            Option.isNone(stale) ? unreachable : new Client.DaemonUnreachable({
+              socketPath: unreachable.socketPath,
+              reason: `${unreachable.reason}; daemon.pid names pid ${stale.value}, which is not a running daemon (it crashed or was killed)`,
+            }),
+          ))),
+    )
+    const webUrl = Option.getOrUndefined(yield* DataDir.readWebUrl(paths))
     yield* Output.print(webUrl === undefined ? info : { ...info, webUrl }, (i) =>
       Output.line([
         `tasklane daemon ${i.version} (pid ${i.pid}), up since ${Output.time(i.startedAt)}`,
