@@ -3,8 +3,10 @@
  * the test mounts (skipped, with the reason printed, where mounting is not
  * permitted). While the disk is full, triggers fail with a typed error naming
  * the cause and `tasklane daemon status` (and Info) report the store
- * degraded with the error; once space is freed the same daemon process writes
- * again, without a restart, and every task acknowledged before is still there.
+ * degraded with the error, as does the web UI's status bar (headless
+ * Chromium); once space is freed the same daemon process writes again,
+ * without a restart, the status bar clears, and every task acknowledged
+ * before is still there.
  */
 import { execFileSync } from "node:child_process"
 import * as Fs from "node:fs"
@@ -14,8 +16,10 @@ import type { Replay, StoreHealth } from "@tasklane/core"
 import { afterAll, describe, expect, it } from "vitest"
 import type { Connection } from "../../apps/daemon/src/Client.ts"
 import { tasklane } from "../support/CliProcess.ts"
-import { type DaemonProcess, startDaemon } from "../support/DaemonProcess.ts"
+import type { Browser } from "playwright-core"
+import { type DaemonProcess, fixtureConfig } from "../support/DaemonProcess.ts"
 import { connectTo, getTask, poll, rejection, waitFor } from "../support/TaskPolling.ts"
+import { launchChromium, openSignedIn, startWebDaemon } from "../ui/WebUiSupport.ts"
 
 /** A tmpfs of `size` on a fresh short path (unix socket paths are limited), or why there cannot be one. */
 const mountTmpfs = (size: string): { readonly dir: string } | { readonly reason: string } => {
@@ -34,8 +38,10 @@ if ("reason" in mount) console.warn(`full-disk test skipped: ${mount.reason}.`)
 const dataDir = "dir" in mount ? mount.dir : ""
 let daemon: DaemonProcess | undefined
 let c: Connection | undefined
+let browser: Browser | undefined
 
 afterAll(async () => {
+  await browser?.close()
   await c?.close().catch(() => undefined)
   await daemon?.stop("SIGKILL")
   if (dataDir !== "") {
@@ -65,8 +71,12 @@ const status = async (): Promise<{ readonly pid: number; readonly store: StoreHe
 
 describe.skipIf(dataDir === "")("a full disk under the running daemon", () => {
   it("degrades the store with the error, then writes again once space is freed, losing nothing", async () => {
-    daemon = await startDaemon({ dataDir })
+    const web = await startWebDaemon(dataDir, ["--config", fixtureConfig, "--no-examples"])
+    daemon = web.daemon
     c = await connectTo(daemon)
+    browser = await launchChromium()
+    const page = await openSignedIn(browser, web.signIn, { width: 1200, height: 800 })
+    const storeHealth = page.locator("[data-testid=store-health]")
     const trigger = (input: unknown): Promise<Replay.TaskState> => c!.call((client) => client.Trigger({ definitionId: "quick", input }))
     const before: Array<string> = []
     for (let i = 0; i < 10; i++) before.push((await trigger({ i })).context.taskId)
@@ -91,6 +101,8 @@ describe.skipIf(dataDir === "")("a full disk under the running daemon", () => {
     expect(degraded.store).toMatchObject({ status: "degraded", error: expect.stringMatching(/No space left on device/) })
     const human = await tasklane(dataDir, ["daemon", "status"], { NO_COLOR: "1" })
     expect(human.stdout).toMatch(/store +DEGRADED since .*: .*No space left on device/)
+    await page.locator("[data-testid=store-health][data-status=degraded]").waitFor({ timeout: 5_000 })
+    expect(await storeHealth.textContent()).toMatch(/^store degraded: .*No space left on device/)
     // While degraded, triggers fail at once with a readable error (from the CLI too: not exit 3).
     const refused = await rejection(trigger({ refused: true }))
     expect(refused.message).toMatch(/cannot write since .*No space left on device/)
@@ -102,6 +114,7 @@ describe.skipIf(dataDir === "")("a full disk under the running daemon", () => {
     }, { timeoutMs: 15_000 })
     // The same process: it was not restarted.
     expect(healthy.pid).toBe(daemon.child.pid)
+    await storeHealth.waitFor({ state: "detached", timeout: 5_000 })
     const after = await trigger({ after: true })
     await waitFor(c, after.context.taskId, "done")
 
