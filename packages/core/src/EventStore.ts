@@ -9,9 +9,33 @@
  * flight are validated one after another and written together as one synced
  * batch. Closing the scope drains pending appends and releases the lock.
  *
+ * Health (`health`, `healthChanges`; the shape is `StoreHealth`): `ok`, or
+ * `degraded` once a write fails (a full disk): LevelDB then refuses every
+ * later write, so appends fail at once with a StoreError naming the cause
+ * while the store waits (250 ms, doubling to 5 s), checks the disk (free
+ * space for a reopen, a test write) and reopens the database in this
+ * process; then it is `ok` again and `healthChanges` says so (the moment to
+ * retry work whose append failed). Nothing committed is lost; a failed
+ * append fails its caller, though a record whose sync failed can reappear
+ * after the reopen (its events are then published like any commit). Waiting
+ * for space has no bound; other failures to reopen (5 in a row by default,
+ * `RecoveryOptions`) turn it `failed` for good: the process should exit and
+ * be restarted. The memory layer is always `ok`.
+ *
+ * Damage at open (LevelDB layer): a write-ahead log cut or damaged, a table
+ * that does not read, a stored head or task summaries that disagree with the
+ * log's last events fail the layer with StoreDamaged, listing what was found
+ * (and remembered for the next open, since LevelDB's recovery discards the
+ * evidence). With `acceptDamage` the store is copied beside itself, repaired
+ * (RepairDB; the log cut after its last intact event; projections rebuilt)
+ * and opens with the findings in `health.damage`. The checks at open are
+ * cheap (the last 1,000 events, a head checkpoint kept outside LevelDB);
+ * every record is read once more in the background after open, and what
+ * that finds is added to `health.damage`.
+ *
  * Implementations: `layer` (LevelDB) and `layerMemory` (the same code over
  * an in-memory level), both in `internal/` (LevelStore, LevelCommitter,
- * LevelWriter, LevelKeys, LevelRebuild, LevelDb). They are loaded by dynamic import when
+ * LevelWriter, LevelKeys, LevelRebuild, LevelCheck, LevelDb). They are loaded by dynamic import when
  * a layer is built, so importing this contract (clients, the renderer) never
  * loads classic-level's native module, and there is no import cycle. Both
  * pass one conformance suite (test/EventStoreConformance.ts).
