@@ -278,8 +278,10 @@ export const make = ({ db, view, options, pubsub, health, rebuild, reload }: Con
       recent.clear()
       const notes = yield* attempt("reopen", () => disk.recoveryNotes())
       if (view.head > before) {
-        const events = yield* attempt("reopen", async () => (await db.entries({ gt: Keys.log(before), lte: Keys.log(view.head) })).map(([, value]) => value))
-        yield* PubSub.publish(pubsub, events.map((value) => fromEnvelope(JSON.parse(value))))
+        const events = yield* attempt("reopen", async () =>
+          (await db.entries({ gt: Keys.log(before), lte: Keys.log(view.head) })).map(([, value]) => fromEnvelope(JSON.parse(value)))
+        )
+        yield* PubSub.publish(pubsub, events)
         yield* Effect.logWarning(`event store: ${events.length} event(s) of appends reported as failed were found committed after the reopen`)
       }
       fault = undefined
