@@ -18,6 +18,7 @@ import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import WebSocket from "ws"
 import type { TaskClient } from "../../apps/daemon/src/Client.ts"
+import * as WebServer from "../../apps/daemon/src/WebServer.ts"
 import { type DaemonProcess, removeDataDir, startDaemon, tempDataDir } from "../support/DaemonProcess.ts"
 import { connectTo, getTask, poll } from "../support/TaskPolling.ts"
 
@@ -249,6 +250,44 @@ describe("frames", () => {
     expect(replies.slice(5).map((reply) => [reply._tag, reply.requestId])).toEqual([["Exit", "7"], ["Exit", "8"]])
     expect(closed).toBe(false)
     ws.close()
+  })
+})
+
+describe("connections", () => {
+  it(`at most ${WebServer.defaultMaxConnections} at once: one more is refused with 503 and Retry-After; a closed one frees its place`, async () => {
+    const open = (): Promise<WebSocket> =>
+      new Promise((resolve, reject) => {
+        const ws = new WebSocket(`ws://${printed.host}/rpc`, { headers: bearer() })
+        ws.on("open", () => resolve(ws)).on("error", reject)
+      })
+    const held: Array<WebSocket> = []
+    try {
+      for (let i = 0; i < WebServer.defaultMaxConnections; i++) held.push(await open())
+      const refused = await new Promise<{ status: number; retryAfter: string | undefined; body: string }>((resolve, reject) => {
+        const ws = new WebSocket(`ws://${printed.host}/rpc`, { headers: bearer() })
+        ws.on("unexpected-response", (_request, res) => {
+          let body = ""
+          res.on("data", (chunk) => (body += chunk))
+          res.on("end", () => resolve({ status: res.statusCode!, retryAfter: res.headers["retry-after"], body }))
+        })
+        ws.on("open", () => reject(new Error("a connection over the cap was accepted")))
+      })
+      expect(refused).toEqual({ status: 503, retryAfter: "5", body: `too many connections: this daemon serves at most ${WebServer.defaultMaxConnections} at once\n` })
+      // The pages are still served, and the unix socket is not capped.
+      expect((await get("/", bearer())).status).toBe(200)
+      const c = await connectTo(daemon)
+      await c.close()
+
+      const closed = held.pop()!
+      await new Promise((resolve) => (closed.on("close", resolve), closed.close()))
+      await poll(async () => {
+        const next = await open().catch(() => undefined)
+        if (next !== undefined) held.push(next)
+        return next
+      })
+    } finally {
+      for (const ws of held) ws.terminate()
+    }
   })
 })
 

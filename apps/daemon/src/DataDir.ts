@@ -7,13 +7,21 @@
  *      `$XDG_DATA_HOME/tasklane`, else `~/.local/share/tasklane`.
  *   2. `ensure`: create the directory with mode 0700, or tighten an existing
  *      one to 0700 (it holds the socket, the store and later the web token).
- *   3. Open the store: LevelDB's lock is the real one-daemon-per-directory
- *      mutex; the checks here only give a friendlier message first.
- *   4. `writePid` (scoped): our pid in `daemon.pid`, removed at shutdown.
+ *   3. `runningDaemon` gives a friendlier message first than the store's
+ *      lock would; then open the store: LevelDB's lock is the real
+ *      one-daemon-per-directory mutex. Holding it, `removeStale` removes
+ *      what a daemon that died (kill -9, a crash) left: its `web-url`.
+ *   4. `writePid` (scoped): our pid in `daemon.pid` (replacing a stale one),
+ *      removed at shutdown.
  *   5. `Server.layer` calls `removeStaleSocket` and listens on `daemon.sock`.
  *   6. With `--http`, `WebServer.layer` reads (or first creates) `web-token`
  *      with `webToken` and, while it serves, keeps its URL in `web-url`
  *      (`writeWebUrl`, scoped).
+ *
+ * A pid in `daemon.pid` alone proves nothing after a crash: the process is
+ * gone, or its pid now belongs to another program. `runningDaemon` trusts
+ * it only while the socket answers, or, where `/proc` tells, the process is
+ * a Tasklane daemon; `daemon stop` signals nothing else.
  *
  * Node-specific on purpose (pids, unix sockets, POSIX modes), so it uses
  * `node:fs` directly rather than Effect's FileSystem service.
@@ -156,6 +164,53 @@ export const writePid = (paths: Paths): Effect.Effect<void, DataDirError, Scope.
         if (content.trim() === String(process.pid)) await Fs.rm(paths.pidFile, { force: true })
       }),
   )
+
+/** Whether `pid` runs a Tasklane daemon, as far as `/proc/<pid>/cmdline` tells (undefined where there is no /proc). */
+const looksLikeDaemon = async (pid: number): Promise<boolean | undefined> => {
+  try {
+    const args = (await Fs.readFile(`/proc/${pid}/cmdline`, "utf8")).split("\0")
+    return args.some((arg) => /tasklane/.test(arg)) && args.includes("daemon")
+  } catch {
+    return Fs.access("/proc/self").then(() => false, () => undefined)
+  }
+}
+
+/**
+ * The pid of the daemon serving this directory: `daemon.pid` names a live
+ * process and either the socket answers or the process is a Tasklane daemon
+ * (a daemon still starting, or too busy to answer at once). None for a file
+ * left by a daemon that died, even when its pid was reused by another program.
+ */
+export const runningDaemon = (paths: Paths): Effect.Effect<Option.Option<number>, DataDirError> =>
+  Effect.gen(function* () {
+    const pid = yield* readPid(paths)
+    if (Option.isNone(pid)) return pid
+    const probe = yield* probeSocket(paths.socket, 1_000)
+    if (probe._tag === "Answered") return pid
+    const daemon = yield* Effect.promise(() => looksLikeDaemon(pid.value))
+    return daemon === true || (daemon === undefined && probe._tag === "TimedOut") ? pid : Option.none()
+  })
+
+/** Whether `daemon.pid` exists and names no running daemon (left by one that died); its pid then. */
+export const stalePid = (paths: Paths): Effect.Effect<Option.Option<number>, DataDirError> =>
+  Effect.gen(function* () {
+    const text = yield* Effect.promise(() => Fs.readFile(paths.pidFile, "utf8").catch(() => undefined))
+    if (text === undefined) return Option.none()
+    if (Option.isSome(yield* runningDaemon(paths))) return Option.none()
+    const pid = Number(text.trim())
+    return Option.some(Number.isSafeInteger(pid) ? pid : 0)
+  })
+
+/** Removes what a daemon that died left behind: `web-url` and a stale `daemon.pid`. Call only while holding the store's lock. */
+export const removeStale = (paths: Paths): Effect.Effect<void, DataDirError> =>
+  Effect.tryPromise({
+    try: async () => {
+      await Fs.rm(paths.webUrl, { force: true })
+      const pid = Number((await Fs.readFile(paths.pidFile, "utf8").catch(() => "")).trim())
+      if (pid !== process.pid) await Fs.rm(paths.pidFile, { force: true })
+    },
+    catch: fsError(paths.directory, "cannot remove files left by a daemon that died"),
+  })
 
 /**
  * Remove `daemon.sock` left behind by a daemon that died, so a new one can

@@ -104,6 +104,7 @@ export const layer = (identity: DaemonIdentity) =>
               running: scheduler.runningCount(),
               queued: scheduler.queuedCount(),
               counts,
+              store: yield* store.health,
             })
           }),
       }

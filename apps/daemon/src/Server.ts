@@ -45,8 +45,8 @@ import * as Fs from "node:fs/promises"
 import * as DataDir from "./DataDir.ts"
 import * as Ndjson from "./internal/Ndjson.ts"
 
-/** Largest NDJSON frame (one request line) the server accepts before closing the connection. */
-export const defaultMaxFrameBytes = 16 * 1024 * 1024
+/** Largest NDJSON frame (one request line) the server accepts before closing the connection: the contract's `maxRequestBytes`. */
+export const defaultMaxFrameBytes = TaskRpc.maxRequestBytes
 
 /** Where to listen and how large a frame may be. */
 export interface Options {

@@ -33,6 +33,7 @@ export interface TriggerRequest {
 /** What a trigger can fail with. */
 export type TriggerError =
   | TaskRpc.InvalidInput
+  | TaskRpc.InvalidRequest
   | TaskRpc.UnknownDefinition
   | TaskRpc.TriggerRefused
   | TaskRpc.UnknownTask
@@ -77,21 +78,6 @@ const randomBytes = (n: number): Uint8Array => {
 }
 
 const newId = Effect.map(Clock.currentTimeMillis, (now) => Ids.uuidv7(now, randomBytes(10)))
-
-/** Deepest nesting accepted in task input (deeper input would overflow the stack when encoded). */
-export const maxInputDepth = 100
-
-/** Whether a JSON value nests deeper than `limit` (iterative, so any depth is safe to check). */
-const nestsDeeperThan = (value: unknown, limit: number): boolean => {
-  const stack: Array<readonly [unknown, number]> = [[value, 0]]
-  while (stack.length > 0) {
-    const [current, depth] = stack.pop()!
-    if (typeof current !== "object" || current === null) continue
-    if (depth >= limit) return true
-    for (const child of Object.values(current)) stack.push([child, depth + 1])
-  }
-  return false
-}
 
 /** The state after an append's first event (its TaskTriggered), from the state before it. */
 const stateAfterTrigger = (appended: EventStore.AppendResult): Replay.TaskState => {
@@ -148,8 +134,8 @@ export const layer = Layer.effect(
         if (entry === undefined || (entry.definition.isPrivate && request.allowPrivate !== true)) {
           return yield* new TaskRpc.UnknownDefinition({ definitionId: request.definitionId })
         }
-        if (nestsDeeperThan(request.input, maxInputDepth)) {
-          const message = `the input is nested deeper than ${maxInputDepth} levels`
+        if (TaskRpc.nestsDeeperThan(request.input, TaskRpc.maxInputDepth)) {
+          const message = `the input is nested deeper than ${TaskRpc.maxInputDepth} levels`
           return yield* new TaskRpc.InvalidInput({ definitionId: request.definitionId, issues: [{ path: [], message }] })
         }
         const input = yield* TaskDefinition.decodeInput(entry.definition.task, request.input).pipe(
@@ -160,6 +146,10 @@ export const layer = Layer.effect(
 
     const validate = (request: TriggerRequest) =>
       Effect.gen(function*() {
+        if (request.name !== undefined && request.name.length > TaskRpc.maxNameLength) {
+          const reason = `the task name is ${request.name.length} characters long; at most ${TaskRpc.maxNameLength} are allowed`
+          return yield* new TaskRpc.InvalidRequest({ field: "name", reason })
+        }
         const { entry, input } = yield* checkInput(request)
         const task = entry.definition.task
         if (request.parentId !== undefined) yield* get(request.parentId)

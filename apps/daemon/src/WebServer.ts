@@ -26,6 +26,12 @@
  *   Origin (not browsers) only need the token.
  * - Frames are limited to 16 MiB like the unix socket's; a larger one closes
  *   that connection (1009). A handler that dies fails only its own call.
+ * - At most {@link defaultMaxConnections} (32) WebSocket connections at once
+ *   (`maxConnections`): one browser tab holds one, so 32 is plenty for the
+ *   people who share a daemon, and each connection's live subscription costs
+ *   the daemon work per event. One more upgrade is refused with 503 and a
+ *   `Retry-After`, before the handshake; a connection that closes frees its
+ *   place at once.
  */
 import { TaskRpc } from "@tasklane/core"
 import { Cause, Console, Effect, FiberSet, Layer, Queue, Schema } from "effect"
@@ -56,7 +62,12 @@ export interface Options extends Address {
   readonly uiDir: string
   readonly paths: DataDir.Paths
   readonly maxFrameBytes?: number | undefined
+  /** WebSocket connections served at once (default {@link defaultMaxConnections}); more are refused with 503. */
+  readonly maxConnections?: number | undefined
 }
+
+/** WebSocket connections served at once unless `maxConnections` says otherwise. */
+export const defaultMaxConnections = 32
 
 /** The web server could not listen (port in use, address not on this machine…). */
 export class HttpListenError extends Schema.TaggedError<HttpListenError>()("HttpListenError", {
@@ -134,9 +145,9 @@ const makeAccess = (token: string, host: string, port: () => number) => {
 }
 
 /** A refused upgrade: a plain HTTP response written on the raw socket, which is then closed. */
-const refuseUpgrade = (socket: Net.Socket, status: number, body: string) => {
+const refuseUpgrade = (socket: Net.Socket, status: number, body: string, headers = "") => {
   socket.end(
-    `HTTP/1.1 ${status} ${Http.STATUS_CODES[status]}\r\nContent-Type: text/plain; charset=utf-8\r\n` +
+    `HTTP/1.1 ${status} ${Http.STATUS_CODES[status]}\r\nContent-Type: text/plain; charset=utf-8\r\n${headers}` +
       `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
   )
 }
@@ -165,6 +176,8 @@ const serve = (options: Options) =>
     const token = yield* DataDir.webToken(options.paths)
     const accepted = yield* Queue.unbounded<WS.WebSocket>()
     const wss = new WS.WebSocketServer({ noServer: true, maxPayload: options.maxFrameBytes ?? defaultMaxFrameBytes })
+    const maxConnections = options.maxConnections ?? defaultMaxConnections
+    let upgrading = 0
     const server = Http.createServer()
     const access = makeAccess(token, options.host, () => (server.address() as Net.AddressInfo).port)
 
@@ -197,7 +210,22 @@ const serve = (options: Options) =>
       if (rawPath !== "/rpc") return refuseUpgrade(socket, 404, "only /rpc takes WebSocket connections\n")
       if (!access.originAllowed(req)) return refuseUpgrade(socket, 403, "this origin may not connect\n")
       if (!access.authorised(req, query)) return refuseUpgrade(socket, 401, unauthorised)
-      wss.handleUpgrade(req, socket, head, (ws) => Queue.offerUnsafe(accepted, ws))
+      if (wss.clients.size + upgrading >= maxConnections) {
+        return refuseUpgrade(socket, 503, `too many connections: this daemon serves at most ${maxConnections} at once\n`, "Retry-After: 5\r\n")
+      }
+      // Counted from here until the handshake ends (ws then tracks it in `wss.clients`) or fails (the socket closes).
+      let counted = true
+      const release = () => {
+        if (!counted) return
+        counted = false
+        upgrading -= 1
+      }
+      upgrading += 1
+      socket.once("close", release)
+      wss.handleUpgrade(req, socket, head, (ws) => {
+        release()
+        Queue.offerUnsafe(accepted, ws)
+      })
     })
 
     const bound = yield* Effect.acquireRelease(listen(server, options.host, options.port), () =>

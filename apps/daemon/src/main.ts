@@ -9,7 +9,7 @@
 import * as Path from "node:path"
 import { parseArgs } from "node:util"
 import { NodeRuntime } from "@effect/platform-node"
-import { Cause, Console, Effect, Exit, Layer, Option, Runtime } from "effect"
+import { Cause, Console, Context, Effect, Exit, Layer, Option, Runtime } from "effect"
 import { EventStore } from "@tasklane/core"
 import type { TaskDefinition } from "@tasklane/tasks"
 import * as DataDir from "./DataDir.ts"
@@ -22,6 +22,7 @@ import * as Runner from "./Runner.ts"
 import * as Scheduler from "./Scheduler.ts"
 import * as Server from "./Server.ts"
 import * as Slots from "./Slots.ts"
+import * as StoreWatch from "./StoreWatch.ts"
 import * as TaskLoader from "./TaskLoader.ts"
 import * as Tasks from "./Tasks.ts"
 import * as WebServer from "./WebServer.ts"
@@ -50,7 +51,15 @@ Options:
                         (PORT alone: 127.0.0.1:PORT; 0: a free port); prints the URL
                         with its access token (kept in <data dir>/web-token)
   --http-ui DIR         the built UI to serve (default: apps/desktop/out/renderer)
+  --accept-store-damage start even though the event store is damaged: keep a copy
+                        of it beside it, cut its log after the last intact event,
+                        rebuild the task summaries, and report what was lost
   -h, --help            show this help
+
+Exit codes: 0 stopped by SIGINT/SIGTERM; 1 could not start; 65 the event store
+is damaged (the message lists what was found; see --accept-store-damage);
+75 the event store could not write and gave up reopening its database (a
+supervisor should restart the daemon).
 `
 
 /** Daemon options after parsing. */
@@ -66,6 +75,8 @@ export interface DaemonOptions {
   readonly shutdownGraceSeconds: number
   /** Web mode (`--http`): where to listen and which UI to serve; off when undefined. */
   readonly web: (WebServer.Address & { readonly uiDir: string }) | undefined
+  /** `--accept-store-damage`: open a damaged store anyway (repaired, damage reported). */
+  readonly acceptStoreDamage: boolean
 }
 
 const positive = (name: string, value: string | undefined, fallback: number | undefined) => {
@@ -109,6 +120,7 @@ export const parseOptions = (argv: ReadonlyArray<string>): DaemonOptions | "help
       "shutdown-grace": { type: "string" },
       http: { type: "string" },
       "http-ui": { type: "string" },
+      "accept-store-damage": { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
     strict: true,
@@ -125,15 +137,16 @@ export const parseOptions = (argv: ReadonlyArray<string>): DaemonOptions | "help
     abortGraceSeconds: positive("abort-grace", values["abort-grace"], 10)!,
     shutdownGraceSeconds: positive("shutdown-grace", values["shutdown-grace"], 10)!,
     web: webMode(values.http, values["http-ui"]),
+    acceptStoreDamage: values["accept-store-damage"] === true,
   }
 }
 
-/** The whole daemon as one layer: store, registry, scheduler, RPC servers. */
+/** The whole daemon as one layer: store, registry, scheduler, RPC servers (it provides the store, for the health watch). */
 export const daemon = (options: DaemonOptions) =>
   Layer.unwrap(
     Effect.gen(function*() {
       const paths = yield* DataDir.ensure(options.dataDir)
-      const running = yield* DataDir.readPid(paths)
+      const running = yield* DataDir.runningDaemon(paths)
       if (Option.isSome(running) && running.value !== process.pid) {
         return yield* new DataDir.DaemonAlreadyRunning({ directory: paths.directory, pid: running.value })
       }
@@ -153,18 +166,20 @@ export const daemon = (options: DaemonOptions) =>
         idleMs: workerIdleMs,
         blockedPath: Path.join(paths.directory, "blocked.json"),
       })
-      const store = EventStore.layer({ directory: paths.store }).pipe(
+      const store = EventStore.layer({ directory: paths.store, acceptDamage: options.acceptStoreDamage }).pipe(
         Layer.catchTag("StoreLocked", () =>
           Layer.effect(EventStore.EventStore)(
             Effect.flatMap(DataDir.readPid(paths), (pid) =>
               Effect.fail(new DataDir.DaemonAlreadyRunning({ directory: paths.directory, ...(Option.isSome(pid) ? { pid: pid.value } : {}) }))),
           )),
       )
+      // Once the store is open this process owns the directory: what a daemon that died left is stale.
+      const owned = Layer.effectDiscard(Effect.andThen(EventStore.EventStore, DataDir.removeStale(paths))).pipe(Layer.provideMerge(store))
       const core = Tasks.layer.pipe(
         Layer.provideMerge(Slots.layer({ concurrency })),
         Layer.provideMerge(Registry.layer(implementations, loaded.config?.layer)),
         Layer.provideMerge(isolation),
-        Layer.provideMerge(store),
+        Layer.provideMerge(owned),
       )
       const execution = Scheduler.layer({ concurrency, shutdownGraceSeconds: options.shutdownGraceSeconds }).pipe(
         Layer.provideMerge(Hooks.layer),
@@ -183,7 +198,7 @@ export const daemon = (options: DaemonOptions) =>
           yield* Console.log(`data dir ${paths.directory}; ${implementations.length} task definitions; concurrency ${concurrency}`)
         }),
       )
-      return announce.pipe(Layer.provide(server), Layer.provide(execution))
+      return announce.pipe(Layer.provide(server), Layer.provideMerge(execution))
     }),
   )
 
@@ -191,12 +206,16 @@ const program = (argv: ReadonlyArray<string>) =>
   Effect.gen(function*() {
     const parsed = yield* Effect.try({ try: () => parseOptions(argv), catch: (e) => (e instanceof Error ? e : new Error(String(e))) })
     if (parsed === "help") return yield* Console.log(usage)
-    return yield* Layer.launch(daemon(parsed))
+    // Serves until interrupted (SIGINT/SIGTERM), or until the store gives up writing.
+    return yield* Effect.scoped(
+      Effect.flatMap(Layer.build(daemon(parsed)), (context) =>
+        StoreWatch.untilStoreFails(Context.get(context, EventStore.EventStore), DataDir.paths(parsed.dataDir).store)),
+    )
   }).pipe(
     Effect.catch((error) =>
       Effect.gen(function*() {
         yield* Console.error(`tasklane daemon: ${error.message}`)
-        process.exitCode = 1
+        process.exitCode = StoreWatch.exitCodeOf(error)
       })
     ),
   )

@@ -92,6 +92,34 @@ describe("DataDir pid file", () => {
     }))
 })
 
+describe("DataDir after a daemon died", () => {
+  it.live("runningDaemon trusts a live pid only while the socket answers (or /proc says it is a daemon)", () =>
+    Effect.gen(function* () {
+      const directory = yield* makeTempDir
+      const paths = yield* DataDir.ensure(directory)
+      // Our own pid: alive, but this test process is no daemon and nothing listens yet.
+      Fs.writeFileSync(paths.pidFile, `${process.pid}\n`)
+      expect(yield* DataDir.runningDaemon(paths)).toEqual(Option.none())
+      expect(yield* DataDir.stalePid(paths)).toEqual(Option.some(process.pid))
+      yield* startServerAt(directory)
+      expect(yield* DataDir.runningDaemon(paths)).toEqual(Option.some(process.pid))
+      expect(yield* DataDir.stalePid(paths)).toEqual(Option.none())
+    }).pipe(Effect.scoped))
+
+  it.live("removeStale removes web-url and a pid file that is not ours, and keeps ours", () =>
+    Effect.gen(function* () {
+      const paths = yield* DataDir.ensure(yield* makeTempDir)
+      Fs.writeFileSync(paths.webUrl, "http://127.0.0.1:1/?token=stale\n")
+      Fs.writeFileSync(paths.pidFile, "1\n")
+      yield* DataDir.removeStale(paths)
+      expect(Fs.existsSync(paths.webUrl)).toBe(false)
+      expect(Fs.existsSync(paths.pidFile)).toBe(false)
+      Fs.writeFileSync(paths.pidFile, `${process.pid}\n`)
+      yield* DataDir.removeStale(paths)
+      expect(Fs.readFileSync(paths.pidFile, "utf8")).toBe(`${process.pid}\n`)
+    }))
+})
+
 describe("DataDir.removeStaleSocket", () => {
   it.live("removes a socket file nothing listens on", () =>
     Effect.gen(function* () {

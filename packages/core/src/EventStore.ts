@@ -9,15 +9,40 @@
  * flight are validated one after another and written together as one synced
  * batch. Closing the scope drains pending appends and releases the lock.
  *
+ * Health (`health`, `healthChanges`; the shape is `StoreHealth`): `ok`, or
+ * `degraded` once a write fails (a full disk): LevelDB then refuses every
+ * later write, so appends fail at once with a StoreError naming the cause
+ * while the store waits (250 ms, doubling to 5 s), checks the disk (free
+ * space for a reopen, a test write) and reopens the database in this
+ * process; then it is `ok` again and `healthChanges` says so (the moment to
+ * retry work whose append failed). Nothing committed is lost; a failed
+ * append fails its caller, though a record whose sync failed can reappear
+ * after the reopen (its events are then published like any commit). Waiting
+ * for space has no bound; other failures to reopen (5 in a row by default,
+ * `RecoveryOptions`) turn it `failed` for good: the process should exit and
+ * be restarted. The memory layer is always `ok`.
+ *
+ * Damage at open (LevelDB layer): a write-ahead log cut or damaged, a table
+ * that does not read, a stored head or task summaries that disagree with the
+ * log's last events fail the layer with StoreDamaged, listing what was found
+ * (and remembered for the next open, since LevelDB's recovery discards the
+ * evidence). With `acceptDamage` the store is copied beside itself, repaired
+ * (RepairDB; the log cut after its last intact event; projections rebuilt)
+ * and opens with the findings in `health.damage`. The checks at open are
+ * cheap (the last 1,000 events, a head checkpoint kept outside LevelDB);
+ * every record is read once more in the background after open, and what
+ * that finds is added to `health.damage`.
+ *
  * Implementations: `layer` (LevelDB) and `layerMemory` (the same code over
  * an in-memory level), both in `internal/` (LevelStore, LevelCommitter,
- * LevelWriter, LevelKeys, LevelRebuild, LevelDb). They are loaded by dynamic import when
+ * LevelWriter, LevelKeys, LevelRebuild, LevelCheck, LevelDb). They are loaded by dynamic import when
  * a layer is built, so importing this contract (clients, the renderer) never
  * loads classic-level's native module, and there is no import cycle. Both
  * pass one conformance suite (test/EventStoreConformance.ts).
  */
 import { Context, Effect, Layer, Schema, type Stream } from "effect"
 import { TaskId } from "./Ids.ts"
+import type { StoreHealth } from "./StoreHealth.ts"
 import type { NewEvent, RecordedEvent } from "./TaskEvent.ts"
 import type { TaskState } from "./Replay.ts"
 import type { TaskStatus } from "./TaskMachine.ts"
@@ -82,6 +107,24 @@ export class StoreError extends Schema.TaggedError<StoreError>()("StoreError", {
   }
 }
 
+/**
+ * The store found damage when it opened (a lost or damaged write-ahead log,
+ * a damaged table, projections that disagree with the log) and was not told
+ * to accept it ({@link LayerOptions.acceptDamage}); nothing was changed.
+ */
+export class StoreDamaged extends Schema.TaggedError<StoreDamaged>()("StoreDamaged", {
+  directory: Schema.String,
+  /** What was found, one sentence each. */
+  findings: Schema.Array(Schema.String),
+}) {
+  override get message() {
+    return `the event store in ${this.directory} is damaged:\n  - ${this.findings.join("\n  - ")}\n` +
+      "Tasks whose last events were lost would run again. Restore the directory from a backup, or accept the damage: " +
+      "start the daemon with --accept-store-damage (it keeps a copy of the damaged store beside it, cuts the log after " +
+      "its last intact event, rebuilds the task summaries from the log, and reports what was lost)."
+  }
+}
+
 /** Filter for listing task summaries; at most one index is used (status, definition or parent), newest first. */
 export interface TaskFilter {
   readonly status?: TaskStatus
@@ -134,6 +177,10 @@ export class EventStore extends Context.Service<
     readonly rebuildProjections: Effect.Effect<void, StoreError>
     /** Every projection record as `[key, value]` strings in key order (to compare rebuilds byte for byte). */
     readonly dumpProjections: Effect.Effect<ReadonlyArray<readonly [string, string]>, StoreError>
+    /** The store's health now: writable or not (and why), damage found. */
+    readonly health: Effect.Effect<StoreHealth>
+    /** The health now, then each change: e.g. `ok` again after a write fault, to retry what failed. */
+    readonly healthChanges: Stream.Stream<StoreHealth>
   }
 >()("@tasklane/core/EventStore") {}
 
@@ -153,22 +200,47 @@ export interface LayerOptions {
   readonly cacheSize?: number
   /** Called after every durable group commit (tests and metrics). */
   readonly onBatch?: (info: BatchInfo) => void
+  /**
+   * Open a damaged store anyway (LevelDB layer): keep a copy of it, repair it
+   * (RepairDB when LevelDB cannot open it; the log cut after its last intact
+   * event; projections rebuilt) and report the damage in {@link StoreHealth}.
+   * Default false: damage fails the layer with {@link StoreDamaged}.
+   */
+  readonly acceptDamage?: boolean
+  /** Reopening after a write fault (LevelDB layer): see the module header for the defaults. */
+  readonly recovery?: RecoveryOptions
+}
+
+/** How the store retries after a write fault. */
+export interface RecoveryOptions {
+  /** First wait before a reopen attempt (default 250 ms); it doubles after each failed attempt. */
+  readonly initialDelayMillis?: number
+  /** Longest wait between attempts (default 5 s). */
+  readonly maxDelayMillis?: number
+  /** Consecutive failed attempts, not counting waits for free space, before the store reports `failed` (default 5). */
+  readonly maxFailures?: number
 }
 
 const level = Effect.promise(() => Promise.all([import("./internal/LevelDb.ts"), import("./internal/LevelStore.ts")]))
 
-/** The LevelDB store in `directory` (created if missing); another process holding it fails with {@link StoreLocked}. */
-export const layer = (options: LayerOptions & { readonly directory: string }): Layer.Layer<EventStore, StoreLocked | StoreError> =>
+/**
+ * The LevelDB store in `directory` (created if missing); another process
+ * holding it fails with {@link StoreLocked}, damage found at open with
+ * {@link StoreDamaged} unless accepted.
+ */
+export const layer = (options: LayerOptions & { readonly directory: string }): Layer.Layer<EventStore, StoreLocked | StoreDamaged | StoreError> =>
   Layer.effect(
     EventStore,
-    Effect.flatMap(level, ([Db, Store]) => Effect.flatMap(Db.openClassic(options.directory), (db) => Store.make(db, options))),
+    Effect.flatMap(level, ([Db, Store]) =>
+      Effect.flatMap(Db.openClassic(options.directory, { repair: options.acceptDamage === true }), (db) => Store.make(db, options))),
   )
 
 /** A fresh in-memory store with options; same implementation as {@link layer}. */
 export const layerMemoryWith = (options: LayerOptions): Layer.Layer<EventStore, StoreError> =>
   Layer.effect(
     EventStore,
-    Effect.flatMap(level, ([Db, Store]) => Effect.flatMap(Db.openMemory, (db) => Store.make(db, options))),
+    Effect.flatMap(level, ([Db, Store]) =>
+      Effect.flatMap(Db.openMemory, (db) => Store.make(db, options).pipe(Effect.catchTag("StoreDamaged", (damaged) => Effect.die(damaged))))),
   )
 
 /** A fresh in-memory store (for unit tests and tools); same implementation as {@link layer}. */

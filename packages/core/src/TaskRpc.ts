@@ -9,8 +9,35 @@ import { Schema } from "effect"
 import { Rpc, RpcGroup } from "effect/rpc"
 import { TaskId } from "./Ids.ts"
 import { TaskState } from "./Replay.ts"
+import { StoreHealth } from "./StoreHealth.ts"
 import { EventEnvelope } from "./TaskEvent.ts"
 import { TaskStatus } from "./TaskMachine.ts"
+
+/** Longest task name a Trigger accepts, in characters (`String.length`); a longer one fails with {@link InvalidRequest}. */
+export const maxNameLength = 200
+
+/** Deepest nesting accepted in task input; deeper input fails with {@link InvalidInput} (JSON encoding recurses, so it would overflow the stack). */
+export const maxInputDepth = 100
+
+/**
+ * Largest request the daemon reads on its unix socket: one NDJSON line, in
+ * bytes (a Trigger's input, name and key together). A longer line closes the
+ * connection, so clients check it before sending; the web mode's WebSocket
+ * frames have the same limit.
+ */
+export const maxRequestBytes = 16 * 1024 * 1024
+
+/** Whether a JSON value nests deeper than `limit` levels (iterative: safe to ask of any depth). */
+export const nestsDeeperThan = (value: unknown, limit: number): boolean => {
+  const stack: Array<readonly [unknown, number]> = [[value, 0]]
+  while (stack.length > 0) {
+    const [current, depth] = stack.pop()!
+    if (typeof current !== "object" || current === null) continue
+    if (depth >= limit) return true
+    for (const child of Object.values(current)) stack.push([child, depth + 1])
+  }
+  return false
+}
 
 /** The envelopes of a History answer (not yet checked: decode each with `TaskEvent.fromEnvelope`). */
 export const parseHistory = (json: string): ReadonlyArray<EventEnvelope> => JSON.parse(json)
@@ -48,6 +75,16 @@ export class InvalidInput extends Schema.TaggedError<InvalidInput>()("InvalidInp
   override get message() {
     const fields = this.issues.map((issue) => `${renderPath(issue.path)}: ${issue.message}`)
     return `Invalid input for task definition "${this.definitionId}": ${fields.join("; ")}`
+  }
+}
+
+/** A request field breaks a limit of the contract (a task name longer than {@link maxNameLength}); nothing was stored. */
+export class InvalidRequest extends Schema.TaggedError<InvalidRequest>()("InvalidRequest", {
+  field: Schema.String,
+  reason: Schema.String,
+}) {
+  override get message() {
+    return `invalid ${this.field}: ${this.reason}`
   }
 }
 
@@ -126,6 +163,8 @@ export class DaemonInfo extends Schema.Class<DaemonInfo>("DaemonInfo")({
   running: Schema.Number,
   queued: Schema.Number,
   counts: Schema.Record(Schema.String, Schema.Number),
+  /** The event store's health: `degraded` while writes fail, damage found (optional: an older daemon does not send it). */
+  store: Schema.optional(StoreHealth),
 }) {}
 
 const TaskErrors = Schema.Union([UnknownTask, DaemonError])
@@ -148,7 +187,7 @@ export class TaskRpcs extends RpcGroup.make(
       forkedFrom: Schema.optional(Schema.Struct({ taskId: TaskId, iteration: Schema.Number })),
     },
     success: TaskState,
-    error: Schema.Union([InvalidInput, UnknownDefinition, TriggerRefused, UnknownTask, NotAllowed, DaemonError]),
+    error: Schema.Union([InvalidInput, InvalidRequest, UnknownDefinition, TriggerRefused, UnknownTask, NotAllowed, DaemonError]),
   }),
   Rpc.make("ValidateInput", {
     payload: { definitionId: Schema.String, input: Schema.Unknown },

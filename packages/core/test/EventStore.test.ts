@@ -13,6 +13,7 @@ import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { describe, expect } from "vitest"
 import * as EventStore from "../src/EventStore.ts"
+import * as Check from "../src/internal/LevelCheck.ts"
 import * as LevelDb from "../src/internal/LevelDb.ts"
 import * as Keys from "../src/internal/LevelKeys.ts"
 import { conformance } from "./EventStoreConformance.ts"
@@ -118,11 +119,15 @@ describe("EventStore LevelDB layer", () => {
     }),
   )
 
-  it.effect("a corrupt log record is a typed StoreError, not a crash", () =>
+  it.effect("a corrupt log record older than the tail checked at open is a typed StoreError on read, not a crash", () =>
     Effect.gen(function* () {
       const directory = yield* tempDir
       const layer = EventStore.layer({ directory })
-      yield* someHistory.pipe(Effect.provide(layer))
+      yield* Effect.gen(function* () {
+        const es = yield* EventStore.EventStore
+        const tasks = Array.from({ length: Check.TAIL + 10 }, (_, i) => S.taskId(i + 1))
+        yield* Effect.forEach(tasks, (task) => es.append(S.request(task, "noStream", [S.triggered(task)])), { concurrency: "unbounded" })
+      }).pipe(Effect.provide(layer))
       yield* Effect.gen(function* () {
         const db = yield* LevelDb.openClassic(directory)
         const batch = db.batch()

@@ -6,13 +6,13 @@
 import { it } from "@effect/vitest"
 import { Context, Effect, Exit, Fiber, Layer, Scope, Stream } from "effect"
 import { describe, expect } from "vitest"
-import { EventStore, StoreError, type BatchInfo, type LayerOptions, type StoreLocked } from "../src/EventStore.ts"
+import { EventStore, StoreError, type BatchInfo, type LayerOptions, type StoreDamaged, type StoreLocked } from "../src/EventStore.ts"
 import type { TaskId } from "../src/Ids.ts"
 import { toEnvelope } from "../src/TaskEvent.ts"
 import * as S from "./support/StoreEvents.ts"
 
 /** Builds a fresh, empty store layer with the given options. */
-export type MakeLayer = (options?: LayerOptions) => Layer.Layer<EventStore, StoreError | StoreLocked>
+export type MakeLayer = (options?: LayerOptions) => Layer.Layer<EventStore, StoreError | StoreLocked | StoreDamaged>
 
 /** Triggers `task` and runs `iterations` whole iterations, one append each; returns the stream version. */
 const runTask = (task: TaskId, iterations: number, trigger: S.TriggerOptions = {}) =>

@@ -3,8 +3,12 @@
  * without a service manager. `start` spawns `tasklane daemon` detached, its
  * output appended to `<data dir>/daemon.log`, and waits until it serves;
  * `stop` sends SIGTERM to the pid in `<data dir>/daemon.pid` and waits for a
- * graceful exit; `status` asks the running daemon for its Info (and shows the
- * web UI's URL from `<data dir>/web-url` when it serves one, `--http`).
+ * graceful exit, but only while that pid is a running daemon
+ * (`DataDir.runningDaemon`): a pid file left by a daemon that died is removed
+ * instead, its pid never signalled; `status` asks the running daemon for its
+ * Info (its pid, the store's health; the web UI's URL from
+ * `<data dir>/web-url` when it serves one, `--http`), and when none answers
+ * says so, naming a stale pid file if one was left.
  * (`tasklane daemon [options]`, the foreground daemon, is dispatched by the
  * `tasklane` bin before this command tree; see `src/main.ts`.)
  */
@@ -13,6 +17,7 @@ import { Command, Flag } from "effect/cli"
 import { spawn } from "node:child_process"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
+import type { StoreHealth } from "@tasklane/core"
 import * as Client from "../Client.ts"
 import * as DataDir from "../DataDir.ts"
 import { dataDir, socketPath, withClient } from "./Connect.ts"
@@ -52,6 +57,10 @@ const start = Command.make("start", {
     Flag.withDescription("also serve the web UI and RPC over WebSocket on HOST:PORT (PORT alone: 127.0.0.1; 0: a free port)"),
   ),
   httpUi: Flag.String("http-ui").pipe(Flag.optional, Flag.withDescription("the built web UI to serve with --http")),
+  acceptStoreDamage: Flag.Boolean("accept-store-damage").pipe(
+    Flag.withDefault(false),
+    Flag.withDescription("start even though the event store is damaged (a copy is kept, the store repaired, the loss reported)"),
+  ),
   timeout: Flag.Finite("timeout").pipe(Flag.withDefault(20), Flag.withDescription("seconds to wait until it serves")),
 }, (options) =>
   Effect.gen(function*() {
@@ -88,6 +97,7 @@ const start = Command.make("start", {
       ...(shutdownGrace === undefined ? [] : ["--shutdown-grace", String(shutdownGrace)]),
       ...(http === undefined ? [] : ["--http", http]),
       ...(httpUi === undefined ? [] : ["--http-ui", Path.resolve(httpUi)]),
+      ...(options.acceptStoreDamage ? ["--accept-store-damage"] : []),
     ]
     // Left behind by a daemon that was killed: not this one's URL.
     Fs.rmSync(paths.webUrl, { force: true })
@@ -120,10 +130,16 @@ const stop = Command.make("stop", {
 }, ({ timeout }) =>
   Effect.gen(function*() {
     const paths = DataDir.paths(yield* dataDir)
-    const pid = Option.getOrUndefined(yield* DataDir.readPid(paths))
-    if (pid === undefined || !alive(pid)) {
-      return yield* Output.print({ stopped: false, dataDir: paths.directory }, () =>
-        Output.line(`no daemon is running for ${paths.directory}`))
+    const pid = Option.getOrUndefined(yield* DataDir.runningDaemon(paths))
+    if (pid === undefined) {
+      // Never signal the pid of a daemon that died: it may belong to another program now.
+      const stale = Option.getOrUndefined(yield* DataDir.stalePid(paths))
+      if (stale !== undefined) yield* Effect.sync(() => Fs.rmSync(paths.pidFile, { force: true }))
+      return yield* Output.print({ stopped: false, dataDir: paths.directory, ...(stale === undefined ? {} : { stalePid: stale }) }, () =>
+        Output.line(
+          `no daemon is running for ${paths.directory}` +
+            (stale === undefined ? "" : ` (removed daemon.pid left by pid ${stale}, which is not a running daemon)`),
+        ))
     }
     yield* Effect.sync(() => process.kill(pid, "SIGTERM"))
     const deadline = Date.now() + timeout * 1000
@@ -136,16 +152,38 @@ const stop = Command.make("stop", {
     yield* Output.print({ stopped: true, pid, dataDir: paths.directory }, (r) => Output.line(`stopped daemon (pid ${r.pid})`))
   })).pipe(Command.withDescription("Stop the background daemon gracefully (SIGTERM, then wait)"))
 
+/** The store's health as status lines: ok, degraded or failed with the error, and any damage found. */
+const storeLines = (health: StoreHealth.StoreHealth | undefined): ReadonlyArray<string> => {
+  if (health === undefined) return []
+  const since = health.since === undefined ? "" : ` since ${Output.time(health.since)}`
+  const state = health.status === "ok"
+    ? Output.style.green("ok")
+    : `${Output.style.red(health.status.toUpperCase())}${since}: ${health.error ?? "unknown error"}`
+  return [`store        ${state}`, ...health.damage.map((damage) => `  ${Output.style.yellow("damage")} ${damage}`)]
+}
+
 const status = Command.make("status", {}, () =>
   Effect.gen(function*() {
-    const info = yield* withClient((client) => client.Info())
-    const webUrl = Option.getOrUndefined(yield* DataDir.readWebUrl(DataDir.paths(yield* dataDir)))
+    const paths = DataDir.paths(yield* dataDir)
+    const info = yield* withClient((client) => client.Info()).pipe(
+      // Say why when a daemon that died left its pid behind.
+      Effect.catchTag("DaemonUnreachable", (unreachable) =>
+        Effect.flatMap(DataDir.stalePid(paths), (stale) =>
+          Effect.fail(
+            Option.isNone(stale) ? unreachable : new Client.DaemonUnreachable({
+              socketPath: unreachable.socketPath,
+              reason: `${unreachable.reason}; daemon.pid names pid ${stale.value}, which is not a running daemon (it crashed or was killed)`,
+            }),
+          ))),
+    )
+    const webUrl = Option.getOrUndefined(yield* DataDir.readWebUrl(paths))
     yield* Output.print(webUrl === undefined ? info : { ...info, webUrl }, (i) =>
       Output.line([
         `tasklane daemon ${i.version} (pid ${i.pid}), up since ${Output.time(i.startedAt)}`,
         `data dir     ${i.dataDir}`,
         `concurrency  ${i.concurrency}; ${i.running} running, ${i.queued} queued`,
         `tasks        ${Object.entries(i.counts).map(([s, n]) => `${s} ${n}`).join(", ") || "none"}`,
+        ...storeLines(i.store),
         ...(webUrl === undefined ? [] : [`web UI       ${webUrl}`]),
       ].join("\n")))
   })).pipe(Command.withDescription("Show whether the daemon runs, and what it is doing (exit 3 when it does not)"))

@@ -3,7 +3,7 @@
  * `trigger` (optionally `--wait`ing for the end with progress), `ls`,
  * `show`, `abort` and `logs` (optionally `--follow`ing).
  */
-import { Ids, type Replay, TaskMachine, type TaskRpc } from "@tasklane/core"
+import { Ids, type Replay, TaskMachine, TaskRpc } from "@tasklane/core"
 import { Effect, Stream } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import * as Fs from "node:fs"
@@ -64,6 +64,31 @@ const readInput = (input: string | undefined, file: string | undefined) => {
   return input === undefined ? Effect.succeed({}) : parseInput(input, "--input")
 }
 
+/** Room left in a request for what surrounds the input (the RPC envelope, definition id, name, key). */
+const envelopeBytes = 64 * 1024
+
+/**
+ * Refuses, before anything is sent, a Trigger the daemon could not take:
+ * input nested deeper than it accepts (the same InvalidInput the daemon would
+ * answer; encoding it would overflow this process's stack), or a request
+ * longer than the daemon reads (it would close the connection).
+ */
+const checkLimits = (definitionId: string, input: unknown): Effect.Effect<void, TaskRpc.InvalidInput | UsageError> =>
+  Effect.suspend((): Effect.Effect<void, TaskRpc.InvalidInput | UsageError> => {
+    if (TaskRpc.nestsDeeperThan(input, TaskRpc.maxInputDepth)) {
+      const message = `the input is nested deeper than ${TaskRpc.maxInputDepth} levels`
+      return Effect.fail(new TaskRpc.InvalidInput({ definitionId, issues: [{ path: [], message }] }))
+    }
+    const bytes = Buffer.byteLength(JSON.stringify(input))
+    if (bytes <= TaskRpc.maxRequestBytes - envelopeBytes) return Effect.void
+    return Effect.fail(
+      new UsageError({
+        reason: `the input is ${bytes} bytes of JSON; it may be at most ${TaskRpc.maxRequestBytes - envelopeBytes} bytes ` +
+          `(the daemon reads requests of up to ${TaskRpc.maxRequestBytes / 1024 / 1024} MiB): pass large data by reference (a file path or URL) instead`,
+      }),
+    )
+  })
+
 const progressText = (state: Replay.TaskState, live: boolean): string => {
   const { context } = state
   const parts = [`${context.taskId} ${Output.status(state.status)}`, `iteration ${context.iteration}/${context.maxIterations}`]
@@ -120,6 +145,7 @@ export const trigger = Command.make("trigger", {
 }, (options) =>
   Effect.gen(function*() {
     const input = yield* readInput(opt(options.input), opt(options.inputFile))
+    yield* checkLimits(options.definitionId, input)
     const name = opt(options.name)
     const delaySeconds = opt(options.delay)
     const idempotencyKey = opt(options.idempotencyKey)

@@ -97,7 +97,7 @@ const TriggerForm = ({ definition, fork }: {
       />
       <label className="field">
         <span className="field-label">Task name <span className="muted">(optional)</span></span>
-        <input type="text" value={name} onChange={(e) => setName(e.target.value)} placeholder="e.g. nightly run" aria-label="Task name" />
+        <input type="text" value={name} maxLength={TaskRpc.maxNameLength} onChange={(e) => setName(e.target.value)} placeholder="e.g. nightly run" aria-label="Task name" />
       </label>
       <ErrorBanner message={error} onDismiss={() => setError("")} />
       <div className="form-actions">

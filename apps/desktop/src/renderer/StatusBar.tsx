@@ -1,9 +1,24 @@
 /**
  * The status bar: connection state (with the reason while reconnecting),
- * running and queued counts from `Info` (polled every second), live-update
- * problems, and the daemon's version.
+ * running and queued counts from `Info` (polled every second), the event
+ * store's health when it is not plain ok (`degraded`/`failed` with the write
+ * error, or damage found at open), live-update problems, and the daemon's
+ * version.
  */
+import type { StoreHealth } from "@tasklane/core/client"
 import { useApp, useConnection, useInfo } from "./AppContext.ts"
+
+/** The store's health in a few words, with the full story in the tooltip; nothing while it is ok and undamaged. */
+const StoreState = ({ health }: { readonly health: StoreHealth.StoreHealth | undefined }) => {
+  if (health === undefined || (health.status === "ok" && health.damage.length === 0)) return null
+  const label = health.status === "ok" ? "store: damage found" : `store ${health.status}: ${health.error ?? "unknown error"}`
+  const title = [health.status === "ok" ? undefined : label, ...health.damage.map((damage) => `damage: ${damage}`)].filter(Boolean).join("\n")
+  return (
+    <span className="status-problem" data-testid="store-health" data-status={health.status} title={title}>
+      {label}
+    </span>
+  )
+}
 
 /** The bar at the bottom of every view. */
 export const StatusBar = () => {
@@ -21,6 +36,7 @@ export const StatusBar = () => {
           <span className="sep" />
           <span data-testid="running">{info.running} running</span>
           <span data-testid="queued">{info.queued} queued</span>
+          <StoreState health={info.store} />
         </>
       )}
       {live.problem && <span className="status-problem" title={live.problem}>{live.problem}</span>}

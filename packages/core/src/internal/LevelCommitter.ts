@@ -9,16 +9,29 @@
  * a backlog is being prepared, a group is started as soon as it holds
  * {@link SPLIT_EVENTS} events, so preparing the rest overlaps with the write.
  *
- * If a write fails, its accepted appends fail with the StoreError, and the
- * group prepared on top of it is validated again against the durable state.
+ * If a write fails, its accepted appends fail with the StoreError, and so
+ * does the group prepared on top of it. On disk the store is then
+ * *degraded*: LevelDB's log is in an unknown state and it refuses every later
+ * write, so appends fail at once (with the error and since when) until a
+ * reopen succeeds. A recovery fiber waits (250 ms, doubling up to 5 s),
+ * probes the disk (free space, a test write), and asks the writer to reopen
+ * the database between two groups; the writer then recovers the view from
+ * disk (a record whose sync failed may have come back: its events are
+ * published like any commit) and the store is `ok` again. Waiting for free
+ * space has no bound (a restart would not help); any other failure counts,
+ * and after `maxFailures` (5) in a row the health turns `failed`, appends are
+ * refused for good, and the process should exit. In memory a failed write
+ * only fails its appends: the group behind it is validated again.
+ *
  * A rebuild waits until nothing is in flight, then runs alone. Closing stops
  * new appends, writes everything queued, then ends the fiber.
  */
-import { Cause, Deferred, Effect, Exit, Fiber, PubSub, Queue, type Scope } from "effect"
+import { Cause, Clock, Deferred, Effect, Exit, Fiber, PubSub, Queue, Scope, SubscriptionRef } from "effect"
 import { StoreError, type AppendRequest, type AppendResult, type LayerOptions } from "../EventStore.ts"
 import type * as Replay from "../Replay.ts"
-import type { RecordedEvent } from "../TaskEvent.ts"
-import { storeError, type Db } from "./LevelDb.ts"
+import { StoreHealth } from "../StoreHealth.ts"
+import { fromEnvelope, type RecordedEvent } from "../TaskEvent.ts"
+import { isOutOfSpace, storeError, type Db } from "./LevelDb.ts"
 import * as Keys from "./LevelKeys.ts"
 import { commit, Group, parseState, type AppendError, type AppendJob, type Sealed, type View } from "./LevelWriter.ts"
 
@@ -28,6 +41,7 @@ const SPLIT_EVENTS = 256
 type Message =
   | AppendJob
   | { readonly _tag: "rebuild"; readonly deferred: Deferred.Deferred<void, StoreError> }
+  | { readonly _tag: "reopen"; readonly deferred: Deferred.Deferred<void, StoreError> }
   | { readonly _tag: "written"; readonly seq: number }
   | { readonly _tag: "close" }
 
@@ -65,16 +79,28 @@ const settle = (group: Group, failure?: StoreError): void => {
   }
 }
 
+/** What the writer needs from the store around it. */
+export interface Context {
+  readonly db: Db
+  readonly view: View
+  readonly options: LayerOptions
+  readonly pubsub: PubSub.PubSub<ReadonlyArray<RecordedEvent>>
+  readonly health: SubscriptionRef.SubscriptionRef<StoreHealth>
+  /** Recomputes the projections from the log (runs alone). */
+  readonly rebuild: Effect.Effect<void, StoreError>
+  /** Reads the view back from the database after a reopen. */
+  readonly reload: Effect.Effect<void, StoreError>
+}
+
+const iso = (ms: number) => new Date(ms).toISOString()
+
 /** Forks the writer for the scope; `rebuild` runs when nothing is in flight. */
-export const make = (
-  db: Db,
-  view: View,
-  options: LayerOptions,
-  pubsub: PubSub.PubSub<ReadonlyArray<RecordedEvent>>,
-  rebuild: Effect.Effect<void, StoreError>,
-): Effect.Effect<Committer, never, Scope.Scope> =>
+export const make = ({ db, view, options, pubsub, health, rebuild, reload }: Context): Effect.Effect<Committer, never, Scope.Scope> =>
   Effect.gen(function* () {
+    const scope = yield* Scope.Scope
     const queue = yield* Queue.unbounded<Message>()
+    /** The write failure that made the store degraded, and since when; undefined while writable. */
+    let fault: { readonly error: StoreError; readonly since: number } | undefined
     let open: Group | undefined
     let inflight: InFlight | undefined
     let seq = 0
@@ -129,6 +155,11 @@ export const make = (
 
     const addChunk = (jobs: ReadonlyArray<AppendJob>): Effect.Effect<void> =>
       Effect.gen(function* () {
+        if (fault !== undefined) {
+          const refused = Exit.fail(faultError(fault))
+          for (const job of jobs) Deferred.doneUnsafe(job.deferred, refused)
+          return
+        }
         const missing = [...new Set(jobs.map((job) => job.request.stream))].filter((s) => !open?.knows(s) && known(s) === undefined)
         // The state of each stream read here, as of now (null: absent).
         const loaded = new Map<string, Replay.TaskState | null>()
@@ -181,12 +212,85 @@ export const make = (
         settle(current.group)
         return
       }
-      settle(current.group, errorOf(exit.cause))
+      const error = errorOf(exit.cause)
+      // Degraded before the callers hear of the failure, so what they see next agrees.
+      if (db.disk !== undefined) yield* enterFault(error)
+      settle(current.group, error)
       const stale = open
       open = undefined
       if (stale === undefined) return
       yield* Effect.promise(() => stale.batch.close())
       yield* addChunk(stale.entries.map((entry) => entry.job))
+    })
+
+    const faultError = (current: { readonly error: StoreError; readonly since: number }) =>
+      new StoreError({
+        operation: "append",
+        reason: `the store cannot write since ${iso(current.since)} (${current.error.reason}); it reopens the database once writing works again`,
+      })
+
+    /** Degraded: appends fail at once; a recovery fiber reopens the database when the disk allows it. */
+    const enterFault = (error: StoreError): Effect.Effect<void> =>
+      Effect.gen(function* () {
+        if (fault !== undefined) return
+        const since = yield* Clock.currentTimeMillis
+        fault = { error, since }
+        yield* SubscriptionRef.update(health, (h) => new StoreHealth({ ...h, status: "degraded", error: error.message, since }))
+        yield* Effect.logError("event store: a write failed; appends fail until the database is reopened", error)
+        yield* Effect.forkIn(recover(since), scope)
+      })
+
+    const recovery = { initialDelayMillis: 250, maxDelayMillis: 5_000, maxFailures: 5, ...options.recovery }
+
+    /** Waits, probes, and asks the writer to reopen, until it works or fails too often. */
+    const recover = (since: number): Effect.Effect<void> =>
+      Effect.gen(function* () {
+        const disk = db.disk!
+        let delay = recovery.initialDelayMillis
+        let failures = 0
+        for (;;) {
+          yield* Effect.sleep(delay)
+          delay = Math.min(delay * 2, recovery.maxDelayMillis)
+          const probe = yield* Effect.exit(attempt("reopen", () => disk.probeWritable()))
+          const reopened = probe._tag === "Failure" ? probe : yield* Effect.exit(enqueue<void, StoreError>((deferred) => ({ _tag: "reopen", deferred })))
+          if (reopened._tag === "Success") return
+          const error = errorOf(reopened.cause)
+          failures = isOutOfSpace(error.reason) ? 0 : failures + 1
+          if (failures >= recovery.maxFailures) {
+            closed = true
+            closedError = new StoreError({
+              operation: "append",
+              reason: `the store gave up writing after ${failures} failed attempts to reopen the database since ${iso(since)}: ${error.reason}`,
+            })
+            yield* SubscriptionRef.update(health, (h) => new StoreHealth({ ...h, status: "failed", error: closedError.message }))
+            return yield* Effect.logError("event store: the database cannot be reopened; appends are refused for good", closedError)
+          }
+          yield* SubscriptionRef.update(health, (h) => new StoreHealth({ ...h, error: `${fault?.error.message ?? ""} (retrying: ${error.reason})` }))
+        }
+      })
+
+    /** Between two groups: reopens the database, reads the view back, publishes what came back, and is writable again. */
+    const reopen: Effect.Effect<void, StoreError> = Effect.gen(function* () {
+      const disk = db.disk!
+      const before = view.head
+      yield* attempt("reopen", () => disk.reopen())
+      yield* reload
+      recent.clear()
+      const notes = yield* attempt("reopen", () => disk.recoveryNotes())
+      if (view.head > before) {
+        const events = yield* attempt("reopen", async () =>
+          (await db.entries({ gt: Keys.log(before), lte: Keys.log(view.head) })).map(([, value]) => fromEnvelope(JSON.parse(value)))
+        )
+        yield* PubSub.publish(pubsub, events)
+        yield* Effect.logWarning(`event store: ${events.length} event(s) of appends reported as failed were found committed after the reopen`)
+      }
+      fault = undefined
+      yield* SubscriptionRef.update(health, (h) =>
+        new StoreHealth({
+          status: "ok",
+          damage: [...h.damage, ...notes.map((note) => `LevelDB's recovery after a write fault dropped part of its write-ahead log (${note})`)],
+        }))
+      yield* Effect.logInfo("event store: the database was reopened and is writable again")
     })
 
     const drain: Effect.Effect<void> = Effect.gen(function* () {
@@ -210,6 +314,9 @@ export const make = (
           } else if (message._tag === "rebuild") {
             yield* drain
             Deferred.doneUnsafe(message.deferred, yield* Effect.exit(rebuild))
+          } else if (message._tag === "reopen") {
+            yield* drain
+            Deferred.doneUnsafe(message.deferred, yield* Effect.exit(reopen))
           } else {
             yield* drain
             return true
@@ -228,7 +335,7 @@ export const make = (
       const failed = Exit.fail(closedError)
       for (const message of messages) {
         if (message._tag === "append") Deferred.doneUnsafe(message.deferred, failed)
-        else if (message._tag === "rebuild") Deferred.doneUnsafe(message.deferred, failed)
+        else if (message._tag === "rebuild" || message._tag === "reopen") Deferred.doneUnsafe(message.deferred, failed)
       }
       inflight = undefined
       open = undefined

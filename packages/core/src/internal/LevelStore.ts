@@ -2,25 +2,32 @@
  * The event store over any abstract-level database (LevelDB on disk, or in
  * memory): one implementation, so both layers behave identically.
  *
- * Lifecycle: `make` finishes an interrupted rebuild if one is marked,
- * recovers the head and the status counters, and forks the writer
- * (LevelCommitter: group commit, one synced batch per group). Reads go to the
- * database (task summaries to the writer's cache when present). Closing the
- * scope lets the writer write everything queued, ends subscriptions, then the
- * database closes.
+ * Lifecycle: `make` checks a store on disk for damage (LevelCheck: refused
+ * with StoreDamaged unless accepted, then repaired), finishes an interrupted
+ * rebuild if one is marked, recovers the head and the status counters, and
+ * forks the writer (LevelCommitter: group commit, one synced batch per group;
+ * it also reopens the database after a write fault). Reads go to the
+ * database (task summaries to the writer's cache when present). On disk, two
+ * more fibers: one records the committed head outside LevelDB at most once
+ * a second (the checkpoint that reveals a cut log at the next open), one
+ * scans every record once in the background and reports damage in the
+ * health. Closing the scope lets the writer write everything queued, ends
+ * subscriptions, records the final head (synced), then the database closes.
  *
  * Live events go to a sliding PubSub; a subscriber subscribes first, reads the
  * log up to the committed head, then follows live events, skipping those it
  * already read; if it falls behind (sliding drops), it reads the gap from the
  * log. So there is no gap and no duplicate.
  */
-import { Effect, Option, PubSub, type Scope, Stream } from "effect"
-import { StoreError, type EventStore, type LayerOptions, type TaskFilter, type TaskPage } from "../EventStore.ts"
+import { Effect, Option, PubSub, type Scope, Stream, SubscriptionRef } from "effect"
+import { StoreDamaged, StoreError, type EventStore, type LayerOptions, type TaskFilter, type TaskPage } from "../EventStore.ts"
 import type { TaskId } from "../Ids.ts"
 import type * as Replay from "../Replay.ts"
+import { StoreHealth } from "../StoreHealth.ts"
 import { EventDecodeError, fromEnvelope, type RecordedEvent } from "../TaskEvent.ts"
 import { storeError, type Db } from "./LevelDb.ts"
 import * as Keys from "./LevelKeys.ts"
+import * as Check from "./LevelCheck.ts"
 import { rebuild } from "./LevelRebuild.ts"
 import * as Committer from "./LevelCommitter.ts"
 import { emptyCounts, parseState, StateCache, type View } from "./LevelWriter.ts"
@@ -49,6 +56,7 @@ const decodeEvents = (values: ReadonlyArray<string | undefined>): Array<Recorded
 
 const recover = (db: Db, view: View) =>
   attempt("open", async () => {
+    view.cache.clear()
     const [last] = await db.keys({ ...Keys.prefixRange(Keys.logPrefix), reverse: true, limit: 1 })
     view.head = last === undefined ? 0 : Keys.positionOfLogKey(last)
     const meta = await db.get(Keys.head)
@@ -59,8 +67,47 @@ const recover = (db: Db, view: View) =>
     taskStatuses.forEach((status, i) => (view.counts[status] = Number(counts[i] ?? 0)))
   })
 
+/** How often, at most, the committed head is recorded outside LevelDB. */
+const CHECKPOINT_EVERY = "1 second"
+
+/** Checks a store on disk at open: damage fails with StoreDamaged (and is remembered), or is repaired when accepted. */
+const checkDisk = (db: Db, options: LayerOptions): Effect.Effect<ReadonlyArray<string>, StoreError | StoreDamaged> =>
+  Effect.gen(function* () {
+    const disk = db.disk
+    if (disk === undefined) return []
+    const findings = yield* Check.inspect(db, disk)
+    if (findings.length === 0) return []
+    if (options.acceptDamage !== true) {
+      yield* Check.remember(disk, findings)
+      return yield* new StoreDamaged({ directory: disk.directory, findings })
+    }
+    const damage = yield* Check.repair(db, disk, findings)
+    yield* Effect.logWarning(`event store: accepted damage in ${disk.directory}:\n  - ${damage.join("\n  - ")}`)
+    return damage
+  })
+
+/** Records the committed head outside LevelDB whenever it moved, then once more (synced) when the scope closes. */
+const keepCheckpoint = (db: Db, view: View): Effect.Effect<void, never, Scope.Scope> =>
+  Effect.gen(function* () {
+    const disk = db.disk
+    if (disk === undefined) return
+    let recorded = -1
+    const write = (sync: boolean) =>
+      Effect.suspend(() => {
+        const head = view.head
+        if (head === recorded && !sync) return Effect.void
+        return Effect.tryPromise(() => disk.writeCheckpoint(head, sync)).pipe(
+          Effect.tap(() => Effect.sync(() => (recorded = head))),
+          Effect.catch((error) => Effect.logDebug("event store: the head checkpoint was not written", error)),
+        )
+      })
+    yield* write(false)
+    yield* Effect.addFinalizer(() => write(true))
+    yield* Effect.forkScoped(Effect.forever(Effect.andThen(Effect.sleep(CHECKPOINT_EVERY), write(false))))
+  })
+
 /** Builds the store over an open database; the writer lives as long as the scope. */
-export const make = (db: Db, options: LayerOptions = {}): Effect.Effect<EventStore["Service"], StoreError, Scope.Scope> =>
+export const make = (db: Db, options: LayerOptions = {}): Effect.Effect<EventStore["Service"], StoreError | StoreDamaged, Scope.Scope> =>
   Effect.gen(function* () {
     const view: View = { head: 0, counts: emptyCounts(), cache: new StateCache(options.cacheSize ?? 10_000) }
     const applyRebuild = Effect.map(rebuild(db), (rebuilt) => {
@@ -68,12 +115,26 @@ export const make = (db: Db, options: LayerOptions = {}): Effect.Effect<EventSto
       view.counts = rebuilt.counts
       view.cache.clear()
     })
+    const damage = yield* checkDisk(db, options)
     if ((yield* attempt("open", () => db.get(Keys.rebuilding))) !== undefined) yield* applyRebuild
     yield* recover(db, view)
+    const health = yield* SubscriptionRef.make(new StoreHealth({ status: "ok", damage }))
 
     const pubsub = yield* PubSub.sliding<ReadonlyArray<RecordedEvent>>(PAGE)
     yield* Effect.addFinalizer(() => PubSub.shutdown(pubsub))
-    const committer = yield* Committer.make(db, view, options, pubsub, applyRebuild)
+    // Added before the writer, so it runs after the writer's finalizer wrote everything queued.
+    yield* keepCheckpoint(db, view)
+    const committer = yield* Committer.make({ db, view, options, pubsub, health, rebuild: applyRebuild, reload: recover(db, view) })
+    if (db.disk !== undefined) {
+      const scan = Effect.flatMap(Check.scrub(db), (found) =>
+        found.length === 0
+          ? Effect.void
+          : Effect.andThen(
+            SubscriptionRef.update(health, (h) => new StoreHealth({ ...h, damage: [...h.damage, ...found] })),
+            Effect.logError(`event store: the background scan found damage:\n  - ${found.join("\n  - ")}`),
+          ))
+      yield* Effect.forkScoped(scan)
+    }
 
     /** The log values of one stream from `fromVersion` (1-based, inclusive), in version order, at most `limit`. */
     const readStreamValues = async (stream: TaskId, fromVersion = 1, limit = Infinity): Promise<ReadonlyArray<string | undefined>> => {
@@ -212,5 +273,7 @@ export const make = (db: Db, options: LayerOptions = {}): Effect.Effect<EventSto
       ),
       rebuildProjections: committer.rebuild,
       dumpProjections: attempt("dumpProjections", () => db.entries(Keys.prefixRange(Keys.projectionPrefix))),
+      health: SubscriptionRef.get(health),
+      healthChanges: SubscriptionRef.changes(health),
     }
   })

@@ -1,0 +1,45 @@
+/**
+ * What the daemon does about its event store's health. The store reports and
+ * logs faults itself (a failed write: `degraded`, appends refused while it
+ * reopens the database; damage accepted at open), and Info carries its
+ * health to `tasklane daemon status` and the UI. The daemon only has to act
+ * when the store gives up (`failed`: the database could not be reopened, see
+ * `EventStore.RecoveryOptions`): {@link untilStoreFails} then fails with
+ * {@link StoreFailed}, the daemon stops gracefully and exits with
+ * {@link exitCodes}`.storeFailed` so that a supervisor restarts it.
+ */
+import { Effect, Schema, Stream } from "effect"
+import type { EventStore } from "@tasklane/core"
+
+/** Exit codes of the foreground daemon besides 0 (stopped) and 1 (could not start). */
+export const exitCodes = {
+  /** The store is damaged and the damage was not accepted (EX_DATAERR: restarting does not help). */
+  storeDamaged: 65,
+  /** The store gave up writing (EX_TEMPFAIL: a restart may help). */
+  storeFailed: 75,
+} as const
+
+/** The event store cannot write any more and gave up reopening its database. */
+export class StoreFailed extends Schema.TaggedError<StoreFailed>()("StoreFailed", {
+  directory: Schema.String,
+  reason: Schema.String,
+}) {
+  override get message() {
+    return `the event store in ${this.directory} cannot write: ${this.reason}. ` +
+      `Stopping with exit code ${exitCodes.storeFailed} so that a supervisor restarts the daemon`
+  }
+}
+
+/** Waits until the store reports `failed`, then fails with {@link StoreFailed}; never succeeds. */
+export const untilStoreFails = (store: EventStore.EventStore["Service"], directory: string): Effect.Effect<never, StoreFailed> =>
+  store.healthChanges.pipe(
+    Stream.filter((health) => health.status === "failed"),
+    Stream.runHead,
+    Effect.flatMap((failed) =>
+      failed._tag === "Some" ? Effect.fail(new StoreFailed({ directory, reason: failed.value.error ?? "unknown error" })) : Effect.never
+    ),
+  )
+
+/** The exit code for a failure of the daemon program. */
+export const exitCodeOf = (error: { readonly _tag?: string }): number =>
+  error._tag === "StoreDamaged" ? exitCodes.storeDamaged : error._tag === "StoreFailed" ? exitCodes.storeFailed : 1
