@@ -37,7 +37,8 @@ Options:
   --tasks DIR           also load every task module in DIR (repeatable)
   --concurrency N       iterations running at once (default: config, else 8)
   --no-examples         do not load the built-in example tasks
-  --abort-grace S       seconds a running task gets to answer an abort (default 10)
+  --abort-grace S       seconds a running task gets to answer an abort
+                        (default: the config's abortGracePeriod, else 10)
   --shutdown-grace S    seconds running iterations get to finish on SIGTERM (default 10)
   --http HOST:PORT      also serve the web UI and RPC over WebSocket on HOST:PORT
                         (PORT alone: 127.0.0.1:PORT; 0: a free port); prints the URL
@@ -53,7 +54,8 @@ export interface DaemonOptions {
   readonly taskDirs: ReadonlyArray<string>
   readonly concurrency: number | undefined
   readonly examples: boolean
-  readonly abortGraceSeconds: number
+  /** `--abort-grace`; undefined: the config's `abortGracePeriod`, else 10. */
+  readonly abortGraceSeconds: number | undefined
   readonly shutdownGraceSeconds: number
   /** Web mode (`--http`): where to listen and which UI to serve; off when undefined. */
   readonly web: (WebServer.Address & { readonly uiDir: string }) | undefined
@@ -101,7 +103,7 @@ export const parseOptions = (argv: ReadonlyArray<string>): DaemonOptions | "help
     taskDirs: values.tasks ?? [],
     concurrency: positive("concurrency", values.concurrency, undefined),
     examples: values["no-examples"] !== true,
-    abortGraceSeconds: positive("abort-grace", values["abort-grace"], 10)!,
+    abortGraceSeconds: positive("abort-grace", values["abort-grace"], undefined),
     shutdownGraceSeconds: positive("shutdown-grace", values["shutdown-grace"], 10)!,
     web: webMode(values.http, values["http-ui"]),
   }
@@ -118,7 +120,9 @@ export const daemon = (options: DaemonOptions) =>
       }
       const loaded = yield* TaskLoader.load({ configPath: options.configPath, taskDirs: options.taskDirs, cwd: process.cwd() })
       const implementations = [...(options.examples ? examples : []), ...loaded.implementations]
+      // Flags win over the config, the config over the defaults.
       const concurrency = options.concurrency ?? loaded.config?.concurrency ?? 8
+      const abortGraceSeconds = options.abortGraceSeconds ?? loaded.config?.abortGracePeriod ?? 10
       const store = EventStore.layer({ directory: paths.store }).pipe(
         Layer.catchTag("StoreLocked", () =>
           Layer.effect(EventStore.EventStore)(
@@ -129,7 +133,7 @@ export const daemon = (options: DaemonOptions) =>
       const core = Tasks.layer.pipe(Layer.provideMerge(Registry.layer(implementations, loaded.config?.layer)), Layer.provideMerge(store))
       const execution = Scheduler.layer({ concurrency, shutdownGraceSeconds: options.shutdownGraceSeconds }).pipe(
         Layer.provideMerge(Hooks.layer),
-        Layer.provideMerge(Runner.layer({ abortGraceSeconds: options.abortGraceSeconds })),
+        Layer.provideMerge(Runner.layer({ abortGraceSeconds })),
         Layer.provideMerge(core),
       )
       const identity = { version, dataDir: paths.directory, startedAt: Date.now(), concurrency }
