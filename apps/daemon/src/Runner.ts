@@ -154,7 +154,7 @@ export const toCommand = (
         const input = yield* TaskDefinition.encodeInput(entry.task, result.input).pipe(Effect.option)
         const wakeAt = result.wakeAt === undefined ? undefined : storableWakeAt(result.wakeAt)
         if (input._tag === "None" || !isJson(output)) {
-          return fail("invalidResult", { message: "the input given to continue() does not match the task's input schema" })
+          return fail("invalidResult", { message: TaskDefinition.describeUnstorableContinue(entry.task, result.input, output) })
         }
         return {
           _tag: "Complete",
