@@ -22,6 +22,7 @@ export const tasklane = Command.make("tasklane").pipe(
     CommandsTasks.ls,
     CommandsTasks.show,
     CommandsTasks.abort,
+    CommandsTasks.rm,
     CommandsTasks.logs,
     CommandsHistory.history,
     CommandsHistory.replay,
