@@ -5,7 +5,7 @@
  */
 import type { ErrorInfo } from "./ErrorInfo.ts"
 
-/** Where a task is in its lifecycle (see DESIGN §4); the last five are final. */
+/** Where a task is in its lifecycle (see DESIGN §4); the last four are final. */
 export type TaskStatus = "triggered" | "running" | "continue" | "done" | "error" | "aborted" | "maxIterations"
 
 /** A read-only snapshot of one task, as hooks and `listChildren` see it. */
