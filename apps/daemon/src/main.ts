@@ -32,7 +32,8 @@ Runs the Tasklane daemon in the foreground: executes tasks, stores every event
 in LevelDB under the data directory, serves clients on <data dir>/daemon.sock.
 
 Options:
-  --data-dir DIR        data directory (default: $TASKLANE_HOME, else ~/.local/share/tasklane)
+  --data-dir DIR        data directory (default: $TASKLANE_HOME, else
+                        $XDG_DATA_HOME/tasklane, else ~/.local/share/tasklane)
   --config FILE         tasklane.config.ts to load (default: ./tasklane.config.ts if present)
   --tasks DIR           also load every task module in DIR (repeatable)
   --concurrency N       iterations running at once (default: config, else 8)
@@ -45,6 +46,9 @@ Options:
                         with its access token (kept in <data dir>/web-token)
   --http-ui DIR         the built UI to serve (default: apps/desktop/out/renderer)
   -h, --help            show this help
+
+The client commands' --socket, --json and --verbose do not apply here: the
+daemon always serves <data dir>/daemon.sock and prints plain lines.
 `
 
 /** Daemon options after parsing. */

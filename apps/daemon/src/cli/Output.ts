@@ -24,7 +24,7 @@ export const Verbose = GlobalFlag.Setting("verbose")({
 export const DataDirFlag = GlobalFlag.Setting("data-dir")({
   flag: Flag.String("data-dir").pipe(
     Flag.optional,
-    Flag.withDescription("data directory (default: $TASKLANE_HOME, else ~/.local/share/tasklane)"),
+    Flag.withDescription("data directory (default: $TASKLANE_HOME, else $XDG_DATA_HOME/tasklane, else ~/.local/share/tasklane)"),
   ),
 })
 
