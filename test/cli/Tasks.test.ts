@@ -31,7 +31,7 @@ describe("tasklane CLI: tasks", () => {
   it("prints generated help listing every command, and exits 2 on an unknown flag", async () => {
     const help = await tasklane(dir, ["--help"])
     expect(help.code).toBe(0)
-    for (const command of ["daemon", "definitions", "trigger", "ls", "show", "abort", "rm", "logs", "history", "replay", "export"]) {
+    for (const command of ["daemon", "definitions", "trigger", "ls", "show", "abort", "rm", "logs", "history", "replay", "export", "init"]) {
       expect(help.stdout).toContain(command)
     }
     const bad = await tasklane(dir, ["ls", "--bogus"])
