@@ -3,12 +3,13 @@
  * `<YYYY-MM-DD>.json` (everything, every run), `<date>.md` (the tables, also
  * printed), `<date>.svg` and `<date>.png` (bar charts of throughput and p99
  * latency per workload, Tasklane vs BullMQ, rendered with headless Chromium
- * through playwright-core; without Chromium only the SVG is written and the
- * report says the PNG was skipped). Same-day runs overwrite.
+ * through playwright-core, found by test/support/Browser.ts; without Chromium
+ * only the SVG is written and the report says why the PNG was skipped).
+ * Same-day runs overwrite.
  */
-import { existsSync, mkdirSync, writeFileSync } from "node:fs"
+import { mkdirSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
-import { chromium } from "playwright-core"
+import * as Browser from "@tasklane/test/browser"
 
 export const resultsDir = join(import.meta.dirname, "..", "results")
 
@@ -99,9 +100,9 @@ export const chartSvg = (title: string, systems: ReadonlyArray<string>, groups: 
 
 /** Renders `svg` to a PNG with headless Chromium; returns why not if it could not. */
 export const renderPng = async (svg: string, path: string): Promise<string | undefined> => {
-  const executablePath = process.env["CHROMIUM_PATH"] ?? "/usr/bin/chromium"
-  if (!existsSync(executablePath)) return `Chromium not found at ${executablePath} (set CHROMIUM_PATH)`
-  const browser = await chromium.launch({ executablePath, args: ["--headless", "--no-sandbox", "--disable-gpu"] })
+  const found = await Browser.find().catch((error: Error) => error)
+  if (found instanceof Error) return found.message
+  const browser = await Browser.launch({ found })
   try {
     const page = await browser.newPage()
     const width = Number(/width="(\d+)"/.exec(svg)?.[1] ?? 1200)

@@ -19,7 +19,7 @@ class CountLines implements TaskDefinition.Interface<Input, Output> {
   readonly timeout = 300 // seconds one iteration may run; default 900
   readonly closeToTimeout = 30 // isCloseToTimeout() threshold in seconds; default 180
   readonly databaseLogs = true // store controller.logger lines; default true
-  readonly isPrivate = false // private tasks are not listed and only run as children; default false
+  readonly isPrivate = false // private: not in definition listings, triggered only by other tasks; default false
 
   async run({ input, controller }: TaskDefinition.RunParams<Input, Output>) {
     const { size } = await stat(input.path)

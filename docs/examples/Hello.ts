@@ -1,12 +1,8 @@
 /** The smallest task: it greets someone and finishes in one iteration. */
 import { TaskDefinition } from "@tasklane/tasks"
 
-interface Input {
-  readonly name: string
-}
-interface Output {
-  readonly greeting: string
-}
+type Input = { readonly name: string }
+type Output = { readonly greeting: string }
 
 class Hello implements TaskDefinition.Interface<Input, Output> {
   readonly id = "hello"

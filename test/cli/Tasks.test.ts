@@ -1,6 +1,6 @@
 /**
  * The `tasklane` CLI against a real daemon: definitions, trigger (with
- * --wait), ls, show, abort and logs, their --json output, and the exit codes
+ * --wait), ls, show, abort, rm and logs, their --json output, and the exit codes
  * 0, 1 (waited task ended badly) and 2 (bad usage, invalid input).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
@@ -31,7 +31,7 @@ describe("tasklane CLI: tasks", () => {
   it("prints generated help listing every command, and exits 2 on an unknown flag", async () => {
     const help = await tasklane(dir, ["--help"])
     expect(help.code).toBe(0)
-    for (const command of ["daemon", "definitions", "trigger", "ls", "show", "abort", "logs", "history", "replay", "export"]) {
+    for (const command of ["daemon", "definitions", "trigger", "ls", "show", "abort", "rm", "logs", "history", "replay", "export", "init"]) {
       expect(help.stdout).toContain(command)
     }
     const bad = await tasklane(dir, ["ls", "--bogus"])
@@ -162,6 +162,24 @@ describe("tasklane CLI: tasks", () => {
     const again = await tasklane(dir, ["abort", parent])
     expect(again.code).toBe(2)
     expect(again.stderr).toMatch(/^tasklane: task \S+ is aborted: /)
+  })
+
+  it("rm deletes a finished task from every listing; an unfinished one is refused with exit 2 and the daemon's reason", async () => {
+    const running = (await ok(dir, ["trigger", "slow", "--input", '{"ms":30000}'])).trim()
+    await waitFor(c, running, "running")
+    const refused = await tasklane(dir, ["rm", running])
+    expect(refused.code).toBe(2)
+    expect(refused.stderr).toBe(`tasklane: task ${running} is running: only a finished task can be deleted; abort it first\n`)
+    await ok(dir, ["abort", running])
+    await waitFor(c, running, "aborted", { timeoutMs: 10_000 })
+    expect(await ok(dir, ["rm", running])).toBe(`deleted ${running}\n`)
+    expect(await ok(dir, ["ls", "--json"])).not.toContain(running)
+    expect((await tasklane(dir, ["show", running])).code).toBe(2)
+    const done = (await ok(dir, ["trigger", "quick", "--wait"])).trim().split("\n")[0]!.split(" ")[0]!
+    expect(JSON.parse(await ok(dir, ["rm", done, "--json"]))).toEqual({ taskId: done, deleted: true })
+    const again = await tasklane(dir, ["rm", done])
+    expect(again.code).toBe(2)
+    expect(again.stderr).toContain(done)
   })
 
   it("pages through tasks with the cursor of the previous page", async () => {

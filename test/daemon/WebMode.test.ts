@@ -2,7 +2,7 @@
  * Web mode (`tasklane daemon --http`) from a browser's point of view, against
  * the REAL daemon on 127.0.0.1 with a free port: the token (401 without it,
  * the cookie flow from the printed URL), the Origin check on WebSocket
- * upgrades (403), static files from a temporary UI folder (SPA fallback,
+ * upgrades (403), the Host check on every request (403), static files from a temporary UI folder (SPA fallback,
  * content types, no path traversal, 503 when the UI is not built), the token
  * file (0600, the same after a restart), startup errors, and the RPC group
  * over WebSocket with effect's RpcClient, sharing the unix socket's store.
@@ -164,6 +164,26 @@ describe("WebSocket origins", () => {
     expect((await upgrade(`/rpc?token=${token()}`, { origin: `http://127.0.0.1:${Number(printed.port) + 1}` })).status).toBe(403)
     expect((await upgrade(`/rpc?token=${token()}`, { origin: `http://localhost:${printed.port}` })).status).toBe(101)
     expect((await upgrade(`/rpc?token=${token()}`)).status).toBe(101)
+  })
+})
+
+describe("the Host header (DNS-rebinding guard)", () => {
+  it("must name the address being served: another name or port is refused with 403 even with the token, pages and WebSocket alike", async () => {
+    for (const host of ["evil.example", `evil.example:${printed.port}`, `127.0.0.1:${Number(printed.port) + 1}`, `127.0.0.2:${printed.port}`]) {
+      const reply = await get("/", { ...bearer(), Host: host })
+      expect(reply.status, host).toBe(403)
+      expect(reply.body, host).toBe("this daemon does not serve the host this request names (DNS-rebinding guard): open the URL it printed\n")
+      expect((await upgrade(`/rpc?token=${token()}`, { headers: { Host: host } })).status, host).toBe(403)
+    }
+    // The guard comes before the token: a rebound page learns nothing, not even that a token is wanted.
+    expect((await get("/", { Host: `evil.example:${printed.port}` })).status).toBe(403)
+  })
+
+  it("accepts the served address and its loopback spellings", async () => {
+    for (const host of [printed.host, `localhost:${printed.port}`, `LOCALHOST:${printed.port}`, `[::1]:${printed.port}`]) {
+      expect((await get("/", { ...bearer(), Host: host })).status, host).toBe(200)
+    }
+    expect((await upgrade(`/rpc?token=${token()}`, { headers: { Host: `localhost:${printed.port}` } })).status).toBe(101)
   })
 })
 

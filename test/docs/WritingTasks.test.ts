@@ -1,8 +1,10 @@
 /**
- * docs/writing-tasks.md stays true: every TypeScript block in the guide is
- * byte for byte one of docs/examples/*.ts (and every example is shown), and
- * each example task does what the guide says, run through the real
- * controller (`TaskDefinition.makeController`) with an injected clock.
+ * docs/writing-tasks.md stays true: every TypeScript block in the guide (and
+ * in the README) is byte for byte one of docs/examples/*.ts (and every
+ * example is shown in the guide), and each example task does what the guide
+ * says, run through the real controller (`TaskDefinition.makeController`)
+ * with an injected clock; the child-task example runs on the real daemon
+ * (test/docs/ChildTasks.test.ts).
  */
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -36,15 +38,18 @@ afterEach(() => {
 })
 
 describe("the guide's code", () => {
-  const blocks = Array.from(guide.matchAll(/(?:<!-- file: (\S+) -->\n)?```ts\n([\s\S]*?)```/g), (m) => ({ file: m[1], code: m[2]! }))
+  const readme = readFileSync(join(root, "README.md"), "utf8")
+  const blocksOf = (text: string) => Array.from(text.matchAll(/(?:<!-- file: (\S+) -->\n)?```ts\n([\s\S]*?)```/g), (m) => ({ file: m[1], code: m[2]! }))
+  const blocks = blocksOf(guide)
 
   it("marks every TypeScript block with the file it comes from", () => {
     expect(blocks.length).toBeGreaterThan(0)
     expect(blocks.filter((block) => block.file === undefined).map((block) => block.code.slice(0, 80))).toEqual([])
   })
 
-  it("is byte for byte the files in docs/examples", () => {
-    for (const block of blocks) {
+  it("is byte for byte the files in docs/examples, and so is the README's", () => {
+    expect(blocksOf(readme).map((block) => block.file)).toEqual(["docs/examples/Hello.ts"])
+    for (const block of [...blocks, ...blocksOf(readme)]) {
       expect(block.code, block.file).toBe(readFileSync(join(root, block.file!), "utf8"))
     }
   })
@@ -55,8 +60,12 @@ describe("the guide's code", () => {
     expect(files.filter((name) => !shown.has(`docs/examples/${name}`))).toEqual([])
   })
 
-  it("tells how to run a config with the daemon", () => {
-    expect(guide).toContain("pnpm tasklane daemon --config ./tasklane.config.ts")
+  it("tells how to run its config with the daemon from the checkout's root, and how to trigger and watch a task", () => {
+    expect(guide).toContain("tasklane daemon --config docs/examples/tasklane.config.ts --http 127.0.0.1:4817")
+    expect(existsSync(join(root, "docs", "examples", "tasklane.config.ts"))).toBe(true)
+    for (const command of [`tasklane trigger hello --input '{"name":"Ada"}' --wait`, "tasklane show ", "tasklane logs "]) {
+      expect(guide).toContain(command)
+    }
   })
 })
 
@@ -203,7 +212,7 @@ describe("7. sendDigest and the config", () => {
     const context = await Effect.runPromise(Effect.scoped(Layer.build(config.layer!)))
     const definitions = await Effect.runPromise(TaskDefinition.loadDefinitions(config.tasks, context))
     expect(definitions.map((definition) => definition.id)).toEqual([
-      "hello", "countLines", "exportUsers", "backup", "drainInbox", "importRates", "sendDigest",
+      "hello", "countLines", "exportUsers", "backup", "drainInbox", "importRates", "sendDigest", "backupAll",
     ])
     expect(config.concurrency).toBe(4)
   })

@@ -11,6 +11,7 @@ import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { WebSocket } from "ws"
+import * as Browser from "../support/Browser.ts"
 
 /** A page opened at a URL; `evaluate` runs an expression in it (promises awaited, the value returned as JSON). */
 export interface RawPage {
@@ -29,13 +30,14 @@ const devToolsUrl = (chromium: ChildProcess): Promise<string> =>
     chromium.on("exit", (code) => reject(new Error(`chromium exited with ${code} before listening:\n${seen}`)))
   })
 
-/** Opens `url` in a fresh headless Chromium (`$CHROMIUM_PATH` or /usr/bin/chromium). */
+/** Opens `url` in a fresh headless Chromium (the one test/support/Browser.ts finds). */
 export const open = async (url: string, viewport = { width: 1400, height: 900 }): Promise<RawPage> => {
+  const found = await Browser.find()
   const profile = mkdtempSync(join(tmpdir(), "tasklane-raw-chromium-"))
-  const chromium = spawn(process.env.CHROMIUM_PATH ?? "/usr/bin/chromium", [
-    "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-sync",
+  const chromium = spawn(found.executablePath, [
+    ...Browser.headlessArgs,
     `--window-size=${viewport.width},${viewport.height}`, `--user-data-dir=${profile}`, "--remote-debugging-port=0", url,
-  ], { stdio: ["ignore", "ignore", "pipe"] })
+  ], { stdio: ["ignore", "ignore", "pipe"], env: Browser.processEnv(found) })
   const browserUrl = new URL(await devToolsUrl(chromium))
   const targets = await (await fetch(`http://${browserUrl.host}/json/list`)).json() as Array<{ type: string; webSocketDebuggerUrl: string }>
   const socket = new WebSocket(targets.find((target) => target.type === "page")!.webSocketDebuggerUrl, { maxPayload: 256 * 1024 * 1024 })

@@ -167,4 +167,32 @@ describe("web UI", () => {
     await other.screenshot({ path: join(shots, "no-token.png") })
     await stranger.close()
   })
+
+  it("deletes a finished task after confirming; an unfinished one is refused with the daemon's reason, as by `tasklane rm`", async () => {
+    const { context: { taskId } } = await c.call((client) =>
+      client.Trigger({ definitionId: "demo", input: { steps: 60, delaySeconds: 1 }, name: "to be deleted" })
+    )
+    await waitFor(c, taskId, ["running", "continue"])
+    await go(`#/tasks/${taskId}`)
+    await expect.poll(() => badge().getAttribute("data-status")).toMatch(/^(running|continue)$/)
+    const deleteButton = page.getByRole("button", { name: "Delete", exact: true })
+    const dialog = page.getByRole("dialog")
+    await deleteButton.click()
+    await dialog.getByRole("button", { name: "Delete task" }).click()
+    await expect.poll(() => page.getByRole("alert").textContent()).toMatch(
+      new RegExp(`^Delete failed: task ${taskId} is (running|continue): only a finished task can be deleted; abort it first`),
+    )
+    expect((await c.call((client) => client.GetTask({ taskId }))).context.deleted).toBeUndefined()
+
+    await c.call((client) => client.Abort({ taskId }))
+    await expect.poll(() => badge().getAttribute("data-status"), { timeout: 10_000 }).toBe("aborted")
+    await deleteButton.click()
+    await dialog.waitFor()
+    await shot("delete-confirm")
+    await dialog.getByRole("button", { name: "Delete task" }).click()
+    await page.waitForURL(/#\/tasks$/)
+    await page.locator("a.task-row").first().waitFor()
+    expect(await page.locator("a.task-row").allTextContents()).not.toContainEqual(expect.stringContaining("to be deleted"))
+    expect((await c.call((client) => client.ListTasks({ limit: 1000 }))).tasks.map((t) => t.context.taskId)).not.toContain(taskId)
+  })
 })

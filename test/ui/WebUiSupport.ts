@@ -1,11 +1,12 @@
 /**
  * Shared by the web UI tests and the UI measurement script: building the
  * renderer the daemon's web mode serves, starting a daemon in web mode, and
- * launching headless Chromium.
+ * launching headless Chromium (which one: test/support/Browser.ts).
  */
 import { execFileSync } from "node:child_process"
 import { join } from "node:path"
-import { type Browser, chromium, type Page } from "playwright-core"
+import type { Browser, Page } from "playwright-core"
+import * as Chromium from "../support/Browser.ts"
 import { type DaemonProcess, removeDataDir, startDaemon } from "../support/DaemonProcess.ts"
 import { poll } from "../support/TaskPolling.ts"
 
@@ -42,15 +43,8 @@ export const startWebDaemon = async (
   return { daemon, signIn: new URL(url) }
 }
 
-/** Headless Chromium (`CHROMIUM_PATH`, else /usr/bin/chromium), quiet and sandbox-free for containers. */
-export const launchChromium = (): Promise<Browser> =>
-  chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
-    args: [
-      "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-      "--disable-sync", "--no-first-run",
-    ],
-  })
+/** Headless Chromium as test/support/Browser.ts finds it (`$CHROMIUM_PATH`, a system one, the packaged one). */
+export const launchChromium = (): Promise<Browser> => Chromium.launch()
 
 /** A page signed in through the printed URL (the token becomes a cookie), once the UI says it is connected. */
 export const openSignedIn = async (browser: Browser, signIn: URL, viewport: { readonly width: number; readonly height: number }): Promise<Page> => {

@@ -129,8 +129,9 @@ export const toCommand = (
       case "Continue": {
         const input = yield* TaskDefinition.encodeInput(entry.task, result.input).pipe(Effect.option)
         const wakeAt = result.wakeAt === undefined ? undefined : storableWakeAt(result.wakeAt)
-        if (input._tag === "None" || !isJson(output)) {
-          return fail("invalidResult", { message: "the input given to continue() does not match the task's input schema" })
+        // Also a schema-less input that JSON cannot hold (a function, a bigint) is refused here, not by the store.
+        if (input._tag === "None" || !isJson(output) || TaskDefinition.findNotJson(input.value) !== undefined) {
+          return fail("invalidResult", { message: TaskDefinition.describeUnstorableContinue(entry.task, result.input, output) })
         }
         return {
           _tag: "Complete",

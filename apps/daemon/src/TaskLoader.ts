@@ -62,6 +62,19 @@ export const findConfig = (given: string | undefined, cwd: string): Effect.Effec
     return Effect.succeed(configNames.map((name) => join(cwd, name)).find((path) => existsSync(path)))
   })
 
+const isPositive = (value: unknown) => value === undefined || (typeof value === "number" && Number.isFinite(value) && value > 0)
+
+/** What is wrong with a config's daemon settings, if anything (configs may be plain JavaScript: nothing is trusted). */
+const settingsProblem = (config: Config.Config): string | undefined => {
+  if ("dataDir" in config) {
+    return "`dataDir` is not a config setting (the CLI and the desktop app find the daemon by its data directory without " +
+      "reading the config): pass --data-dir or set TASKLANE_HOME instead"
+  }
+  if (!isPositive(config.concurrency) || !Number.isInteger(config.concurrency ?? 1)) return "`concurrency` must be a positive integer"
+  if (!isPositive(config.abortGracePeriod)) return "`abortGracePeriod` must be a positive number of seconds"
+  return undefined
+}
+
 const loadConfig = (path: string) =>
   Effect.gen(function*() {
     const module = yield* importModule(path)
@@ -73,6 +86,8 @@ const loadConfig = (path: string) =>
     if (bad >= 0) {
       return yield* new LoadError({ path, reason: `tasks[${bad}] is not a createImplementation(...) value` })
     }
+    const settings = settingsProblem(config)
+    if (settings !== undefined) return yield* new LoadError({ path, reason: settings })
     return config
   })
 

@@ -14,6 +14,9 @@
  * connections end, WebSocket clients are terminated and the listener closes.
  *
  * Access:
+ * - Every request (page, asset or WebSocket upgrade) must name this server in
+ *   its `Host` header (a DNS-rebinding guard, internal/HostGuard.ts);
+ *   otherwise 403, before the token is looked at.
  * - Every request needs the token: the cookie `tasklane_token`, `?token=` or
  *   `Authorization: Bearer` (compared in constant time); otherwise 401.
  *   `GET /?token=T` answers 302 to the same path without the token and sets
@@ -44,6 +47,7 @@ import type * as Net from "node:net"
 import { fileURLToPath } from "node:url"
 import * as WS from "ws"
 import * as DataDir from "./DataDir.ts"
+import * as HostGuard from "./internal/HostGuard.ts"
 import * as Ndjson from "./internal/Ndjson.ts"
 import * as StaticFiles from "./internal/StaticFiles.ts"
 import { defaultMaxFrameBytes } from "./Server.ts"
@@ -93,6 +97,7 @@ const hostForUrl = (host: string) => (host.includes(":") ? `[${host}]` : host)
 
 const cookieName = "tasklane_token"
 const unauthorised = "missing or wrong token: open the URL the daemon printed\n"
+const misdirected = "this daemon does not serve the host this request names (DNS-rebinding guard): open the URL it printed\n"
 const loopbackHosts = new Set(["localhost", "127.0.0.1", "[::1]"])
 const wildcardHosts = new Set(["0.0.0.0", "[::]"])
 
@@ -180,8 +185,10 @@ const serve = (options: Options) =>
     let upgrading = 0
     const server = Http.createServer()
     const access = makeAccess(token, options.host, () => (server.address() as Net.AddressInfo).port)
+    const hostAllowed = HostGuard.make(options.host, () => (server.address() as Net.AddressInfo).port)
 
     server.on("request", (req: Http.IncomingMessage, res: Http.ServerResponse) => {
+      if (!hostAllowed(req.headers.host)) return StaticFiles.text(res, 403, misdirected)
       const { rawPath, query } = target(req)
       if (req.method !== "GET" && req.method !== "HEAD") return StaticFiles.text(res, 405, "method not allowed\n", { Allow: "GET, HEAD" })
       if (!access.authorised(req, query)) return StaticFiles.text(res, 401, unauthorised, { "WWW-Authenticate": "Bearer" })
@@ -206,6 +213,7 @@ const serve = (options: Options) =>
 
     server.on("upgrade", (req: Http.IncomingMessage, socket: Net.Socket, head: Buffer) => {
       socket.on("error", () => socket.destroy())
+      if (!hostAllowed(req.headers.host)) return refuseUpgrade(socket, 403, misdirected)
       const { rawPath, query } = target(req)
       if (rawPath !== "/rpc") return refuseUpgrade(socket, 404, "only /rpc takes WebSocket connections\n")
       if (!access.originAllowed(req)) return refuseUpgrade(socket, 403, "this origin may not connect\n")

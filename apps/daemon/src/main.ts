@@ -36,7 +36,8 @@ Runs the Tasklane daemon in the foreground: executes tasks, stores every event
 in LevelDB under the data directory, serves clients on <data dir>/daemon.sock.
 
 Options:
-  --data-dir DIR        data directory (default: $TASKLANE_HOME, else ~/.local/share/tasklane)
+  --data-dir DIR        data directory (default: $TASKLANE_HOME, else
+                        $XDG_DATA_HOME/tasklane, else ~/.local/share/tasklane)
   --config FILE         tasklane.config.ts to load (default: ./tasklane.config.ts if present)
   --tasks DIR           also load every task module in DIR (repeatable)
   --concurrency N       iterations running at once (default: config, else 8)
@@ -45,7 +46,8 @@ Options:
                         the default) or inline (the daemon's own loop: fastest)
   --worker-memory MB    heap limit of each worker thread (default: config, else 512)
   --no-examples         do not load the built-in example tasks
-  --abort-grace S       seconds a running task gets to answer an abort (default 10)
+  --abort-grace S       seconds a running task gets to answer an abort
+                        (default: the config's abortGracePeriod, else 10)
   --shutdown-grace S    seconds running iterations get to finish on SIGTERM (default 10)
   --http HOST:PORT      also serve the web UI and RPC over WebSocket on HOST:PORT
                         (PORT alone: 127.0.0.1:PORT; 0: a free port); prints the URL
@@ -60,6 +62,9 @@ Exit codes: 0 stopped by SIGINT/SIGTERM; 1 could not start; 65 the event store
 is damaged (the message lists what was found; see --accept-store-damage);
 75 the event store could not write and gave up reopening its database (a
 supervisor should restart the daemon).
+
+The client commands' --socket, --json and --verbose do not apply here: the
+daemon always serves <data dir>/daemon.sock and prints plain lines.
 `
 
 /** Daemon options after parsing. */
@@ -71,7 +76,8 @@ export interface DaemonOptions {
   readonly isolation: TaskDefinition.Isolation | undefined
   readonly workerMemoryMb: number | undefined
   readonly examples: boolean
-  readonly abortGraceSeconds: number
+  /** `--abort-grace`; undefined: the config's `abortGracePeriod`, else 10. */
+  readonly abortGraceSeconds: number | undefined
   readonly shutdownGraceSeconds: number
   /** Web mode (`--http`): where to listen and which UI to serve; off when undefined. */
   readonly web: (WebServer.Address & { readonly uiDir: string }) | undefined
@@ -134,7 +140,7 @@ export const parseOptions = (argv: ReadonlyArray<string>): DaemonOptions | "help
     isolation: isolationOf(values.isolation),
     workerMemoryMb: positive("worker-memory", values["worker-memory"], undefined),
     examples: values["no-examples"] !== true,
-    abortGraceSeconds: positive("abort-grace", values["abort-grace"], 10)!,
+    abortGraceSeconds: positive("abort-grace", values["abort-grace"], undefined),
     shutdownGraceSeconds: positive("shutdown-grace", values["shutdown-grace"], 10)!,
     web: webMode(values.http, values["http-ui"]),
     acceptStoreDamage: values["accept-store-damage"] === true,
@@ -152,7 +158,9 @@ export const daemon = (options: DaemonOptions) =>
       }
       const loaded = yield* TaskLoader.load({ configPath: options.configPath, taskDirs: options.taskDirs, cwd: process.cwd() })
       const implementations = [...(options.examples ? examples : []), ...loaded.implementations]
+      // Flags win over the config, the config over the defaults.
       const concurrency = options.concurrency ?? loaded.config?.concurrency ?? 8
+      const abortGraceSeconds = options.abortGraceSeconds ?? loaded.config?.abortGracePeriod ?? 10
       const isolation = Isolation.layer({
         isolation: options.isolation ?? loaded.config?.isolation ?? "worker",
         workerMemoryMb: options.workerMemoryMb ?? loaded.config?.workerMemoryMb ?? 512,
@@ -183,7 +191,7 @@ export const daemon = (options: DaemonOptions) =>
       )
       const execution = Scheduler.layer({ concurrency, shutdownGraceSeconds: options.shutdownGraceSeconds }).pipe(
         Layer.provideMerge(Hooks.layer),
-        Layer.provideMerge(Runner.layer({ abortGraceSeconds: options.abortGraceSeconds })),
+        Layer.provideMerge(Runner.layer({ abortGraceSeconds })),
         Layer.provideMerge(core),
       )
       const identity = { version, dataDir: paths.directory, startedAt: Date.now(), concurrency }

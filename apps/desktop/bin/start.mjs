@@ -27,7 +27,8 @@ the foreground in web mode instead and prints the URL of the same UI for your
 browser (\`web UI: http://127.0.0.1:PORT/?token=…\`); Ctrl-C stops it.
 
 Options:
-  --data-dir DIR   data directory (default: $TASKLANE_HOME, else ~/.local/share/tasklane)
+  --data-dir DIR   data directory (default: $TASKLANE_HOME, else $XDG_DATA_HOME/tasklane,
+                   else ~/.local/share/tasklane)
   --port N         web mode's port on 127.0.0.1 (default 4817; 0: a free port)
   --browser        use web mode even where Electron is available
   -h, --help       show this help

@@ -1,8 +1,15 @@
 /**
  * What a `tasklane.config.ts` exports: the task implementations, the Effect
- * layer that provides their services, and daemon settings. `defineConfig` is
- * the identity at runtime; its type checks that the layer provides every
- * service the tasks' constructors take (a missing one is a type error naming it).
+ * layer that provides their services, and daemon settings (the daemon's
+ * flags win over them). `defineConfig` is the identity at runtime; its type
+ * checks that the layer provides every service the tasks' constructors take
+ * (a missing one is a type error naming it).
+ *
+ * There is no `dataDir` setting: the CLI and the desktop app find the daemon
+ * through its data directory (`--data-dir`, `$TASKLANE_HOME`, the XDG
+ * default) without loading any config, so a data directory named only in
+ * the config would hide the daemon from them. The daemon refuses a config
+ * that sets one.
  */
 import type { Layer } from "effect"
 import type { Implementation } from "./Implementation.ts"
@@ -18,11 +25,9 @@ export interface Config<
   readonly tasks: Tasks
   /** Provides the services the tasks' constructors need; built once when the daemon starts. */
   readonly layer?: Layer.Layer<ROut, E, never> | undefined
-  /** How many iterations may run at the same time (the daemon chooses the default). */
+  /** How many iterations may run at the same time; `--concurrency` wins; default 8. */
   readonly concurrency?: number | undefined
-  /** The data directory; overrides `$TASKLANE_HOME` and the XDG default. */
-  readonly dataDir?: string | undefined
-  /** Seconds a running iteration gets to answer an abort before it is forced (the daemon chooses the default). */
+  /** Seconds a running iteration gets to answer an abort before it is forced; `--abort-grace` wins; default 10. */
   readonly abortGracePeriod?: number | undefined
   /** Where task code runs unless a definition says otherwise (`--isolation` wins); default `"worker"`. */
   readonly isolation?: Isolation | undefined

@@ -110,6 +110,12 @@ const resolvedOf = (task: Interface): Resolved => {
   return resolved
 }
 
+/** The task's input schema when it is an Effect Schema (undefined: none, or zod). */
+export const effectInputSchema = (task: Interface): Schema.Codec<unknown, unknown> | undefined => {
+  const resolved = resolvedOf(task)
+  return resolved._tag === "Effect" ? resolved.schema : undefined
+}
+
 /** Why the task's `createInputValidation` is unusable (it threw or returned no schema), or undefined. */
 export const inputValidationProblem = (task: Interface): string | undefined => {
   if (task.createInputValidation === undefined) return undefined

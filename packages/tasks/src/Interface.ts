@@ -79,7 +79,7 @@ export interface Metadata {
   readonly maxIterations?: number | undefined
   /** Whether `controller.logger` lines are stored; default true. */
   readonly databaseLogs?: boolean | undefined
-  /** Private tasks are not listed and cannot be triggered from clients; default false. */
+  /** A private definition is left out of definition listings and only other tasks can trigger it (its tasks are listed); default false. */
   readonly isPrivate?: boolean | undefined
   /** Hard timeout of one iteration in seconds; default 900. */
   readonly timeout?: number | undefined

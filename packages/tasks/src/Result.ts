@@ -6,13 +6,17 @@
  */
 import { type ErrorInfo, errorInfoOf } from "./ErrorInfo.ts"
 
-/** The answer of one iteration: done, continue, error or aborted. */
-export type Result<Output = unknown> = Result.Done<Output> | Result.Continue | Result.Error | Result.Aborted
+/**
+ * The answer of one iteration: done, continue, error or aborted. Bare
+ * `Result` (the default `any`, like `Interface`'s) is accepted wherever a
+ * result is expected, also by a task whose `Output` is `never`.
+ */
+export type Result<Output = any> = Result.Done<Output> | Result.Continue | Result.Error | Result.Aborted
 
 /** The members of {@link Result}. */
 export declare namespace Result {
   /** The task finished; `output` is its final output, `message` a human summary. */
-  export interface Done<Output = unknown> {
+  export interface Done<Output = any> {
     readonly _tag: "Done"
     readonly message?: string | undefined
     readonly output?: Output | undefined

@@ -4,13 +4,15 @@
  *
  * Authors: `Interface`, `RunParams`, `Controller`, `Result`, hook params,
  * `createImplementation`. Daemon: `loadDefinitions` / `validateDefinitions`,
- * `decodeInput`, `makeController`, `toEffect`, `retryDelaySeconds`.
+ * `decodeInput`, `makeController`, `toEffect`, `retryDelaySeconds`,
+ * `describeUnstorableContinue`.
  */
 export * from "./Controller.ts"
 export * from "./Definition.ts"
 export * from "./ErrorInfo.ts"
 export * from "./Implementation.ts"
 export * from "./InputValidation.ts"
+export * from "./JsonCheck.ts"
 export * from "./Interface.ts"
 export * from "./LiveController.ts"
 export * from "./MaybeEffect.ts"

@@ -33,10 +33,16 @@ const clockLayer = Layer.succeed(Clock, { now: () => 0 })
 
 describe("defineConfig", () => {
   it("returns the config unchanged", () => {
-    const input = { tasks: [usesStore, usesNothing], layer: storeLayer, concurrency: 4, dataDir: "/tmp/tl" } as const
+    const input = { tasks: [usesStore, usesNothing], layer: storeLayer, concurrency: 4, abortGracePeriod: 5 } as const
     const config = defineConfig(input)
     expect(config).toBe(input)
     expectTypeOf(config.tasks).toEqualTypeOf<readonly [typeof usesStore, typeof usesNothing]>()
+  })
+
+  it("has no dataDir setting (clients find the daemon by its data directory without reading the config)", () => {
+    // @ts-expect-error dataDir is not a config setting: --data-dir or $TASKLANE_HOME
+    const config = defineConfig({ tasks: [usesNothing], dataDir: "/tmp/tl" })
+    expect(config.tasks).toEqual([usesNothing])
   })
 
   it("accepts a layer providing at least the services the tasks need, and no layer when none are needed", () => {

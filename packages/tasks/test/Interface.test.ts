@@ -119,3 +119,31 @@ describe("an Effect-returning task", () => {
       expect(yield* run(0)).toEqual({ _tag: "Done", output: { finished: true } })
     }))
 })
+
+/** A task that only throws: its output type is `never`, and its run() is declared to return a bare `Result`. */
+class AlwaysFails implements TaskDefinition.Interface<{}, never> {
+  readonly id = "alwaysFails"
+  readonly title = "Always fails"
+  run(): TaskDefinition.Result {
+    throw new Error("this task only fails")
+  }
+}
+
+/** The same with an Effect: a bare `Result` inside an Effect or a Promise is accepted too. */
+class AlwaysFailsLater implements TaskDefinition.Interface<{}, never> {
+  readonly id = "alwaysFailsLater"
+  readonly title = "Always fails later"
+  async run(): Promise<TaskDefinition.Result> {
+    throw new Error("this task only fails")
+  }
+}
+
+describe("a bare TaskDefinition.Result", () => {
+  it("is accepted as run()'s return type wherever a result is expected (here Interface<{}, never>)", () => {
+    expectTypeOf<TaskDefinition.Result>().toExtend<TaskDefinition.Result<never>>()
+    expectTypeOf<TaskDefinition.Result>().toExtend<TaskDefinition.Result<{ indexed: number }>>()
+    expectTypeOf<TaskDefinition.Result<{ indexed: number }>>().toExtend<TaskDefinition.Result>()
+    expect(() => new AlwaysFails().run()).toThrow("this task only fails")
+    expect(new AlwaysFailsLater().id).toBe("alwaysFailsLater")
+  })
+})

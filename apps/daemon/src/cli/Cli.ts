@@ -9,6 +9,7 @@ import { Command } from "effect/cli"
 import { version } from "../version.ts"
 import * as CommandsDaemon from "./CommandsDaemon.ts"
 import * as CommandsHistory from "./CommandsHistory.ts"
+import * as CommandsInit from "./CommandsInit.ts"
 import * as CommandsReplayTest from "./CommandsReplayTest.ts"
 import * as CommandsTasks from "./CommandsTasks.ts"
 import * as Output from "./Output.ts"
@@ -22,11 +23,13 @@ export const tasklane = Command.make("tasklane").pipe(
     CommandsTasks.ls,
     CommandsTasks.show,
     CommandsTasks.abort,
+    CommandsTasks.rm,
     CommandsTasks.logs,
     CommandsHistory.history,
     CommandsHistory.replay,
     CommandsHistory.exportHistory,
     CommandsReplayTest.replayTest,
+    CommandsInit.init,
   ]),
   Command.withGlobalFlags(Output.globalFlags),
   Command.withDescription("Tasklane: run and inspect durable tasks through the local daemon"),

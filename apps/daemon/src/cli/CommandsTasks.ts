@@ -1,7 +1,7 @@
 /**
  * The commands that read and drive tasks through the daemon: `definitions`,
  * `trigger` (optionally `--wait`ing for the end with progress), `ls`,
- * `show`, `abort` and `logs` (optionally `--follow`ing).
+ * `show`, `abort`, `rm` and `logs` (optionally `--follow`ing).
  */
 import { Ids, type Replay, TaskMachine, TaskRpc } from "@tasklane/core"
 import { Effect, Stream } from "effect"
@@ -248,6 +248,17 @@ export const abort = Command.make("abort", {
     )
     yield* Output.print(state, (s) => Output.line(`${s.context.taskId} ${Output.status(s.status)} (abort requested)`))
   })).pipe(Command.withDescription("Abort a task (a running iteration gets the abort grace period to stop)"))
+
+/** `tasklane rm`: deletes a finished task; an unfinished one is refused (NotAllowed, exit 2). */
+export const rm = Command.make("rm", { taskId: taskIdArgument }, ({ taskId }) =>
+  Effect.gen(function*() {
+    yield* withClient((client) => client.DeleteTask({ taskId: toTaskId(taskId) }))
+    yield* Output.print({ taskId, deleted: true }, () => Output.line(`deleted ${taskId}`))
+  })).pipe(
+    Command.withDescription(
+      "Delete a finished task: it leaves every listing, its events stay in the log (an unfinished task is refused: abort it first)",
+    ),
+  )
 
 const logText = (l: TaskRpc.LogLine) => {
   const padded = l.level.padEnd(5)

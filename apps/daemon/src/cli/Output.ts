@@ -24,7 +24,7 @@ export const Verbose = GlobalFlag.Setting("verbose")({
 export const DataDirFlag = GlobalFlag.Setting("data-dir")({
   flag: Flag.String("data-dir").pipe(
     Flag.optional,
-    Flag.withDescription("data directory (default: $TASKLANE_HOME, else ~/.local/share/tasklane)"),
+    Flag.withDescription("data directory (default: $TASKLANE_HOME, else $XDG_DATA_HOME/tasklane, else ~/.local/share/tasklane)"),
   ),
 })
 
@@ -57,7 +57,7 @@ export class TaskEndedBadly extends Schema.TaggedError<TaskEndedBadly>()("TaskEn
 /** Exit codes. */
 export const ExitCode = { ok: 0, taskFailed: 1, usage: 2, unreachable: 3 } as const
 
-const usageTags = new Set(["UsageError", "InvalidInput", "InvalidRequest", "UnknownDefinition", "UnknownTask", "NotAllowed", "TriggerRefused"])
+const usageTags = new Set(["UsageError", "InvalidInput", "InvalidRequest", "UnknownDefinition", "UnknownTask", "NotAllowed", "TriggerRefused", "InitRefused"])
 
 /** The exit code for a failure. */
 export const exitCodeOf = (error: unknown): number => {

@@ -1,8 +1,11 @@
 /**
  * The Task detail view: one task's status, timestamps, iteration and
  * attempt, input, output and error as pretty JSON, its live logs (`Logs`
- * with `follow`, reopened after a reconnect), its children, and Abort behind
- * a confirmation (disabled once the task is final), a link to its History
+ * with `follow`, reopened after a reconnect), its children, Abort behind
+ * a confirmation (disabled once the task is final), Delete behind a
+ * confirmation (the daemon decides: an unfinished task is refused with its
+ * `NotAllowed` reason, shown as `tasklane rm` prints it; once deleted the
+ * view goes back to the task list), a link to its History
  * (replay and "fork from here"), where it was forked from and its forks. The task's state is the
  * live store's, so it changes without a reload.
  */
@@ -59,8 +62,9 @@ export const TaskDetailView = ({ taskId }: { readonly taskId: Ids.TaskId }) => {
   useTick(1000)
   const [loadError, setLoadError] = useState("")
   const [actionError, setActionError] = useState("")
-  const [confirming, setConfirming] = useState(false)
+  const [confirming, setConfirming] = useState<"abort" | "delete" | undefined>(undefined)
   const [aborting, setAborting] = useState(false)
+  const [deleting, setDeleting] = useState(false)
 
   useEffect(() => {
     setLoadError("")
@@ -87,13 +91,22 @@ export const TaskDetailView = ({ taskId }: { readonly taskId: Ids.TaskId }) => {
   const c = state.context
   const final = TaskMachine.isFinal(state.status)
   const abort = () => {
-    setConfirming(false)
+    setConfirming(undefined)
     setAborting(true)
     setActionError("")
     client.call((rpc) => rpc.Abort({ taskId })).then(
       (next) => live.store.load([next]),
       (error) => setActionError(`Abort failed: ${describeError(error)}`),
     ).finally(() => setAborting(false))
+  }
+  const remove = () => {
+    setConfirming(undefined)
+    setDeleting(true)
+    setActionError("")
+    client.call((rpc) => rpc.DeleteTask({ taskId })).then(
+      () => Router.navigate({ view: "tasks" }),
+      (error) => setActionError(`Delete failed: ${describeError(error)}`),
+    ).finally(() => setDeleting(false))
   }
   const children = live.store.childrenOf(taskId)
   const end = c.finishedAt ?? (final ? c.updatedAt : Date.now())
@@ -105,11 +118,15 @@ export const TaskDetailView = ({ taskId }: { readonly taskId: Ids.TaskId }) => {
         <h2>{c.name ?? c.definitionId}</h2>
         <StatusBadge status={state.status} />
         {c.abortRequested && !final && <span className="muted">abort requested…</span>}
+        {c.deleted === true && <span className="muted">deleted</span>}
         <ForkedFrom context={c} />
         <span className="spacer" />
         <a className="button-link" href={Router.href({ view: "history", taskId })}>History</a>
-        <button className="danger" disabled={final || aborting || c.abortRequested} onClick={() => setConfirming(true)}>
+        <button className="danger" disabled={final || aborting || c.abortRequested} onClick={() => setConfirming("abort")}>
           {aborting ? "Aborting…" : "Abort"}
+        </button>
+        <button className="danger" disabled={deleting || c.deleted === true} onClick={() => setConfirming("delete")}>
+          {deleting ? "Deleting…" : "Delete"}
         </button>
       </header>
       <ErrorBanner message={actionError} onDismiss={() => setActionError("")} />
@@ -147,13 +164,25 @@ export const TaskDetailView = ({ taskId }: { readonly taskId: Ids.TaskId }) => {
       <h3>Forks</h3>
       <ForkList taskId={taskId} definitionId={c.definitionId} />
       <ConfirmDialog
-        open={confirming}
+        open={confirming === "abort"}
         title="Abort this task?"
         confirmLabel="Abort task"
         onConfirm={abort}
-        onCancel={() => setConfirming(false)}
+        onCancel={() => setConfirming(undefined)}
       >
         <p>{c.name ?? c.definitionId} (<span className="mono">{c.taskId}</span>) will be asked to stop. This cannot be undone.</p>
+      </ConfirmDialog>
+      <ConfirmDialog
+        open={confirming === "delete"}
+        title="Delete this task?"
+        confirmLabel="Delete task"
+        onConfirm={remove}
+        onCancel={() => setConfirming(undefined)}
+      >
+        <p>
+          {c.name ?? c.definitionId} (<span className="mono">{c.taskId}</span>) will leave every list. Its recorded events stay in
+          the daemon's log. This cannot be undone.
+        </p>
       </ConfirmDialog>
     </section>
   )
