@@ -10,7 +10,7 @@ import { join } from "node:path"
 import { pathToFileURL } from "node:url"
 import { afterAll, describe, expect, it } from "vitest"
 import { fixtureConfig, removeDataDir, startDaemon, tempDataDir } from "../support/DaemonProcess.ts"
-import { connectTo, history, waitFor } from "../support/TaskPolling.ts"
+import { connectTo, getTask, history, poll, waitFor } from "../support/TaskPolling.ts"
 
 const dirs: Array<string> = []
 afterAll(() => dirs.forEach(removeDataDir))
@@ -31,7 +31,8 @@ const forcedAfter = async (settings: string, flags: ReadonlyArray<string>) => {
   const c = await connectTo(daemon)
   try {
     const { context: { taskId } } = await c.call((client) => client.Trigger({ definitionId: "stubborn", input: {} }))
-    await waitFor(c, taskId, "running")
+    // Its run has begun once it reports progress (an abort before that ends it without running it).
+    await poll(async () => ((await getTask(c, taskId)).context.progress !== undefined ? true : undefined))
     await c.call((client) => client.Abort({ taskId }))
     await waitFor(c, taskId, "aborted", { timeoutMs: 15_000 })
     const events = await history(c, taskId)
