@@ -28,8 +28,8 @@ export interface IterationRun {
   readonly entry: TaskDefinition.Definition
   readonly state: Replay.TaskState
   readonly signal: AbortSignal
-  /** Completes with TimedOut or Forced when the iteration must end without its answer. */
-  readonly stop: Effect.Effect<Iteration.Outcome>
+  /** Completed (TimedOut, Forced; here also Crashed by a fault of inline code) when the iteration must end without its answer. */
+  readonly stop: Deferred.Deferred<Iteration.Outcome>
   readonly host: Iteration.Host
   readonly now: () => number
 }
@@ -145,12 +145,19 @@ export const layer = (options: IsolationOptions) =>
         const { entry, state } = run
         if (!inWorker(entry)) {
           const label = `task ${state.context.taskId} (${entry.id}) iteration ${state.context.iteration}`
-          return contained(
-            { label, taskId: state.context.taskId },
-            run.now() + entry.timeout * 1000,
-            (kind, error) => crashed("uncaught", faultInfo(kind, error)),
-            (enter, faulted) => Iteration.iterate({ ...run, host: outsideHost(run.host), enter, stop: Effect.raceFirst(run.stop, faulted) }),
-          )
+          const owner: Containment.Owner = {
+            label,
+            fault: (error, kind) => Deferred.doneUnsafe(run.stop, Exit.succeed(crashed("uncaught", faultInfo(kind, error)))),
+          }
+          return Effect.suspend(() => {
+            const release = Containment.watch({ label, taskId: state.context.taskId }, run.now() + entry.timeout * 1000)
+            return Iteration.iterate({
+              ...run,
+              host: outsideHost(run.host),
+              enter: (call) => Containment.within(owner, call),
+              stop: Deferred.await(run.stop),
+            }).pipe(Effect.ensuring(Effect.sync(release)))
+          })
         }
         const onCall = (request: Call): Promise<unknown> =>
           request.method === "trigger" ? run.host.trigger(request.params) : run.host.listChildren(request.definitionId)
@@ -161,7 +168,7 @@ export const layer = (options: IsolationOptions) =>
           onCall,
         })
         return Effect.gen(function*() {
-          const ended = yield* Effect.raceFirst(job, run.stop)
+          const ended = yield* Effect.raceFirst(job, Deferred.await(run.stop))
           if (ended._tag === "Answer") return { command: ended.value as Lifecycle.Command, answered: true }
           // Asked to abort before a worker took it: it stops as aborted without running.
           if (ended._tag === "Cancelled") return { command: { _tag: "Complete", result: { _tag: "Aborted" } } as const, answered: true }

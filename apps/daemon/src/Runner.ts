@@ -36,8 +36,11 @@ export interface RunnerOptions {
 
 interface Running {
   readonly abort: AbortController
-  /** Completed with Forced when an abort was not answered within the grace period. */
-  readonly forced: Deferred.Deferred<Outcome>
+  /**
+   * Ends the run without its answer: TimedOut (the iteration's timer), Forced
+   * (an abort not answered within the grace period), or a fault of inline code.
+   */
+  readonly stop: Deferred.Deferred<Outcome>
 }
 
 /** What `runIteration` did: ran it, found nothing to run, or could not record its start (queue it again). */
@@ -89,7 +92,9 @@ export const layer = (options: RunnerOptions) =>
       /** Records an outcome, answering the task's state after it; a store fault is retried (a refusal by the lifecycle is final: the state moved on). */
       const recordOutcome = (taskId: Ids.TaskId, command: Lifecycle.Command): Effect.Effect<Replay.TaskState | undefined> =>
         record(taskId, command).pipe(
-          Effect.retry({ while: (error) => error._tag === "DaemonError", schedule: untilStored }),
+          // The retry is set up only after a failure: recording is the hot path.
+          Effect.catchTag("DaemonError", () =>
+            record(taskId, command).pipe(Effect.retry({ while: (error) => error._tag === "DaemonError", schedule: untilStored }))),
           Effect.orElseSucceed(() => undefined),
         )
 
@@ -115,7 +120,7 @@ export const layer = (options: RunnerOptions) =>
           ),
       })
 
-      const newRunning = (): Running => ({ abort: new AbortController(), forced: Deferred.makeUnsafe<Outcome>() })
+      const newRunning = (): Running => ({ abort: new AbortController(), stop: Deferred.makeUnsafe<Outcome>() })
 
       /** Whether a recorded command continues the task at once: no wait, and nobody waits for a slot. */
       const keepsSlot = (command: Lifecycle.Command) =>
@@ -132,22 +137,18 @@ export const layer = (options: RunnerOptions) =>
           let current = firstRun
           for (;;) {
             const entry = registry.get(state.context.definitionId)!.definition
-            const { abort, forced } = current
+            const { abort, stop } = current
             if (state.context.abortRequested) abort.abort()
             const sink = yield* IterationSink.make({
               databaseLogs: entry.databaseLogs,
               now,
               record: (command) => Effect.ignore(record(taskId, command)),
             })
-            const timedOut = Effect.as(Effect.sleep(Duration.seconds(entry.timeout)), { _tag: "TimedOut" } as Outcome)
-            const { command, answered } = yield* isolation.iteration({
-              entry,
-              state,
-              signal: abort.signal,
-              stop: Effect.raceFirst(timedOut, Deferred.await(forced)),
-              host: host(taskId, sink),
-              now,
-            })
+            // A plain timer, not a forked Effect.sleep: this is the per-iteration hot path.
+            const timer = setTimeout(() => Deferred.doneUnsafe(stop, Exit.succeed({ _tag: "TimedOut" })), entry.timeout * 1000)
+            const { command, answered } = yield* isolation.iteration({ entry, state, signal: abort.signal, stop, host: host(taskId, sink), now }).pipe(
+              Effect.ensuring(Effect.sync(() => clearTimeout(timer))),
+            )
             if (!answered) abort.abort()
             yield* sink.close
             if (!keepsSlot(command)) {
@@ -220,7 +221,7 @@ export const layer = (options: RunnerOptions) =>
           const iteration = running.get(taskId)
           if (iteration === undefined || iteration.abort.signal.aborted) return
           iteration.abort.abort()
-          const force = Effect.andThen(Effect.sleep(Duration.seconds(options.abortGraceSeconds)), Deferred.succeed(iteration.forced, { _tag: "Forced" }))
+          const force = Effect.andThen(Effect.sleep(Duration.seconds(options.abortGraceSeconds)), Deferred.succeed(iteration.stop, { _tag: "Forced" }))
           yield* Effect.forkIn(force, scope)
         })
 
