@@ -98,27 +98,32 @@ export const layer = (options: RunnerOptions) =>
           Effect.orElseSucceed(() => undefined),
         )
 
-      const host = (taskId: Ids.TaskId, sink: IterationSink.IterationSink): Host => ({
-        onLog: sink.onLog,
-        onProgress: sink.onProgress,
-        trigger: (params) =>
-          Effect.runPromiseWith(context)(
-            tasks.trigger({
-              definitionId: params.definition,
-              input: params.input,
-              name: params.name,
-              delaySeconds: params.delay,
-              parentId: taskId,
-              allowPrivate: true,
-            }).pipe(Effect.map((child) => ({ id: child.context.taskId }))),
-          ),
-        listChildren: (definitionId) =>
-          Effect.runPromiseWith(context)(
-            store.listTasks({ parentId: taskId, ...(definitionId === undefined ? {} : { definitionId }) }, { limit: 1000 }).pipe(
-              Effect.map((page) => page.tasks.map(TaskDefinition.snapshotOf)),
+      /** The host callbacks of one iteration; its n-th child trigger has the key `child:<parent>:<iteration>:<n>` unless given one. */
+      const host = (taskId: Ids.TaskId, iteration: number, sink: IterationSink.IterationSink): Host => {
+        let children = 0
+        return {
+          onLog: sink.onLog,
+          onProgress: sink.onProgress,
+          trigger: (params) =>
+            Effect.runPromiseWith(context)(
+              tasks.trigger({
+                definitionId: params.definition,
+                input: params.input,
+                name: params.name,
+                delaySeconds: params.delay,
+                parentId: taskId,
+                idempotencyKey: params.idempotencyKey ?? `child:${taskId}:${iteration}:${++children}`,
+                allowPrivate: true,
+              }).pipe(Effect.map((child) => ({ id: child.context.taskId }))),
             ),
-          ),
-      })
+          listChildren: (definitionId) =>
+            Effect.runPromiseWith(context)(
+              store.listTasks({ parentId: taskId, ...(definitionId === undefined ? {} : { definitionId }) }, { limit: 1000 }).pipe(
+                Effect.map((page) => page.tasks.map(TaskDefinition.snapshotOf)),
+              ),
+            ),
+        }
+      }
 
       const newRunning = (): Running => ({ abort: new AbortController(), stop: Deferred.makeUnsafe<Outcome>() })
 
@@ -146,7 +151,7 @@ export const layer = (options: RunnerOptions) =>
             })
             // A plain timer, not a forked Effect.sleep: this is the per-iteration hot path.
             const timer = setTimeout(() => Deferred.doneUnsafe(stop, Exit.succeed({ _tag: "TimedOut" })), entry.timeout * 1000)
-            const { command, answered } = yield* isolation.iteration({ entry, state, signal: abort.signal, stop, host: host(taskId, sink), now }).pipe(
+            const { command, answered } = yield* isolation.iteration({ entry, state, signal: abort.signal, stop, host: host(taskId, state.context.iteration, sink), now }).pipe(
               Effect.ensuring(Effect.sync(() => clearTimeout(timer))),
             )
             if (!answered) abort.abort()

@@ -92,6 +92,13 @@ export interface TriggerParams<Input = unknown> {
   readonly name?: string | undefined
   /** Seconds to wait before the child's first iteration. */
   readonly delay?: number | undefined
+  /**
+   * Makes the trigger idempotent: a second trigger with this key returns the
+   * first child. Default: derived from the parent, its iteration and the
+   * order of the call in it, so an iteration that runs again (after a crash,
+   * a timeout or a retry) gets its children back instead of new ones.
+   */
+  readonly idempotencyKey?: string | undefined
 }
 
 /** Child tasks of the running task. */
