@@ -12,14 +12,14 @@
  * A definition's `isolation` wins over the daemon's default.
  *
  * Either way the answer is the same data: the lifecycle command recording an
- * iteration (built by `Iteration.ts` in the thread that ran it), a hook's
+ * iteration (built by `Iteration` of `@tasklane/tasks/host` in the thread that ran it), a hook's
  * error, or why `onBeforeTrigger` refused.
  */
 import { Context, Deferred, Duration, Effect, Exit, Layer } from "effect"
 import type { Lifecycle, Replay, TaskEvent } from "@tasklane/core"
 import { TaskDefinition } from "@tasklane/tasks"
 import * as Containment from "./Containment.ts"
-import * as Iteration from "./Iteration.ts"
+import { Iteration } from "@tasklane/tasks/host"
 import type { Call, WorkerData } from "./internal/WorkerProtocol.ts"
 import * as WorkerPool from "./WorkerPool.ts"
 

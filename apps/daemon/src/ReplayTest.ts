@@ -31,7 +31,7 @@ import { Clock, Duration, Effect } from "effect"
 import { JsonDiff } from "@tasklane/core"
 import type { Lifecycle, Replay, TaskEvent } from "@tasklane/core"
 import { TaskDefinition } from "@tasklane/tasks"
-import { iterate, type Outcome } from "./Iteration.ts"
+import { Iteration } from "@tasklane/tasks/host"
 
 /** What an iteration answered, as compared. */
 export interface Answer {
@@ -163,12 +163,12 @@ export const replayIteration = (
     const logs: Array<TaskDefinition.LogEntry> = []
     let children = 0
     const abort = new AbortController()
-    const { command, answered } = yield* iterate({
+    const { command, answered } = yield* Iteration.iterate({
       entry,
       state: planned.state,
       now,
       signal: abort.signal,
-      stop: Effect.as(Effect.sleep(Duration.seconds(entry.timeout)), { _tag: "TimedOut" } as Outcome),
+      stop: Effect.as(Effect.sleep(Duration.seconds(entry.timeout)), { _tag: "TimedOut" } as Iteration.Outcome),
       host: {
         onLog: (line) => void logs.push(line),
         trigger: () => Promise.resolve({ id: `replay-test-child-${planned.iteration}-${++children}` }),

@@ -23,7 +23,7 @@ import { EventStore } from "@tasklane/core"
 import { TaskDefinition } from "@tasklane/tasks"
 import * as IterationSink from "./internal/IterationSink.ts"
 import { Isolation } from "./Isolation.ts"
-import type { Host, Outcome } from "./Iteration.ts"
+import type { Iteration } from "@tasklane/tasks/host"
 import { Registry } from "./Registry.ts"
 import { Slots } from "./Slots.ts"
 import { Tasks } from "./Tasks.ts"
@@ -40,7 +40,7 @@ interface Running {
    * Ends the run without its answer: TimedOut (the iteration's timer), Forced
    * (an abort not answered within the grace period), or a fault of inline code.
    */
-  readonly stop: Deferred.Deferred<Outcome>
+  readonly stop: Deferred.Deferred<Iteration.Outcome>
 }
 
 /** What `runIteration` did: ran it, found nothing to run, or could not record its start (queue it again). */
@@ -99,7 +99,7 @@ export const layer = (options: RunnerOptions) =>
         )
 
       /** The host callbacks of one iteration; its n-th child trigger has the key `child:<parent>:<iteration>:<n>` unless given one. */
-      const host = (taskId: Ids.TaskId, iteration: number, sink: IterationSink.IterationSink): Host => {
+      const host = (taskId: Ids.TaskId, iteration: number, sink: IterationSink.IterationSink): Iteration.Host => {
         let children = 0
         return {
           onLog: sink.onLog,
@@ -125,7 +125,7 @@ export const layer = (options: RunnerOptions) =>
         }
       }
 
-      const newRunning = (): Running => ({ abort: new AbortController(), stop: Deferred.makeUnsafe<Outcome>() })
+      const newRunning = (): Running => ({ abort: new AbortController(), stop: Deferred.makeUnsafe<Iteration.Outcome>() })
 
       /** Whether a recorded command continues the task at once: no wait, and nobody waits for a slot. */
       const keepsSlot = (command: Lifecycle.Command) =>

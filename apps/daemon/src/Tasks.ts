@@ -12,7 +12,7 @@ import { Clock, Context, Effect, Layer } from "effect"
 import { EventStore, Ids, Lifecycle, Replay, TaskMachine, TaskRpc } from "@tasklane/core"
 import type { TaskEvent } from "@tasklane/core"
 import { TaskDefinition } from "@tasklane/tasks"
-import { storableWakeAt } from "./internal/WakeAt.ts"
+import { WakeAt } from "@tasklane/tasks/host"
 import { Isolation } from "./Isolation.ts"
 import { Registry } from "./Registry.ts"
 import { Slots } from "./Slots.ts"
@@ -185,7 +185,7 @@ export const layer = Layer.effect(
         const { entry, encoded } = yield* validate(request)
         const taskId = (yield* newId) as Ids.TaskId
         const now = yield* Clock.currentTimeMillis
-        const wakeAt = request.delaySeconds ? storableWakeAt(now + request.delaySeconds * 1000) : undefined
+        const wakeAt = request.delaySeconds ? WakeAt.storableWakeAt(now + request.delaySeconds * 1000) : undefined
         const command: Lifecycle.Command = {
           _tag: "Trigger",
           taskId,

@@ -14,7 +14,7 @@ import { fileURLToPath } from "node:url"
 
 const shared = (specifier) =>
   specifier === "effect" || specifier.startsWith("effect/") || specifier === "zod" || specifier.startsWith("zod/") ||
-  specifier === "@tasklane/tasks"
+  specifier === "@tasklane/tasks" || specifier.startsWith("@tasklane/tasks/")
 
 const esmSyntax = /^\s*(?:import|export)\b/m
 

@@ -7,13 +7,13 @@
  *
  * No I/O of its own: the caller provides the clock, the abort signal, the
  * `stop` signal and the host callbacks. The same code runs an iteration
- * inline in the daemon, inside a worker thread (`worker/TaskWorker.ts`) and in
- * `replay-test`, so all three behave alike.
+ * inline in the daemon, inside the daemon's worker threads, in `replay-test`
+ * and in the test kit (`@tasklane/tasks/testing`), so all of them behave alike.
  */
 import { Effect } from "effect"
 import type { Lifecycle, Replay, TaskEvent } from "@tasklane/core"
-import { TaskDefinition } from "@tasklane/tasks"
-import { storableWakeAt } from "./internal/WakeAt.ts"
+import * as TaskDefinition from "../TaskDefinition.ts"
+import { storableWakeAt } from "./WakeAt.ts"
 
 /** How the run of an iteration ended, before it is recorded. */
 export type Outcome =
