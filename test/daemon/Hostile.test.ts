@@ -47,19 +47,14 @@ describe.each(["worker", "inline"] as const)("isolation: %s", (isolation) => {
     removeDataDir(dataDir)
   })
 
-  it("an unhandled promise rejection fails its iteration (uncaught), and only that", async () => {
-    const id = await trigger(c, "forgetsAwait")
+  it.each([
+    ["an unhandled promise rejection", "forgetsAwait", "unhandled rejection in task code: nobody awaited me"],
+    ["an exception thrown from a timer", "throwsInTimer", "uncaught exception in task code: thrown from a timer"],
+  ])("%s fails its iteration (uncaught), and only that", async (_, definitionId, message) => {
+    const id = await trigger(c, definitionId)
     const context = await failed(c, id)
     expect(context.failureReason).toBe("uncaught")
-    expect(context.error?.message).toBe("unhandled rejection in task code: nobody awaited me")
-    await stillServes(c)
-  })
-
-  it("an exception thrown from a timer fails its iteration (uncaught)", async () => {
-    const id = await trigger(c, "throwsInTimer")
-    const context = await failed(c, id)
-    expect(context.failureReason).toBe("uncaught")
-    expect(context.error?.message).toBe("uncaught exception in task code: thrown from a timer")
+    expect(context.error?.message).toBe(message)
     await stillServes(c)
   })
 
