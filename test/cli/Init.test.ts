@@ -2,8 +2,10 @@
  * `tasklane init` as a newcomer uses it: a task project made in an empty
  * temp folder outside this repository type-checks there with no install
  * (`tsc --noEmit` against this installation through the generated
- * tsconfig.json), a real daemon loads its config, and the example task runs
- * from the CLI to done with its service. A second init overwrites nothing.
+ * tsconfig.json), its example test passes under `tasklane test` (and a broken
+ * one fails it), a real daemon started from the project folder as its README
+ * says loads the config, and the example task runs from the CLI to done with
+ * its service. A second init overwrites nothing.
  */
 import { execFile } from "node:child_process"
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
@@ -22,7 +24,7 @@ afterAll(() => {
   removeDataDir(dataDir)
 })
 
-const written = ["README.md", "tasklane.config.ts", "tasks/Greet.ts", "tasks/Greeter.ts", "tsconfig.json"]
+const written = ["README.md", "tasklane.config.ts", "tasks/Greet.test.ts", "tasks/Greet.ts", "tasks/Greeter.ts", "tsconfig.json"]
 
 describe("tasklane init", () => {
   it("makes a project that type-checks with no install, and whose example a real daemon runs to done", async () => {
@@ -46,7 +48,8 @@ describe("tasklane init", () => {
     expect(broken.stdout).toContain("Type 'string' is not assignable to type 'number'")
     rmSync(join(project, "tasks", "Broken.ts"))
 
-    const daemon = await startDaemon({ dataDir, args: ["--config", join(project, "tasklane.config.ts"), "--no-examples", "--shutdown-grace", "1"] })
+    // From the project folder, as its README says: the tsconfig.json there must not change how tasks load.
+    const daemon = await startDaemon({ dataDir, cwd: project, args: ["--config", "tasklane.config.ts", "--no-examples", "--shutdown-grace", "1"] })
     try {
       const definitions = JSON.parse(await ok(dataDir, ["definitions", "--json"])) as Array<{ id: string; inputSchema?: unknown }>
       expect(definitions.map((d) => d.id)).toEqual(["greet"])
@@ -65,6 +68,32 @@ describe("tasklane init", () => {
       await daemon.stop("SIGKILL")
     }
   }, 90_000)
+
+  it("runs the project's tests with `tasklane test`: green as made, red when a test fails, exit 2 with none", async () => {
+    const project = join(scratch, "tested")
+    await ok(dataDir, ["init", project])
+    const test = (cwd: string, args: ReadonlyArray<string> = []) =>
+      promisify(execFile)(process.execPath, [join(root, "apps", "daemon", "bin", "tasklane.mjs"), "test", ...args], { cwd })
+        .then(({ stdout, stderr }) => ({ code: 0, stdout, stderr }), (error: { code: number; stdout: string; stderr: string }) => error)
+
+    const green = await test(project)
+    expect(green.stdout).toContain("# pass 2")
+    expect(green.stdout).toContain("# fail 0")
+    expect(green.code).toBe(0)
+
+    const file = join(project, "tasks", "Greet.test.ts")
+    writeFileSync(file, readFileSync(file, "utf8").replace('["Hello, Ada!", "Hello, Ada!"]', '["Hello, Ada!"]'))
+    const red = await test(project, ["tasks/Greet.test.ts"])
+    expect(red.stdout).toContain("# fail 1")
+    expect(red.stderr).toContain("tasklane: tests failed")
+    expect(red.code).toBe(1)
+
+    const empty = join(scratch, "empty")
+    mkdirSync(empty)
+    const none = await test(empty)
+    expect(none.stderr).toBe(`tasklane: no *.test.ts files under ${empty}\n`)
+    expect(none.code).toBe(2)
+  }, 60_000)
 
   it("overwrites nothing: with any of its files present it writes none and names them", async () => {
     const project = join(scratch, "existing")

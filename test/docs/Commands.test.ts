@@ -146,8 +146,9 @@ describe("commands shown in README.md and docs/", () => {
         : [...command.args, "--data-dir", first === "daemon" && second === "start" ? servedDir : empty]
       const result = await run(args, cwd)
       const expected = foreground || command.args.includes("--help") || first === "init" || (first === "daemon" && second !== "status") ? [0] : [1, 3]
-      // A file the docs' earlier commands would have written (`export -o`) is missing here: parsed, then refused.
-      const missingFile = result.code === 2 && result.stderr.startsWith("tasklane: cannot read ")
+      // Files the docs' earlier commands would have written (`export -o`, `init`) are missing here: parsed, then refused.
+      const missingFile = result.code === 2 &&
+        (result.stderr.startsWith("tasklane: cannot read ") || result.stderr.startsWith("tasklane: no *.test.ts files under "))
       return expected.includes(result.code) || missingFile ? undefined : `${command.where}\n  exit ${result.code}: ${(result.stderr || result.stdout).trim().split("\n").slice(0, 6).join("\n  ")}`
     }))
     expect(outcomes.filter((outcome) => outcome !== undefined)).toEqual([])

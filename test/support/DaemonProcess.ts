@@ -41,10 +41,12 @@ export const startDaemon = async (options: {
   readonly timeoutMs?: number
   /** Extra environment variables for the daemon process. */
   readonly env?: Readonly<Record<string, string>> | undefined
+  /** The daemon's working directory (default: the repository root). */
+  readonly cwd?: string
 }): Promise<DaemonProcess> => {
   const args = options.args ?? ["--config", fixtureConfig, "--no-examples", "--abort-grace", "1", "--shutdown-grace", "2"]
   const child = spawn(process.execPath, [bin, "daemon", "--data-dir", options.dataDir, ...args], {
-    cwd: root,
+    cwd: options.cwd ?? root,
     env: { ...process.env, ...options.env, NO_COLOR: "1" },
     stdio: ["ignore", "pipe", "pipe"],
   })

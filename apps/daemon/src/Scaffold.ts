@@ -61,6 +61,7 @@ export const tsconfig = (root: string): string => {
       // What the daemon resolves these imports to when it loads the tasks.
       paths: {
         "@tasklane/tasks": [Path.join(root, "packages", "tasks", "src", "index.ts")],
+        "@tasklane/tasks/testing": [Path.join(root, "packages", "tasks", "src", "Testing.ts")],
         "effect": [Path.join(effect, "index.d.ts")],
         "effect/*": [Path.join(effect, "*", "index.d.ts"), Path.join(effect, "*.d.ts")],
       },

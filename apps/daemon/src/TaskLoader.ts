@@ -37,9 +37,12 @@ const moduleExtensions = new Set([".ts", ".mts", ".js", ".mjs"])
 let hooksRegistered: Promise<void> | undefined
 // Registered only when a task module is loaded, after the daemon's own modules: those load natively.
 // tsx is imported here, not at the top, so commands that load no task module (the CLI) never pay for it.
+// `tsconfig: false`: tsx would read the tsconfig.json of the working directory, whose `paths` (in a project
+// made by `tasklane init`) send `effect` to type declarations for `tsc`; loading must not depend on where
+// the daemon was started.
 const registerHooks = (): Promise<void> =>
   hooksRegistered ??= import("tsx/esm/api").then(({ register: registerTypeScript }) => {
-    registerTypeScript()
+    registerTypeScript({ tsconfig: false })
     register("./internal/resolveHooks.mjs", import.meta.url, { data: { daemonUrl: import.meta.url } })
   })
 

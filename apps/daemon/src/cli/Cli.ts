@@ -12,6 +12,7 @@ import * as CommandsHistory from "./CommandsHistory.ts"
 import * as CommandsInit from "./CommandsInit.ts"
 import * as CommandsReplayTest from "./CommandsReplayTest.ts"
 import * as CommandsTasks from "./CommandsTasks.ts"
+import * as CommandsTest from "./CommandsTest.ts"
 import * as Output from "./Output.ts"
 
 /** The whole command tree. */
@@ -30,6 +31,7 @@ export const tasklane = Command.make("tasklane").pipe(
     CommandsHistory.exportHistory,
     CommandsReplayTest.replayTest,
     CommandsInit.init,
+    CommandsTest.test,
   ]),
   Command.withGlobalFlags(Output.globalFlags),
   Command.withDescription("Tasklane: run and inspect durable tasks through the local daemon"),
