@@ -5,7 +5,8 @@
  * workload, `addBulk` chunks), and a QueueEvents stream that observes
  * finishes (`completed`/`failed`) and starts (`active`). QueueEvents reads
  * the queue's whole event stream from Redis (XREAD has no filter: added,
- * waiting, active, completed, ...) and calls only the listeners given.
+ * waiting, active, completed, ...) and calls only the listeners given; the
+ * stream is kept long enough for it not to miss any (queueOptions).
  * Default job options (completed jobs are kept, as Tasklane keeps its log).
  * Each workload run uses a fresh queue name. CPU and peak RSS are those of
  * the worker process plus redis-server (the producer, like Tasklane's
@@ -84,6 +85,14 @@ export const start = async (options: { readonly fsync: boolean }): Promise<Bull>
 let queues = 0
 const connectionOf = (bull: Bull) => ({ host: "127.0.0.1", port: bull.redis.port })
 
+/**
+ * The queue's event stream is kept long enough (BullMQ trims it to about
+ * 10,000 entries by default) that the observer cannot miss a finish while it
+ * lags behind a burst of adds: with addBulk it did, and the tasks it missed
+ * looked stranded although BullMQ had completed them.
+ */
+const queueOptions = (bull: Bull) => ({ connection: connectionOf(bull), streams: { events: { maxLen: 1_000_000 } } })
+
 const observe = async (bull: Bull, name: string, on: Partial<Record<"completed" | "failed" | "active", (jobId: string, at: number) => void>>) => {
   const events = new QueueEvents(name, { connection: connectionOf(bull) })
   for (const [event, f] of Object.entries(on)) events.on(event as "completed", ({ jobId }) => f(jobId, performance.now()))
@@ -99,7 +108,7 @@ const usageOf = (bull: Bull) => startUsage({ worker: bull.workerPid, "redis-serv
 export const throughput = async (bull: Bull, sizes: Sizes, mode: "noop" | "steps" | "requeue", count: number, iterations: number): Promise<ThroughputRun> => {
   const name = `bench-${mode}-${++queues}`
   const tracker = new Tracker()
-  const queue = new Queue(name, { connection: connectionOf(bull) })
+  const queue = new Queue(name, queueOptions(bull))
   await queue.waitUntilReady()
   const events = await observe(bull, name, {
     completed: (jobId, at) => tracker.seenAt(jobId, at),
@@ -142,7 +151,7 @@ const finish = async (run: {
 export const bulk = async (bull: Bull, sizes: Sizes, count: number): Promise<ThroughputRun> => {
   const name = `bench-bulk-${++queues}`
   const tracker = new Tracker()
-  const queue = new Queue(name, { connection: connectionOf(bull) })
+  const queue = new Queue(name, queueOptions(bull))
   await queue.waitUntilReady()
   const events = await observe(bull, name, {
     completed: (jobId, at) => tracker.seenAt(jobId, at),
@@ -165,7 +174,7 @@ export const bulk = async (bull: Bull, sizes: Sizes, count: number): Promise<Thr
 export const idleLatency = async (bull: Bull, sizes: Sizes): Promise<LatencyRun> => {
   const name = `bench-idle-${++queues}`
   const tracker = new Tracker()
-  const queue = new Queue(name, { connection: connectionOf(bull) })
+  const queue = new Queue(name, queueOptions(bull))
   await queue.waitUntilReady()
   const events = await observe(bull, name, { active: (jobId, at) => tracker.seenAt(jobId, at) })
   const close = await bull.work(name, "noop", sizes)
