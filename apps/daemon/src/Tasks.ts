@@ -83,6 +83,10 @@ const randomBytes = (n: number): Uint8Array => {
 
 const newId = Effect.map(Clock.currentTimeMillis, (now) => Ids.uuidv7(now, randomBytes(10)))
 
+/** Events with their ids and time, ready to append (plain code: a batch stamps all its items without a yield in between). */
+const stamp = (events: ReadonlyArray<TaskEvent.TaskEvent>, at: number): ReadonlyArray<TaskEvent.NewEvent> =>
+  events.map((event) => ({ id: Ids.uuidv7(at, randomBytes(10)) as Ids.EventId, at, event }))
+
 /** The state after an append's first event (its TaskTriggered), from the state before it. */
 const stateAfterTrigger = (appended: EventStore.AppendResult): Replay.TaskState => {
   const state = Replay.replay(appended.events.slice(0, 1))
@@ -108,11 +112,7 @@ export const layer = Layer.effect(
       )
 
     const append = (stream: Ids.TaskId, expectedVersion: EventStore.ExpectedVersion, events: ReadonlyArray<TaskEvent.TaskEvent>) =>
-      Effect.gen(function*() {
-        const at = yield* Clock.currentTimeMillis
-        const stamped = yield* Effect.forEach(events, (event) => Effect.map(newId, (id) => ({ id: id as Ids.EventId, at, event })))
-        return yield* store.append({ stream, expectedVersion, events: stamped })
-      })
+      Effect.flatMap(Clock.currentTimeMillis, (at) => store.append({ stream, expectedVersion, events: stamp(events, at) }))
 
     const execute = (taskId: Ids.TaskId, command: Lifecycle.Command) =>
       Effect.gen(function*() {
@@ -229,9 +229,9 @@ export const layer = Layer.effect(
       return { command, events, admitted }
     }
 
-    /** Appends an admitted trigger; a failed append gives its slot back. */
-    const appendAdmitted = ({ command, events, admitted }: Exclude<ReturnType<typeof admit>, TaskRpc.DaemonError>) =>
-      append(command.taskId, "noStream", events).pipe(
+    /** Appends an admitted trigger, its events stamped `at`; a failed append gives its slot back. */
+    const appendAdmitted = ({ command, events, admitted }: Exclude<ReturnType<typeof admit>, TaskRpc.DaemonError>, at: number) =>
+      store.append({ stream: command.taskId, expectedVersion: "noStream", events: stamp(events, at) }).pipe(
         Effect.mapError(toDaemonError),
         Effect.tapError(() =>
           Effect.sync(() => {
@@ -251,7 +251,7 @@ export const layer = Layer.effect(
         }
         const decided = admit(yield* plan(request), true)
         if (decided instanceof TaskRpc.DaemonError) return yield* decided
-        const { appended, admitted } = yield* appendAdmitted(decided)
+        const { appended, admitted } = yield* appendAdmitted(decided, yield* Clock.currentTimeMillis)
         // The caller sees the task as triggered (its start, if any, is the scheduler's business).
         return admitted ? stateAfterTrigger(appended) : appended.state
       })
@@ -338,9 +338,11 @@ export const layer = Layer.effect(
             if (!(one instanceof TaskRpc.DaemonError) && !one.admitted && command.wakeAt === undefined) mayAdmit = false
             return [i, one] as const
           })
+          // Each append only queues its request for the writer, so all of them wait for the same few group commits.
+          const at = yield* Clock.currentTimeMillis
           yield* Effect.forEach(decided, ([i, one]) => {
             if (one instanceof TaskRpc.DaemonError) return Effect.sync(() => void (outcomes[i] = refused(one)))
-            return appendAdmitted(one).pipe(
+            return appendAdmitted(one, at).pipe(
               Effect.match({
                 onFailure: (error) => void (outcomes[i] = refused(error)),
                 onSuccess: ({ appended }) => void (outcomes[i] = triggered(one.command.taskId, appended.version, false)),
