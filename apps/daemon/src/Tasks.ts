@@ -31,14 +31,7 @@ export interface TriggerRequest {
 }
 
 /** What a trigger can fail with. */
-export type TriggerError =
-  | TaskRpc.InvalidInput
-  | TaskRpc.InvalidRequest
-  | TaskRpc.UnknownDefinition
-  | TaskRpc.TriggerRefused
-  | TaskRpc.UnknownTask
-  | TaskRpc.NotAllowed
-  | TaskRpc.DaemonError
+export type TriggerError = TaskRpc.TriggerError
 
 /** The task service. */
 export class Tasks extends Context.Service<

@@ -202,7 +202,7 @@ export type TriggerError = typeof TriggerError.Type
 /** One TriggerMany item that was stored (or, by its idempotency key, found already stored: `existing`). */
 export class Triggered extends Schema.TaggedClass<Triggered>()("Triggered", {
   taskId: TaskId,
-  /** The task's stream version right after this trigger (for an existing task: its version when found). */
+  /** The task's stream version after the commit that stored it (2 when its first iteration started in that commit; an existing task: its version when found). */
   version: Schema.Number,
   existing: Schema.Boolean,
 }) {}

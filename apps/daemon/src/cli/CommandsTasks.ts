@@ -9,7 +9,7 @@ import { Effect, Stream } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import * as Fs from "node:fs"
 import type { TaskClient } from "../Client.ts"
-import { withClient } from "./Connect.ts"
+import { maxInputBytes, withClient } from "./Connect.ts"
 import * as Output from "./Output.ts"
 import { triggerLines } from "./TriggerLines.ts"
 import { Json, opt, style, TaskEndedBadly, UsageError } from "./Output.ts"
@@ -66,9 +66,6 @@ const readInput = (input: string | undefined, file: string | undefined) => {
   return input === undefined ? Effect.succeed({}) : parseInput(input, "--input")
 }
 
-/** Room left in a request for what surrounds the input (the RPC envelope, definition id, name, key). */
-const envelopeBytes = 64 * 1024
-
 /**
  * Refuses, before anything is sent, a Trigger the daemon could not take:
  * input nested deeper than it accepts (the same InvalidInput the daemon would
@@ -82,10 +79,10 @@ const checkLimits = (definitionId: string, input: unknown): Effect.Effect<void, 
       return Effect.fail(new TaskRpc.InvalidInput({ definitionId, issues: [{ path: [], message }] }))
     }
     const bytes = Buffer.byteLength(JSON.stringify(input))
-    if (bytes <= TaskRpc.maxRequestBytes - envelopeBytes) return Effect.void
+    if (bytes <= maxInputBytes) return Effect.void
     return Effect.fail(
       new UsageError({
-        reason: `the input is ${bytes} bytes of JSON; it may be at most ${TaskRpc.maxRequestBytes - envelopeBytes} bytes ` +
+        reason: `the input is ${bytes} bytes of JSON; it may be at most ${maxInputBytes} bytes ` +
           `(the daemon reads requests of up to ${TaskRpc.maxRequestBytes / 1024 / 1024} MiB): pass large data by reference (a file path or URL) instead`,
       }),
     )

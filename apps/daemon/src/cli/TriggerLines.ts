@@ -16,15 +16,13 @@ import { TaskRpc } from "@tasklane/core"
 import { Effect, Schema } from "effect"
 import * as Fs from "node:fs"
 import type { TaskClient } from "../Client.ts"
+import { maxInputBytes } from "./Connect.ts"
 import * as Output from "./Output.ts"
 import { Json, UsageError } from "./Output.ts"
 
 /** Lines per TriggerMany request. */
 export const chunkSize = 1_000
 
-/** Room left in a request for what surrounds the inputs (the RPC envelope, ids, names, keys). */
-const envelopeBytes = 64 * 1024
-const maxChunkBytes = TaskRpc.maxRequestBytes - envelopeBytes
 
 /** Some lines were refused; the summary above says which and why. */
 export class LinesRefused extends Schema.TaggedError<LinesRefused>()("LinesRefused", {
@@ -80,8 +78,8 @@ const parse = (text: string) => {
     const source = raw.endsWith("\r") ? raw.slice(0, -1) : raw
     if (source.trim() === "") return
     const bytes = Buffer.byteLength(source)
-    if (bytes > maxChunkBytes) {
-      const reason = `the line is ${bytes} bytes; a line may be at most ${maxChunkBytes} bytes (pass large data by reference)`
+    if (bytes > maxInputBytes) {
+      const reason = `the line is ${bytes} bytes; a line may be at most ${maxInputBytes} bytes (pass large data by reference)`
       return void refused.push(refusedResult(line, new UsageError({ reason })))
     }
     let input: unknown
@@ -99,13 +97,13 @@ const parse = (text: string) => {
   return { lines, refused, total: lines.length + refused.length }
 }
 
-/** Consecutive lines, at most {@link chunkSize} and {@link maxChunkBytes} of input per chunk. */
+/** Consecutive lines, at most {@link chunkSize} and {@link maxInputBytes} of input per chunk. */
 const chunks = (lines: ReadonlyArray<Line>): Array<Array<Line>> => {
   const out: Array<Array<Line>> = []
   let current: Array<Line> = []
   let bytes = 0
   for (const line of lines) {
-    if (current.length === chunkSize || (current.length > 0 && bytes + line.bytes > maxChunkBytes)) {
+    if (current.length === chunkSize || (current.length > 0 && bytes + line.bytes > maxInputBytes)) {
       out.push(current)
       current = []
       bytes = 0
