@@ -1,8 +1,12 @@
 /**
  * BullMQ side of the comparison: a private Redis (Redis.ts), a Worker with
  * concurrency 64 in its own process (BullWorker.ts), and the producer here:
- * a Queue that adds jobs with `inFlight` adds outstanding, and a QueueEvents
- * stream that observes finishes (`completed`/`failed`) and starts (`active`).
+ * a Queue that adds jobs with `inFlight` adds outstanding (or, in the bulk
+ * workload, `addBulk` chunks), and a QueueEvents stream that observes
+ * finishes (`completed`/`failed`) and starts (`active`). QueueEvents reads
+ * the queue's whole event stream from Redis (XREAD has no filter: added,
+ * waiting, active, completed, ...) and calls only the listeners given; the
+ * stream is kept long enough for it not to miss any (queueOptions).
  * Default job options (completed jobs are kept, as Tasklane keeps its log).
  * Each workload run uses a fresh queue name. CPU and peak RSS are those of
  * the worker process plus redis-server (the producer, like Tasklane's
@@ -12,7 +16,7 @@ import { type ChildProcess, spawn } from "node:child_process"
 import { join } from "node:path"
 import { Queue, QueueEvents } from "bullmq"
 import * as Cleanup from "./Cleanup.ts"
-import { startUsage, sleep, summarize } from "./Measure.ts"
+import { startUsage, sleep, summarize, type Usage } from "./Measure.ts"
 import * as Redis from "./Redis.ts"
 import { pump, throughputRun, Tracker, type LatencyRun, type Sizes, type ThroughputRun } from "./Workload.ts"
 
@@ -81,6 +85,14 @@ export const start = async (options: { readonly fsync: boolean }): Promise<Bull>
 let queues = 0
 const connectionOf = (bull: Bull) => ({ host: "127.0.0.1", port: bull.redis.port })
 
+/**
+ * The queue's event stream is kept long enough (BullMQ trims it to about
+ * 10,000 entries by default) that the observer cannot miss a finish while it
+ * lags behind a burst of adds: with addBulk it did, and the tasks it missed
+ * looked stranded although BullMQ had completed them.
+ */
+const queueOptions = (bull: Bull) => ({ connection: connectionOf(bull), streams: { events: { maxLen: 1_000_000 } } })
+
 const observe = async (bull: Bull, name: string, on: Partial<Record<"completed" | "failed" | "active", (jobId: string, at: number) => void>>) => {
   const events = new QueueEvents(name, { connection: connectionOf(bull) })
   for (const [event, f] of Object.entries(on)) events.on(event as "completed", ({ jobId }) => f(jobId, performance.now()))
@@ -96,7 +108,7 @@ const usageOf = (bull: Bull) => startUsage({ worker: bull.workerPid, "redis-serv
 export const throughput = async (bull: Bull, sizes: Sizes, mode: "noop" | "steps" | "requeue", count: number, iterations: number): Promise<ThroughputRun> => {
   const name = `bench-${mode}-${++queues}`
   const tracker = new Tracker()
-  const queue = new Queue(name, { connection: connectionOf(bull) })
+  const queue = new Queue(name, queueOptions(bull))
   await queue.waitUntilReady()
   const events = await observe(bull, name, {
     completed: (jobId, at) => tracker.seenAt(jobId, at),
@@ -110,21 +122,59 @@ export const throughput = async (bull: Bull, sizes: Sizes, mode: "noop" | "steps
     const job = await queue.add(mode, { step: 1 })
     tracker.sentAt(job.id!, sent)
   })
+  return finish({ tracker, started, count, iterations, usage, close, events, queue })
+}
+
+/** Waits for the last finish, closes the worker, observer and queue; the run's figures. */
+const finish = async (run: {
+  readonly tracker: Tracker
+  readonly started: number
+  readonly count: number
+  readonly iterations: number
+  readonly usage: () => Usage
+  readonly close: () => Promise<void>
+  readonly events: QueueEvents
+  readonly queue: Queue
+}): Promise<ThroughputRun> => {
+  const { tracker, count } = run
   const stranded = await tracker.untilOrStalled(count, 30_000)
   if (stranded > 0) console.error(`    ${stranded} of ${count} tasks never finished (no progress for 30 s): STRANDED`)
-  const seconds = (tracker.lastSeen() - started) / 1000
-  const measured = usage()
-  await close()
-  await events.close()
-  await queue.close()
-  return throughputRun({ count, iterations, stranded, seconds, tracker, usage: measured })
+  const seconds = (tracker.lastSeen() - run.started) / 1000
+  const measured = run.usage()
+  await run.close()
+  await run.events.close()
+  await run.queue.close()
+  return throughputRun({ count, iterations: run.iterations, stranded, seconds, tracker, usage: measured })
+}
+
+/** (d) `count` no-op jobs added with `addBulk` in chunks of `sizes.bulkChunk`, `sizes.bulkInFlight` chunks outstanding, until all have completed. */
+export const bulk = async (bull: Bull, sizes: Sizes, count: number): Promise<ThroughputRun> => {
+  const name = `bench-bulk-${++queues}`
+  const tracker = new Tracker()
+  const queue = new Queue(name, queueOptions(bull))
+  await queue.waitUntilReady()
+  const events = await observe(bull, name, {
+    completed: (jobId, at) => tracker.seenAt(jobId, at),
+    failed: (jobId, at) => tracker.seenAt(jobId, at, true),
+  })
+  const close = await bull.work(name, "noop", sizes)
+  const usage = usageOf(bull)
+  const started = performance.now()
+  const chunks = Math.ceil(count / sizes.bulkChunk)
+  await pump(chunks, sizes.bulkInFlight, async (i) => {
+    const size = Math.min(sizes.bulkChunk, count - i * sizes.bulkChunk)
+    const sent = performance.now()
+    const jobs = await queue.addBulk(Array.from({ length: size }, () => ({ name: "noop", data: { step: 1 } })))
+    for (const job of jobs) tracker.sentAt(job.id!, sent)
+  })
+  return finish({ tracker, started, count, iterations: 1, usage, close, events, queue })
 }
 
 /** Add -> `active` event seen, one job at a time on an idle queue. */
 export const idleLatency = async (bull: Bull, sizes: Sizes): Promise<LatencyRun> => {
   const name = `bench-idle-${++queues}`
   const tracker = new Tracker()
-  const queue = new Queue(name, { connection: connectionOf(bull) })
+  const queue = new Queue(name, queueOptions(bull))
   await queue.waitUntilReady()
   const events = await observe(bull, name, { active: (jobId, at) => tracker.seenAt(jobId, at) })
   const close = await bull.work(name, "noop", sizes)

@@ -4,6 +4,9 @@
  *   ticks of 1/100 s on Linux; all threads of the process);
  * - peak RSS from /proc/<pid>/status VmHWM, reset between workloads by
  *   writing 5 to /proc/<pid>/clear_refs, so each workload gets its own peak;
+ * - the client side's CPU seconds: this process (the producer and the
+ *   observer of both systems live here), from process.cpuUsage(), reported
+ *   apart from the server side so neither system's client cost is hidden;
  * - percentiles and medians of samples.
  */
 import { readFileSync, writeFileSync } from "node:fs"
@@ -40,15 +43,19 @@ export const resetPeak = (pid: number): boolean => {
   }
 }
 
-/** CPU and peak RSS of a set of processes over one workload. */
+/** CPU and peak RSS of a set of processes over one workload, and this process's (the client's) CPU. */
 export interface Usage {
+  /** Server side: the measured processes together. */
   readonly cpuSeconds: number
   readonly peakRssMb: number
+  /** Client side: this process (producer and observer), user + system. */
+  readonly clientCpuSeconds: number
   readonly perProcess: Record<string, { readonly cpuSeconds: number; readonly peakRssMb: number }>
 }
 
 /** Starts measuring `processes` (name -> pid); call the result when the workload is over. */
 export const startUsage = (processes: Record<string, number>): (() => Usage) => {
+  const clientBefore = process.cpuUsage()
   const before = Object.fromEntries(Object.entries(processes).map(([name, pid]) => {
     resetPeak(pid)
     return [name, cpuSeconds(pid)]
@@ -57,7 +64,9 @@ export const startUsage = (processes: Record<string, number>): (() => Usage) => 
     const perProcess = Object.fromEntries(Object.entries(processes).map(([name, pid]) =>
       [name, { cpuSeconds: round(cpuSeconds(pid) - before[name]!, 2), peakRssMb: round(peakRssMb(pid), 1) }]))
     const values = Object.values(perProcess)
+    const client = process.cpuUsage(clientBefore)
     return {
+      clientCpuSeconds: round((client.user + client.system) / 1e6, 2),
       cpuSeconds: round(values.reduce((s, v) => s + v.cpuSeconds, 0), 2),
       peakRssMb: round(values.reduce((s, v) => s + v.peakRssMb, 0), 1),
       perProcess,

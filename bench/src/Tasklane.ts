@@ -6,8 +6,11 @@
  * processor in its worker process; worker: on the daemon's thread pool, as
  * BullMQ's sandboxed processors run in child processes), and runs
  * the workloads of Workload.ts through the typed client over the unix socket
- * (4 connections, as apps/daemon/bench/daemon.bench.ts does). Finishes and
- * starts are observed on a Subscribe stream. Every event is in LevelDB,
+ * (4 connections, as apps/daemon/bench/daemon.bench.ts does); the bulk
+ * workload sends TriggerMany chunks. Finishes and starts are observed on a
+ * Subscribe stream that asks for just the event types counted (the final
+ * events; IterationStarted for the idle latency), filtered on the daemon, as
+ * BullMQ's observer is told only of `completed`/`failed` (`active`). Every event is in LevelDB,
  * written in group commits with sync: true (fsync) before it is acknowledged.
  *
  * `cpuProfileDir` starts the daemon's node with `--cpu-prof --cpu-prof-dir`
@@ -21,7 +24,7 @@ import { join } from "node:path"
 import { connect, type Connection } from "@tasklane/daemon/client"
 import { Effect, Fiber, Stream } from "effect"
 import * as Cleanup from "./Cleanup.ts"
-import { startUsage, sleep, summarize } from "./Measure.ts"
+import { startUsage, sleep, summarize, type Usage } from "./Measure.ts"
 import { pump, throughputRun, Tracker, type LatencyRun, type Sizes, type ThroughputRun } from "./Workload.ts"
 
 const root = join(import.meta.dirname, "..", "..")
@@ -81,25 +84,27 @@ export const startDaemon = async (options: {
   }
 }
 
-/** Follows the daemon's event log from its current head, feeding `onEvent`. */
-const follow = async (connection: Connection, onEvent: (type: string, stream: string, at: number) => void) => {
+/** Follows the daemon's event log from its current head, events of `types` only, feeding `onEvent`. */
+const follow = async (connection: Connection, types: ReadonlyArray<string>, onEvent: (type: string, stream: string, at: number) => void) => {
   const head = (await connection.call((c) => c.Info())).head
   const fiber = Effect.runFork(
-    connection.client.Subscribe({ fromPosition: head + 1 }).pipe(
+    connection.client.Subscribe({ fromPosition: head + 1, types }).pipe(
       Stream.runForEach((envelope) => Effect.sync(() => onEvent(envelope.type, envelope.stream, performance.now()))),
     ),
   )
   return () => Effect.runPromise(Fiber.interrupt(fiber))
 }
 
-const finished = new Set(["TaskDone", "TaskFailed", "TaskAborted", "MaxIterationsReached"])
+const finalTypes = ["TaskDone", "TaskFailed", "TaskAborted", "MaxIterationsReached"]
+
+/** Feeds the final events (a failure unless TaskDone) to `tracker`; returns how to stop. */
+const observeFinishes = (daemon: Daemon, tracker: Tracker) =>
+  follow(daemon.connections[0]!, finalTypes, (type, stream, at) => tracker.seenAt(stream, at, type !== "TaskDone"))
 
 /** Triggers `count` tasks of `definitionId` and waits until all have finished. */
 export const throughput = async (daemon: Daemon, sizes: Sizes, definitionId: string, input: unknown, count: number, iterations: number): Promise<ThroughputRun> => {
   const tracker = new Tracker()
-  const unfollow = await follow(daemon.connections[0]!, (type, stream, at) => {
-    if (finished.has(type)) tracker.seenAt(stream, at, type !== "TaskDone")
-  })
+  const unfollow = await observeFinishes(daemon, tracker)
   const usage = startUsage({ daemon: daemon.pid })
   const started = performance.now()
   await pump(count, sizes.inFlight, async (_, lane) => {
@@ -107,6 +112,11 @@ export const throughput = async (daemon: Daemon, sizes: Sizes, definitionId: str
     const task = await daemon.connections[lane % daemon.connections.length]!.call((c) => c.Trigger({ definitionId, input }))
     tracker.sentAt(task.context.taskId, sent)
   })
+  return finish(tracker, started, count, iterations, usage, unfollow)
+}
+
+/** Waits for the last finish; the run's figures. */
+const finish = async (tracker: Tracker, started: number, count: number, iterations: number, usage: () => Usage, unfollow: () => Promise<unknown>) => {
   const stranded = await tracker.untilOrStalled(count, 30_000)
   if (stranded > 0) console.error(`    ${stranded} of ${count} tasks never finished (no progress for 30 s): STRANDED`)
   const seconds = (tracker.lastSeen() - started) / 1000
@@ -115,10 +125,30 @@ export const throughput = async (daemon: Daemon, sizes: Sizes, definitionId: str
   return throughputRun({ count, iterations, stranded, seconds, tracker, usage: measured })
 }
 
+/** (d) `count` no-op tasks in TriggerMany chunks of `sizes.bulkChunk`, `sizes.bulkInFlight` chunks outstanding, until all have finished. */
+export const bulk = async (daemon: Daemon, sizes: Sizes, definitionId: string, input: unknown, count: number): Promise<ThroughputRun> => {
+  const tracker = new Tracker()
+  const unfollow = await observeFinishes(daemon, tracker)
+  const usage = startUsage({ daemon: daemon.pid })
+  const started = performance.now()
+  const chunks = Math.ceil(count / sizes.bulkChunk)
+  await pump(chunks, sizes.bulkInFlight, async (i, lane) => {
+    const size = Math.min(sizes.bulkChunk, count - i * sizes.bulkChunk)
+    const triggers = Array.from({ length: size }, () => ({ definitionId, input }))
+    const sent = performance.now()
+    const outcomes = await daemon.connections[lane % daemon.connections.length]!.call((c) => c.TriggerMany({ triggers }))
+    for (const outcome of outcomes) {
+      if (outcome._tag !== "Triggered") throw new Error(`TriggerMany refused a bench task: ${outcome.error.message}`)
+      tracker.sentAt(outcome.taskId, sent)
+    }
+  })
+  return finish(tracker, started, count, 1, usage, unfollow)
+}
+
 /** Trigger -> IterationStarted seen, one task at a time on an idle daemon. */
 export const idleLatency = async (daemon: Daemon, samples: number): Promise<LatencyRun> => {
   const tracker = new Tracker()
-  const unfollow = await follow(daemon.connections[0]!, (type, stream, at) => {
+  const unfollow = await follow(daemon.connections[0]!, ["IterationStarted"], (type, stream, at) => {
     if (type === "IterationStarted") tracker.seenAt(stream, at)
   })
   await sleep(200)

@@ -2,7 +2,9 @@
  * Workload: the three workloads both systems run, and the shape of one
  * system's results, so Tasklane.ts and BullMQ.ts measure the same thing:
  * (a) `noop` tasks, one iteration each; (b) `steps` tasks of 20 iterations;
- * (c) trigger -> start latency on an idle system, one task at a time.
+ * (c) trigger -> start latency on an idle system, one task at a time;
+ * (d) bulk: the no-op tasks of (a) sent in chunks of `bulkChunk` (Tasklane
+ * TriggerMany, BullMQ addBulk), `bulkInFlight` chunks outstanding.
  *
  * Throughput workloads: the producer keeps `inFlight` triggers outstanding
  * until `count` are accepted; an observer stream on the same client side
@@ -22,10 +24,14 @@ export interface Sizes {
   readonly concurrency: number
   readonly inFlight: number
   readonly repeats: number
+  /** Tasks per bulk request (d). */
+  readonly bulkChunk: number
+  /** Bulk requests outstanding (d). */
+  readonly bulkInFlight: number
 }
 
-export const fullSizes: Sizes = { noopCount: 10_000, stepsCount: 1_000, steps: 20, latencySamples: 1_000, concurrency: 64, inFlight: 128, repeats: 3 }
-export const quickSizes: Sizes = { noopCount: 1_000, stepsCount: 100, steps: 20, latencySamples: 100, concurrency: 64, inFlight: 128, repeats: 1 }
+export const fullSizes: Sizes = { noopCount: 10_000, stepsCount: 1_000, steps: 20, latencySamples: 1_000, concurrency: 64, inFlight: 128, repeats: 3, bulkChunk: 1_000, bulkInFlight: 4 }
+export const quickSizes: Sizes = { noopCount: 1_000, stepsCount: 100, steps: 20, latencySamples: 100, concurrency: 64, inFlight: 128, repeats: 1, bulkChunk: 100, bulkInFlight: 4 }
 
 /** One run of a throughput workload. */
 export interface ThroughputRun {

@@ -7,10 +7,14 @@
  * 3. compares Tasklane with BullMQ on Redis, same machine, same run:
  *    Tasklane daemon (task code inline, and on its worker threads), BullMQ on
  *    Redis as Debian ships it, and BullMQ on Redis
- *    with appendfsync always; workloads (a) no-op tasks, (b) 20-step tasks,
- *    (c) idle trigger -> start latency (Workload.ts); the throughput
- *    workloads are repeated and interleaved across systems, the median run
- *    is reported;
+ *    with appendfsync always; workloads (a) no-op tasks, (b) 20-step tasks
+ *    (and (b'), BullMQ's re-queue step variant, the semantic match of a
+ *    Tasklane step, as a full row beside Tasklane's (b)), (c) idle trigger
+ *    -> start latency, (d) the no-op tasks of (a) in bulk (Tasklane
+ *    TriggerMany vs BullMQ addBulk, same chunks) (Workload.ts); the
+ *    throughput workloads are repeated and interleaved across systems, the
+ *    median run is reported; CPU is reported for the server side and for
+ *    the client side (this process) apart;
  * 4. profiles the daemon under workload (a) with --cpu-prof (a separate run)
  *    and ranks the top 10 functions by self time (Profile.ts);
  * 5. writes bench/results/<date>.json, .md, .svg and .png (Report.ts).
@@ -68,8 +72,11 @@ const main = async () => {
     readonly noop: () => Promise<ThroughputRun>
     readonly steps: () => Promise<ThroughputRun>
     readonly idle: () => Promise<LatencyRun>
+    readonly bulk: () => Promise<ThroughputRun>
+    /** (b'): BullMQ's re-queue variant; Tasklane's own steps are already rescheduled each step, so its (b) is its (b'). */
+    readonly requeue?: () => Promise<ThroughputRun>
     readonly details: Record<string, unknown>
-    readonly runs: { noop: Array<ThroughputRun>; steps: Array<ThroughputRun>; idle?: LatencyRun }
+    readonly runs: { noop: Array<ThroughputRun>; steps: Array<ThroughputRun>; bulk: Array<ThroughputRun>; requeue: Array<ThroughputRun>; idle?: LatencyRun }
   }
   const bullSystem = (name: string, b: BullMQ.Bull, fsync: boolean): System => ({
     name,
@@ -77,8 +84,10 @@ const main = async () => {
     noop: () => BullMQ.throughput(b, sizes, "noop", sizes.noopCount, 1),
     steps: () => BullMQ.throughput(b, sizes, "steps", sizes.stepsCount, sizes.steps),
     idle: () => BullMQ.idleLatency(b, sizes),
+    bulk: () => BullMQ.bulk(b, sizes, sizes.noopCount),
+    requeue: () => BullMQ.throughput(b, sizes, "requeue", sizes.stepsCount, sizes.steps),
     details: { redisVersion: b.redis.version, redisPersistence: b.redis.persistence, cpuAndRss: "BullMQ worker process + redis-server" },
-    runs: { noop: [], steps: [] },
+    runs: { noop: [], steps: [], bulk: [], requeue: [] },
   })
   const tasklaneSystem = (name: string, daemon: Tasklane.Daemon, isolation: string): System => ({
     name,
@@ -86,8 +95,9 @@ const main = async () => {
     noop: () => Tasklane.throughput(daemon, sizes, "noop", null, sizes.noopCount, 1),
     steps: () => Tasklane.throughput(daemon, sizes, "steps20", { step: 1 }, sizes.stepsCount, sizes.steps),
     idle: () => Tasklane.idleLatency(daemon, sizes.latencySamples),
+    bulk: () => Tasklane.bulk(daemon, sizes, "noop", null, sizes.noopCount),
     details: { cpuAndRss: "daemon process (its worker threads included)", concurrency: sizes.concurrency, isolation },
-    runs: { noop: [], steps: [] },
+    runs: { noop: [], steps: [], bulk: [], requeue: [] },
   })
   const systems: Array<System> = [
     tasklaneSystem("Tasklane", tasklane, "inline"),
@@ -96,7 +106,6 @@ const main = async () => {
     bullSystem("BullMQ (fsync)", bullFsync, true),
   ]
 
-  const requeue: Array<ThroughputRun> = []
   try {
     const warmup = { ...sizes, noopCount: Math.round(sizes.noopCount / 20), stepsCount: Math.round(sizes.stepsCount / 20) }
     log(`warm-up (not recorded): ${warmup.noopCount} no-op and ${warmup.stepsCount} 20-step tasks on each system`)
@@ -118,18 +127,28 @@ const main = async () => {
         log(`(a) ${s.name}: ${n(sizes.noopCount)} no-op tasks, concurrency ${sizes.concurrency} (run ${r}/${sizes.repeats})`)
         const a = await s.noop()
         s.runs.noop.push(a)
-        log(`    ${n(Math.round(a.throughput))} tasks/s, p99 ${a.latency.p99} ms, cpu ${a.usage.cpuSeconds} s, peak rss ${a.usage.peakRssMb} MB${a.failed > 0 ? `, ${a.failed} FAILED` : ""}`)
+        log(`    ${n(Math.round(a.throughput))} tasks/s, p99 ${a.latency.p99} ms, cpu ${a.usage.cpuSeconds} s, client cpu ${a.usage.clientCpuSeconds} s, peak rss ${a.usage.peakRssMb} MB${a.failed > 0 ? `, ${a.failed} FAILED` : ""}`)
       }
       for (const s of systems) {
         log(`(b) ${s.name}: ${n(sizes.stepsCount)} tasks x ${sizes.steps} steps (run ${r}/${sizes.repeats})`)
         const b = await s.steps()
         s.runs.steps.push(b)
-        log(`    ${n(Math.round(b.throughput))} tasks/s (${n(Math.round(b.iterationsPerSecond))} steps/s), p99 ${b.latency.p99} ms, cpu ${b.usage.cpuSeconds} s${b.failed > 0 ? `, ${b.failed} FAILED` : ""}`)
+        log(`    ${n(Math.round(b.throughput))} tasks/s (${n(Math.round(b.iterationsPerSecond))} steps/s), p99 ${b.latency.p99} ms, cpu ${b.usage.cpuSeconds} s, client cpu ${b.usage.clientCpuSeconds} s${b.failed > 0 ? `, ${b.failed} FAILED` : ""}`)
+      }
+      for (const s of systems) {
+        if (s.requeue === undefined) continue
+        log(`(b') ${s.name}: re-queue step variant (updateData + moveToWait + WaitingError), ${n(sizes.stepsCount)} x ${sizes.steps} (run ${r}/${sizes.repeats})`)
+        const b2 = await s.requeue()
+        s.runs.requeue.push(b2)
+        log(`    ${n(Math.round(b2.iterationsPerSecond))} steps/s, cpu ${b2.usage.cpuSeconds} s, client cpu ${b2.usage.clientCpuSeconds} s${b2.failed > 0 ? `, ${b2.failed} FAILED` : ""}`)
+      }
+      for (const s of systems) {
+        log(`(d) ${s.name}: ${n(sizes.noopCount)} no-op tasks in bulk, chunks of ${n(sizes.bulkChunk)}, ${sizes.bulkInFlight} chunks in flight (run ${r}/${sizes.repeats})`)
+        const d = await s.bulk()
+        s.runs.bulk.push(d)
+        log(`    ${n(Math.round(d.throughput))} tasks/s, cpu ${d.usage.cpuSeconds} s, client cpu ${d.usage.clientCpuSeconds} s, peak rss ${d.usage.peakRssMb} MB${d.failed > 0 ? `, ${d.failed} FAILED` : ""}`)
       }
     }
-    log(`(b') BullMQ: the re-queue step variant (updateData + moveToWait + WaitingError), once`)
-    requeue.push(await BullMQ.throughput(bull, sizes, "requeue", sizes.stepsCount, sizes.steps))
-    log(`    ${n(Math.round(requeue[0]!.throughput))} tasks/s`)
   } finally {
     await tasklane.stop()
     await tasklaneWorker.stop()
@@ -161,12 +180,16 @@ const main = async () => {
   const a = systems.map((s) => medianRun(s.runs.noop))
   const b = systems.map((s) => medianRun(s.runs.steps))
   const c = systems.map((s) => s.runs.idle!)
+  const d = systems.map((s) => medianRun(s.runs.bulk))
+  // (b'): each step rescheduled, other tasks get a turn. Tasklane's (b) already is that; BullMQ's is its re-queue variant.
+  const b2 = systems.map((s, i) => (s.runs.requeue.length > 0 ? medianRun(s.runs.requeue) : b[i]!))
   const rows: Array<Report.Row> = [
     { measure: `(a) ${n(sizes.noopCount)} no-op tasks: throughput, tasks/s`, values: a.map((x) => x.throughput), digits: 0 },
     { measure: "(a) trigger -> done latency p50, ms", values: a.map((x) => x.latency.p50), digits: 1 },
     { measure: "(a) trigger -> done latency p95, ms", values: a.map((x) => x.latency.p95), digits: 1 },
     { measure: "(a) trigger -> done latency p99, ms", values: a.map((x) => x.latency.p99), digits: 1 },
     { measure: "(a) CPU seconds (server side)", values: a.map((x) => x.usage.cpuSeconds), digits: 2 },
+    { measure: "(a) CPU seconds (client side: producer + observer)", values: a.map((x) => x.usage.clientCpuSeconds), digits: 2 },
     { measure: "(a) peak RSS, MB (server side)", values: a.map((x) => x.usage.peakRssMb), digits: 0 },
     { measure: `(b) ${n(sizes.stepsCount)} tasks x ${sizes.steps} steps: throughput, tasks/s`, values: b.map((x) => x.throughput), digits: 0 },
     { measure: "(b) steps/s", values: b.map((x) => x.iterationsPerSecond), digits: 0 },
@@ -174,12 +197,24 @@ const main = async () => {
     { measure: "(b) trigger -> done latency p95, ms", values: b.map((x) => x.latency.p95), digits: 1 },
     { measure: "(b) trigger -> done latency p99, ms", values: b.map((x) => x.latency.p99), digits: 1 },
     { measure: "(b) CPU seconds (server side)", values: b.map((x) => x.usage.cpuSeconds), digits: 2 },
+    { measure: "(b) CPU seconds (client side: producer + observer)", values: b.map((x) => x.usage.clientCpuSeconds), digits: 2 },
     { measure: "(b) peak RSS, MB (server side)", values: b.map((x) => x.usage.peakRssMb), digits: 0 },
+    { measure: "(b') each step rescheduled (Tasklane: its (b); BullMQ: re-queue variant): steps/s", values: b2.map((x) => x.iterationsPerSecond), digits: 0 },
+    { measure: "(b') trigger -> done latency p99, ms", values: b2.map((x) => x.latency.p99), digits: 1 },
+    { measure: "(b') CPU seconds (server side)", values: b2.map((x) => x.usage.cpuSeconds), digits: 2 },
+    { measure: "(b') CPU seconds (client side)", values: b2.map((x) => x.usage.clientCpuSeconds), digits: 2 },
     { measure: `(c) idle trigger -> start latency p50, ms (${n(sizes.latencySamples)} samples)`, values: c.map((x) => x.latency.p50), digits: 2 },
     { measure: "(c) idle trigger -> start latency p95, ms", values: c.map((x) => x.latency.p95), digits: 2 },
     { measure: "(c) idle trigger -> start latency p99, ms", values: c.map((x) => x.latency.p99), digits: 2 },
     { measure: "(c) CPU seconds (server side, whole run)", values: c.map((x) => x.usage.cpuSeconds), digits: 2 },
+    { measure: "(c) CPU seconds (client side, whole run)", values: c.map((x) => x.usage.clientCpuSeconds), digits: 2 },
     { measure: "(c) peak RSS, MB (server side)", values: c.map((x) => x.usage.peakRssMb), digits: 0 },
+    { measure: `(d) ${n(sizes.noopCount)} no-op tasks in bulk (TriggerMany / addBulk, chunks of ${n(sizes.bulkChunk)}): tasks/s`, values: d.map((x) => x.throughput), digits: 0 },
+    { measure: "(d) trigger -> done latency p50, ms (from the chunk's send)", values: d.map((x) => x.latency.p50), digits: 1 },
+    { measure: "(d) trigger -> done latency p99, ms", values: d.map((x) => x.latency.p99), digits: 1 },
+    { measure: "(d) CPU seconds (server side)", values: d.map((x) => x.usage.cpuSeconds), digits: 2 },
+    { measure: "(d) CPU seconds (client side: producer + observer)", values: d.map((x) => x.usage.clientCpuSeconds), digits: 2 },
+    { measure: "(d) peak RSS, MB (server side)", values: d.map((x) => x.usage.peakRssMb), digits: 0 },
   ]
   const comparison: Report.Comparison = { systems: systems.map((s) => s.name), rows }
 
@@ -188,8 +223,9 @@ const main = async () => {
   const persistence = (s: System) => JSON.stringify((s.details["redisPersistence"] as Record<string, string>))
   const fairness = [
     `Same machine, same run: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGb} GB, Linux ${machine.kernel}, Node ${machine.node}; the four systems ran side by side and the workloads were interleaved (each repeat runs a system after the other); ${sizes.repeats} repeat(s) of (a) and (b), the run with the median throughput is shown.`,
-    `Same client shape: the producer is this process, ${sizes.inFlight} triggers/adds in flight; finishes and starts are seen on an observer stream (Tasklane: Subscribe over the unix socket; BullMQ: QueueEvents over Redis streams). Latency = trigger sent .. observer sees the task finish (a, b) or start (c).`,
-    `Concurrency ${sizes.concurrency} on both (daemon --concurrency ${sizes.concurrency}; BullMQ Worker concurrency ${sizes.concurrency}). CPU seconds (utime+stime from /proc) and peak RSS (VmHWM, reset per workload) count the server side only: Tasklane = daemon process; BullMQ = worker process + redis-server (the producer is not counted for either).`,
+    `Same client shape: the producer is this process, ${sizes.inFlight} triggers/adds in flight (a, b, b'); in bulk (d), chunks of ${n(sizes.bulkChunk)} (Tasklane TriggerMany, BullMQ Queue.addBulk), ${sizes.bulkInFlight} chunks in flight. Latency = trigger sent (for (d): its chunk sent) .. observer sees the task finish (a, b, b', d) or start (c).`,
+    `Same observation: each system's observer is told of one event per task, the one counted. Tasklane: Subscribe over the unix socket with types = the final events (TaskDone, TaskFailed, TaskAborted, MaxIterationsReached; IterationStarted for (c)), filtered on the daemon, so no other event is encoded or sent. BullMQ: QueueEvents with listeners for completed/failed (active for (c)) only; it reads the queue's whole Redis event stream (added, waiting, active, completed, ...: XREAD cannot filter), which BullMQ writes whether anyone listens or not; the reading is the client's cost and shows in its client CPU.`,
+    `Concurrency ${sizes.concurrency} on both (daemon --concurrency ${sizes.concurrency}; BullMQ Worker concurrency ${sizes.concurrency}). Server side: CPU seconds (utime+stime from /proc) and peak RSS (VmHWM, reset per workload) of Tasklane's daemon process, and of BullMQ's worker process + redis-server. Client side: CPU seconds of this process (producer and observer, process.cpuUsage()) over the same workload, reported apart.`,
     `Tasklane guarantees: ${Tasklane.guarantees}`,
     `BullMQ guarantees: ${BullMQ.guarantees(false)} Settings in force: ${persistence(systems[2]!)}.`,
     `BullMQ (fsync) guarantees: ${BullMQ.guarantees(true)} Settings in force: ${persistence(systems[3]!)}.`,
@@ -205,7 +241,7 @@ const main = async () => {
   md.push(`# Tasklane vs BullMQ: ${date}${quick ? " (QUICK smoke run, 1/10 sizes: not a record)" : ""}`)
   md.push("", "## Comparison (server side)", "", Report.comparisonTable(comparison))
   if (strandedNotes.length > 0) md.push("", "**Stranded tasks** (a correctness problem, not a speed figure):", "", ...strandedNotes.map((x) => `- ${x}`))
-  md.push("", `Side figure: (b') BullMQ re-queue step variant (job.updateData + job.moveToWait(token) + throw WaitingError, so other jobs get a turn between steps), Redis defaults: ${n(Math.round(requeue[0]!.throughput))} tasks/s (${n(Math.round(requeue[0]!.iterationsPerSecond))} steps/s), p99 ${requeue[0]!.latency.p99} ms, CPU ${requeue[0]!.usage.cpuSeconds} s.`)
+  md.push("", `(b') compares like with like: a Tasklane step is rescheduled through the scheduler and other tasks get a turn between steps, so its (b) figures stand in its columns; BullMQ's columns run the re-queue step variant (job.updateData + job.moveToWait(token) + throw WaitingError after each of the first ${sizes.steps - 1} steps).`)
   md.push("", "## What each guarantees, and fairness", "", ...fairness.map((f) => `- ${f}`))
   if (store !== undefined) {
     md.push("", "## Event store and replay (packages/core/bench/store.bench.ts)", "", Report.table(["measure", "median", "note"], store.rows.map((r) => [r.measure, r.value, r.note])), "", store.footer)
@@ -231,6 +267,8 @@ const main = async () => {
       panels: [
         { title: `(a) ${n(sizes.noopCount)} no-op tasks`, unit: "tasks/s", values: a.map((x) => x.throughput) },
         { title: `(b) ${n(sizes.stepsCount)} x ${sizes.steps} steps`, unit: "tasks/s", values: b.map((x) => x.throughput) },
+        { title: "(b') step rescheduled each time", unit: "steps/s", values: b2.map((x) => x.iterationsPerSecond) },
+        { title: `(d) ${n(sizes.noopCount)} no-op, bulk`, unit: "tasks/s", values: d.map((x) => x.throughput) },
       ],
     },
     {
@@ -249,8 +287,7 @@ const main = async () => {
     sizes,
     machine,
     fairness,
-    systems: systems.map((s) => ({ system: s.name, guarantees: s.guarantees, details: s.details, noop: s.runs.noop, steps: s.runs.steps, idle: s.runs.idle })),
-    bullmqRequeueVariant: requeue,
+    systems: systems.map((s) => ({ system: s.name, guarantees: s.guarantees, details: s.details, noop: s.runs.noop, steps: s.runs.steps, requeue: s.runs.requeue, bulk: s.runs.bulk, idle: s.runs.idle })),
     stranded: strandedNotes,
     comparison: { systems: comparison.systems, rows: rows.map((r) => ({ measure: r.measure, values: r.values.map((v) => round(v, r.digits + 1)), tasklaneOver: r.values.slice(1).map((v) => round(r.values[0]! / v, 3)) })) },
     store,

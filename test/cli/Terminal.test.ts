@@ -1,11 +1,13 @@
 /**
  * The CLI on a real terminal: `trigger --wait` run inside a pseudo-terminal
  * (util-linux `script`, which every Debian has) redraws one live progress
- * line with a bar and colours the final status, and `NO_COLOR` keeps the
- * live line but drops every colour. Piped output (the other CLI tests) has
+ * line with a bar and colours the final status, `NO_COLOR` keeps the
+ * live line but drops every colour, and `trigger --input-lines` shows its
+ * progress per request on one live line. Piped output (the other CLI tests) has
  * neither.
  */
 import { execFile, execFileSync } from "node:child_process"
+import { writeFileSync } from "node:fs"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { bin, type DaemonProcess, removeDataDir, startDaemon, tempDataDir } from "../support/DaemonProcess.ts"
 
@@ -62,5 +64,16 @@ describe.skipIf(scriptPath === "")("tasklane on a terminal", () => {
     expect(output).toContain("\r\u001b[2K")
     expect(output).toMatch(/error/)
     expect(output).not.toMatch(ansiColour)
+  })
+
+  it("trigger --input-lines shows a live progress line per request, then the summary", async () => {
+    const file = `${dir}/many.jsonl`
+    writeFileSync(file, Array.from({ length: 2_500 }, () => '{"steps":1,"delaySeconds":0}').join("\n"))
+    // Delayed an hour: they are stored and wait, nothing runs.
+    const { code, output } = await onTerminal(["trigger", "demo", "--input-lines", file, "--delay", "3600"])
+    expect(code).toBe(0)
+    expect(output).toContain("\r\u001b[2Ksent 1000/2500 lines")
+    expect(output).toContain("\r\u001b[2Ksent 2500/2500 lines")
+    expect(output).toContain("2500 of 2500 line(s) triggered, 0 refused")
   })
 })

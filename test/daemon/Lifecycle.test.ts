@@ -10,7 +10,7 @@
  */
 import type { Ids, Replay, TaskEvent } from "@tasklane/core"
 import { TaskRpc } from "@tasklane/core"
-import { Effect, Stream } from "effect"
+import { Effect, Fiber, Stream } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type { Connection } from "../../apps/daemon/src/Client.ts"
 import { type DaemonProcess, fixtureConfig, removeDataDir, startDaemon, tempDataDir } from "../support/DaemonProcess.ts"
@@ -538,6 +538,26 @@ describe.concurrent("lifecycle", () => {
     expect(events.filter((e) => e.stream === earlier).map((e) => e.type)).toEqual(["TaskTriggered", "IterationStarted", "TaskDone"])
     expect(events.filter((e) => e.stream === live).map((e) => e.type)).toEqual(["TaskTriggered", "IterationStarted", "TaskDone"])
     expect(events.find((e) => e.stream === live)!.position).toBeGreaterThan(head)
+  })
+
+  it("Subscribe with types delivers only events of those types, in log order", async () => {
+    const head = (await c.call((client) => client.Info())).head
+    const events: Array<TaskEvent.EventEnvelope> = []
+    const following = Effect.runFork(
+      c.client.Subscribe({ fromPosition: head + 1, types: ["TaskDone", "TaskFailed"] }).pipe(
+        Stream.runForEach((event) => Effect.sync(() => void events.push(event))),
+      ),
+    )
+    const done = await start("quick", { filtered: true })
+    const failed = await start("failer", {})
+    await poll(async () => ([done, failed].every((id) => events.some((e) => e.stream === id)) ? true : undefined))
+    await Effect.runPromise(Fiber.interrupt(following))
+    // Other tests' tasks may finish meanwhile: every event is a finish, and both of these are there.
+    expect(new Set(events.map((e) => e.type))).toEqual(new Set(["TaskDone", "TaskFailed"]))
+    expect(events.filter((e) => e.stream === done || e.stream === failed).map((e) => [e.stream, e.type])).toEqual(
+      expect.arrayContaining([[done, "TaskDone"], [failed, "TaskFailed"]]),
+    )
+    expect(events.map((e) => e.position)).toEqual([...events.map((e) => e.position)].sort((a, b) => a - b))
   })
 })
 

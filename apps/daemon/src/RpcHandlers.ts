@@ -71,6 +71,7 @@ export const layer = (identity: DaemonIdentity) =>
         Definitions: ({ includePrivate }) =>
           Effect.succeed(registry.all.filter((entry) => includePrivate === true || !entry.info.isPrivate).map((entry) => entry.info)),
         Trigger: (request) => tasks.trigger(request),
+        TriggerMany: ({ triggers }) => tasks.triggerMany(triggers),
         ValidateInput: ({ definitionId, input }) => tasks.validateInput(definitionId, input),
         Abort: ({ taskId, message }) => tasks.abort(taskId, message),
         GetTask: ({ taskId }) => tasks.get(taskId),
@@ -85,8 +86,12 @@ export const layer = (identity: DaemonIdentity) =>
             Effect.mapError((error) => (error._tag === "StoreError" ? toDaemonError(error) : error)),
           ),
         Logs: ({ taskId, follow }) => Stream.unwrap(logs(taskId, follow === true)),
-        Subscribe: ({ fromPosition }) =>
-          store.subscribe(fromPosition ?? 1).pipe(Stream.map(toWire), Stream.mapError(toDaemonError)),
+        Subscribe: ({ fromPosition, types }) => {
+          const all = store.subscribe(fromPosition ?? 1)
+          const wanted = types === undefined ? undefined : new Set(types)
+          const chosen = wanted === undefined ? all : all.pipe(Stream.filter((recorded) => wanted.has(recorded.event._tag)))
+          return chosen.pipe(Stream.map(toWire), Stream.mapError(toDaemonError))
+        },
         DeleteTask: ({ taskId }) =>
           tasks.execute(taskId, { _tag: "Delete" }).pipe(
             Effect.asVoid,

@@ -31,14 +31,7 @@ export interface TriggerRequest {
 }
 
 /** What a trigger can fail with. */
-export type TriggerError =
-  | TaskRpc.InvalidInput
-  | TaskRpc.InvalidRequest
-  | TaskRpc.UnknownDefinition
-  | TaskRpc.TriggerRefused
-  | TaskRpc.UnknownTask
-  | TaskRpc.NotAllowed
-  | TaskRpc.DaemonError
+export type TriggerError = TaskRpc.TriggerError
 
 /** The task service. */
 export class Tasks extends Context.Service<
@@ -46,6 +39,10 @@ export class Tasks extends Context.Service<
   {
     /** Validates and stores a new task (or returns the one with the same idempotency key). */
     readonly trigger: (request: TriggerRequest) => Effect.Effect<Replay.TaskState, TriggerError>
+    /** Many triggers in one go, answered per item in order (see `TaskRpc`'s TriggerMany); fails only when there are too many. */
+    readonly triggerMany: (
+      requests: ReadonlyArray<TriggerRequest>,
+    ) => Effect.Effect<ReadonlyArray<TaskRpc.TriggerOutcome>, TaskRpc.TooManyTriggers>
     /** Checks input against the definition's schema as a trigger would, without onBeforeTrigger and without storing anything. */
     readonly validateInput: (definitionId: string, input: unknown) => Effect.Effect<void, TaskRpc.InvalidInput | TaskRpc.UnknownDefinition>
     /** Decides and records a lifecycle command on an existing task. */
@@ -79,6 +76,10 @@ const randomBytes = (n: number): Uint8Array => {
 
 const newId = Effect.map(Clock.currentTimeMillis, (now) => Ids.uuidv7(now, randomBytes(10)))
 
+/** Events with their ids and time, ready to append (plain code: a batch stamps all its items without a yield in between). */
+const stamp = (events: ReadonlyArray<TaskEvent.TaskEvent>, at: number): ReadonlyArray<TaskEvent.NewEvent> =>
+  events.map((event) => ({ id: Ids.uuidv7(at, randomBytes(10)) as Ids.EventId, at, event }))
+
 /** The state after an append's first event (its TaskTriggered), from the state before it. */
 const stateAfterTrigger = (appended: EventStore.AppendResult): Replay.TaskState => {
   const state = Replay.replay(appended.events.slice(0, 1))
@@ -104,11 +105,7 @@ export const layer = Layer.effect(
       )
 
     const append = (stream: Ids.TaskId, expectedVersion: EventStore.ExpectedVersion, events: ReadonlyArray<TaskEvent.TaskEvent>) =>
-      Effect.gen(function*() {
-        const at = yield* Clock.currentTimeMillis
-        const stamped = yield* Effect.forEach(events, (event) => Effect.map(newId, (id) => ({ id: id as Ids.EventId, at, event })))
-        return yield* store.append({ stream, expectedVersion, events: stamped })
-      })
+      Effect.flatMap(Clock.currentTimeMillis, (at) => store.append({ stream, expectedVersion, events: stamp(events, at) }))
 
     const execute = (taskId: Ids.TaskId, command: Lifecycle.Command) =>
       Effect.gen(function*() {
@@ -168,25 +165,29 @@ export const layer = Layer.effect(
         return { entry, encoded }
       })
 
-    const store_ = (request: TriggerRequest) =>
+    /** The task that owns this idempotency key, if any; a key whose task was deleted is refused. */
+    const owner = (key: string) =>
       Effect.gen(function*() {
-        if (request.idempotencyKey !== undefined) {
-          const existing = yield* store.findByIdempotencyKey(request.idempotencyKey).pipe(Effect.mapError(toDaemonError))
-          // A key stays with its first task for good: after that task is deleted the key is refused, not reused.
-          if (existing?.context.deleted === true) {
-            return yield* new TaskRpc.NotAllowed({
-              taskId: existing.context.taskId,
-              status: existing.status,
-              reason: `its idempotency key "${request.idempotencyKey}" cannot be reused after the task was deleted`,
-            })
-          }
-          if (existing !== undefined) return existing
+        const existing = yield* store.findByIdempotencyKey(key).pipe(Effect.mapError(toDaemonError))
+        // A key stays with its first task for good: after that task is deleted the key is refused, not reused.
+        if (existing?.context.deleted === true) {
+          return yield* new TaskRpc.NotAllowed({
+            taskId: existing.context.taskId,
+            status: existing.status,
+            reason: `its idempotency key "${key}" cannot be reused after the task was deleted`,
+          })
         }
+        return existing
+      })
+
+    /** A validated trigger with its new task id, ready to be admitted and appended (nothing stored yet). */
+    const plan = (request: TriggerRequest) =>
+      Effect.gen(function*() {
         const { entry, encoded } = yield* validate(request)
         const taskId = (yield* newId) as Ids.TaskId
         const now = yield* Clock.currentTimeMillis
         const wakeAt = request.delaySeconds ? WakeAt.storableWakeAt(now + request.delaySeconds * 1000) : undefined
-        const command: Lifecycle.Command = {
+        const command: Lifecycle.Command & { readonly _tag: "Trigger" } = {
           _tag: "Trigger",
           taskId,
           definitionId: entry.definition.id as Ids.DefinitionId,
@@ -198,45 +199,157 @@ export const layer = Layer.effect(
           ...(wakeAt === undefined ? {} : { wakeAt }),
           ...(request.forkedFrom === undefined ? {} : { forkedFrom: request.forkedFrom }),
         }
-        // A free slot and nobody waiting for one: the first iteration starts in the trigger's own commit.
-        const definitionId = entry.definition.id
-        const admitted = wakeAt === undefined && slots.waiting() === 0 && slots.free(definitionId)
-        const events = Lifecycle.decide(Replay.initial, admitted ? { ...command, start: true } : command)
-        if (events instanceof Lifecycle.CommandRejected) return yield* new TaskRpc.DaemonError({ reason: events.message })
-        if (admitted) {
-          slots.take(definitionId)
-          slots.admitted.set(taskId, definitionId)
+        return command
+      })
+
+    type Planned = Effect.Success<ReturnType<typeof plan>>
+
+    /**
+     * Decides a planned trigger's events, taking a slot for it when one is free
+     * and nobody waits for one (the first iteration then starts in the
+     * trigger's own commit). Synchronous, so a batch decides all its items
+     * against the same slots without anything in between.
+     */
+    const admit = (command: Planned, mayAdmit: boolean) => {
+      const definitionId = command.definitionId as string
+      const admitted = mayAdmit && command.wakeAt === undefined && slots.waiting() === 0 && slots.free(definitionId)
+      const events = Lifecycle.decide(Replay.initial, admitted ? { ...command, start: true } : command)
+      if (events instanceof Lifecycle.CommandRejected) return new TaskRpc.DaemonError({ reason: events.message })
+      if (admitted) {
+        slots.take(definitionId)
+        slots.admitted.set(command.taskId, definitionId)
+      }
+      return { command, events, admitted }
+    }
+
+    /** Appends an admitted trigger, its events stamped `at`; a failed append gives its slot back. */
+    const appendAdmitted = ({ command, events, admitted }: Exclude<ReturnType<typeof admit>, TaskRpc.DaemonError>, at: number) =>
+      store.append({ stream: command.taskId, expectedVersion: "noStream", events: stamp(events, at) }).pipe(
+        Effect.mapError(toDaemonError),
+        Effect.tapError(() =>
+          Effect.sync(() => {
+            if (!admitted) return
+            slots.admitted.delete(command.taskId)
+            slots.release(command.definitionId)
+          })
+        ),
+        Effect.map((appended) => ({ appended, admitted })),
+      )
+
+    const store_ = (request: TriggerRequest) =>
+      Effect.gen(function*() {
+        if (request.idempotencyKey !== undefined) {
+          const existing = yield* owner(request.idempotencyKey)
+          if (existing !== undefined) return existing
         }
-        const appended = yield* append(taskId, "noStream", events).pipe(
-          Effect.mapError(toDaemonError),
-          Effect.tapError(() =>
-            Effect.sync(() => {
-              if (!admitted) return
-              slots.admitted.delete(taskId)
-              slots.release(definitionId)
-            })
-          ),
-        )
+        const decided = admit(yield* plan(request), true)
+        if (decided instanceof TaskRpc.DaemonError) return yield* decided
+        const { appended, admitted } = yield* appendAdmitted(decided, yield* Clock.currentTimeMillis)
         // The caller sees the task as triggered (its start, if any, is the scheduler's business).
         return admitted ? stateAfterTrigger(appended) : appended.state
       })
 
-    // Two triggers with the same idempotency key at once: the second waits for the first and returns its task.
-    const trigger = (request: TriggerRequest): Effect.Effect<Replay.TaskState, TriggerError> => {
-      const key = request.idempotencyKey
-      if (key === undefined) return store_(request)
-      return Effect.suspend(() => {
-        const pending = inFlightKeys.get(key)
-        if (pending !== undefined) return Effect.promise(() => pending.catch(() => undefined)).pipe(Effect.flatMap(() => store_(request)))
-        return Effect.uninterruptibleMask((restore) =>
-          Effect.gen(function*() {
-            let release!: () => void
-            inFlightKeys.set(key, new Promise<void>((resolve) => (release = resolve)))
-            return yield* restore(store_(request)).pipe(Effect.ensuring(Effect.sync(() => (inFlightKeys.delete(key), release()))))
-          }),
-        )
-      })
+    /**
+     * Holds idempotency keys for one trigger or batch: waits while another
+     * holds any of them, then takes them all at once (so two batches never
+     * wait on each other), and gives them back when `use` ends.
+     */
+    const holdingKeys = <A, E>(keys: ReadonlyArray<string>, use: Effect.Effect<A, E>): Effect.Effect<A, E> => {
+      if (keys.length === 0) return use
+      const busy = () => keys.flatMap((key) => inFlightKeys.get(key) ?? [])
+      return Effect.uninterruptibleMask((restore) =>
+        Effect.gen(function*() {
+          for (let pending = busy(); pending.length > 0; pending = busy()) {
+            yield* restore(Effect.promise(() => Promise.all(pending.map((p) => p.catch(() => undefined)))))
+          }
+          let release!: () => void
+          const held = new Promise<void>((resolve) => (release = resolve))
+          for (const key of keys) inFlightKeys.set(key, held)
+          return yield* restore(use).pipe(Effect.ensuring(Effect.sync(() => {
+            for (const key of keys) inFlightKeys.delete(key)
+            release()
+          })))
+        })
+      )
     }
+
+    // Two triggers with the same idempotency key at once: the second waits for the first and returns its task.
+    const trigger = (request: TriggerRequest): Effect.Effect<Replay.TaskState, TriggerError> =>
+      holdingKeys(request.idempotencyKey === undefined ? [] : [request.idempotencyKey], Effect.suspend(() => store_(request)))
+
+    const triggered = (taskId: Ids.TaskId, version: number, existing: boolean): TaskRpc.TriggerOutcome =>
+      new TaskRpc.Triggered({ taskId, version, existing })
+    const refused = (error: TriggerError): TaskRpc.TriggerOutcome => new TaskRpc.TriggerItemRefused({ error })
+
+    /**
+     * Many triggers: each item checked in order exactly as `trigger` checks it
+     * (a key already used earlier in the batch answers with that item's task),
+     * then admitted in one synchronous pass (slots for the first items while
+     * slots are free and nothing waits; after the first that must wait, the
+     * rest wait too, in order), then all appended at once so the store's
+     * group commit takes them together.
+     */
+    const triggerMany = (requests: ReadonlyArray<TriggerRequest>) =>
+      Effect.gen(function*() {
+        if (requests.length > TaskRpc.maxTriggersPerRequest) {
+          return yield* new TaskRpc.TooManyTriggers({ count: requests.length, max: TaskRpc.maxTriggersPerRequest })
+        }
+        const keys = [...new Set(requests.flatMap((r) => r.idempotencyKey ?? []))]
+        return yield* holdingKeys(keys, Effect.gen(function*() {
+          const outcomes: Array<TaskRpc.TriggerOutcome | undefined> = new Array(requests.length)
+          /** For an item whose key an earlier item of this batch planned: that item's index. */
+          const sameAs = new Map<number, number>()
+          const firstWithKey = new Map<string, number>()
+          const planned: Array<readonly [number, Planned]> = []
+          for (const [i, request] of requests.entries()) {
+            const key = request.idempotencyKey
+            const earlier = key === undefined ? undefined : firstWithKey.get(key)
+            if (earlier !== undefined) {
+              sameAs.set(i, earlier)
+              continue
+            }
+            const existing = key === undefined ? undefined : yield* Effect.result(owner(key))
+            if (existing?._tag === "Failure") {
+              outcomes[i] = refused(existing.failure)
+              continue
+            }
+            if (existing?.success !== undefined) {
+              outcomes[i] = triggered(existing.success.context.taskId, existing.success.context.version, true)
+              continue
+            }
+            const command = yield* Effect.result(plan(request))
+            if (command._tag === "Failure") {
+              outcomes[i] = refused(command.failure)
+              continue
+            }
+            planned.push([i, command.success])
+            if (key !== undefined) firstWithKey.set(key, i)
+          }
+          let mayAdmit = true
+          const decided = planned.map(([i, command]) => {
+            const one = admit(command, mayAdmit)
+            if (!(one instanceof TaskRpc.DaemonError) && !one.admitted && command.wakeAt === undefined) mayAdmit = false
+            return [i, one] as const
+          })
+          // Each append only queues its request for the writer, so all of them wait for the same few group commits.
+          const at = yield* Clock.currentTimeMillis
+          yield* Effect.forEach(decided, ([i, one]) => {
+            if (one instanceof TaskRpc.DaemonError) return Effect.sync(() => void (outcomes[i] = refused(one)))
+            return appendAdmitted(one, at).pipe(
+              Effect.match({
+                onFailure: (error) => void (outcomes[i] = refused(error)),
+                onSuccess: ({ appended }) => void (outcomes[i] = triggered(one.command.taskId, appended.version, false)),
+              }),
+            )
+          }, { concurrency: "unbounded", discard: true })
+          for (const [i, earlier] of sameAs) {
+            const first = outcomes[earlier]!
+            // The earlier item's append failed: this one is refused the same way (nothing of either was stored).
+            outcomes[i] = first._tag === "Triggered" ? triggered(first.taskId, first.version, true) : first
+          }
+          return outcomes as ReadonlyArray<TaskRpc.TriggerOutcome>
+        }))
+      })
 
     const abort = (taskId: Ids.TaskId, message: string | undefined): Effect.Effect<Replay.TaskState, TaskRpc.NotAllowed | TaskRpc.UnknownTask | TaskRpc.DaemonError> =>
       Effect.gen(function*() {
@@ -259,6 +372,6 @@ export const layer = Layer.effect(
 
     const validateInput = (definitionId: string, input: unknown) => Effect.asVoid(checkInput({ definitionId, input }))
 
-    return { trigger, validateInput, execute, abort, get }
+    return { trigger, triggerMany, validateInput, execute, abort, get }
   }),
 )

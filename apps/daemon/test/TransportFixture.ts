@@ -48,6 +48,7 @@ export const handlers = (dataDir: string, release: Deferred.Deferred<void>) =>
   TaskRpc.TaskRpcs.toLayer({
     Definitions: () => Effect.die(new Error("handler bug (deliberate)")),
     Trigger: unsupported,
+    TriggerMany: unsupported,
     ValidateInput: ({ definitionId }) => Effect.fail(new TaskRpc.UnknownDefinition({ definitionId })),
     Abort: unsupported,
     GetTask: ({ taskId }) => Effect.fail(new TaskRpc.UnknownTask({ taskId })),

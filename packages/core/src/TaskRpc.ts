@@ -16,6 +16,9 @@ import { TaskStatus } from "./TaskMachine.ts"
 /** Longest task name a Trigger accepts, in characters (`String.length`); a longer one fails with {@link InvalidRequest}. */
 export const maxNameLength = 200
 
+/** Most triggers one TriggerMany request may carry; a longer list fails with {@link TooManyTriggers} (nothing is stored). */
+export const maxTriggersPerRequest = 10_000
+
 /** Deepest nesting accepted in task input; deeper input fails with {@link InvalidInput} (JSON encoding recurses, so it would overflow the stack). */
 export const maxInputDepth = 100
 
@@ -127,6 +130,16 @@ export class NotAllowed extends Schema.TaggedError<NotAllowed>()("NotAllowed", {
   }
 }
 
+/** A TriggerMany request carried more than {@link maxTriggersPerRequest} triggers; nothing was stored. */
+export class TooManyTriggers extends Schema.TaggedError<TooManyTriggers>()("TooManyTriggers", {
+  count: Schema.Number,
+  max: Schema.Number,
+}) {
+  override get message() {
+    return `a TriggerMany request may carry at most ${this.max} triggers; this one carried ${this.count} (send them in chunks)`
+  }
+}
+
 /** The daemon failed to do what was asked (storage failure); nothing partial was stored. */
 export class DaemonError extends Schema.TaggedError<DaemonError>()("DaemonError", {
   reason: Schema.String,
@@ -169,6 +182,40 @@ export class DaemonInfo extends Schema.Class<DaemonInfo>("DaemonInfo")({
 
 const TaskErrors = Schema.Union([UnknownTask, DaemonError])
 
+/** What one trigger asks for: Trigger's payload, and each item of TriggerMany. */
+export const TriggerRequest = Schema.Struct({
+  definitionId: Schema.String,
+  input: Schema.Unknown,
+  name: Schema.optional(Schema.String),
+  delaySeconds: Schema.optional(Schema.Number.check(Schema.isGreaterThanOrEqualTo(0))),
+  idempotencyKey: Schema.optional(Schema.String),
+  parentId: Schema.optional(TaskId),
+  /** The task and iteration this one is forked from (a replay's "fork from here"). */
+  forkedFrom: Schema.optional(Schema.Struct({ taskId: TaskId, iteration: Schema.Number })),
+})
+export type TriggerRequest = typeof TriggerRequest.Type
+
+/** Why one trigger was refused (Trigger's errors; for TriggerMany, per item). */
+export const TriggerError = Schema.Union([InvalidInput, InvalidRequest, UnknownDefinition, TriggerRefused, UnknownTask, NotAllowed, DaemonError])
+export type TriggerError = typeof TriggerError.Type
+
+/** One TriggerMany item that was stored (or, by its idempotency key, found already stored: `existing`). */
+export class Triggered extends Schema.TaggedClass<Triggered>()("Triggered", {
+  taskId: TaskId,
+  /** The task's stream version after the commit that stored it (2 when its first iteration started in that commit; an existing task: its version when found). */
+  version: Schema.Number,
+  existing: Schema.Boolean,
+}) {}
+
+/** One TriggerMany item that was refused; nothing was stored for it. */
+export class TriggerItemRefused extends Schema.TaggedClass<TriggerItemRefused>()("TriggerItemRefused", {
+  error: TriggerError,
+}) {}
+
+/** The outcome of one TriggerMany item, at the item's index. */
+export const TriggerOutcome = Schema.Union([Triggered, TriggerItemRefused])
+export type TriggerOutcome = typeof TriggerOutcome.Type
+
 /** Every RPC the daemon serves. */
 export class TaskRpcs extends RpcGroup.make(
   Rpc.make("Definitions", {
@@ -176,18 +223,21 @@ export class TaskRpcs extends RpcGroup.make(
     success: Schema.Array(DefinitionInfo),
   }),
   Rpc.make("Trigger", {
-    payload: {
-      definitionId: Schema.String,
-      input: Schema.Unknown,
-      name: Schema.optional(Schema.String),
-      delaySeconds: Schema.optional(Schema.Number.check(Schema.isGreaterThanOrEqualTo(0))),
-      idempotencyKey: Schema.optional(Schema.String),
-      parentId: Schema.optional(TaskId),
-      /** The task and iteration this one is forked from (a replay's "fork from here"). */
-      forkedFrom: Schema.optional(Schema.Struct({ taskId: TaskId, iteration: Schema.Number })),
-    },
+    payload: TriggerRequest,
     success: TaskState,
-    error: Schema.Union([InvalidInput, InvalidRequest, UnknownDefinition, TriggerRefused, UnknownTask, NotAllowed, DaemonError]),
+    error: TriggerError,
+  }),
+  /**
+   * Many triggers in one request (at most {@link maxTriggersPerRequest}):
+   * each item is checked exactly as Trigger checks it and answered in order
+   * with `Triggered` or `TriggerItemRefused`; a refused item stores nothing
+   * and does not stop the others. The valid items are appended together, so
+   * the store commits them in a few group commits, not one sync each.
+   */
+  Rpc.make("TriggerMany", {
+    payload: { triggers: Schema.Array(TriggerRequest) },
+    success: Schema.Array(TriggerOutcome),
+    error: Schema.Union([TooManyTriggers, DaemonError]),
   }),
   Rpc.make("ValidateInput", {
     payload: { definitionId: Schema.String, input: Schema.Unknown },
@@ -238,7 +288,11 @@ export class TaskRpcs extends RpcGroup.make(
     stream: true,
   }),
   Rpc.make("Subscribe", {
-    payload: { fromPosition: Schema.optional(Schema.Number) },
+    payload: {
+      fromPosition: Schema.optional(Schema.Number),
+      /** Only events of these types (e.g. the final ones); absent: every event. Filtered on the daemon, so the rest is never encoded or sent. */
+      types: Schema.optional(Schema.Array(Schema.String)),
+    },
     success: EventEnvelope,
     error: DaemonError,
     stream: true,

@@ -1,6 +1,7 @@
 /**
  * The commands that read and drive tasks through the daemon: `definitions`,
- * `trigger` (optionally `--wait`ing for the end with progress), `ls`,
+ * `trigger` (optionally `--wait`ing for the end with progress; many tasks
+ * from a JSON Lines file with `--input-lines`, see TriggerLines.ts), `ls`,
  * `show`, `abort`, `rm` and `logs` (optionally `--follow`ing).
  */
 import { Ids, type Replay, TaskMachine, TaskRpc } from "@tasklane/core"
@@ -8,8 +9,9 @@ import { Effect, Stream } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import * as Fs from "node:fs"
 import type { TaskClient } from "../Client.ts"
-import { withClient } from "./Connect.ts"
+import { maxInputBytes, withClient } from "./Connect.ts"
 import * as Output from "./Output.ts"
+import { triggerLines } from "./TriggerLines.ts"
 import { Json, opt, style, TaskEndedBadly, UsageError } from "./Output.ts"
 
 const taskIdArgument = Argument.String("taskId").pipe(Argument.withDescription("the task's id"))
@@ -64,9 +66,6 @@ const readInput = (input: string | undefined, file: string | undefined) => {
   return input === undefined ? Effect.succeed({}) : parseInput(input, "--input")
 }
 
-/** Room left in a request for what surrounds the input (the RPC envelope, definition id, name, key). */
-const envelopeBytes = 64 * 1024
-
 /**
  * Refuses, before anything is sent, a Trigger the daemon could not take:
  * input nested deeper than it accepts (the same InvalidInput the daemon would
@@ -80,10 +79,10 @@ const checkLimits = (definitionId: string, input: unknown): Effect.Effect<void, 
       return Effect.fail(new TaskRpc.InvalidInput({ definitionId, issues: [{ path: [], message }] }))
     }
     const bytes = Buffer.byteLength(JSON.stringify(input))
-    if (bytes <= TaskRpc.maxRequestBytes - envelopeBytes) return Effect.void
+    if (bytes <= maxInputBytes) return Effect.void
     return Effect.fail(
       new UsageError({
-        reason: `the input is ${bytes} bytes of JSON; it may be at most ${TaskRpc.maxRequestBytes - envelopeBytes} bytes ` +
+        reason: `the input is ${bytes} bytes of JSON; it may be at most ${maxInputBytes} bytes ` +
           `(the daemon reads requests of up to ${TaskRpc.maxRequestBytes / 1024 / 1024} MiB): pass large data by reference (a file path or URL) instead`,
       }),
     )
@@ -135,6 +134,13 @@ export const trigger = Command.make("trigger", {
   definitionId: Argument.String("definitionId").pipe(Argument.withDescription("the task definition to run")),
   input: Flag.String("input").pipe(Flag.optional, Flag.withDescription("the task's input as JSON (default {})")),
   inputFile: Flag.String("input-file").pipe(Flag.optional, Flag.withDescription("read the input JSON from this file")),
+  inputLines: Flag.String("input-lines").pipe(
+    Flag.optional,
+    Flag.withDescription(
+      "trigger one task per line of this JSON Lines file (- for stdin; blank lines skipped), 1,000 per request; " +
+        "prints a summary with every refused line (exit 2 if any); --idempotency-key K gives line N the key K:N",
+    ),
+  ),
   name: Flag.String("name").pipe(Flag.optional, Flag.withDescription("a name for the task")),
   delay: Flag.Finite("delay").pipe(Flag.optional, Flag.withDescription("start no sooner than this many seconds from now")),
   idempotencyKey: Flag.String("idempotency-key").pipe(
@@ -144,12 +150,19 @@ export const trigger = Command.make("trigger", {
   wait: Flag.Boolean("wait").pipe(Flag.withDefault(false), Flag.withDescription("follow the task to its end; exit 1 unless it is done")),
 }, (options) =>
   Effect.gen(function*() {
-    const input = yield* readInput(opt(options.input), opt(options.inputFile))
-    yield* checkLimits(options.definitionId, input)
     const name = opt(options.name)
     const delaySeconds = opt(options.delay)
     const idempotencyKey = opt(options.idempotencyKey)
     if (delaySeconds !== undefined && delaySeconds < 0) return yield* new UsageError({ reason: "--delay must be 0 or more seconds" })
+    const lines = opt(options.inputLines)
+    if (lines !== undefined) {
+      if (opt(options.input) !== undefined || opt(options.inputFile) !== undefined || options.wait) {
+        return yield* new UsageError({ reason: "--input-lines takes each task's input from its file: give it without --input, --input-file or --wait" })
+      }
+      return yield* withClient((client) => triggerLines(client, lines, { definitionId: options.definitionId, name, delaySeconds, idempotencyKey }))
+    }
+    const input = yield* readInput(opt(options.input), opt(options.inputFile))
+    yield* checkLimits(options.definitionId, input)
     yield* withClient((client) =>
       Effect.gen(function*() {
         const state = yield* client.Trigger({
@@ -163,7 +176,7 @@ export const trigger = Command.make("trigger", {
         yield* Output.print(state, (s) => Output.line(s.context.taskId))
       })
     )
-  })).pipe(Command.withDescription("Trigger a task and print its id (with --wait, follow it to its end)"))
+  })).pipe(Command.withDescription("Trigger a task and print its id (with --wait, follow it to its end; with --input-lines, one task per line)"))
 
 /** `tasklane ls`: tasks, newest first. */
 export const ls = Command.make("ls", {

@@ -1,12 +1,17 @@
 /**
  * The CLI's way to the daemon: the data directory and socket from the global
- * flags (`--data-dir`, `$TASKLANE_HOME`, `--socket`), and a scoped typed
- * client for one command's run, failing fast with `DaemonUnreachable`.
+ * flags (`--data-dir`, `$TASKLANE_HOME`, `--socket`), a scoped typed
+ * client for one command's run, failing fast with `DaemonUnreachable`, and
+ * how much input a request may carry.
  */
+import { TaskRpc } from "@tasklane/core"
 import { Effect } from "effect"
 import * as Client from "../Client.ts"
 import * as DataDir from "../DataDir.ts"
 import { DataDirFlag, opt, SocketFlag } from "./Output.ts"
+
+/** Most bytes of task input one request may carry: the daemon's request limit less room for the RPC envelope, ids, names and keys. */
+export const maxInputBytes = TaskRpc.maxRequestBytes - 64 * 1024
 
 /** The data directory the global flags point at. */
 export const dataDir = Effect.map(DataDirFlag, (flag) => DataDir.resolveDirectory({ dataDir: opt(flag) }))
