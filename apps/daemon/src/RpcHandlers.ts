@@ -1,13 +1,14 @@
 /**
  * The daemon's handlers for every RPC of `TaskRpc.TaskRpcs`: thin adapters
  * from requests to the task service, the event store, the registry and the
- * scheduler. Storage failures become `DaemonError`; nothing here throws.
+ * scheduler, the schedules. Storage failures become `DaemonError`; nothing here throws.
  */
 import { Effect, Stream } from "effect"
 import { EventStore, TaskEvent, TaskRpc } from "@tasklane/core"
 import type { Ids } from "@tasklane/core"
 import { Registry } from "./Registry.ts"
 import { Scheduler } from "./Scheduler.ts"
+import { Schedules } from "./Schedules.ts"
 import { Tasks } from "./Tasks.ts"
 
 /** What Info reports about this process. */
@@ -48,6 +49,7 @@ export const layer = (identity: DaemonIdentity) =>
       const tasks = yield* Tasks
       const registry = yield* Registry
       const scheduler = yield* Scheduler
+      const schedules = yield* Schedules
 
       const logs = (taskId: Ids.TaskId, follow: boolean) =>
         Effect.gen(function*() {
@@ -112,6 +114,12 @@ export const layer = (identity: DaemonIdentity) =>
               store: yield* store.health,
             })
           }),
+        ScheduleAdd: (request) => schedules.add(request),
+        ScheduleList: () => schedules.list,
+        SchedulePause: ({ scheduleId }) => schedules.pause(scheduleId),
+        ScheduleResume: ({ scheduleId }) => schedules.resume(scheduleId),
+        ScheduleRemove: ({ scheduleId }) => schedules.remove(scheduleId),
+        ScheduleTriggerNow: ({ scheduleId }) => schedules.triggerNow(scheduleId),
       }
     }),
   )

@@ -20,6 +20,7 @@ import * as Registry from "./Registry.ts"
 import * as RpcHandlers from "./RpcHandlers.ts"
 import * as Runner from "./Runner.ts"
 import * as Scheduler from "./Scheduler.ts"
+import * as Schedules from "./Schedules.ts"
 import * as Server from "./Server.ts"
 import * as Slots from "./Slots.ts"
 import * as StoreWatch from "./StoreWatch.ts"
@@ -190,6 +191,7 @@ export const daemon = (options: DaemonOptions) =>
         Layer.provideMerge(owned),
       )
       const execution = Scheduler.layer({ concurrency, shutdownGraceSeconds: options.shutdownGraceSeconds }).pipe(
+        Layer.provideMerge(Schedules.layer({ file: Path.join(paths.directory, "schedules.jsonl") })),
         Layer.provideMerge(Hooks.layer),
         Layer.provideMerge(Runner.layer({ abortGraceSeconds })),
         Layer.provideMerge(core),

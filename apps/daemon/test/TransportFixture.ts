@@ -63,6 +63,12 @@ export const handlers = (dataDir: string, release: Deferred.Deferred<void>) =>
     Subscribe: () => Stream.fail(new TaskRpc.DaemonError({ reason: "not served by the transport fixture" })),
     DeleteTask: unsupported,
     Info: () => Effect.succeed(info(dataDir)),
+    ScheduleAdd: unsupported,
+    ScheduleList: unsupported,
+    SchedulePause: unsupported,
+    ScheduleResume: unsupported,
+    ScheduleRemove: unsupported,
+    ScheduleTriggerNow: unsupported,
   })
 
 /** A running server in `directory` (made 0700); stops when the scope closes. */

@@ -8,6 +8,7 @@
 import { Schema } from "effect"
 import { Rpc, RpcGroup } from "effect/rpc"
 import { TaskId } from "./Ids.ts"
+import { CatchUp, Overlap, ScheduleInfo, UnknownSchedule } from "./Schedule.ts"
 import { TaskState } from "./Replay.ts"
 import { StoreHealth } from "./StoreHealth.ts"
 import { EventEnvelope } from "./TaskEvent.ts"
@@ -302,4 +303,33 @@ export class TaskRpcs extends RpcGroup.make(
     error: Schema.Union([UnknownTask, NotAllowed, DaemonError]),
   }),
   Rpc.make("Info", { success: DaemonInfo }),
+  /**
+   * Adds a recurring schedule (see `Schedule`): the cron and zone are parsed
+   * (a bad one is InvalidRequest naming `cron` or `tz`) and the input is
+   * checked against the definition's schema, as Trigger would, before
+   * anything is stored.
+   */
+  Rpc.make("ScheduleAdd", {
+    payload: {
+      definitionId: Schema.String,
+      cron: Schema.String,
+      tz: Schema.optional(Schema.String),
+      input: Schema.optional(Schema.Unknown),
+      name: Schema.optional(Schema.String),
+      overlap: Schema.optional(Overlap),
+      catchUp: Schema.optional(CatchUp),
+    },
+    success: ScheduleInfo,
+    error: Schema.Union([InvalidInput, InvalidRequest, UnknownDefinition, DaemonError]),
+  }),
+  Rpc.make("ScheduleList", { success: Schema.Array(ScheduleInfo), error: DaemonError }),
+  Rpc.make("SchedulePause", { payload: { scheduleId: Schema.String }, success: ScheduleInfo, error: Schema.Union([UnknownSchedule, DaemonError]) }),
+  Rpc.make("ScheduleResume", { payload: { scheduleId: Schema.String }, success: ScheduleInfo, error: Schema.Union([UnknownSchedule, DaemonError]) }),
+  Rpc.make("ScheduleRemove", { payload: { scheduleId: Schema.String }, error: Schema.Union([UnknownSchedule, DaemonError]) }),
+  /** Triggers the schedule's definition with its input now (its slots are unchanged); answers the task. */
+  Rpc.make("ScheduleTriggerNow", {
+    payload: { scheduleId: Schema.String },
+    success: TaskState,
+    error: Schema.Union([UnknownSchedule, InvalidInput, InvalidRequest, UnknownDefinition, TriggerRefused, UnknownTask, NotAllowed, DaemonError]),
+  }),
 ) {}

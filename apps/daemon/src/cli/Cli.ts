@@ -11,6 +11,7 @@ import * as CommandsDaemon from "./CommandsDaemon.ts"
 import * as CommandsHistory from "./CommandsHistory.ts"
 import * as CommandsInit from "./CommandsInit.ts"
 import * as CommandsReplayTest from "./CommandsReplayTest.ts"
+import * as CommandsSchedule from "./CommandsSchedule.ts"
 import * as CommandsTasks from "./CommandsTasks.ts"
 import * as CommandsTest from "./CommandsTest.ts"
 import * as Output from "./Output.ts"
@@ -26,6 +27,7 @@ export const tasklane = Command.make("tasklane").pipe(
     CommandsTasks.abort,
     CommandsTasks.rm,
     CommandsTasks.logs,
+    CommandsSchedule.schedule,
     CommandsHistory.history,
     CommandsHistory.replay,
     CommandsHistory.exportHistory,

@@ -57,7 +57,7 @@ export class TaskEndedBadly extends Schema.TaggedError<TaskEndedBadly>()("TaskEn
 /** Exit codes. */
 export const ExitCode = { ok: 0, taskFailed: 1, usage: 2, unreachable: 3 } as const
 
-const usageTags = new Set(["UsageError", "InvalidInput", "InvalidRequest", "UnknownDefinition", "UnknownTask", "NotAllowed", "TriggerRefused", "InitRefused", "LinesRefused"])
+const usageTags = new Set(["UsageError", "InvalidInput", "InvalidRequest", "UnknownDefinition", "UnknownTask", "NotAllowed", "TriggerRefused", "InitRefused", "LinesRefused", "UnknownSchedule"])
 
 /** The exit code for a failure. */
 export const exitCodeOf = (error: unknown): number => {

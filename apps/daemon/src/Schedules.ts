@@ -1,0 +1,219 @@
+/**
+ * The schedules service: adds, lists, pauses, resumes and removes recurring
+ * schedules (kept in `ScheduleLog`), and fires their due slots.
+ *
+ * Lifecycle: the layer opens the schedule log, folds it into the current
+ * schedules and forks one loop into the layer's scope. Each round the loop
+ * asks `Schedule.dueSlots` (pure) for every active schedule, fires the due
+ * slots oldest first, then sleeps until the earliest next slot (at most 1 s,
+ * so schedules added or resumed meanwhile are seen within a second). Closing
+ * the scope stops the loop and closes the log.
+ *
+ * Firing a slot triggers the definition with the schedule's input and the
+ * idempotency key `schedule:<id>:<ISO slot>`, then records the slot as
+ * fired. A crash between the two leaves the slot due at the next start; its
+ * trigger then finds the task the key already owns, so a slot never runs
+ * twice. With `overlap: "skip"` a slot is recorded as skipped while the task
+ * of the schedule's last firing has not finished. A slot whose trigger is
+ * refused (input no longer valid, definition gone) is recorded with the
+ * error and not retried; a storage failure is retried next round.
+ */
+import { randomBytes } from "node:crypto"
+import { Clock, Context, Duration, Effect, Layer, Result } from "effect"
+import { type Replay, Schedule, TaskMachine, TaskRpc } from "@tasklane/core"
+import type { Ids } from "@tasklane/core"
+import * as ScheduleLog from "./ScheduleLog.ts"
+import { Tasks } from "./Tasks.ts"
+
+/** What ScheduleAdd asks for. */
+export interface AddRequest {
+  readonly definitionId: string
+  readonly cron: string
+  readonly tz?: string | undefined
+  readonly input?: unknown
+  readonly name?: string | undefined
+  readonly overlap?: Schedule.Overlap | undefined
+  readonly catchUp?: Schedule.CatchUp | undefined
+}
+
+/** The schedules service. */
+export class Schedules extends Context.Service<
+  Schedules,
+  {
+    /** Validates (cron, zone, input) and stores a new schedule. */
+    readonly add: (
+      request: AddRequest,
+    ) => Effect.Effect<Schedule.ScheduleInfo, TaskRpc.InvalidInput | TaskRpc.InvalidRequest | TaskRpc.UnknownDefinition | TaskRpc.DaemonError>
+    /** Every schedule, oldest first, with its next due time. */
+    readonly list: Effect.Effect<ReadonlyArray<Schedule.ScheduleInfo>>
+    readonly pause: (id: string) => Effect.Effect<Schedule.ScheduleInfo, Schedule.UnknownSchedule | TaskRpc.DaemonError>
+    readonly resume: (id: string) => Effect.Effect<Schedule.ScheduleInfo, Schedule.UnknownSchedule | TaskRpc.DaemonError>
+    readonly remove: (id: string) => Effect.Effect<void, Schedule.UnknownSchedule | TaskRpc.DaemonError>
+    /** Triggers the schedule's definition now, outside its slots. */
+    readonly triggerNow: (id: string) => Effect.Effect<Replay.TaskState, Schedule.UnknownSchedule | TaskRpc.TriggerError>
+  }
+>()("@tasklane/daemon/Schedules") {}
+
+/** Where the schedule log lives. */
+export interface Options {
+  readonly file: string
+}
+
+const invalid = (field: string, reason: string) => new TaskRpc.InvalidRequest({ field, reason })
+
+/** The live service over a schedule log file and the task service. */
+export const layer = (options: Options) =>
+  Layer.effect(
+    Schedules,
+    Effect.gen(function*() {
+      const tasks = yield* Tasks
+      const log = yield* Effect.acquireRelease(
+        Effect.try({ try: () => ScheduleLog.open(options.file), catch: (e) => e as ScheduleLog.ScheduleLogDamaged }),
+        (opened) => Effect.sync(() => opened.close()),
+      )
+      let schedules = ScheduleLog.fold(log.records)
+
+      const record = (entry: ScheduleLog.ScheduleRecord) =>
+        Effect.try({
+          try: () => {
+            log.append(entry)
+            schedules = ScheduleLog.apply(schedules, entry)
+          },
+          catch: (e) => new TaskRpc.DaemonError({ reason: `cannot write the schedule log: ${e instanceof Error ? e.message : String(e)}` }),
+        })
+
+      const cronOf = (state: ScheduleLog.ScheduleState) => Result.getOrThrow(Schedule.parseCron(state.cron, state.tz))
+
+      const info = (state: ScheduleLog.ScheduleState, now: number) =>
+        new Schedule.ScheduleInfo({
+          ...state,
+          ...(state.paused ? {} : { nextDue: Schedule.dueSlots({ ...state, cron: cronOf(state) }, now).nextDue }),
+        })
+
+      const existing = (id: string) =>
+        Effect.suspend(() => {
+          const state = schedules.get(id)
+          return state === undefined ? Effect.fail(new Schedule.UnknownSchedule({ scheduleId: id })) : Effect.succeed(state)
+        })
+
+      const withInfo = (id: string) => Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.map(existing(id), (state) => info(state, now)))
+
+      const add = (request: AddRequest) =>
+        Effect.gen(function*() {
+          const parsed = Schedule.parseCron(request.cron, request.tz)
+          if (Result.isFailure(parsed)) return yield* invalid(parsed.failure.field, parsed.failure.reason)
+          if (request.name !== undefined && request.name.length > TaskRpc.maxNameLength) {
+            return yield* invalid("name", `the schedule name is ${request.name.length} characters long; at most ${TaskRpc.maxNameLength} are allowed`)
+          }
+          const input = request.input ?? {}
+          yield* tasks.validateInput(request.definitionId, input)
+          let id = ""
+          do id = `s${randomBytes(5).toString("hex")}`
+          while (schedules.has(id))
+          const at = yield* Clock.currentTimeMillis
+          yield* record(
+            new ScheduleLog.ScheduleCreated({
+              id,
+              at,
+              definitionId: request.definitionId,
+              cron: request.cron,
+              input,
+              overlap: request.overlap ?? "skip",
+              catchUp: request.catchUp ?? "one",
+              ...(request.name === undefined ? {} : { name: request.name }),
+              ...(request.tz === undefined ? {} : { tz: request.tz }),
+            }),
+          )
+          return yield* Effect.orDie(withInfo(id))
+        })
+
+      const setPaused = (id: string, paused: boolean) =>
+        Effect.gen(function*() {
+          const state = yield* existing(id)
+          if (state.paused !== paused) {
+            const at = yield* Clock.currentTimeMillis
+            yield* record(paused ? new ScheduleLog.SchedulePaused({ id, at }) : new ScheduleLog.ScheduleResumed({ id, at }))
+          }
+          return yield* withInfo(id)
+        })
+
+      const triggerOf = (state: ScheduleLog.ScheduleState, idempotencyKey: string) =>
+        tasks.trigger({
+          definitionId: state.definitionId,
+          input: state.input,
+          name: state.name ?? `schedule ${state.id}`,
+          idempotencyKey,
+          allowPrivate: true,
+        })
+
+      /** Whether the schedule's last task is still unfinished (overlap). */
+      const busy = (state: ScheduleLog.ScheduleState) =>
+        state.lastTaskId === undefined
+          ? Effect.succeed(false)
+          : tasks.get(state.lastTaskId as Ids.TaskId).pipe(
+            Effect.map((task) => !TaskMachine.isFinal(task.status)),
+            Effect.catchTag("UnknownTask", () => Effect.succeed(false)),
+          )
+
+      /** Fires one slot and records it; a storage failure leaves it due. */
+      const fire = (state: ScheduleLog.ScheduleState, slot: number) =>
+        Effect.gen(function*() {
+          const at = yield* Clock.currentTimeMillis
+          if (state.overlap === "skip" && (yield* busy(state))) {
+            return yield* record(new ScheduleLog.ScheduleFired({ id: state.id, at, slot, skipped: "overlap" }))
+          }
+          const fired = yield* Effect.result(triggerOf(state, Schedule.idempotencyKey(state.id, slot)))
+          if (Result.isFailure(fired) && fired.failure._tag === "DaemonError") return yield* fired.failure
+          if (Result.isFailure(fired)) {
+            yield* Effect.logWarning(`schedule ${state.id}: slot ${new Date(slot).toISOString()} not fired: ${fired.failure.message}`)
+            return yield* record(new ScheduleLog.ScheduleFired({ id: state.id, at, slot, error: fired.failure.message }))
+          }
+          return yield* record(new ScheduleLog.ScheduleFired({ id: state.id, at, slot, taskId: fired.success.context.taskId }))
+        })
+
+      /** One round: fires every due slot; answers how long to sleep. */
+      const round = Effect.gen(function*() {
+        const now = yield* Clock.currentTimeMillis
+        let wake = now + 1000
+        for (const state of schedules.values()) {
+          if (state.paused) continue
+          const due = Schedule.dueSlots({ ...state, cron: cronOf(state) }, now)
+          wake = Math.min(wake, due.nextDue)
+          for (const slot of due.slots) {
+            const current = schedules.get(state.id)
+            if (current === undefined || current.paused) break
+            yield* fire(current, slot)
+          }
+        }
+        return Math.max(0, wake - (yield* Clock.currentTimeMillis))
+      })
+
+      const loop = Effect.forever(
+        round.pipe(
+          Effect.catch((error) => Effect.as(Effect.logError(`schedules: ${error.message}; retrying`), 1000)),
+          Effect.flatMap((millis) => Effect.sleep(Duration.millis(millis))),
+        ),
+      )
+      yield* Effect.forkScoped(loop)
+
+      return {
+        add,
+        list: Effect.map(Clock.currentTimeMillis, (now) => [...schedules.values()].map((state) => info(state, now))),
+        pause: (id) => setPaused(id, true),
+        resume: (id) => setPaused(id, false),
+        remove: (id) =>
+          Effect.gen(function*() {
+            yield* existing(id)
+            yield* record(new ScheduleLog.ScheduleRemoved({ id, at: yield* Clock.currentTimeMillis }))
+          }),
+        triggerNow: (id) =>
+          Effect.gen(function*() {
+            const state = yield* existing(id)
+            const at = yield* Clock.currentTimeMillis
+            const task = yield* triggerOf(state, `schedule:${id}:now:${new Date(at).toISOString()}`)
+            yield* record(new ScheduleLog.ScheduleTriggered({ id, at, taskId: task.context.taskId }))
+            return task
+          }),
+      }
+    }),
+  )

@@ -1,0 +1,111 @@
+/**
+ * `tasklane schedule`: recurring schedules kept by the daemon. `add` (cron,
+ * zone, input checked by the daemon before anything is stored: a bad cron,
+ * zone or input exits 2), `ls` (next and last run), `pause`, `resume`, `rm`
+ * and `trigger-now` (run it once now, outside its slots).
+ */
+import type { Schedule } from "@tasklane/core"
+import { Effect } from "effect"
+import { Argument, Command, Flag } from "effect/cli"
+import { withClient } from "./Connect.ts"
+import * as Output from "./Output.ts"
+import { opt, style, UsageError } from "./Output.ts"
+
+const scheduleId = Argument.String("scheduleId").pipe(Argument.withDescription("the schedule's id (see `schedule ls`)"))
+
+const parseInput = (text: string | undefined) =>
+  Effect.try({
+    try: () => (text === undefined ? {} : JSON.parse(text) as unknown),
+    catch: (e) => new UsageError({ reason: `--input is not valid JSON (${e instanceof Error ? e.message : String(e)})` }),
+  })
+
+const describeSchedule = (s: Schedule.ScheduleInfo): string =>
+  [
+    `${style.cyan(s.id)} ${s.definitionId}${s.name === undefined ? "" : ` "${s.name}"`}`,
+    `  cron ${s.cron}${s.tz === undefined ? " (UTC)" : ` (${s.tz})`}; overlap ${s.overlap}; catch-up ${s.catchUp}${s.paused ? "; paused" : ""}`,
+    `  next ${Output.time(s.nextDue)}; last ${Output.time(s.lastFiredSlot)}${s.lastTaskId === undefined ? "" : ` (task ${s.lastTaskId})`}`,
+  ].join("\n")
+
+const printOne = (s: Schedule.ScheduleInfo) => Output.print(s, (x) => Output.line(describeSchedule(x)))
+
+const add = Command.make("add", {
+  definitionId: Argument.String("definitionId").pipe(Argument.withDescription("the task definition to run")),
+  cron: Flag.String("cron").pipe(
+    Flag.withDescription('when to run: 5 fields (minute hour day month weekday, e.g. "*/5 * * * *") or 6 with seconds first'),
+  ),
+  tz: Flag.String("tz").pipe(Flag.optional, Flag.withDescription("time zone whose wall clock the cron follows, e.g. Europe/Berlin (default UTC)")),
+  input: Flag.String("input").pipe(Flag.optional, Flag.withDescription("the task's input as JSON (default {}), checked against the definition now")),
+  name: Flag.String("name").pipe(Flag.optional, Flag.withDescription("a name for the schedule (and its tasks)")),
+  overlap: Flag.Literals("overlap", ["skip", "allow"]).pipe(
+    Flag.withDefault("skip"),
+    Flag.withDescription("while the last run's task is unfinished: skip the slot (default) or allow another run"),
+  ),
+  catchUp: Flag.Literals("catch-up", ["none", "one", "all"]).pipe(
+    Flag.withDefault("one"),
+    Flag.withDescription("slots missed while the daemon was down or the schedule paused: none, the latest one (default), or all"),
+  ),
+}, (flags) =>
+  Effect.gen(function*() {
+    const input = yield* parseInput(opt(flags.input))
+    const tz = opt(flags.tz)
+    const name = opt(flags.name)
+    const added = yield* withClient((client) =>
+      client.ScheduleAdd({
+        definitionId: flags.definitionId,
+        cron: flags.cron,
+        input,
+        overlap: flags.overlap,
+        catchUp: flags.catchUp,
+        ...(tz === undefined ? {} : { tz }),
+        ...(name === undefined ? {} : { name }),
+      })
+    )
+    yield* Output.print(added, (s) => Output.line(s.id))
+  })).pipe(Command.withDescription("Add a recurring schedule for a task definition and print its id"))
+
+const ls = Command.make("ls", {}, () =>
+  Effect.gen(function*() {
+    const all = yield* withClient((client) => client.ScheduleList())
+    yield* Output.print(all, (rows) =>
+      Output.table(
+        ["ID", "DEFINITION", "CRON", "TZ", "STATE", "NEXT", "LAST", "LAST TASK"],
+        rows.map((s) => [
+          style.cyan(s.id),
+          s.definitionId + (s.name === undefined ? "" : style.dim(` (${s.name})`)),
+          s.cron,
+          s.tz ?? "UTC",
+          s.paused ? style.yellow("paused") : "active",
+          Output.time(s.nextDue),
+          Output.time(s.lastFiredSlot),
+          s.lastTaskId ?? "-",
+        ]),
+      ))
+  })).pipe(Command.withDescription("List the schedules with their next and last run"))
+
+const pause = Command.make("pause", { scheduleId }, ({ scheduleId }) =>
+  Effect.flatMap(withClient((client) => client.SchedulePause({ scheduleId })), printOne)).pipe(
+    Command.withDescription("Pause a schedule: no slot fires until it is resumed"),
+  )
+
+const resume = Command.make("resume", { scheduleId }, ({ scheduleId }) =>
+  Effect.flatMap(withClient((client) => client.ScheduleResume({ scheduleId })), printOne)).pipe(
+    Command.withDescription("Resume a paused schedule (slots missed meanwhile follow its --catch-up)"),
+  )
+
+const rm = Command.make("rm", { scheduleId }, ({ scheduleId }) =>
+  Effect.gen(function*() {
+    yield* withClient((client) => client.ScheduleRemove({ scheduleId }))
+    yield* Output.print({ removed: scheduleId }, () => Output.line(`removed ${scheduleId}`))
+  })).pipe(Command.withDescription("Remove a schedule (tasks it started are kept)"))
+
+const triggerNow = Command.make("trigger-now", { scheduleId }, ({ scheduleId }) =>
+  Effect.gen(function*() {
+    const task = yield* withClient((client) => client.ScheduleTriggerNow({ scheduleId }))
+    yield* Output.print(task, (t) => Output.line(t.context.taskId))
+  })).pipe(Command.withDescription("Run a schedule's task once now (its slots are unchanged) and print the task id"))
+
+/** `tasklane schedule add|ls|pause|resume|rm|trigger-now`. */
+export const schedule = Command.make("schedule").pipe(
+  Command.withSubcommands([add, ls, pause, resume, rm, triggerNow]),
+  Command.withDescription("Run task definitions on a cron schedule: add, ls, pause, resume, rm, trigger-now"),
+)
