@@ -80,6 +80,20 @@ describe("tasklane schedule", () => {
     expect((await scheduled(c, "tick")).length).toBe(atRemove)
   })
 
+  it("skips a slot while the last firing's task runs (overlap skip)", async () => {
+    const dir = home.dataDir
+    const c = home.connections.at(-1)!
+    const id = (await ok(dir, ["schedule", "add", "slow", "--cron", "* * * * * *", "--name", "overlap", "--input", '{"ms":2500}'])).trim()
+    const first = await poll(async () => (await scheduled(c, "overlap"))[0], { timeoutMs: 5000 })
+    await sleep(2000)
+    // Every second is a slot, but the first task still sleeps: its slots are skipped, not started.
+    expect(await scheduled(c, "overlap")).toHaveLength(1)
+    const [listed] = JSON.parse(await ok(dir, ["schedule", "ls", "--json"]))
+    expect(listed.lastFiredSlot).toBeGreaterThan(slotOf(first))
+    expect(listed.lastTaskId).toBe(first.context.taskId)
+    await ok(dir, ["schedule", "rm", id])
+  })
+
   it("fires each slot once across kill -9 and a restart, catching up the slots it missed", async () => {
     const dir = home.dataDir
     let c = home.connections.at(-1)!

@@ -1,0 +1,77 @@
+/**
+ * ScheduleLog: records fold into the current schedules; the file survives a
+ * reopen, a torn last line (a crash mid-write) is cut off, and any other
+ * bad line fails the open with ScheduleLogDamaged naming the line.
+ */
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { afterEach, describe, expect, it } from "vitest"
+import * as ScheduleLog from "../src/ScheduleLog.ts"
+
+const created = (id: string, at = 1000) =>
+  new ScheduleLog.ScheduleCreated({ id, at, definitionId: "quick", cron: "* * * * *", input: { a: 1 }, overlap: "skip", catchUp: "one" })
+
+const dirs: Array<string> = []
+const tempFile = () => {
+  const dir = mkdtempSync(join(tmpdir(), "tl-schedlog-"))
+  dirs.push(dir)
+  return join(dir, "schedules.jsonl")
+}
+afterEach(() => dirs.splice(0).forEach((dir) => rmSync(dir, { recursive: true, force: true })))
+
+describe("ScheduleLog.fold", () => {
+  it("applies created, paused, resumed, fired, triggered and removed in order", () => {
+    const schedules = ScheduleLog.fold([
+      created("a"),
+      created("b"),
+      new ScheduleLog.SchedulePaused({ id: "a", at: 2000 }),
+      new ScheduleLog.ScheduleFired({ id: "b", at: 3000, slot: 2940, taskId: "t1" }),
+      new ScheduleLog.ScheduleFired({ id: "b", at: 3100, slot: 3000, skipped: "overlap" }),
+      new ScheduleLog.ScheduleTriggered({ id: "b", at: 3200, taskId: "t2" }),
+      new ScheduleLog.ScheduleRemoved({ id: "a", at: 4000 }),
+      new ScheduleLog.ScheduleResumed({ id: "a", at: 5000 }),
+    ])
+    expect([...schedules.keys()]).toEqual(["b"])
+    expect(schedules.get("b")).toEqual({
+      id: "b", definitionId: "quick", cron: "* * * * *", input: { a: 1 }, overlap: "skip", catchUp: "one",
+      paused: false, createdAt: 1000, lastFiredSlot: 3000, lastTaskId: "t2",
+    })
+  })
+})
+
+describe("ScheduleLog.open", () => {
+  it("reads back what it appended, after a reopen", () => {
+    const file = tempFile()
+    const first = ScheduleLog.open(file)
+    first.append(created("a"))
+    first.append(new ScheduleLog.SchedulePaused({ id: "a", at: 2000 }))
+    first.close()
+    const second = ScheduleLog.open(file)
+    expect(second.records.map((r) => r._tag)).toEqual(["ScheduleCreated", "SchedulePaused"])
+    expect(ScheduleLog.fold(second.records).get("a")?.paused).toBe(true)
+    second.close()
+  })
+
+  it("cuts a torn last line and appends after it cleanly", () => {
+    const file = tempFile()
+    const log = ScheduleLog.open(file)
+    log.append(created("a"))
+    log.close()
+    appendFileSync(file, '{"_tag":"SchedulePaused","id":"a"')
+    const reopened = ScheduleLog.open(file)
+    expect(reopened.records).toHaveLength(1)
+    reopened.append(created("b"))
+    reopened.close()
+    expect(readFileSync(file, "utf8").trimEnd().split("\n")).toHaveLength(2)
+    const third = ScheduleLog.open(file)
+    expect([...ScheduleLog.fold(third.records).keys()]).toEqual(["a", "b"])
+    third.close()
+  })
+
+  it("fails with ScheduleLogDamaged on a bad complete line", () => {
+    const file = tempFile()
+    writeFileSync(file, '{"_tag":"ScheduleCreated","id":"a"}\n')
+    expect(() => ScheduleLog.open(file)).toThrow(/schedule log .* is damaged at line 1/)
+  })
+})
