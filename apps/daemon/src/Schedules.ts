@@ -19,7 +19,7 @@
  * error and not retried; a storage failure is retried next round.
  */
 import { randomBytes } from "node:crypto"
-import { Clock, Context, Duration, Effect, Layer, Result } from "effect"
+import { Clock, Context, type Cron, Duration, Effect, Layer, Result } from "effect"
 import { type Replay, Schedule, TaskMachine, TaskRpc } from "@tasklane/core"
 import type { Ids } from "@tasklane/core"
 import * as ScheduleLog from "./ScheduleLog.ts"
@@ -68,7 +68,13 @@ export const layer = (options: Options) =>
     Effect.gen(function*() {
       const tasks = yield* Tasks
       const log = yield* Effect.acquireRelease(
-        Effect.try({ try: () => ScheduleLog.open(options.file), catch: (e) => e as ScheduleLog.ScheduleLogDamaged }),
+        Effect.try({
+          try: () => ScheduleLog.open(options.file),
+          catch: (e) =>
+            e instanceof ScheduleLog.ScheduleLogDamaged
+              ? e
+              : new TaskRpc.DaemonError({ reason: `cannot open the schedule log ${options.file}: ${e instanceof Error ? e.message : String(e)}` }),
+        }),
         (opened) => Effect.sync(() => opened.close()),
       )
       let schedules = ScheduleLog.fold(log.records)
@@ -82,12 +88,22 @@ export const layer = (options: Options) =>
           catch: (e) => new TaskRpc.DaemonError({ reason: `cannot write the schedule log: ${e instanceof Error ? e.message : String(e)}` }),
         })
 
-      const cronOf = (state: ScheduleLog.ScheduleState) => Result.getOrThrow(Schedule.parseCron(state.cron, state.tz))
+      // Parsed once per schedule. A stored cron was checked at add; one that no longer parses (a zone gone from
+      // this Node's ICU data) is undefined: the schedule is listed without a next run and does not fire.
+      const crons = new Map<string, Cron.Cron | undefined>()
+      const cronOf = (state: ScheduleLog.ScheduleState) => {
+        if (!crons.has(state.id)) crons.set(state.id, Result.getOrUndefined(Schedule.parseCron(state.cron, state.tz)))
+        return crons.get(state.id)
+      }
+      const dueOf = (state: ScheduleLog.ScheduleState, now: number) => {
+        const cron = cronOf(state)
+        return cron === undefined ? undefined : Schedule.dueSlots({ ...state, cron }, now)
+      }
 
       const info = (state: ScheduleLog.ScheduleState, now: number) =>
         new Schedule.ScheduleInfo({
           ...state,
-          ...(state.paused ? {} : { nextDue: Schedule.dueSlots({ ...state, cron: cronOf(state) }, now).nextDue }),
+          ...(state.paused ? {} : { nextDue: dueOf(state, now)?.nextDue }),
         })
 
       const existing = (id: string) =>
@@ -177,7 +193,8 @@ export const layer = (options: Options) =>
         let wake = now + 1000
         for (const state of schedules.values()) {
           if (state.paused) continue
-          const due = Schedule.dueSlots({ ...state, cron: cronOf(state) }, now)
+          const due = dueOf(state, now)
+          if (due === undefined) continue
           wake = Math.min(wake, due.nextDue)
           for (const slot of due.slots) {
             const current = schedules.get(state.id)
