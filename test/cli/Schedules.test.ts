@@ -83,7 +83,7 @@ describe("tasklane schedule", () => {
   it("skips a slot while the last firing's task runs (overlap skip)", async () => {
     const dir = home.dataDir
     const c = home.connections.at(-1)!
-    const id = (await ok(dir, ["schedule", "add", "slow", "--cron", "* * * * * *", "--name", "overlap", "--input", '{"ms":2500}'])).trim()
+    const id = (await ok(dir, ["schedule", "add", "slow", "--cron", "* * * * * *", "--name", "overlap", "--input", '{"ms":5000}'])).trim()
     const first = await poll(async () => (await scheduled(c, "overlap"))[0], { timeoutMs: 5000 })
     await sleep(2000)
     // Every second is a slot, but the first task still sleeps: its slots are skipped, not started.
@@ -91,6 +91,7 @@ describe("tasklane schedule", () => {
     const [listed] = JSON.parse(await ok(dir, ["schedule", "ls", "--json"]))
     expect(listed.lastFiredSlot).toBeGreaterThan(slotOf(first))
     expect(listed.lastTaskId).toBe(first.context.taskId)
+    expect(await ok(dir, ["schedule", "ls"])).toMatch(new RegExp(`${first.context.taskId} (triggered|running)`))
     await ok(dir, ["schedule", "rm", id])
   })
 

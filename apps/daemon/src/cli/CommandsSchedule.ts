@@ -1,10 +1,10 @@
 /**
  * `tasklane schedule`: recurring schedules kept by the daemon. `add` (cron,
  * zone, input checked by the daemon before anything is stored: a bad cron,
- * zone or input exits 2), `ls` (next and last run), `pause`, `resume`, `rm`
+ * zone or input exits 2), `ls` (next run, last run and its task's status), `pause`, `resume`, `rm`
  * and `trigger-now` (run it once now, outside its slots).
  */
-import type { Schedule } from "@tasklane/core"
+import { Ids, type Schedule } from "@tasklane/core"
 import { Effect } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import { withClient } from "./Connect.ts"
@@ -65,11 +65,24 @@ const add = Command.make("add", {
 
 const ls = Command.make("ls", {}, () =>
   Effect.gen(function*() {
-    const all = yield* withClient((client) => client.ScheduleList())
+    const [all, statuses] = yield* withClient((client) =>
+      Effect.gen(function*() {
+        const all = yield* client.ScheduleList()
+        // The last run's status, for people (a task deleted meanwhile shows as "-").
+        const statuses = yield* Effect.forEach(all, (s) =>
+          s.lastTaskId === undefined
+            ? Effect.succeed(undefined)
+            : client.GetTask({ taskId: Ids.TaskId.make(s.lastTaskId) }).pipe(
+              Effect.map((task) => task.status),
+              Effect.orElseSucceed(() => undefined),
+            ))
+        return [all, statuses] as const
+      })
+    )
     yield* Output.print(all, (rows) =>
       Output.table(
         ["ID", "DEFINITION", "CRON", "TZ", "STATE", "NEXT", "LAST", "LAST TASK"],
-        rows.map((s) => [
+        rows.map((s, i) => [
           style.cyan(s.id),
           s.definitionId + (s.name === undefined ? "" : style.dim(` (${s.name})`)),
           s.cron,
@@ -77,10 +90,10 @@ const ls = Command.make("ls", {}, () =>
           s.paused ? style.yellow("paused") : "active",
           Output.time(s.nextDue),
           Output.time(s.lastFiredSlot),
-          s.lastTaskId ?? "-",
+          s.lastTaskId === undefined ? "-" : `${s.lastTaskId} ${statuses[i] === undefined ? "-" : Output.status(statuses[i])}`,
         ]),
       ))
-  })).pipe(Command.withDescription("List the schedules with their next and last run"))
+  })).pipe(Command.withDescription("List the schedules with their next run, last slot, and the last task with its status"))
 
 const pause = Command.make("pause", { scheduleId }, ({ scheduleId }) =>
   Effect.flatMap(withClient((client) => client.SchedulePause({ scheduleId })), printOne)).pipe(
