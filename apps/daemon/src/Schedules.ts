@@ -78,6 +78,8 @@ export const layer = (options: Options) =>
         (opened) => Effect.sync(() => opened.close()),
       )
       let schedules = ScheduleLog.fold(log.records)
+      // Ids are never reused, removed ones included: a new schedule must not inherit an old one's idempotency keys.
+      const usedIds = new Set(log.records.map((entry) => entry.id))
 
       const record = (entry: ScheduleLog.ScheduleRecord) =>
         Effect.try({
@@ -125,7 +127,8 @@ export const layer = (options: Options) =>
           yield* tasks.validateInput(request.definitionId, input)
           let id = ""
           do id = `s${randomBytes(5).toString("hex")}`
-          while (schedules.has(id))
+          while (usedIds.has(id))
+          usedIds.add(id)
           const at = yield* Clock.currentTimeMillis
           yield* record(
             new ScheduleLog.ScheduleCreated({
