@@ -104,9 +104,9 @@ const observe = async (bull: Bull, name: string, on: Partial<Record<"completed" 
 
 const usageOf = (bull: Bull) => startUsage({ worker: bull.workerPid, "redis-server": bull.redis.pid })
 
-/** Adds `count` jobs and waits until all have completed or failed. */
-export const throughput = async (bull: Bull, sizes: Sizes, mode: "noop" | "steps" | "requeue", count: number, iterations: number): Promise<ThroughputRun> => {
-  const name = `bench-${mode}-${++queues}`
+/** A fresh queue with a tracker fed by its observer's final events (completed, failed) and a worker of `mode`. */
+const openRun = async (bull: Bull, sizes: Sizes, prefix: string, mode: "noop" | "steps" | "requeue") => {
+  const name = `bench-${prefix}-${++queues}`
   const tracker = new Tracker()
   const queue = new Queue(name, queueOptions(bull))
   await queue.waitUntilReady()
@@ -115,6 +115,12 @@ export const throughput = async (bull: Bull, sizes: Sizes, mode: "noop" | "steps
     failed: (jobId, at) => tracker.seenAt(jobId, at, true),
   })
   const close = await bull.work(name, mode, sizes)
+  return { tracker, queue, events, close }
+}
+
+/** Adds `count` jobs and waits until all have completed or failed. */
+export const throughput = async (bull: Bull, sizes: Sizes, mode: "noop" | "steps" | "requeue", count: number, iterations: number): Promise<ThroughputRun> => {
+  const { tracker, queue, events, close } = await openRun(bull, sizes, mode, mode)
   const usage = usageOf(bull)
   const started = performance.now()
   await pump(count, sizes.inFlight, async () => {
@@ -149,15 +155,7 @@ const finish = async (run: {
 
 /** (d) `count` no-op jobs added with `addBulk` in chunks of `sizes.bulkChunk`, `sizes.bulkInFlight` chunks outstanding, until all have completed. */
 export const bulk = async (bull: Bull, sizes: Sizes, count: number): Promise<ThroughputRun> => {
-  const name = `bench-bulk-${++queues}`
-  const tracker = new Tracker()
-  const queue = new Queue(name, queueOptions(bull))
-  await queue.waitUntilReady()
-  const events = await observe(bull, name, {
-    completed: (jobId, at) => tracker.seenAt(jobId, at),
-    failed: (jobId, at) => tracker.seenAt(jobId, at, true),
-  })
-  const close = await bull.work(name, "noop", sizes)
+  const { tracker, queue, events, close } = await openRun(bull, sizes, "bulk", "noop")
   const usage = usageOf(bull)
   const started = performance.now()
   const chunks = Math.ceil(count / sizes.bulkChunk)
