@@ -380,15 +380,15 @@ describe.concurrent("lifecycle", () => {
 
   it("an unknown task id is UnknownTask for GetTask, Abort, History, Logs and DeleteTask", async () => {
     const taskId = asId("01a00000-0000-7000-8000-000000000000")
-    const calls: Array<Promise<unknown>> = [
+    // Each rejection is caught as soon as the call is made: awaiting them in turn left a later one unhandled for a while.
+    const errors = await Promise.all([
       c.call((client) => client.GetTask({ taskId })),
       c.call((client) => client.Abort({ taskId })),
       c.call((client) => client.History({ taskId })),
       c.call((client) => Stream.runCollect(client.Logs({ taskId }))),
       c.call((client) => client.DeleteTask({ taskId })),
-    ]
-    for (const call of calls) {
-      const error = await rejection(call)
+    ].map(rejection))
+    for (const error of errors) {
       expect(error).toBeInstanceOf(TaskRpc.UnknownTask)
       expect(error).toMatchObject({ _tag: "UnknownTask", taskId })
     }
