@@ -93,4 +93,12 @@ describe("tasklane trigger --input-lines", () => {
     const withWait = await tasklane(dir, ["trigger", "quick", "--input-lines", "-", "--wait"])
     expect(withWait.code).toBe(2)
   })
+
+  it("refuses a file with no input lines (exit 2), rather than reporting 0 of 0 triggered for any definition id", async () => {
+    const empty = join(dir, "blank.jsonl")
+    writeFileSync(empty, "\n\n")
+    const result = await tasklane(dir, ["trigger", "noSuchDefinition", "--input-lines", empty])
+    expect(result.stderr).toBe(`tasklane: --input-lines ${empty} has no input lines\n`)
+    expect(result.code).toBe(2)
+  })
 })

@@ -131,6 +131,8 @@ export const triggerLines = (client: TaskClient, file: string, common: Common) =
     const asJson = yield* Json
     const live = !asJson && process.stdout.isTTY === true
     const { lines, refused, total } = parse(yield* readText(file))
+    // Nothing to send would also check nothing (not even the definition id): say so instead of "0 of 0 triggered".
+    if (total === 0) return yield* new UsageError({ reason: `--input-lines ${file} has no input lines` })
     const results: Array<Result> = [...refused]
     const batches = chunks(lines)
     let sent = 0
