@@ -224,7 +224,7 @@ export const layer = Layer.effect(
 
     /** Appends an admitted trigger, its events stamped `at`; a failed append gives its slot back. */
     const appendAdmitted = ({ command, events, admitted }: Exclude<ReturnType<typeof admit>, TaskRpc.DaemonError>, at: number) =>
-      store.append({ stream: command.taskId, expectedVersion: "noStream", events: stamp(events, at) }).pipe(
+      store.append({ stream: command.taskId, expectedVersion: "noStream", events: stamp(events, at), fresh: true }).pipe(
         Effect.mapError(toDaemonError),
         Effect.tapError(() =>
           Effect.sync(() => {

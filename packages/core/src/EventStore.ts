@@ -55,6 +55,12 @@ export interface AppendRequest {
   readonly stream: TaskId
   readonly expectedVersion: ExpectedVersion
   readonly events: ReadonlyArray<NewEvent>
+  /**
+   * The stream id was minted just now by this process (a new random task
+   * id), so the stream cannot exist yet: the writer skips looking it up.
+   * Only for ids nobody else can know; `expectedVersion` still applies.
+   */
+  readonly fresh?: boolean
 }
 
 /** The result of an append: the stream's new version and the recorded events. */

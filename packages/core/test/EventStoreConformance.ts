@@ -77,6 +77,27 @@ export const conformance = (name: string, makeLayer: MakeLayer) =>
         { cacheSize: 50 },
       ))
 
+    it.effect("a fresh stream (an id minted by the caller) is created without a lookup, with the same result and projections", () =>
+      run(
+        Effect.gen(function* () {
+          const es = yield* EventStore
+          const tasks = range(1, 300).map(S.taskId)
+          const results = yield* Effect.forEach(
+            tasks,
+            (task) => es.append({ ...S.request(task, "noStream", [S.triggered(task), S.started(1)]), fresh: true }),
+            { concurrency: "unbounded" },
+          )
+          expect(results.map((r) => [r.version, r.state.status])).toEqual(tasks.map(() => [2, "running"]))
+          expect(positions(yield* es.readAll(1)).length).toBe(600)
+          expect((yield* es.countByStatus).running).toBe(300)
+          expect((yield* es.getTask(tasks[0]!))?.context.version).toBe(2)
+          // The stream now exists: a later append sees it (the hint only skips the lookup of a new id).
+          const again = yield* Effect.flip(es.append(S.request(tasks[0]!, "noStream", [S.triggered(tasks[0]!)])))
+          expect(again).toMatchObject({ _tag: "ConcurrencyConflict", actual: 2 })
+        }),
+        { cacheSize: 50 },
+      ))
+
     it.effect("an event the machine refuses is an InvalidTransition and writes nothing", () =>
       run(
         Effect.gen(function* () {

@@ -160,7 +160,8 @@ export const make = ({ db, view, options, pubsub, health, rebuild, reload }: Con
           for (const job of jobs) Deferred.doneUnsafe(job.deferred, refused)
           return
         }
-        const missing = [...new Set(jobs.map((job) => job.request.stream))].filter((s) => !open?.knows(s) && known(s) === undefined)
+        const missing = [...new Set(jobs.filter((job) => job.request.fresh !== true).map((job) => job.request.stream))]
+          .filter((s) => !open?.knows(s) && known(s) === undefined)
         // The state of each stream read here, as of now (null: absent).
         const loaded = new Map<string, Replay.TaskState | null>()
         if (missing.length > 0) {
@@ -183,7 +184,8 @@ export const make = ({ db, view, options, pubsub, health, rebuild, reload }: Con
           const stream = job.request.stream
           // Newest first: the open group, the write in flight and the cache, what committed since
           // this batch of messages began (the cache may have evicted it), what was read above.
-          let before = open.knows(stream) ? null : (known(stream) ?? recent.get(stream) ?? loaded.get(stream))
+          // A fresh stream (an id minted just now) is absent without asking.
+          let before = open.knows(stream) ? null : (known(stream) ?? recent.get(stream) ?? (job.request.fresh === true ? null : loaded.get(stream)))
           if (before === undefined) {
             const read = yield* Effect.exit(readState(stream))
             if (read._tag === "Failure") {
