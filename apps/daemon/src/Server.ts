@@ -35,6 +35,8 @@
  *   RpcServer's default would send a connection-level Defect and so fail every
  *   other call on that connection, including a desktop's `Subscribe` stream.
  * In every case other connections, and new ones, are served as before.
+ *
+ * Replies are written coalesced per event-loop turn (internal/CoalescingSocket.ts).
  */
 import * as NodeSocketServer from "@effect/platform-node/NodeSocketServer"
 import { TaskRpc } from "@tasklane/core"
@@ -43,6 +45,7 @@ import { type Rpc, type RpcGroup, RpcServer } from "effect/rpc"
 import { Socket, SocketServer } from "effect/socket"
 import * as Fs from "node:fs/promises"
 import * as DataDir from "./DataDir.ts"
+import * as CoalescingSocket from "./internal/CoalescingSocket.ts"
 import * as Ndjson from "./internal/Ndjson.ts"
 
 /** Largest NDJSON frame (one request line) the server accepts before closing the connection: the contract's `maxRequestBytes`. */
@@ -93,7 +96,7 @@ const listen = (socketPath: string) =>
       // "Unhandled error in SocketServer" error log.
       run: (handler) =>
         server.run((socket) =>
-          handler(socket).pipe(
+          handler(CoalescingSocket.coalesced(socket)).pipe(
             Effect.catchCause((cause) =>
               Socket.isSocketError(Cause.squash(cause))
                 ? Effect.logDebug("rpc connection closed by a socket error", cause)
