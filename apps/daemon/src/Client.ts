@@ -72,7 +72,7 @@ export const make = (options: Options): Effect.Effect<TaskClient, DaemonUnreacha
       // layerNet only dials when the protocol first reads, so this is not expected.
       Effect.mapError((error) => new DaemonUnreachable({ socketPath: options.socketPath, reason: error.message })),
     )
-    return yield* RpcClient.make(TaskRpc.TaskRpcs).pipe(Effect.provide(protocol))
+    return yield* RpcClient.make(TaskRpc.TaskRpcs, { disableTracing: true }).pipe(Effect.provide(protocol))
   })
 
 /** The client as a layer (fails to build with `DaemonUnreachable`). */

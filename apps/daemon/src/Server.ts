@@ -112,7 +112,7 @@ export const layerFor = <Rpcs extends Rpc.Any>(
   group: RpcGroup.RpcGroup<Rpcs>,
   options: Options,
 ): Layer.Layer<never, StartError, Rpc.ToHandler<Rpcs> | Rpc.Middleware<Rpcs> | Rpc.ServicesServer<Rpcs>> =>
-  RpcServer.layer(group, { disableFatalDefects: true }).pipe(
+  RpcServer.layer(group, { disableFatalDefects: true, disableTracing: true }).pipe(
     Layer.provide(RpcServer.layerProtocolSocketServer),
     Layer.provide(
       Layer.mergeAll(

@@ -275,7 +275,7 @@ const serve = (options: Options) =>
 
 /** Serve the web UI and `TaskRpcs` over WebSocket on HOST:PORT; provide the handlers (`TaskRpcs.toLayer(…)`). */
 export const layer = (options: Options) =>
-  RpcServer.layer(TaskRpc.TaskRpcs, { disableFatalDefects: true }).pipe(
+  RpcServer.layer(TaskRpc.TaskRpcs, { disableFatalDefects: true, disableTracing: true }).pipe(
     // Fresh: layers are shared by reference within one build, and Server.ts
     // uses this same constant for the unix socket's protocol.
     Layer.provide(Layer.fresh(RpcServer.layerProtocolSocketServer)),

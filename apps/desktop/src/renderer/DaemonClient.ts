@@ -101,7 +101,7 @@ export const connect = (bridge: DesktopBridge.DesktopBridge): DaemonClient => {
   const scope = Scope.makeUnsafe()
   // The protocol is built in the client's own scope (not `Effect.provide(layer)`, which would close it on return).
   const client = Effect.runSync(
-    Scope.provide(Effect.flatMap(Layer.build(protocol), (context) => RpcClient.make(TaskRpc.TaskRpcs).pipe(Effect.provide(context))), scope),
+    Scope.provide(Effect.flatMap(Layer.build(protocol), (context) => RpcClient.make(TaskRpc.TaskRpcs, { disableTracing: true }).pipe(Effect.provide(context))), scope),
   ) as TaskClient
 
   return {
