@@ -16,8 +16,9 @@
  *
  * Live events go to a sliding PubSub; a subscriber subscribes first, reads the
  * log up to the committed head, then follows live events, skipping those it
- * already read; if it falls behind (sliding drops), it reads the gap from the
- * log. So there is no gap and no duplicate.
+ * already read, from memory as long as its subscription holds them; if it
+ * falls behind (sliding drops), it reads the gap from the log. So there is no
+ * gap and no duplicate.
  */
 import { Effect, Option, PubSub, type Scope, Stream, SubscriptionRef } from "effect"
 import { StoreDamaged, StoreError, type EventStore, type LayerOptions, type TaskFilter, type TaskPage } from "../EventStore.ts"
@@ -53,6 +54,25 @@ const present = (values: ReadonlyArray<string | undefined>): ReadonlyArray<strin
 
 const decodeEvents = (values: ReadonlyArray<string | undefined>): Array<RecordedEvent> =>
   present(values).map((value) => fromEnvelope(JSON.parse(value)))
+
+/**
+ * The events of live groups that continue the log exactly from `next`:
+ * earlier ones (already read) are skipped; at a gap (the sliding PubSub
+ * dropped groups) it stops, and the rest is read from the log.
+ */
+const continuing = (groups: ReadonlyArray<ReadonlyArray<RecordedEvent>>, next: number): Array<RecordedEvent> => {
+  const events: Array<RecordedEvent> = []
+  let expected = next
+  for (const group of groups) {
+    for (const event of group) {
+      if (event.position < expected) continue
+      if (event.position > expected) return events
+      events.push(event)
+      expected += 1
+    }
+  }
+  return events
+}
 
 const recover = (db: Db, view: View) =>
   attempt("open", async () => {
@@ -223,7 +243,12 @@ export const make = (db: Db, options: LayerOptions = {}): Effect.Effect<EventSto
         })
       })
 
-    /** Catch-up from the log, then live events from the PubSub, subscribed before the first read. */
+    /**
+     * Catch-up from the log, then live events from the PubSub, subscribed
+     * before the first read. Events the subscription already holds are used
+     * before the log is asked: a subscriber a few groups behind reads them
+     * from memory, not back from disk.
+     */
     const subscribe = (fromPosition: number): Stream.Stream<RecordedEvent, StoreError> =>
       Stream.unwrap(
         Effect.gen(function* () {
@@ -231,21 +256,14 @@ export const make = (db: Db, options: LayerOptions = {}): Effect.Effect<EventSto
           const pull = (next: number): Effect.Effect<readonly [ReadonlyArray<RecordedEvent>, Option.Option<number>], StoreError> =>
             Effect.gen(function* () {
               for (;;) {
+                const held = continuing(yield* PubSub.takeUpTo(subscription, Number.MAX_SAFE_INTEGER), next)
+                if (held.length > 0) return [held, Option.some(next + held.length)] as const
                 if (next <= view.head) {
                   const events = yield* readAll(next, PAGE)
                   if (events.length > 0) return [events, Option.some(next + events.length)] as const
                 }
-                const live: Array<RecordedEvent> = []
-                let expected = next
-                for (const group of yield* PubSub.takeAll(subscription)) {
-                  for (const event of group) {
-                    if (event.position < expected) continue
-                    if (event.position > expected) break
-                    live.push(event)
-                    expected += 1
-                  }
-                }
-                if (live.length > 0) return [live, Option.some(expected)] as const
+                const live = continuing(yield* PubSub.takeAll(subscription), next)
+                if (live.length > 0) return [live, Option.some(next + live.length)] as const
               }
             })
           return Stream.paginate(Math.max(1, Math.ceil(fromPosition)), pull)
