@@ -11,7 +11,7 @@
  * daemon's load, so they are not public by default: point Prometheus'
  * `authorization.credentials_file` at the token file.
  *
- * Lifecycle of `layer`: read (or create) the token → listen (port 0 picks a
+ * Lifecycle of `layer`: listen (port 0 picks a
  * free one; a failure is a {@link MetricsListenError}) → print
  * `metrics: http://HOST:PORT/metrics` → serve until the scope closes, when
  * the listener and its connections close.
@@ -19,15 +19,17 @@
 import { Console, Effect, Layer, Schema } from "effect"
 import * as Http from "node:http"
 import type * as Net from "node:net"
-import * as DataDir from "./DataDir.ts"
 import * as HostGuard from "./internal/HostGuard.ts"
 import * as StaticFiles from "./internal/StaticFiles.ts"
 import * as Metrics from "./Metrics.ts"
 import * as WebServer from "./WebServer.ts"
 
-/** Where to listen and whose token to require. */
+/** Where to listen and which token to require (read once by the caller: web mode reads the same file at the same time). */
 export interface Options extends WebServer.Address {
-  readonly paths: DataDir.Paths
+  /** The token, from `DataDir.webToken`. */
+  readonly token: string
+  /** Where it is kept (named in messages). */
+  readonly tokenFile: string
 }
 
 /** The metrics listener could not listen (port in use, address not on this machine…). */
@@ -53,14 +55,13 @@ const listen = (server: Http.Server, host: string, port: number) =>
   })
 
 /** Serves `GET /metrics` alone on HOST:PORT until the layer's scope closes. */
-export const layer = (options: Options): Layer.Layer<never, MetricsListenError | DataDir.DataDirError, Metrics.Metrics> =>
+export const layer = (options: Options): Layer.Layer<never, MetricsListenError, Metrics.Metrics> =>
   Layer.effectDiscard(
     Effect.gen(function*() {
-      const token = yield* DataDir.webToken(options.paths)
       const metrics = yield* Metrics.Metrics
       const server = Http.createServer()
       const port = () => (server.address() as Net.AddressInfo).port
-      const access = WebServer.makeAccess(token, options.host, port)
+      const access = WebServer.makeAccess(options.token, options.host, port)
       const hostAllowed = HostGuard.make(options.host, port)
       server.on("request", (req: Http.IncomingMessage, res: Http.ServerResponse) => {
         if (!hostAllowed(req.headers.host)) return StaticFiles.text(res, 403, WebServer.misdirected)
@@ -68,7 +69,7 @@ export const layer = (options: Options): Layer.Layer<never, MetricsListenError |
         if (rawPath !== "/metrics") return StaticFiles.text(res, 404, "this listener serves only /metrics\n")
         if (req.method !== "GET" && req.method !== "HEAD") return StaticFiles.text(res, 405, "method not allowed\n", { Allow: "GET, HEAD" })
         if (!access.authorised(req, query)) {
-          return StaticFiles.text(res, 401, `missing or wrong token: send the one in ${options.paths.webToken} as a bearer token\n`, {
+          return StaticFiles.text(res, 401, `missing or wrong token: send the one in ${options.tokenFile} as a bearer token\n`, {
             "WWW-Authenticate": "Bearer",
           })
         }
@@ -79,6 +80,6 @@ export const layer = (options: Options): Layer.Layer<never, MetricsListenError |
           server.close(() => resume(Effect.void))
           server.closeAllConnections()
         }))
-      yield* Console.log(`metrics: http://${WebServer.hostForUrl(options.host)}:${bound.port}/metrics (token in ${options.paths.webToken})`)
+      yield* Console.log(`metrics: http://${WebServer.hostForUrl(options.host)}:${bound.port}/metrics (token in ${options.tokenFile})`)
     }),
   )

@@ -223,7 +223,9 @@ export const daemon = (options: DaemonOptions) =>
       const identity = { version, dataDir: paths.directory, startedAt: Date.now(), concurrency }
       const unix = Server.layer({ socketPath: paths.socket })
       const web = options.web === undefined ? unix : Layer.mergeAll(unix, WebServer.layer({ ...options.web, paths }))
-      const servers = options.metrics === undefined ? web : Layer.mergeAll(web, MetricsServer.layer({ ...options.metrics, paths }))
+      const servers = options.metrics === undefined
+        ? web
+        : Layer.mergeAll(web, MetricsServer.layer({ ...options.metrics, token: yield* DataDir.webToken(paths), tokenFile: paths.webToken }))
       // One handlers instance behind both transports.
       const server = servers.pipe(Layer.provide(RpcHandlers.layer(identity)))
       const announce = Layer.effectDiscard(
