@@ -20,6 +20,9 @@
  *   scraped, from the store's in-memory status counts: exact across restarts
  *   and free when nothing scrapes.
  *
+ * Only a daemon that serves metrics (`--http` or `--metrics`) keeps them:
+ * otherwise it is built with `layerOff`, which follows nothing.
+ *
  * Lifecycle of `layer`: read the head → fork the follower (scoped: it stops
  * with the daemon) → serve `scrape`. A subscription that fails (a store
  * error) is logged and resumed after the last event it folded, a second later.
@@ -288,3 +291,6 @@ export const layer = (recorder: Recorder): Layer.Layer<Metrics, never, EventStor
       })
     }),
   )
+
+/** For a daemon that serves no metrics (neither `--http` nor `--metrics`): follows nothing, scrapes nothing. */
+export const layerOff: Layer.Layer<Metrics> = Layer.succeed(Metrics)(Metrics.of({ scrape: Effect.succeed("") }))

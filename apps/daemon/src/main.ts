@@ -195,9 +195,13 @@ export const daemon = (options: DaemonOptions) =>
         idleMs: workerIdleMs,
         blockedPath: Path.join(paths.directory, "blocked.json"),
       })
-      // Always recording (cheap counters); served by --http and --metrics.
-      const recorder = Metrics.makeRecorder()
-      const store = EventStore.layer({ directory: paths.store, acceptDamage: options.acceptStoreDamage, onBatch: recorder.onBatch }).pipe(
+      // Kept only where served (--http, --metrics): a daemon without a listener pays nothing for them.
+      const recorder = options.web === undefined && options.metrics === undefined ? undefined : Metrics.makeRecorder()
+      const store = EventStore.layer({
+        directory: paths.store,
+        acceptDamage: options.acceptStoreDamage,
+        ...(recorder === undefined ? {} : { onBatch: recorder.onBatch }),
+      }).pipe(
         Layer.catchTag("StoreLocked", () =>
           Layer.effect(EventStore.EventStore)(
             Effect.flatMap(DataDir.readPid(paths), (pid) =>
@@ -211,7 +215,7 @@ export const daemon = (options: DaemonOptions) =>
         Layer.provideMerge(Registry.layer(implementations, loaded.config?.layer)),
         Layer.provideMerge(isolation),
         // Metrics follow the store from before the scheduler starts, so recovery's events count.
-        Layer.provideMerge(Metrics.layer(recorder)),
+        Layer.provideMerge(recorder === undefined ? Metrics.layerOff : Metrics.layer(recorder)),
         Layer.provideMerge(owned),
       )
       const execution = Scheduler.layer({ concurrency, shutdownGraceSeconds: options.shutdownGraceSeconds }).pipe(
