@@ -22,6 +22,9 @@
  *   `GET /?token=T` answers 302 to the same path without the token and sets
  *   the cookie (HttpOnly, SameSite=Strict), so the page's assets and its
  *   WebSocket are authorised by the cookie and the token leaves the address bar.
+ * - `GET /metrics` answers the daemon's metrics in Prometheus text format
+ *   (Metrics.ts) under the same Host and token rules (a scraper sends
+ *   `Authorization: Bearer`; `?token=` is accepted there without a redirect).
  * - A WebSocket upgrade with an `Origin` header must come from this server's
  *   own origin (`http://HOST:PORT` as bound; `localhost`, `127.0.0.1` and
  *   `[::1]` count as one host; on a wildcard bind, the origin must name the
@@ -47,6 +50,7 @@ import type * as Net from "node:net"
 import { fileURLToPath } from "node:url"
 import * as WS from "ws"
 import * as DataDir from "./DataDir.ts"
+import * as Metrics from "./Metrics.ts"
 import * as HostGuard from "./internal/HostGuard.ts"
 import * as Ndjson from "./internal/Ndjson.ts"
 import * as StaticFiles from "./internal/StaticFiles.ts"
@@ -93,11 +97,14 @@ export const parseAddress = (value: string): Address | undefined => {
   return port <= 65_535 ? { host, port } : undefined
 }
 
-const hostForUrl = (host: string) => (host.includes(":") ? `[${host}]` : host)
+/** The host as written in a URL (`[::1]` for IPv6). */
+export const hostForUrl = (host: string) => (host.includes(":") ? `[${host}]` : host)
 
 const cookieName = "tasklane_token"
-const unauthorised = "missing or wrong token: open the URL the daemon printed\n"
-const misdirected = "this daemon does not serve the host this request names (DNS-rebinding guard): open the URL it printed\n"
+/** The 401 body. */
+export const unauthorised = "missing or wrong token: open the URL the daemon printed\n"
+/** The 403 body of a request whose Host header names another server. */
+export const misdirected = "this daemon does not serve the host this request names (DNS-rebinding guard): open the URL it printed\n"
 const loopbackHosts = new Set(["localhost", "127.0.0.1", "[::1]"])
 const wildcardHosts = new Set(["0.0.0.0", "[::]"])
 
@@ -109,13 +116,13 @@ const cookie = (header: string | undefined, name: string): string | undefined =>
 const bearer = (header: string | undefined): string | undefined => /^Bearer\s+(\S+)$/i.exec(header ?? "")?.[1]
 
 /** The request target split without URL parsing (which would resolve `..` and may throw): raw path, query. */
-const target = (req: Http.IncomingMessage) => {
+export const target = (req: Http.IncomingMessage) => {
   const [rawPath = "/", ...rest] = (req.url ?? "/").split("?")
   return { rawPath, query: new URLSearchParams(rest.join("?")) }
 }
 
-/** Request checks bound to one token and one listening address (`port` is read once listening). */
-const makeAccess = (token: string, host: string, port: () => number) => {
+/** Request checks bound to one token and one listening address (`port` is read once listening); also used by MetricsServer.ts. */
+export const makeAccess = (token: string, host: string, port: () => number) => {
   const expected = digest(token)
   // Hashing first makes both sides the same length for timingSafeEqual.
   const matches = (candidate: string | undefined): candidate is string =>
@@ -157,18 +164,17 @@ const refuseUpgrade = (socket: Net.Socket, status: number, body: string, headers
   )
 }
 
+/** Why a listener could not bind, in words (shared with MetricsServer.ts). */
+export const listenFailure = (error: NodeJS.ErrnoException): string =>
+  error.code === "EADDRINUSE"
+    ? "the port is already in use (choose another, or 0 for a free one)"
+    : error.code === "EADDRNOTAVAIL" || error.code === "ENOTFOUND"
+    ? "no such address on this machine"
+    : error.message
+
 const listen = (server: Http.Server, host: string, port: number) =>
   Effect.callback<Net.AddressInfo, HttpListenError>((resume) => {
-    const onError = (error: NodeJS.ErrnoException) =>
-      resume(Effect.fail(new HttpListenError({
-        host,
-        port,
-        reason: error.code === "EADDRINUSE"
-          ? "the port is already in use (choose another, or 0 for a free one)"
-          : error.code === "EADDRNOTAVAIL" || error.code === "ENOTFOUND"
-          ? "no such address on this machine"
-          : error.message,
-      })))
+    const onError = (error: NodeJS.ErrnoException) => resume(Effect.fail(new HttpListenError({ host, port, reason: listenFailure(error) })))
     server.once("error", onError)
     server.listen({ host, port }, () => {
       server.off("error", onError)
@@ -176,9 +182,18 @@ const listen = (server: Http.Server, host: string, port: number) =>
     })
   })
 
+/** Answers `GET|HEAD /metrics` with the current Prometheus text (the request has passed the Host and token checks). */
+export const serveMetrics = (metrics: Metrics.Metrics["Service"], req: Http.IncomingMessage, res: Http.ServerResponse): void => {
+  Effect.runFork(Effect.map(metrics.scrape, (body) => {
+    res.writeHead(200, { "Content-Type": Metrics.contentType, "Content-Length": Buffer.byteLength(body), "Cache-Control": "no-store" })
+    res.end(req.method === "HEAD" ? undefined : body)
+  }))
+}
+
 const serve = (options: Options) =>
   Effect.gen(function*() {
     const token = yield* DataDir.webToken(options.paths)
+    const metrics = yield* Metrics.Metrics
     const accepted = yield* Queue.unbounded<WS.WebSocket>()
     const wss = new WS.WebSocketServer({ noServer: true, maxPayload: options.maxFrameBytes ?? defaultMaxFrameBytes })
     const maxConnections = options.maxConnections ?? defaultMaxConnections
@@ -192,6 +207,8 @@ const serve = (options: Options) =>
       const { rawPath, query } = target(req)
       if (req.method !== "GET" && req.method !== "HEAD") return StaticFiles.text(res, 405, "method not allowed\n", { Allow: "GET, HEAD" })
       if (!access.authorised(req, query)) return StaticFiles.text(res, 401, unauthorised, { "WWW-Authenticate": "Bearer" })
+      // Before the `?token=` redirect: a scraper does not keep cookies.
+      if (rawPath === "/metrics") return serveMetrics(metrics, req, res)
       const queryToken = query.get("token") ?? undefined
       if (access.matches(queryToken)) {
         query.delete("token")

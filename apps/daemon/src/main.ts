@@ -1,7 +1,8 @@
 /**
  * The daemon program: parse flags, prepare the data directory, load the task
  * definitions, open the event store, recover, and serve clients on the unix
- * socket (and, with `--http`, the web UI and RPC over WebSocket) until
+ * socket (and, with `--http`, the web UI and RPC over WebSocket; with
+ * `--metrics`, a Prometheus `/metrics` listener) until
  * SIGINT/SIGTERM (then stop gracefully and exit 0).
  *
  * Wiring only: every concept lives in its own module.
@@ -16,6 +17,8 @@ import * as DataDir from "./DataDir.ts"
 import { examples } from "./examples/index.ts"
 import * as Hooks from "./Hooks.ts"
 import * as Isolation from "./Isolation.ts"
+import * as Metrics from "./Metrics.ts"
+import * as MetricsServer from "./MetricsServer.ts"
 import * as Registry from "./Registry.ts"
 import * as RpcHandlers from "./RpcHandlers.ts"
 import * as Runner from "./Runner.ts"
@@ -54,6 +57,12 @@ Options:
                         (PORT alone: 127.0.0.1:PORT; 0: a free port); prints the URL
                         with its access token (kept in <data dir>/web-token)
   --http-ui DIR         the built UI to serve (default: apps/desktop/out/renderer)
+  --metrics HOST:PORT   also serve Prometheus metrics at http://HOST:PORT/metrics and
+                        nothing else (PORT alone: 127.0.0.1:PORT; 0: a free port).
+                        Like web mode (which serves /metrics too) it requires the
+                        token in <data dir>/web-token: send it as a bearer token
+                        (Prometheus: authorization.credentials_file); the Host
+                        header must name the address given here
   --accept-store-damage start even though the event store is damaged: keep a copy
                         of it beside it, cut its log after the last intact event,
                         rebuild the task summaries, and report what was lost
@@ -82,6 +91,8 @@ export interface DaemonOptions {
   readonly shutdownGraceSeconds: number
   /** Web mode (`--http`): where to listen and which UI to serve; off when undefined. */
   readonly web: (WebServer.Address & { readonly uiDir: string }) | undefined
+  /** `--metrics`: where the metrics-only listener listens; off when undefined. */
+  readonly metrics: WebServer.Address | undefined
   /** `--accept-store-damage`: open a damaged store anyway (repaired, damage reported). */
   readonly acceptStoreDamage: boolean
 }
@@ -111,6 +122,13 @@ const webMode = (http: string | undefined, uiDir: string | undefined): DaemonOpt
   return { ...address, uiDir: uiDir === undefined ? WebServer.defaultUiDir : Path.resolve(uiDir) }
 }
 
+const metricsAddress = (value: string | undefined): WebServer.Address | undefined => {
+  if (value === undefined) return undefined
+  const address = WebServer.parseAddress(value)
+  if (address === undefined) throw new Error(`--metrics must be HOST:PORT or PORT, got "${value}"`)
+  return address
+}
+
 /** Parses the daemon's flags (throws a one-line Error on bad usage). */
 export const parseOptions = (argv: ReadonlyArray<string>): DaemonOptions | "help" => {
   const { values } = parseArgs({
@@ -127,6 +145,7 @@ export const parseOptions = (argv: ReadonlyArray<string>): DaemonOptions | "help
       "shutdown-grace": { type: "string" },
       http: { type: "string" },
       "http-ui": { type: "string" },
+      metrics: { type: "string" },
       "accept-store-damage": { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
@@ -144,6 +163,7 @@ export const parseOptions = (argv: ReadonlyArray<string>): DaemonOptions | "help
     abortGraceSeconds: positive("abort-grace", values["abort-grace"], undefined),
     shutdownGraceSeconds: positive("shutdown-grace", values["shutdown-grace"], 10)!,
     web: webMode(values.http, values["http-ui"]),
+    metrics: metricsAddress(values.metrics),
     acceptStoreDamage: values["accept-store-damage"] === true,
   }
 }
@@ -175,7 +195,13 @@ export const daemon = (options: DaemonOptions) =>
         idleMs: workerIdleMs,
         blockedPath: Path.join(paths.directory, "blocked.json"),
       })
-      const store = EventStore.layer({ directory: paths.store, acceptDamage: options.acceptStoreDamage }).pipe(
+      // Kept only where served (--http, --metrics): a daemon without a listener pays nothing for them.
+      const recorder = options.web === undefined && options.metrics === undefined ? undefined : Metrics.makeRecorder()
+      const store = EventStore.layer({
+        directory: paths.store,
+        acceptDamage: options.acceptStoreDamage,
+        ...(recorder === undefined ? {} : { onBatch: recorder.onBatch }),
+      }).pipe(
         Layer.catchTag("StoreLocked", () =>
           Layer.effect(EventStore.EventStore)(
             Effect.flatMap(DataDir.readPid(paths), (pid) =>
@@ -188,6 +214,8 @@ export const daemon = (options: DaemonOptions) =>
         Layer.provideMerge(Slots.layer({ concurrency })),
         Layer.provideMerge(Registry.layer(implementations, loaded.config?.layer)),
         Layer.provideMerge(isolation),
+        // Metrics follow the store from before the scheduler starts, so recovery's events count.
+        Layer.provideMerge(recorder === undefined ? Metrics.layerOff : Metrics.layer(recorder)),
         Layer.provideMerge(owned),
       )
       const execution = Scheduler.layer({ concurrency, shutdownGraceSeconds: options.shutdownGraceSeconds }).pipe(
@@ -198,7 +226,10 @@ export const daemon = (options: DaemonOptions) =>
       )
       const identity = { version, dataDir: paths.directory, startedAt: Date.now(), concurrency }
       const unix = Server.layer({ socketPath: paths.socket })
-      const servers = options.web === undefined ? unix : Layer.mergeAll(unix, WebServer.layer({ ...options.web, paths }))
+      const web = options.web === undefined ? unix : Layer.mergeAll(unix, WebServer.layer({ ...options.web, paths }))
+      const servers = options.metrics === undefined
+        ? web
+        : Layer.mergeAll(web, MetricsServer.layer({ ...options.metrics, token: yield* DataDir.webToken(paths), tokenFile: paths.webToken }))
       // One handlers instance behind both transports.
       const server = servers.pipe(Layer.provide(RpcHandlers.layer(identity)))
       const announce = Layer.effectDiscard(

@@ -198,6 +198,8 @@ export interface BatchInfo {
   readonly events: number
   /** Appends of this group that were refused (conflict, invalid transition). */
   readonly refused: number
+  /** Milliseconds from the start of this group's synced write until it committed (metrics). */
+  readonly durationMs: number
 }
 
 /** Tuning and observation options of the level layers. */

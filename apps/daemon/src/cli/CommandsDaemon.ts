@@ -57,6 +57,10 @@ const start = Command.make("start", {
     Flag.withDescription("also serve the web UI and RPC over WebSocket on HOST:PORT (PORT alone: 127.0.0.1; 0: a free port)"),
   ),
   httpUi: Flag.String("http-ui").pipe(Flag.optional, Flag.withDescription("the built web UI to serve with --http")),
+  metrics: Flag.String("metrics").pipe(
+    Flag.optional,
+    Flag.withDescription("also serve Prometheus metrics at http://HOST:PORT/metrics (bearer token: <data dir>/web-token)"),
+  ),
   acceptStoreDamage: Flag.Boolean("accept-store-damage").pipe(
     Flag.withDefault(false),
     Flag.withDescription("start even though the event store is damaged (a copy is kept, the store repaired, the loss reported)"),
@@ -81,6 +85,7 @@ const start = Command.make("start", {
     const shutdownGrace = opt(options.shutdownGrace)
     const http = opt(options.http)
     const httpUi = opt(options.httpUi)
+    const metrics = opt(options.metrics)
     const args = [
       ...process.execArgv,
       process.argv[1]!,
@@ -97,6 +102,7 @@ const start = Command.make("start", {
       ...(shutdownGrace === undefined ? [] : ["--shutdown-grace", String(shutdownGrace)]),
       ...(http === undefined ? [] : ["--http", http]),
       ...(httpUi === undefined ? [] : ["--http-ui", Path.resolve(httpUi)]),
+      ...(metrics === undefined ? [] : ["--metrics", metrics]),
       ...(options.acceptStoreDamage ? ["--accept-store-damage"] : []),
     ]
     // Left behind by a daemon that was killed: not this one's URL.

@@ -49,6 +49,7 @@ interface InFlight {
   readonly group: Group
   readonly sealed: Sealed
   readonly seq: number
+  readonly startedAt: number
   readonly done: Deferred.Deferred<void, StoreError>
   /** Set as soon as the write settles, so the writer can notice it between two appends. */
   exit?: Exit.Exit<void, StoreError>
@@ -128,7 +129,7 @@ export const make = ({ db, view, options, pubsub, health, rebuild, reload }: Con
       }
       const taken = new Set(keys.filter((_, i) => owners.value[i] !== undefined))
       const sealed = group.seal(view.counts, (key) => taken.has(key))
-      const current: InFlight = { group, sealed, seq: ++seq, done: Deferred.makeUnsafe<void, StoreError>() }
+      const current: InFlight = { group, sealed, seq: ++seq, startedAt: performance.now(), done: Deferred.makeUnsafe<void, StoreError>() }
       inflight = current
       // Start the write now (not in a forked fiber, which would start only when this one yields).
       const written = (exit: Exit.Exit<void, StoreError>) => {
@@ -210,7 +211,7 @@ export const make = ({ db, view, options, pubsub, health, rebuild, reload }: Con
         for (const [stream, state] of current.sealed.states) recent.set(stream, state)
         if (current.group.events.length > 0) yield* PubSub.publish(pubsub, current.group.events)
         const refused = current.group.entries.filter((entry) => entry.outcome._tag === "refused").length
-        options.onBatch?.({ appends: current.group.entries.length, events: current.group.events.length, refused })
+        options.onBatch?.({ appends: current.group.entries.length, events: current.group.events.length, refused, durationMs: performance.now() - current.startedAt })
         settle(current.group)
         return
       }
