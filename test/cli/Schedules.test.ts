@@ -3,7 +3,8 @@
  * refused at add (exit 2, nothing stored); a per-second schedule fires,
  * pauses, resumes, triggers by hand and is removed; and after kill -9 and a
  * restart every slot has exactly one task (no slot fired twice, and with
- * catch-up all the slots missed while the daemon was down fire too).
+ * catch-up all the slots missed while the daemon was down fire too); with
+ * overlap queue one slot is held while a task runs and fires when it ends.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type { Replay } from "@tasklane/core"
@@ -92,6 +93,39 @@ describe("tasklane schedule", () => {
     expect(listed.lastFiredSlot).toBeGreaterThan(slotOf(first))
     expect(listed.lastTaskId).toBe(first.context.taskId)
     expect(await ok(dir, ["schedule", "ls"])).toMatch(new RegExp(`${first.context.taskId} (triggered|running)`))
+    await ok(dir, ["schedule", "rm", id])
+  })
+
+  it("queues one slot while the last firing's task runs and fires it when that task finishes (overlap queue)", async () => {
+    const dir = home.dataDir
+    const c = home.connections.at(-1)!
+    const id = (await ok(dir, ["schedule", "add", "slow", "--cron", "* * * * * *", "--name", "queued", "--overlap", "queue", "--input", '{"ms":3500}'])).trim()
+    const first = await poll(async () => (await scheduled(c, "queued"))[0], { timeoutMs: 5000 })
+    // While the first task sleeps, the next slot is held and shown; the ones after it are skipped.
+    const held = await poll(async () => {
+      const [listed] = JSON.parse(await ok(dir, ["schedule", "ls", "--json"]))
+      return listed.queuedSlot === undefined ? undefined : listed
+    }, { timeoutMs: 4000 })
+    expect(held.queuedSlot).toBe(slotOf(first) + 1000)
+    expect(await ok(dir, ["schedule", "ls"])).toContain("+queued")
+    await sleep(800)
+    expect(await scheduled(c, "queued")).toHaveLength(1)
+    // The first task finishes: the held slot fires right after, as the second task (its own slot's key).
+    const second = await poll(async () => (await scheduled(c, "queued")).find((task) => task.context.taskId !== first.context.taskId), {
+      timeoutMs: 6000,
+    })
+    expect(slotOf(second)).toBe(slotOf(first) + 1000)
+    const finished = await c.call((client) => client.GetTask({ taskId: first.context.taskId }))
+    expect(finished.status).toBe("done")
+    expect(second.context.createdAt).toBeGreaterThanOrEqual(finished.context.finishedAt!)
+    expect(second.context.createdAt - finished.context.finishedAt!).toBeLessThan(1000)
+    // Never two at once: the third starts only after the second finished.
+    const third = await poll(async () => {
+      const tasks = await scheduled(c, "queued")
+      return tasks.length >= 3 ? tasks.find((task) => task.context.taskId !== first.context.taskId && task.context.taskId !== second.context.taskId) : undefined
+    }, { timeoutMs: 8000 })
+    const secondDone = await c.call((client) => client.GetTask({ taskId: second.context.taskId }))
+    expect(third.context.createdAt).toBeGreaterThanOrEqual(secondDone.context.finishedAt!)
     await ok(dir, ["schedule", "rm", id])
   })
 

@@ -42,7 +42,11 @@ export class SchedulePaused extends Schema.TaggedClass<SchedulePaused>()("Schedu
 /** A paused schedule was resumed. */
 export class ScheduleResumed extends Schema.TaggedClass<ScheduleResumed>()("ScheduleResumed", { id: Schema.String, at: Schema.Number }) {}
 
-/** A slot was handled: it triggered `taskId`, or was skipped (`overlap`) or refused (`error`); either way it is the new cursor. */
+/**
+ * A slot was handled: it triggered `taskId`, or was skipped (`overlap`), refused (`error`) or held (`queued`,
+ * `overlap: "queue"`); either way it is the new cursor. A held slot is handled again when it is released (a
+ * second record for the same slot, with its task or error), which ends the hold.
+ */
 export class ScheduleFired extends Schema.TaggedClass<ScheduleFired>()("ScheduleFired", {
   id: Schema.String,
   at: Schema.Number,
@@ -50,6 +54,7 @@ export class ScheduleFired extends Schema.TaggedClass<ScheduleFired>()("Schedule
   taskId: Schema.optional(Schema.String),
   skipped: Schema.optional(Schema.Literal("overlap")),
   error: Schema.optional(Schema.String),
+  queued: Schema.optional(Schema.Literal(true)),
 }) {}
 
 /** A schedule was triggered by hand (`schedule trigger-now`): its slots are unchanged. */
@@ -103,13 +108,18 @@ export const apply = (schedules: ReadonlyMap<string, ScheduleState>, record: Sch
     case "ScheduleResumed":
       next.set(record.id, { ...current, paused: false })
       break
-    case "ScheduleFired":
+    case "ScheduleFired": {
+      const { queuedSlot, ...rest } = current
+      // A held slot stays held until a record of that slot without `queued` (its release) arrives.
+      const held = record.queued === true ? record.slot : queuedSlot === record.slot ? undefined : queuedSlot
       next.set(record.id, {
-        ...current,
+        ...rest,
         lastFiredSlot: Math.max(record.slot, current.lastFiredSlot ?? 0),
         ...(record.taskId === undefined ? {} : { lastTaskId: record.taskId }),
+        ...(held === undefined ? {} : { queuedSlot: held }),
       })
       break
+    }
     case "ScheduleTriggered":
       next.set(record.id, { ...current, lastTaskId: record.taskId })
       break

@@ -13,8 +13,14 @@
  * idempotency key `schedule:<id>:<ISO slot>`, then records the slot as
  * fired. A crash between the two leaves the slot due at the next start; its
  * trigger then finds the task the key already owns, so a slot never runs
- * twice. With `overlap: "skip"` a slot is recorded as skipped while the task
- * of the schedule's last firing has not finished. A slot whose trigger is
+ * twice. While the task of the schedule's last firing has not finished, a
+ * slot is recorded as skipped (`overlap: "skip"`), fired anyway (`allow`), or
+ * recorded as held (`queue`, `Schedule.onSlotDue`). Each round first releases
+ * a held slot whose task has finished (`Schedule.releaseQueued`): it fires
+ * with its own slot's idempotency key, so it too fires at most once across a
+ * crash. While a slot is held the loop wakes every 250 ms to see the task
+ * finish; a paused schedule keeps its held slot and releases it after
+ * resuming. A slot whose trigger is
  * refused (input no longer valid, definition gone) is recorded with the
  * error and not retried; a storage failure is retried next round.
  */
@@ -174,13 +180,25 @@ export const layer = (options: Options) =>
             Effect.catchTag("UnknownTask", () => Effect.succeed(false)),
           )
 
-      /** Fires one slot and records it; a storage failure leaves it due. */
+      /** Handles one due slot by the overlap decision and records it; a storage failure leaves it due. */
       const fire = (state: ScheduleLog.ScheduleState, slot: number) =>
         Effect.gen(function*() {
           const at = yield* Clock.currentTimeMillis
-          if (state.overlap === "skip" && (yield* busy(state))) {
-            return yield* record(new ScheduleLog.ScheduleFired({ id: state.id, at, slot, skipped: "overlap" }))
+          const isBusy = state.overlap === "allow" ? false : yield* busy(state)
+          switch (Schedule.onSlotDue(state.overlap, isBusy, state.queuedSlot !== undefined)) {
+            case "skip":
+              return yield* record(new ScheduleLog.ScheduleFired({ id: state.id, at, slot, skipped: "overlap" }))
+            case "queue":
+              return yield* record(new ScheduleLog.ScheduleFired({ id: state.id, at, slot, queued: true }))
+            case "fire":
+              return yield* trigger(state, slot)
           }
+        })
+
+      /** Triggers the slot's task and records the firing (with the task, or the refusal). */
+      const trigger = (state: ScheduleLog.ScheduleState, slot: number) =>
+        Effect.gen(function*() {
+          const at = yield* Clock.currentTimeMillis
           const fired = yield* Effect.result(triggerOf(state, Schedule.idempotencyKey(state.id, slot)))
           if (Result.isFailure(fired) && fired.failure._tag === "DaemonError") return yield* fired.failure
           if (Result.isFailure(fired)) {
@@ -196,6 +214,11 @@ export const layer = (options: Options) =>
         let wake = now + 1000
         for (const state of schedules.values()) {
           if (state.paused) continue
+          if (state.queuedSlot !== undefined) {
+            const released = Schedule.releaseQueued(state.queuedSlot, yield* busy(state))
+            if (released === undefined) wake = Math.min(wake, now + 250)
+            else yield* trigger(state, released)
+          }
           const due = dueOf(state, now)
           if (due === undefined) continue
           wake = Math.min(wake, due.nextDue)

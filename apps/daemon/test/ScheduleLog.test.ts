@@ -40,6 +40,25 @@ describe("ScheduleLog.fold", () => {
   })
 })
 
+describe("ScheduleLog.fold with overlap queue", () => {
+  it("holds a queued slot until a record of that slot (its release) arrives; later skipped slots keep it held", () => {
+    const base = [
+      created("q"),
+      new ScheduleLog.ScheduleFired({ id: "q", at: 2000, slot: 2000, taskId: "t1" }),
+      new ScheduleLog.ScheduleFired({ id: "q", at: 3000, slot: 3000, queued: true }),
+      new ScheduleLog.ScheduleFired({ id: "q", at: 4000, slot: 4000, skipped: "overlap" }),
+    ]
+    const held = ScheduleLog.fold(base).get("q")!
+    expect(held).toMatchObject({ queuedSlot: 3000, lastFiredSlot: 4000, lastTaskId: "t1" })
+    const released = ScheduleLog.fold([...base, new ScheduleLog.ScheduleFired({ id: "q", at: 4500, slot: 3000, taskId: "t2" })]).get("q")!
+    expect(released.queuedSlot).toBeUndefined()
+    expect(released).toMatchObject({ lastFiredSlot: 4000, lastTaskId: "t2" })
+    // A refused release ends the hold too.
+    const refused = ScheduleLog.fold([...base, new ScheduleLog.ScheduleFired({ id: "q", at: 4500, slot: 3000, error: "gone" })]).get("q")!
+    expect(refused.queuedSlot).toBeUndefined()
+  })
+})
+
 describe("ScheduleLog.open", () => {
   it("reads back what it appended, after a reopen", () => {
     const file = tempFile()

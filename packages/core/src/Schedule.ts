@@ -19,11 +19,17 @@
  * - `none`: only the latest, and only if it is at most `graceMillis` old
  *   (a running daemon wakes a little after each slot; a daemon that was down
  *   for longer skips what it missed).
+ *
+ * Overlap: a slot that comes due while the task of the schedule's previous
+ * firing is unfinished is, by `overlap`, skipped (`skip`), fired alongside
+ * (`allow`), or held (`queue`): at most one slot per schedule is held, and
+ * it fires as soon as that task finishes; slots that come due while one is
+ * held are skipped. {@link onSlotDue} and {@link releaseQueued} decide this.
  */
 import { Cron, DateTime, Result, Schema } from "effect"
 
-/** What a firing does while the schedule's previous task has not finished: `skip` that slot, or `allow` it to run alongside. */
-export const Overlap = Schema.Literals(["skip", "allow"])
+/** What a slot does while the schedule's previous task has not finished: `skip` it, `allow` it to run alongside, or `queue` it (see the module header). */
+export const Overlap = Schema.Literals(["skip", "allow", "queue"])
 export type Overlap = typeof Overlap.Type
 
 /** Which missed slots fire (see the module header). */
@@ -53,6 +59,8 @@ export class ScheduleInfo extends Schema.Class<ScheduleInfo>("ScheduleInfo")({
   lastFiredSlot: Schema.optional(Schema.Number),
   /** The task the latest firing triggered. */
   lastTaskId: Schema.optional(Schema.String),
+  /** A slot (ms) held by `overlap: "queue"` until the last task finishes. */
+  queuedSlot: Schema.optional(Schema.Number),
   /** When the next slot is due (ms; absent while paused). */
   nextDue: Schema.optional(Schema.Number),
 }) {}
@@ -125,3 +133,21 @@ export const dueSlots = (schedule: SlotState, now: number, graceMillis: number =
 
 /** The idempotency key of a schedule's firing at `slot`: the same slot never triggers twice. */
 export const idempotencyKey = (scheduleId: string, slot: number): string => `schedule:${scheduleId}:${new Date(slot).toISOString()}`
+
+/** What to do with a slot that came due: trigger it, record it as skipped, or hold it until the last task finishes. */
+export type SlotDecision = "fire" | "skip" | "queue"
+
+/**
+ * The decision for a due slot, given the schedule's overlap mode, whether the
+ * task of its last firing is still unfinished, and whether a slot is already
+ * held: a busy schedule skips (`skip`), fires anyway (`allow`), or holds the
+ * slot (`queue`) unless one is held already, in which case it skips.
+ */
+export const onSlotDue = (overlap: Overlap, busy: boolean, queued: boolean): SlotDecision => {
+  if (overlap === "queue" && queued) return "skip"
+  if (!busy || overlap === "allow") return "fire"
+  return overlap === "queue" ? "queue" : "skip"
+}
+
+/** The held slot to fire now: the queued slot once the last task has finished (else nothing). */
+export const releaseQueued = (queuedSlot: number | undefined, busy: boolean): number | undefined => busy ? undefined : queuedSlot

@@ -101,3 +101,25 @@ describe("Schedule.dueSlots", () => {
     expect(Schedule.idempotencyKey("s1", ms("2026-06-01T10:00:00Z"))).toBe("schedule:s1:2026-06-01T10:00:00.000Z")
   })
 })
+
+describe("Schedule overlap", () => {
+  it("fires an idle schedule's slot in every mode", () => {
+    for (const overlap of ["skip", "allow", "queue"] as const) expect(Schedule.onSlotDue(overlap, false, false)).toBe("fire")
+  })
+
+  it("while the last task runs: skip skips, allow fires, queue holds the slot", () => {
+    expect(Schedule.onSlotDue("skip", true, false)).toBe("skip")
+    expect(Schedule.onSlotDue("allow", true, false)).toBe("fire")
+    expect(Schedule.onSlotDue("queue", true, false)).toBe("queue")
+  })
+
+  it("holds at most one slot: further slots while one is held are skipped", () => {
+    expect(Schedule.onSlotDue("queue", true, true)).toBe("skip")
+  })
+
+  it("releases the held slot only once the last task has finished", () => {
+    expect(Schedule.releaseQueued(undefined, false)).toBeUndefined()
+    expect(Schedule.releaseQueued(1000, true)).toBeUndefined()
+    expect(Schedule.releaseQueued(1000, false)).toBe(1000)
+  })
+})

@@ -23,7 +23,9 @@ const describeSchedule = (s: Schedule.ScheduleInfo): string =>
   [
     `${style.cyan(s.id)} ${s.definitionId}${s.name === undefined ? "" : ` "${s.name}"`}`,
     `  cron ${s.cron}${s.tz === undefined ? " (UTC)" : ` (${s.tz})`}; overlap ${s.overlap}; catch-up ${s.catchUp}${s.paused ? "; paused" : ""}`,
-    `  next ${Output.time(s.nextDue)}; last ${Output.time(s.lastFiredSlot)}${s.lastTaskId === undefined ? "" : ` (task ${s.lastTaskId})`}`,
+    `  next ${Output.time(s.nextDue)}; last ${Output.time(s.lastFiredSlot)}${s.lastTaskId === undefined ? "" : ` (task ${s.lastTaskId})`}${
+      s.queuedSlot === undefined ? "" : `; queued ${Output.time(s.queuedSlot)}`
+    }`,
   ].join("\n")
 
 const printOne = (s: Schedule.ScheduleInfo) => Output.print(s, (x) => Output.line(describeSchedule(x)))
@@ -36,9 +38,11 @@ const add = Command.make("add", {
   tz: Flag.String("tz").pipe(Flag.optional, Flag.withDescription("time zone whose wall clock the cron follows, e.g. Europe/Berlin (default UTC)")),
   input: Flag.String("input").pipe(Flag.optional, Flag.withDescription("the task's input as JSON (default {}), checked against the definition now")),
   name: Flag.String("name").pipe(Flag.optional, Flag.withDescription("a name for the schedule (and its tasks)")),
-  overlap: Flag.Literals("overlap", ["skip", "allow"]).pipe(
+  overlap: Flag.Literals("overlap", ["skip", "allow", "queue"]).pipe(
     Flag.withDefault("skip"),
-    Flag.withDescription("while the last run's task is unfinished: skip the slot (default) or allow another run"),
+    Flag.withDescription(
+      "while the last run's task is unfinished: skip the slot (default), allow another run, or queue it to run when that task finishes (at most one queued; later slots are skipped)",
+    ),
   ),
   catchUp: Flag.Literals("catch-up", ["none", "one", "all"]).pipe(
     Flag.withDefault("one"),
@@ -87,7 +91,7 @@ const ls = Command.make("ls", {}, () =>
           s.definitionId + (s.name === undefined ? "" : style.dim(` (${s.name})`)),
           s.cron,
           s.tz ?? "UTC",
-          s.paused ? style.yellow("paused") : "active",
+          (s.paused ? style.yellow("paused") : "active") + (s.queuedSlot === undefined ? "" : style.dim(" +queued")),
           Output.time(s.nextDue),
           Output.time(s.lastFiredSlot),
           s.lastTaskId === undefined ? "-" : `${s.lastTaskId} ${statuses[i] === undefined ? "-" : Output.status(statuses[i])}`,
