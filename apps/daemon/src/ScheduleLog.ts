@@ -1,7 +1,7 @@
 /**
  * The schedules' own append-only log: `<data dir>/schedules.jsonl`, one
- * Schema-encoded record per line (created, paused, resumed, fired, triggered
- * by hand, removed), each written and fdatasync'd before the caller goes on.
+ * Schema-encoded record per line (created, updated by its definition, paused,
+ * resumed, fired, triggered by hand, removed), each written and fdatasync'd before the caller goes on.
  * Reading it back folds the records into the current schedules (pure:
  * {@link fold}).
  *
@@ -29,6 +29,22 @@ export class ScheduleCreated extends Schema.TaggedClass<ScheduleCreated>()("Sche
   at: Schema.Number,
   definitionId: Schema.String,
   name: Schema.optional(Schema.String),
+  cron: Schema.String,
+  tz: Schema.optional(Schema.String),
+  input: Schema.Unknown,
+  overlap: Schedule.Overlap,
+  catchUp: Schedule.CatchUp,
+  /** Declared by its definition (absent: added by a user). */
+  source: Schema.optional(Schema.Literal("definition")),
+}) {}
+
+/**
+ * A declared schedule's definition changed what it declares (at a daemon start): its new settings. Its paused
+ * state, cursor and held slot stay; a changed cron or zone sets `rescheduledAt`, so no slot from before fires.
+ */
+export class ScheduleUpdated extends Schema.TaggedClass<ScheduleUpdated>()("ScheduleUpdated", {
+  id: Schema.String,
+  at: Schema.Number,
   cron: Schema.String,
   tz: Schema.optional(Schema.String),
   input: Schema.Unknown,
@@ -68,7 +84,7 @@ export class ScheduleTriggered extends Schema.TaggedClass<ScheduleTriggered>()("
 export class ScheduleRemoved extends Schema.TaggedClass<ScheduleRemoved>()("ScheduleRemoved", { id: Schema.String, at: Schema.Number }) {}
 
 /** Every record of the log. */
-export const ScheduleRecord = Schema.Union([ScheduleCreated, SchedulePaused, ScheduleResumed, ScheduleFired, ScheduleTriggered, ScheduleRemoved])
+export const ScheduleRecord = Schema.Union([ScheduleCreated, ScheduleUpdated, SchedulePaused, ScheduleResumed, ScheduleFired, ScheduleTriggered, ScheduleRemoved])
 export type ScheduleRecord = typeof ScheduleRecord.Type
 
 /** A line of the schedule log that is not a record (not the torn last line). */
@@ -102,6 +118,13 @@ export const apply = (schedules: ReadonlyMap<string, ScheduleState>, record: Sch
       if (current === undefined) return schedules
   }
   switch (record._tag) {
+    case "ScheduleUpdated": {
+      const { _tag, at, id, ...settings } = record
+      const { tz, ...rest } = current
+      const rescheduled = settings.cron !== current.cron || settings.tz !== current.tz
+      next.set(record.id, { ...rest, ...settings, ...(rescheduled ? { rescheduledAt: at } : {}) })
+      break
+    }
     case "SchedulePaused":
       next.set(record.id, { ...current, paused: true })
       break

@@ -23,11 +23,25 @@
  * resuming. A slot whose trigger is
  * refused (input no longer valid, definition gone) is recorded with the
  * error and not retried; a storage failure is retried next round.
+ *
+ * Declared schedules: a definition's `schedules` are brought in step at
+ * every start, before the loop runs ({@link declaredId} is each one's stable
+ * id, `<definition id>.<name>`). One that is new is created; one whose cron,
+ * zone, input, overlap or catch-up changed is updated (paused state, cursor
+ * and held slot kept; a new cron or zone fires no slot from before it); one
+ * that no loaded definition declares any more (the definition dropped it, or
+ * is gone) is removed, its pause with it. A declared schedule's input is
+ * checked against its definition's input schema here: invalid input fails
+ * the start with `InvalidDefinition` naming the class and the schedule. A
+ * user may pause, resume, trigger and remove a declared schedule; one removed
+ * by hand comes back at the next start while the definition declares it.
  */
 import { randomBytes } from "node:crypto"
 import { Clock, Context, type Cron, Duration, Effect, Layer, Result } from "effect"
 import { type Replay, Schedule, TaskMachine, TaskRpc } from "@tasklane/core"
 import type { Ids } from "@tasklane/core"
+import { TaskDefinition } from "@tasklane/tasks"
+import { Registry } from "./Registry.ts"
 import * as ScheduleLog from "./ScheduleLog.ts"
 import { Tasks } from "./Tasks.ts"
 
@@ -67,6 +81,11 @@ export interface Options {
 
 const invalid = (field: string, reason: string) => new TaskRpc.InvalidRequest({ field, reason })
 
+/** The stable id of the schedule `name` declared by definition `definitionId`. */
+export const declaredId = (definitionId: string, name: string): string => `${definitionId}.${name}`
+
+const sameJson = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b)
+
 /** The live service over a schedule log file and the task service. */
 export const layer = (options: Options) =>
   Layer.effect(
@@ -92,6 +111,7 @@ export const layer = (options: Options) =>
           try: () => {
             log.append(entry)
             schedules = ScheduleLog.apply(schedules, entry)
+            if (entry._tag === "ScheduleUpdated") crons.delete(entry.id)
           },
           catch: (e) => new TaskRpc.DaemonError({ reason: `cannot write the schedule log: ${e instanceof Error ? e.message : String(e)}` }),
         })
@@ -111,6 +131,7 @@ export const layer = (options: Options) =>
       const info = (state: ScheduleLog.ScheduleState, now: number) =>
         new Schedule.ScheduleInfo({
           ...state,
+          source: state.source ?? "user",
           ...(state.paused ? {} : { nextDue: dueOf(state, now)?.nextDue }),
         })
 
@@ -230,6 +251,56 @@ export const layer = (options: Options) =>
         }
         return Math.max(0, wake - (yield* Clock.currentTimeMillis))
       })
+
+      /** Creates, updates and removes declared schedules to match the loaded definitions (see the module header). */
+      const syncDeclared = Effect.gen(function*() {
+        const registry = yield* Registry
+        const declared = new Set<string>()
+        for (const { definition } of registry.all) {
+          for (const declaration of definition.schedules) {
+            const id = declaredId(definition.id, declaration.name)
+            const input = declaration.input ?? {}
+            yield* tasks.validateInput(definition.id, input).pipe(
+              Effect.mapError((error) =>
+                new TaskDefinition.InvalidDefinition({
+                  className: definition.className,
+                  id: definition.id,
+                  reasons: [`schedule "${declaration.name}" has invalid input: ${error.message}`],
+                })
+              ),
+            )
+            declared.add(id)
+            usedIds.add(id)
+            const settings = {
+              cron: declaration.cron,
+              input,
+              overlap: declaration.overlap ?? "skip",
+              catchUp: declaration.catchUp ?? "one",
+              ...(declaration.tz === undefined ? {} : { tz: declaration.tz }),
+            } as const
+            const current = schedules.get(id)
+            const at = yield* Clock.currentTimeMillis
+            if (current === undefined) {
+              yield* record(
+                new ScheduleLog.ScheduleCreated({ id, at, definitionId: definition.id, name: declaration.name, source: "definition", ...settings }),
+              )
+              yield* Effect.logInfo(`schedules: ${id} declared by ${definition.className}: created`)
+            } else if (
+              current.cron !== settings.cron || current.tz !== declaration.tz || !sameJson(current.input, settings.input) ||
+              current.overlap !== settings.overlap || current.catchUp !== settings.catchUp
+            ) {
+              yield* record(new ScheduleLog.ScheduleUpdated({ id, at, ...settings }))
+              yield* Effect.logInfo(`schedules: ${id} declared by ${definition.className}: updated`)
+            }
+          }
+        }
+        for (const state of schedules.values()) {
+          if (state.source !== "definition" || declared.has(state.id)) continue
+          yield* record(new ScheduleLog.ScheduleRemoved({ id: state.id, at: yield* Clock.currentTimeMillis }))
+          yield* Effect.logInfo(`schedules: ${state.id} is no longer declared by ${state.definitionId}: removed`)
+        }
+      })
+      yield* syncDeclared
 
       const loop = Effect.forever(
         round.pipe(

@@ -11,7 +11,7 @@
  * first occurrence (effect's default `onDstOverlap: "earlier"`).
  *
  * Slots and catch-up: a schedule's cursor is its last fired slot (else its
- * creation time); the slots after the cursor and at or before `now` are
+ * creation time), or the time its cron or zone changed if that is later; the slots after the cursor and at or before `now` are
  * the missed ones. `catchUp` decides which of them fire:
  * - `all`: every one, oldest first (at most {@link maxCatchUpSlots} per call;
  *   the rest on the next call, since the cursor advances),
@@ -61,6 +61,10 @@ export class ScheduleInfo extends Schema.Class<ScheduleInfo>("ScheduleInfo")({
   lastTaskId: Schema.optional(Schema.String),
   /** A slot (ms) held by `overlap: "queue"` until the last task finishes. */
   queuedSlot: Schema.optional(Schema.Number),
+  /** Added by a user (`schedule add`; absent in old records) or declared by its definition's `schedules`. */
+  source: Schema.optional(Schema.Literals(["user", "definition"])),
+  /** When its cron or zone last changed (a declared schedule's definition changed it): no slot before this fires. */
+  rescheduledAt: Schema.optional(Schema.Number),
   /** When the next slot is due (ms; absent while paused). */
   nextDue: Schema.optional(Schema.Number),
 }) {}
@@ -100,6 +104,7 @@ export interface SlotState {
   readonly catchUp: CatchUp
   readonly createdAt: number
   readonly lastFiredSlot?: number | undefined
+  readonly rescheduledAt?: number | undefined
 }
 
 /** The slots to fire now (ms, oldest first) and when the next slot after `now` is due. */
@@ -110,7 +115,7 @@ export interface Due {
 
 /** The slots of `schedule` due at `now` by its catch-up mode, and the next slot after `now`. */
 export const dueSlots = (schedule: SlotState, now: number, graceMillis: number = defaultGraceMillis): Due => {
-  const cursor = schedule.lastFiredSlot ?? schedule.createdAt
+  const cursor = Math.max(schedule.lastFiredSlot ?? schedule.createdAt, schedule.rescheduledAt ?? Number.NEGATIVE_INFINITY)
   const nextDue = Cron.next(schedule.cron, now).getTime()
   // `prev` is strict, so ask from just after `now` to include a slot at `now` itself.
   const latest = Cron.prev(schedule.cron, now + 1).getTime()

@@ -53,6 +53,14 @@ describe("Schedule.dueSlots", () => {
     expect(Schedule.dueSlots({ ...base, catchUp: "all" }, now).nextDue).toBe(ms("2026-06-01T14:00:00Z"))
   })
 
+  it("fires no slot from before its cron changed (rescheduledAt is a floor for the cursor)", () => {
+    const base = { ...hourly, lastFiredSlot: ms("2026-06-01T10:00:00Z"), catchUp: "all" as const }
+    const now = ms("2026-06-01T13:20:00Z")
+    const rescheduled = Schedule.dueSlots({ ...base, rescheduledAt: ms("2026-06-01T12:30:00Z") }, now)
+    expect(iso(rescheduled.slots)).toEqual(["2026-06-01T13:00:00.000Z"])
+    expect(Schedule.dueSlots({ ...base, rescheduledAt: now }, now).slots).toEqual([])
+  })
+
   it("returns at most maxCatchUpSlots for catch-up all, then the rest from the new cursor", () => {
     const everySecond = { cron: cronOf("* * * * * *"), catchUp: "all" as const, createdAt: 0 }
     const now = 5_000_000

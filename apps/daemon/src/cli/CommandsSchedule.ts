@@ -1,8 +1,9 @@
 /**
  * `tasklane schedule`: recurring schedules kept by the daemon. `add` (cron,
  * zone, input checked by the daemon before anything is stored: a bad cron,
- * zone or input exits 2), `ls` (next run, last run and its task's status), `pause`, `resume`, `rm`
- * and `trigger-now` (run it once now, outside its slots).
+ * zone or input exits 2), `ls` (where each comes from: a user's `add` or its
+ * definition's `schedules`; next run, last run and its task's status),
+ * `pause`, `resume`, `rm` and `trigger-now` (run it once now, outside its slots).
  */
 import { Ids, type Schedule } from "@tasklane/core"
 import { Effect } from "effect"
@@ -21,7 +22,9 @@ const parseInput = (text: string | undefined) =>
 
 const describeSchedule = (s: Schedule.ScheduleInfo): string =>
   [
-    `${style.cyan(s.id)} ${s.definitionId}${s.name === undefined ? "" : ` "${s.name}"`}`,
+    `${style.cyan(s.id)} ${s.definitionId}${s.name === undefined ? "" : ` "${s.name}"`}${
+      s.source === "definition" ? style.dim(" (declared by the definition)") : ""
+    }`,
     `  cron ${s.cron}${s.tz === undefined ? " (UTC)" : ` (${s.tz})`}; overlap ${s.overlap}; catch-up ${s.catchUp}${s.paused ? "; paused" : ""}`,
     `  next ${Output.time(s.nextDue)}; last ${Output.time(s.lastFiredSlot)}${s.lastTaskId === undefined ? "" : ` (task ${s.lastTaskId})`}${
       s.queuedSlot === undefined ? "" : `; queued ${Output.time(s.queuedSlot)}`
@@ -85,9 +88,10 @@ const ls = Command.make("ls", {}, () =>
     )
     yield* Output.print(all, (rows) =>
       Output.table(
-        ["ID", "DEFINITION", "CRON", "TZ", "STATE", "NEXT", "LAST", "LAST TASK"],
+        ["ID", "SOURCE", "DEFINITION", "CRON", "TZ", "STATE", "NEXT", "LAST", "LAST TASK"],
         rows.map((s, i) => [
           style.cyan(s.id),
+          s.source ?? "user",
           s.definitionId + (s.name === undefined ? "" : style.dim(` (${s.name})`)),
           s.cron,
           s.tz ?? "UTC",
@@ -97,7 +101,7 @@ const ls = Command.make("ls", {}, () =>
           s.lastTaskId === undefined ? "-" : `${s.lastTaskId} ${statuses[i] === undefined ? "-" : Output.status(statuses[i])}`,
         ]),
       ))
-  })).pipe(Command.withDescription("List the schedules with their next run, last slot, and the last task with its status"))
+  })).pipe(Command.withDescription("List the schedules (SOURCE: user, or definition for those a definition declares) with their next run, last slot, and the last task with its status"))
 
 const pause = Command.make("pause", { scheduleId }, ({ scheduleId }) =>
   Effect.flatMap(withClient((client) => client.SchedulePause({ scheduleId })), printOne)).pipe(
@@ -113,7 +117,9 @@ const rm = Command.make("rm", { scheduleId }, ({ scheduleId }) =>
   Effect.gen(function*() {
     yield* withClient((client) => client.ScheduleRemove({ scheduleId }))
     yield* Output.print({ removed: scheduleId }, () => Output.line(`removed ${scheduleId}`))
-  })).pipe(Command.withDescription("Remove a schedule (tasks it started are kept)"))
+  })).pipe(Command.withDescription(
+      "Remove a schedule (tasks it started are kept); one its definition declares comes back at the next daemon start: pause it instead",
+    ))
 
 const triggerNow = Command.make("trigger-now", { scheduleId }, ({ scheduleId }) =>
   Effect.gen(function*() {
