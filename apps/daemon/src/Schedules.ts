@@ -64,7 +64,7 @@ export class Schedules extends Context.Service<
     readonly add: (
       request: AddRequest,
     ) => Effect.Effect<Schedule.ScheduleInfo, TaskRpc.InvalidInput | TaskRpc.InvalidRequest | TaskRpc.UnknownDefinition | TaskRpc.DaemonError>
-    /** Every schedule, oldest first, with its next due time. */
+    /** Every schedule, oldest first, with its next due time, next runs and latest firings (with their tasks' status). */
     readonly list: Effect.Effect<ReadonlyArray<Schedule.ScheduleInfo>>
     readonly pause: (id: string) => Effect.Effect<Schedule.ScheduleInfo, Schedule.UnknownSchedule | TaskRpc.DaemonError>
     readonly resume: (id: string) => Effect.Effect<Schedule.ScheduleInfo, Schedule.UnknownSchedule | TaskRpc.DaemonError>
@@ -103,6 +103,17 @@ export const layer = (options: Options) =>
         (opened) => Effect.sync(() => opened.close()),
       )
       let schedules = ScheduleLog.fold(log.records)
+      // The latest firing records per schedule (newest last), for ScheduleList's `recentFirings`.
+      const firings = new Map<string, Array<ScheduleLog.ScheduleFired | ScheduleLog.ScheduleTriggered>>()
+      const remember = (entry: ScheduleLog.ScheduleRecord) => {
+        if (entry._tag === "ScheduleRemoved") return void firings.delete(entry.id)
+        if (entry._tag !== "ScheduleFired" && entry._tag !== "ScheduleTriggered") return
+        const kept = firings.get(entry.id) ?? []
+        kept.push(entry)
+        if (kept.length > Schedule.listedFirings) kept.shift()
+        firings.set(entry.id, kept)
+      }
+      for (const entry of log.records) remember(entry)
       // Ids are never reused, removed ones included: a new schedule must not inherit an old one's idempotency keys.
       const usedIds = new Set(log.records.map((entry) => entry.id))
 
@@ -111,6 +122,7 @@ export const layer = (options: Options) =>
           try: () => {
             log.append(entry)
             schedules = ScheduleLog.apply(schedules, entry)
+            remember(entry)
             if (entry._tag === "ScheduleUpdated") crons.delete(entry.id)
           },
           catch: (e) => new TaskRpc.DaemonError({ reason: `cannot write the schedule log: ${e instanceof Error ? e.message : String(e)}` }),
@@ -133,6 +145,43 @@ export const layer = (options: Options) =>
           ...state,
           source: state.source ?? "user",
           ...(state.paused ? {} : { nextDue: dueOf(state, now)?.nextDue }),
+        })
+
+      /** A firing record as clients see it, with its task's current status. */
+      const firingOf = (entry: ScheduleLog.ScheduleFired | ScheduleLog.ScheduleTriggered) =>
+        Effect.gen(function*() {
+          const status = entry.taskId === undefined
+            ? undefined
+            : yield* tasks.get(entry.taskId as Ids.TaskId).pipe(Effect.map((task) => task.status), Effect.orElseSucceed(() => undefined))
+          const outcome = entry._tag === "ScheduleTriggered"
+            ? "manual"
+            : entry.queued === true
+            ? "queued"
+            : entry.skipped !== undefined
+            ? "skipped"
+            : entry.error !== undefined
+            ? "refused"
+            : "fired"
+          return new Schedule.Firing({
+            at: entry.at,
+            outcome,
+            ...(entry._tag === "ScheduleFired" ? { slot: entry.slot } : {}),
+            ...(entry.taskId === undefined ? {} : { taskId: entry.taskId }),
+            ...(status === undefined ? {} : { status }),
+            ...(entry._tag === "ScheduleFired" && entry.error !== undefined ? { error: entry.error } : {}),
+          })
+        })
+
+      /** A schedule as ScheduleList reports it: with its next runs and latest firings. */
+      const listed = (state: ScheduleLog.ScheduleState, now: number) =>
+        Effect.gen(function*() {
+          const cron = state.paused ? undefined : cronOf(state)
+          const recentFirings = yield* Effect.forEach([...(firings.get(state.id) ?? [])].reverse(), firingOf)
+          return new Schedule.ScheduleInfo({
+            ...info(state, now),
+            recentFirings,
+            ...(cron === undefined ? {} : { nextRuns: Schedule.nextSlots(cron, now, Schedule.listedNextRuns) }),
+          })
         })
 
       const existing = (id: string) =>
@@ -312,7 +361,7 @@ export const layer = (options: Options) =>
 
       return {
         add,
-        list: Effect.map(Clock.currentTimeMillis, (now) => [...schedules.values()].map((state) => info(state, now))),
+        list: Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.forEach([...schedules.values()], (state) => listed(state, now))),
         pause: (id) => setPaused(id, true),
         resume: (id) => setPaused(id, false),
         remove: (id) =>

@@ -27,6 +27,7 @@
  * held are skipped. {@link onSlotDue} and {@link releaseQueued} decide this.
  */
 import { Cron, DateTime, Result, Schema } from "effect"
+import { Status } from "./TaskMachine.ts"
 
 /** What a slot does while the schedule's previous task has not finished: `skip` it, `allow` it to run alongside, or `queue` it (see the module header). */
 export const Overlap = Schema.Literals(["skip", "allow", "queue"])
@@ -41,6 +42,26 @@ export const maxCatchUpSlots = 1000
 
 /** Default age (ms) under which the latest slot still fires with `catchUp: "none"`. */
 export const defaultGraceMillis = 60_000
+
+/**
+ * One handling of a schedule, as `ScheduleList` reports it: a slot that
+ * `fired` (its task and that task's current status), was `skipped` by
+ * overlap, `queued` (held by `overlap: "queue"`) or `refused` (the trigger
+ * failed: `error`), or a `manual` trigger-now (no slot).
+ */
+export class Firing extends Schema.Class<Firing>("ScheduleFiring")({
+  at: Schema.Number,
+  outcome: Schema.Literals(["fired", "skipped", "queued", "refused", "manual"]),
+  slot: Schema.optional(Schema.Number),
+  taskId: Schema.optional(Schema.String),
+  /** The task's status when listed (absent: no task, or the task was deleted). */
+  status: Schema.optional(Status),
+  error: Schema.optional(Schema.String),
+}) {}
+
+/** How many next runs and latest firings `ScheduleList` reports per schedule. */
+export const listedNextRuns = 3
+export const listedFirings = 5
 
 /** A schedule as stored and as clients see it. */
 export class ScheduleInfo extends Schema.Class<ScheduleInfo>("ScheduleInfo")({
@@ -67,6 +88,10 @@ export class ScheduleInfo extends Schema.Class<ScheduleInfo>("ScheduleInfo")({
   rescheduledAt: Schema.optional(Schema.Number),
   /** When the next slot is due (ms; absent while paused). */
   nextDue: Schema.optional(Schema.Number),
+  /** The next slots (ms, up to {@link listedNextRuns}; `ScheduleList` only, absent while paused). */
+  nextRuns: Schema.optional(Schema.Array(Schema.Number)),
+  /** The latest firings, newest first (up to {@link listedFirings}; `ScheduleList` only). */
+  recentFirings: Schema.optional(Schema.Array(Firing)),
 }) {}
 
 /** No schedule with this id. */
@@ -156,3 +181,13 @@ export const onSlotDue = (overlap: Overlap, busy: boolean, queued: boolean): Slo
 
 /** The held slot to fire now: the queued slot once the last task has finished (else nothing). */
 export const releaseQueued = (queuedSlot: number | undefined, busy: boolean): number | undefined => busy ? undefined : queuedSlot
+
+/** The first `count` slots of `cron` after `now` (ms, ascending). */
+export const nextSlots = (cron: Cron.Cron, now: number, count: number): ReadonlyArray<number> => {
+  const slots: Array<number> = []
+  for (let at = now; slots.length < count;) {
+    at = Cron.next(cron, at).getTime()
+    slots.push(at)
+  }
+  return slots
+}

@@ -105,6 +105,14 @@ describe("Schedule.dueSlots", () => {
     })
   })
 
+  it("lists the next slots after now, in the schedule's zone", () => {
+    expect(iso(Schedule.nextSlots(cronOf("30 2 * * *", "Europe/Berlin"), ms("2026-03-28T12:00:00Z"), 3))).toEqual([
+      "2026-03-29T01:30:00.000Z",
+      "2026-03-30T00:30:00.000Z",
+      "2026-03-31T00:30:00.000Z",
+    ])
+  })
+
   it("derives one idempotency key per schedule and slot", () => {
     expect(Schedule.idempotencyKey("s1", ms("2026-06-01T10:00:00Z"))).toBe("schedule:s1:2026-06-01T10:00:00.000Z")
   })
