@@ -115,6 +115,8 @@ export const layer = (options: Options) =>
       }
       for (const entry of log.records) remember(entry)
       // Ids are never reused, removed ones included: a new schedule must not inherit an old one's idempotency keys.
+      // The exception is a declared schedule's stable id, re-created when declared again after a removal: its
+      // cursor starts at its new creation, after every slot the removed one handled, so no key repeats.
       const usedIds = new Set(log.records.map((entry) => entry.id))
 
       const record = (entry: ScheduleLog.ScheduleRecord) =>

@@ -11,8 +11,8 @@
  * first occurrence (effect's default `onDstOverlap: "earlier"`).
  *
  * Slots and catch-up: a schedule's cursor is its last fired slot (else its
- * creation time), or the time its cron or zone changed if that is later; the slots after the cursor and at or before `now` are
- * the missed ones. `catchUp` decides which of them fire:
+ * creation time), or the time its cron or zone changed if that is later;
+ * the slots after the cursor and at or before `now` are the missed ones. `catchUp` decides which of them fire:
  * - `all`: every one, oldest first (at most {@link maxCatchUpSlots} per call;
  *   the rest on the next call, since the cursor advances),
  * - `one`: only the latest,
@@ -82,7 +82,7 @@ export class ScheduleInfo extends Schema.Class<ScheduleInfo>("ScheduleInfo")({
   lastTaskId: Schema.optional(Schema.String),
   /** A slot (ms) held by `overlap: "queue"` until the last task finishes. */
   queuedSlot: Schema.optional(Schema.Number),
-  /** Added by a user (`schedule add`; absent in old records) or declared by its definition's `schedules`. */
+  /** Added by a user (`schedule add`) or declared by its definition's `schedules`; the daemon always sets it. */
   source: Schema.optional(Schema.Literals(["user", "definition"])),
   /** When its cron or zone last changed (a declared schedule's definition changed it): no slot before this fires. */
   rescheduledAt: Schema.optional(Schema.Number),
@@ -171,7 +171,8 @@ export type SlotDecision = "fire" | "skip" | "queue"
  * The decision for a due slot, given the schedule's overlap mode, whether the
  * task of its last firing is still unfinished, and whether a slot is already
  * held: a busy schedule skips (`skip`), fires anyway (`allow`), or holds the
- * slot (`queue`) unless one is held already, in which case it skips.
+ * slot (`queue`) unless one is held already, in which case it skips. (A held
+ * slot is released, by {@link releaseQueued}, before newer slots are decided.)
  */
 export const onSlotDue = (overlap: Overlap, busy: boolean, queued: boolean): SlotDecision => {
   if (overlap === "queue" && queued) return "skip"
