@@ -4,7 +4,8 @@
  * pauses, resumes, triggers by hand and is removed; and after kill -9 and a
  * restart every slot has exactly one task (no slot fired twice, and with
  * catch-up all the slots missed while the daemon was down fire too); with
- * overlap queue one slot is held while a task runs and fires when it ends.
+ * overlap queue one slot is held while a task runs and fires when it ends,
+ * also when the daemon was killed meanwhile.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type { Replay } from "@tasklane/core"
@@ -126,6 +127,27 @@ describe("tasklane schedule", () => {
     for (let i = 1; i < byCreation.length; i++) {
       expect(byCreation[i]!.context.createdAt).toBeGreaterThanOrEqual(byCreation[i - 1]!.context.finishedAt ?? Number.POSITIVE_INFINITY)
     }
+  })
+
+  it("keeps a held slot across kill -9 and fires it once the re-run task finishes (overlap queue)", async () => {
+    const dir = home.dataDir
+    let c = home.connections.at(-1)!
+    const id = (await ok(dir, ["schedule", "add", "slow", "--cron", "* * * * * *", "--name", "held", "--overlap", "queue", "--input", '{"ms":4000}'])).trim()
+    const first = await poll(async () => (await scheduled(c, "held"))[0], { timeoutMs: 5000 })
+    await poll(async () => (await c.call((client) => client.ScheduleList())).find((s) => s.id === id && s.queuedSlot !== undefined), { timeoutMs: 4000 })
+    await home.daemons.at(-1)!.stop("SIGKILL")
+    c = (await home.open()).c
+    const [listed] = (await c.call((client) => client.ScheduleList())).filter((s) => s.id === id)
+    expect(listed!.queuedSlot).toBe(slotOf(first) + 1000)
+    // The interrupted iteration runs again; only when it is done does the held slot fire, once.
+    const second = await poll(async () => (await scheduled(c, "held")).find((task) => task.context.taskId !== first.context.taskId), {
+      timeoutMs: 15_000,
+    })
+    expect(slotOf(second)).toBe(slotOf(first) + 1000)
+    const finished = await c.call((client) => client.GetTask({ taskId: first.context.taskId }))
+    expect(finished.status).toBe("done")
+    expect(second.context.createdAt).toBeGreaterThanOrEqual(finished.context.finishedAt!)
+    await ok(dir, ["schedule", "rm", id])
   })
 
   it("fires each slot once across kill -9 and a restart, catching up the slots it missed", async () => {
