@@ -3,7 +3,9 @@
  * refused at add (exit 2, nothing stored); a per-second schedule fires,
  * pauses, resumes, triggers by hand and is removed; and after kill -9 and a
  * restart every slot has exactly one task (no slot fired twice, and with
- * catch-up all the slots missed while the daemon was down fire too).
+ * catch-up all the slots missed while the daemon was down fire too); with
+ * overlap queue one slot is held while a task runs and fires when it ends,
+ * also when the daemon was killed meanwhile.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type { Replay } from "@tasklane/core"
@@ -92,6 +94,59 @@ describe("tasklane schedule", () => {
     expect(listed.lastFiredSlot).toBeGreaterThan(slotOf(first))
     expect(listed.lastTaskId).toBe(first.context.taskId)
     expect(await ok(dir, ["schedule", "ls"])).toMatch(new RegExp(`${first.context.taskId} (triggered|running)`))
+    await ok(dir, ["schedule", "rm", id])
+  })
+
+  it("queues one slot while the last firing's task runs and fires it when that task finishes (overlap queue)", async () => {
+    const dir = home.dataDir
+    const c = home.connections.at(-1)!
+    const id = (await ok(dir, ["schedule", "add", "slow", "--cron", "* * * * * *", "--name", "queued", "--overlap", "queue", "--input", '{"ms":5000}'])).trim()
+    const first = await poll(async () => (await scheduled(c, "queued"))[0], { timeoutMs: 5000 })
+    // While the first task sleeps, the next slot is held and shown.
+    const held = await poll(async () => (await c.call((client) => client.ScheduleList())).find((s) => s.id === id && s.queuedSlot !== undefined), {
+      timeoutMs: 4000,
+    })
+    expect(held.queuedSlot).toBe(slotOf(first) + 1000)
+    expect(await ok(dir, ["schedule", "ls"])).toContain("+queued")
+    // The first task finishes: the held slot fires right after, as the second task (its own slot's key).
+    const second = await poll(async () => (await scheduled(c, "queued")).find((task) => task.context.taskId !== first.context.taskId), {
+      timeoutMs: 10_000,
+    })
+    expect(slotOf(second)).toBe(slotOf(first) + 1000)
+    const finished = await c.call((client) => client.GetTask({ taskId: first.context.taskId }))
+    expect(finished.status).toBe("done")
+    expect(second.context.createdAt).toBeGreaterThanOrEqual(finished.context.finishedAt!)
+    expect(second.context.createdAt - finished.context.finishedAt!).toBeLessThan(1000)
+    // The third is the slot held while the second ran: the slots that came while one was held were skipped, not queued.
+    const third = await poll(async () => (await scheduled(c, "queued")).find((task) => slotOf(task) > slotOf(second)), { timeoutMs: 12_000 })
+    expect(slotOf(third)).toBeGreaterThanOrEqual(second.context.createdAt - 1000)
+    await ok(dir, ["schedule", "rm", id])
+    // Never two at once: each task was created after the one before it finished.
+    const tasks = await Promise.all((await scheduled(c, "queued")).map((task) => c.call((client) => client.GetTask({ taskId: task.context.taskId }))))
+    const byCreation = [...tasks].sort((a, b) => a.context.createdAt - b.context.createdAt)
+    for (let i = 1; i < byCreation.length; i++) {
+      expect(byCreation[i]!.context.createdAt).toBeGreaterThanOrEqual(byCreation[i - 1]!.context.finishedAt ?? Number.POSITIVE_INFINITY)
+    }
+  })
+
+  it("keeps a held slot across kill -9 and fires it once the re-run task finishes (overlap queue)", async () => {
+    const dir = home.dataDir
+    let c = home.connections.at(-1)!
+    const id = (await ok(dir, ["schedule", "add", "slow", "--cron", "* * * * * *", "--name", "held", "--overlap", "queue", "--input", '{"ms":4000}'])).trim()
+    const first = await poll(async () => (await scheduled(c, "held"))[0], { timeoutMs: 5000 })
+    await poll(async () => (await c.call((client) => client.ScheduleList())).find((s) => s.id === id && s.queuedSlot !== undefined), { timeoutMs: 4000 })
+    await home.daemons.at(-1)!.stop("SIGKILL")
+    c = (await home.open()).c
+    const [listed] = (await c.call((client) => client.ScheduleList())).filter((s) => s.id === id)
+    expect(listed!.queuedSlot).toBe(slotOf(first) + 1000)
+    // The interrupted iteration runs again; only when it is done does the held slot fire, once.
+    const second = await poll(async () => (await scheduled(c, "held")).find((task) => task.context.taskId !== first.context.taskId), {
+      timeoutMs: 15_000,
+    })
+    expect(slotOf(second)).toBe(slotOf(first) + 1000)
+    const finished = await c.call((client) => client.GetTask({ taskId: first.context.taskId }))
+    expect(finished.status).toBe("done")
+    expect(second.context.createdAt).toBeGreaterThanOrEqual(finished.context.finishedAt!)
     await ok(dir, ["schedule", "rm", id])
   })
 

@@ -18,6 +18,7 @@ import drainInbox from "../../docs/examples/DrainInbox.ts"
 import exportUsers from "../../docs/examples/ExportUsers.ts"
 import hello from "../../docs/examples/Hello.ts"
 import importRates from "../../docs/examples/ImportRates.ts"
+import pruneReports from "../../docs/examples/PruneReports.ts"
 import { layerOutbox } from "../../docs/examples/Mailer.ts"
 import sendDigest from "../../docs/examples/SendDigest.ts"
 import config from "../../docs/examples/tasklane.config.ts"
@@ -226,4 +227,18 @@ describe("7. sendDigest and the config", () => {
     expect(errors[path]).toEqual([])
     expect(errors[join(root, "docs", "examples", "WithoutLayer.ts")]?.join("\n")).toContain("MissingServices<Mailer>")
   }, 60_000)
+})
+
+describe("10. pruneReports", () => {
+  it("declares its two schedules (checked at load) and runs each one's input", async () => {
+    const definition = await load(pruneReports)
+    expect(definition.schedules.map((s) => [s.name, s.cron, s.tz ?? "UTC", s.catchUp ?? "one"])).toEqual([
+      ["nightly", "15 3 * * *", "Europe/Berlin", "one"],
+      ["hourly-preview", "0 * * * *", "UTC", "none"],
+    ])
+    const [nightly] = await runToEnd(definition, definition.schedules[0]!.input)
+    expect(nightly!.result).toEqual({ _tag: "Done", output: { olderThanDays: 30, dryRun: false } })
+    const [preview] = await runToEnd(definition, definition.schedules[1]!.input)
+    expect(preview!.logs).toEqual([{ level: "info", message: "Would prune reports older than 30 days" }])
+  })
 })

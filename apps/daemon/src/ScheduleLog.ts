@@ -1,7 +1,7 @@
 /**
  * The schedules' own append-only log: `<data dir>/schedules.jsonl`, one
- * Schema-encoded record per line (created, paused, resumed, fired, triggered
- * by hand, removed), each written and fdatasync'd before the caller goes on.
+ * Schema-encoded record per line (created, updated by its definition, paused,
+ * resumed, fired, triggered by hand, removed), each written and fdatasync'd before the caller goes on.
  * Reading it back folds the records into the current schedules (pure:
  * {@link fold}).
  *
@@ -34,6 +34,22 @@ export class ScheduleCreated extends Schema.TaggedClass<ScheduleCreated>()("Sche
   input: Schema.Unknown,
   overlap: Schedule.Overlap,
   catchUp: Schedule.CatchUp,
+  /** Declared by its definition (absent: added by a user). */
+  source: Schema.optional(Schema.Literal("definition")),
+}) {}
+
+/**
+ * A declared schedule's definition changed what it declares (at a daemon start): its new settings. Its paused
+ * state, cursor and held slot stay; a changed cron or zone sets `rescheduledAt`, so no slot from before fires.
+ */
+export class ScheduleUpdated extends Schema.TaggedClass<ScheduleUpdated>()("ScheduleUpdated", {
+  id: Schema.String,
+  at: Schema.Number,
+  cron: Schema.String,
+  tz: Schema.optional(Schema.String),
+  input: Schema.Unknown,
+  overlap: Schedule.Overlap,
+  catchUp: Schedule.CatchUp,
 }) {}
 
 /** A schedule was paused (no slot fires while paused; missed ones follow `catchUp` on resume). */
@@ -42,7 +58,11 @@ export class SchedulePaused extends Schema.TaggedClass<SchedulePaused>()("Schedu
 /** A paused schedule was resumed. */
 export class ScheduleResumed extends Schema.TaggedClass<ScheduleResumed>()("ScheduleResumed", { id: Schema.String, at: Schema.Number }) {}
 
-/** A slot was handled: it triggered `taskId`, or was skipped (`overlap`) or refused (`error`); either way it is the new cursor. */
+/**
+ * A slot was handled: it triggered `taskId`, or was skipped (`overlap`), refused (`error`) or held (`queued`,
+ * `overlap: "queue"`); either way it is the new cursor. A held slot is handled again when it is released (a
+ * second record for the same slot, with its task or error), which ends the hold.
+ */
 export class ScheduleFired extends Schema.TaggedClass<ScheduleFired>()("ScheduleFired", {
   id: Schema.String,
   at: Schema.Number,
@@ -50,6 +70,7 @@ export class ScheduleFired extends Schema.TaggedClass<ScheduleFired>()("Schedule
   taskId: Schema.optional(Schema.String),
   skipped: Schema.optional(Schema.Literal("overlap")),
   error: Schema.optional(Schema.String),
+  queued: Schema.optional(Schema.Literal(true)),
 }) {}
 
 /** A schedule was triggered by hand (`schedule trigger-now`): its slots are unchanged. */
@@ -63,7 +84,7 @@ export class ScheduleTriggered extends Schema.TaggedClass<ScheduleTriggered>()("
 export class ScheduleRemoved extends Schema.TaggedClass<ScheduleRemoved>()("ScheduleRemoved", { id: Schema.String, at: Schema.Number }) {}
 
 /** Every record of the log. */
-export const ScheduleRecord = Schema.Union([ScheduleCreated, SchedulePaused, ScheduleResumed, ScheduleFired, ScheduleTriggered, ScheduleRemoved])
+export const ScheduleRecord = Schema.Union([ScheduleCreated, ScheduleUpdated, SchedulePaused, ScheduleResumed, ScheduleFired, ScheduleTriggered, ScheduleRemoved])
 export type ScheduleRecord = typeof ScheduleRecord.Type
 
 /** A line of the schedule log that is not a record (not the torn last line). */
@@ -97,19 +118,31 @@ export const apply = (schedules: ReadonlyMap<string, ScheduleState>, record: Sch
       if (current === undefined) return schedules
   }
   switch (record._tag) {
+    case "ScheduleUpdated": {
+      const { _tag, at, id, ...settings } = record
+      const { tz, ...rest } = current
+      const rescheduled = settings.cron !== current.cron || settings.tz !== current.tz
+      next.set(record.id, { ...rest, ...settings, ...(rescheduled ? { rescheduledAt: at } : {}) })
+      break
+    }
     case "SchedulePaused":
       next.set(record.id, { ...current, paused: true })
       break
     case "ScheduleResumed":
       next.set(record.id, { ...current, paused: false })
       break
-    case "ScheduleFired":
+    case "ScheduleFired": {
+      const { queuedSlot, ...rest } = current
+      // A held slot stays held until a record of that slot without `queued` (its release) arrives.
+      const held = record.queued === true ? record.slot : queuedSlot === record.slot ? undefined : queuedSlot
       next.set(record.id, {
-        ...current,
+        ...rest,
         lastFiredSlot: Math.max(record.slot, current.lastFiredSlot ?? 0),
         ...(record.taskId === undefined ? {} : { lastTaskId: record.taskId }),
+        ...(held === undefined ? {} : { queuedSlot: held }),
       })
       break
+    }
     case "ScheduleTriggered":
       next.set(record.id, { ...current, lastTaskId: record.taskId })
       break

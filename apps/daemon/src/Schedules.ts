@@ -13,15 +13,35 @@
  * idempotency key `schedule:<id>:<ISO slot>`, then records the slot as
  * fired. A crash between the two leaves the slot due at the next start; its
  * trigger then finds the task the key already owns, so a slot never runs
- * twice. With `overlap: "skip"` a slot is recorded as skipped while the task
- * of the schedule's last firing has not finished. A slot whose trigger is
+ * twice. While the task of the schedule's last firing has not finished, a
+ * slot is recorded as skipped (`overlap: "skip"`), fired anyway (`allow`), or
+ * recorded as held (`queue`, `Schedule.onSlotDue`). Each round first releases
+ * a held slot whose task has finished (`Schedule.releaseQueued`): it fires
+ * with its own slot's idempotency key, so it too fires at most once across a
+ * crash. While a slot is held the loop wakes every 250 ms to see the task
+ * finish; a paused schedule keeps its held slot and releases it after
+ * resuming. A slot whose trigger is
  * refused (input no longer valid, definition gone) is recorded with the
  * error and not retried; a storage failure is retried next round.
+ *
+ * Declared schedules: a definition's `schedules` are brought in step at
+ * every start, before the loop runs ({@link declaredId} is each one's stable
+ * id, `<definition id>.<name>`). One that is new is created; one whose cron,
+ * zone, input, overlap or catch-up changed is updated (paused state, cursor
+ * and held slot kept; a new cron or zone fires no slot from before it); one
+ * that no loaded definition declares any more (the definition dropped it, or
+ * is gone) is removed, its pause with it. A declared schedule's input is
+ * checked against its definition's input schema here: invalid input fails
+ * the start with `InvalidDefinition` naming the class and the schedule. A
+ * user may pause, resume, trigger and remove a declared schedule; one removed
+ * by hand comes back at the next start while the definition declares it.
  */
 import { randomBytes } from "node:crypto"
 import { Clock, Context, type Cron, Duration, Effect, Layer, Result } from "effect"
 import { type Replay, Schedule, TaskMachine, TaskRpc } from "@tasklane/core"
 import type { Ids } from "@tasklane/core"
+import { TaskDefinition } from "@tasklane/tasks"
+import { Registry } from "./Registry.ts"
 import * as ScheduleLog from "./ScheduleLog.ts"
 import { Tasks } from "./Tasks.ts"
 
@@ -44,7 +64,7 @@ export class Schedules extends Context.Service<
     readonly add: (
       request: AddRequest,
     ) => Effect.Effect<Schedule.ScheduleInfo, TaskRpc.InvalidInput | TaskRpc.InvalidRequest | TaskRpc.UnknownDefinition | TaskRpc.DaemonError>
-    /** Every schedule, oldest first, with its next due time. */
+    /** Every schedule, oldest first, with its next due time, next runs and latest firings (with their tasks' status). */
     readonly list: Effect.Effect<ReadonlyArray<Schedule.ScheduleInfo>>
     readonly pause: (id: string) => Effect.Effect<Schedule.ScheduleInfo, Schedule.UnknownSchedule | TaskRpc.DaemonError>
     readonly resume: (id: string) => Effect.Effect<Schedule.ScheduleInfo, Schedule.UnknownSchedule | TaskRpc.DaemonError>
@@ -60,6 +80,11 @@ export interface Options {
 }
 
 const invalid = (field: string, reason: string) => new TaskRpc.InvalidRequest({ field, reason })
+
+/** The stable id of the schedule `name` declared by definition `definitionId`. */
+export const declaredId = (definitionId: string, name: string): string => `${definitionId}.${name}`
+
+const sameJson = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b)
 
 /** The live service over a schedule log file and the task service. */
 export const layer = (options: Options) =>
@@ -78,7 +103,20 @@ export const layer = (options: Options) =>
         (opened) => Effect.sync(() => opened.close()),
       )
       let schedules = ScheduleLog.fold(log.records)
+      // The latest firing records per schedule (newest last), for ScheduleList's `recentFirings`.
+      const firings = new Map<string, Array<ScheduleLog.ScheduleFired | ScheduleLog.ScheduleTriggered>>()
+      const remember = (entry: ScheduleLog.ScheduleRecord) => {
+        if (entry._tag === "ScheduleRemoved") return void firings.delete(entry.id)
+        if (entry._tag !== "ScheduleFired" && entry._tag !== "ScheduleTriggered") return
+        const kept = firings.get(entry.id) ?? []
+        kept.push(entry)
+        if (kept.length > Schedule.listedFirings) kept.shift()
+        firings.set(entry.id, kept)
+      }
+      for (const entry of log.records) remember(entry)
       // Ids are never reused, removed ones included: a new schedule must not inherit an old one's idempotency keys.
+      // The exception is a declared schedule's stable id, re-created when declared again after a removal: its
+      // cursor starts at its new creation, after every slot the removed one handled, so no key repeats.
       const usedIds = new Set(log.records.map((entry) => entry.id))
 
       const record = (entry: ScheduleLog.ScheduleRecord) =>
@@ -86,6 +124,8 @@ export const layer = (options: Options) =>
           try: () => {
             log.append(entry)
             schedules = ScheduleLog.apply(schedules, entry)
+            remember(entry)
+            if (entry._tag === "ScheduleUpdated") crons.delete(entry.id)
           },
           catch: (e) => new TaskRpc.DaemonError({ reason: `cannot write the schedule log: ${e instanceof Error ? e.message : String(e)}` }),
         })
@@ -105,7 +145,45 @@ export const layer = (options: Options) =>
       const info = (state: ScheduleLog.ScheduleState, now: number) =>
         new Schedule.ScheduleInfo({
           ...state,
+          source: state.source ?? "user",
           ...(state.paused ? {} : { nextDue: dueOf(state, now)?.nextDue }),
+        })
+
+      /** A firing record as clients see it, with its task's current status. */
+      const firingOf = (entry: ScheduleLog.ScheduleFired | ScheduleLog.ScheduleTriggered) =>
+        Effect.gen(function*() {
+          const status = entry.taskId === undefined
+            ? undefined
+            : yield* tasks.get(entry.taskId as Ids.TaskId).pipe(Effect.map((task) => task.status), Effect.orElseSucceed(() => undefined))
+          const outcome = entry._tag === "ScheduleTriggered"
+            ? "manual"
+            : entry.queued === true
+            ? "queued"
+            : entry.skipped !== undefined
+            ? "skipped"
+            : entry.error !== undefined
+            ? "refused"
+            : "fired"
+          return new Schedule.Firing({
+            at: entry.at,
+            outcome,
+            ...(entry._tag === "ScheduleFired" ? { slot: entry.slot } : {}),
+            ...(entry.taskId === undefined ? {} : { taskId: entry.taskId }),
+            ...(status === undefined ? {} : { status }),
+            ...(entry._tag === "ScheduleFired" && entry.error !== undefined ? { error: entry.error } : {}),
+          })
+        })
+
+      /** A schedule as ScheduleList reports it: with its next runs and latest firings. */
+      const listed = (state: ScheduleLog.ScheduleState, now: number) =>
+        Effect.gen(function*() {
+          const cron = state.paused ? undefined : cronOf(state)
+          const recentFirings = yield* Effect.forEach([...(firings.get(state.id) ?? [])].reverse(), firingOf)
+          return new Schedule.ScheduleInfo({
+            ...info(state, now),
+            recentFirings,
+            ...(cron === undefined ? {} : { nextRuns: Schedule.nextSlots(cron, now, Schedule.listedNextRuns) }),
+          })
         })
 
       const existing = (id: string) =>
@@ -174,13 +252,25 @@ export const layer = (options: Options) =>
             Effect.catchTag("UnknownTask", () => Effect.succeed(false)),
           )
 
-      /** Fires one slot and records it; a storage failure leaves it due. */
+      /** Handles one due slot by the overlap decision and records it; a storage failure leaves it due. */
       const fire = (state: ScheduleLog.ScheduleState, slot: number) =>
         Effect.gen(function*() {
           const at = yield* Clock.currentTimeMillis
-          if (state.overlap === "skip" && (yield* busy(state))) {
-            return yield* record(new ScheduleLog.ScheduleFired({ id: state.id, at, slot, skipped: "overlap" }))
+          const isBusy = state.overlap === "allow" ? false : yield* busy(state)
+          switch (Schedule.onSlotDue(state.overlap, isBusy, state.queuedSlot !== undefined)) {
+            case "skip":
+              return yield* record(new ScheduleLog.ScheduleFired({ id: state.id, at, slot, skipped: "overlap" }))
+            case "queue":
+              return yield* record(new ScheduleLog.ScheduleFired({ id: state.id, at, slot, queued: true }))
+            case "fire":
+              return yield* trigger(state, slot)
           }
+        })
+
+      /** Triggers the slot's task and records the firing (with the task, or the refusal). */
+      const trigger = (state: ScheduleLog.ScheduleState, slot: number) =>
+        Effect.gen(function*() {
+          const at = yield* Clock.currentTimeMillis
           const fired = yield* Effect.result(triggerOf(state, Schedule.idempotencyKey(state.id, slot)))
           if (Result.isFailure(fired) && fired.failure._tag === "DaemonError") return yield* fired.failure
           if (Result.isFailure(fired)) {
@@ -196,6 +286,11 @@ export const layer = (options: Options) =>
         let wake = now + 1000
         for (const state of schedules.values()) {
           if (state.paused) continue
+          if (state.queuedSlot !== undefined) {
+            const released = Schedule.releaseQueued(state.queuedSlot, yield* busy(state))
+            if (released === undefined) wake = Math.min(wake, now + 250)
+            else yield* trigger(state, released)
+          }
           const due = dueOf(state, now)
           if (due === undefined) continue
           wake = Math.min(wake, due.nextDue)
@@ -208,6 +303,56 @@ export const layer = (options: Options) =>
         return Math.max(0, wake - (yield* Clock.currentTimeMillis))
       })
 
+      /** Creates, updates and removes declared schedules to match the loaded definitions (see the module header). */
+      const syncDeclared = Effect.gen(function*() {
+        const registry = yield* Registry
+        const declared = new Set<string>()
+        for (const { definition } of registry.all) {
+          for (const declaration of definition.schedules) {
+            const id = declaredId(definition.id, declaration.name)
+            const input = declaration.input ?? {}
+            yield* tasks.validateInput(definition.id, input).pipe(
+              Effect.mapError((error) =>
+                new TaskDefinition.InvalidDefinition({
+                  className: definition.className,
+                  id: definition.id,
+                  reasons: [`schedule "${declaration.name}" has invalid input: ${error.message}`],
+                })
+              ),
+            )
+            declared.add(id)
+            usedIds.add(id)
+            const settings = {
+              cron: declaration.cron,
+              input,
+              overlap: declaration.overlap ?? "skip",
+              catchUp: declaration.catchUp ?? "one",
+              ...(declaration.tz === undefined ? {} : { tz: declaration.tz }),
+            } as const
+            const current = schedules.get(id)
+            const at = yield* Clock.currentTimeMillis
+            if (current === undefined) {
+              yield* record(
+                new ScheduleLog.ScheduleCreated({ id, at, definitionId: definition.id, name: declaration.name, source: "definition", ...settings }),
+              )
+              yield* Effect.logInfo(`schedules: ${id} declared by ${definition.className}: created`)
+            } else if (
+              current.cron !== settings.cron || current.tz !== declaration.tz || !sameJson(current.input, settings.input) ||
+              current.overlap !== settings.overlap || current.catchUp !== settings.catchUp
+            ) {
+              yield* record(new ScheduleLog.ScheduleUpdated({ id, at, ...settings }))
+              yield* Effect.logInfo(`schedules: ${id} declared by ${definition.className}: updated`)
+            }
+          }
+        }
+        for (const state of schedules.values()) {
+          if (state.source !== "definition" || declared.has(state.id)) continue
+          yield* record(new ScheduleLog.ScheduleRemoved({ id: state.id, at: yield* Clock.currentTimeMillis }))
+          yield* Effect.logInfo(`schedules: ${state.id} is no longer declared by ${state.definitionId}: removed`)
+        }
+      })
+      yield* syncDeclared
+
       const loop = Effect.forever(
         round.pipe(
           Effect.catch((error) => Effect.as(Effect.logError(`schedules: ${error.message}; retrying`), 1000)),
@@ -218,7 +363,7 @@ export const layer = (options: Options) =>
 
       return {
         add,
-        list: Effect.map(Clock.currentTimeMillis, (now) => [...schedules.values()].map((state) => info(state, now))),
+        list: Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.forEach([...schedules.values()], (state) => listed(state, now))),
         pause: (id) => setPaused(id, true),
         resume: (id) => setPaused(id, false),
         remove: (id) =>

@@ -40,6 +40,47 @@ describe("ScheduleLog.fold", () => {
   })
 })
 
+describe("ScheduleLog.fold with overlap queue", () => {
+  it("holds a queued slot until a record of that slot (its release) arrives; later skipped slots keep it held", () => {
+    const base = [
+      created("q"),
+      new ScheduleLog.ScheduleFired({ id: "q", at: 2000, slot: 2000, taskId: "t1" }),
+      new ScheduleLog.ScheduleFired({ id: "q", at: 3000, slot: 3000, queued: true }),
+      new ScheduleLog.ScheduleFired({ id: "q", at: 4000, slot: 4000, skipped: "overlap" }),
+    ]
+    const held = ScheduleLog.fold(base).get("q")!
+    expect(held).toMatchObject({ queuedSlot: 3000, lastFiredSlot: 4000, lastTaskId: "t1" })
+    const released = ScheduleLog.fold([...base, new ScheduleLog.ScheduleFired({ id: "q", at: 4500, slot: 3000, taskId: "t2" })]).get("q")!
+    expect(released.queuedSlot).toBeUndefined()
+    expect(released).toMatchObject({ lastFiredSlot: 4000, lastTaskId: "t2" })
+    // A refused release ends the hold too.
+    const refused = ScheduleLog.fold([...base, new ScheduleLog.ScheduleFired({ id: "q", at: 4500, slot: 3000, error: "gone" })]).get("q")!
+    expect(refused.queuedSlot).toBeUndefined()
+  })
+})
+
+describe("ScheduleLog.fold with declared schedules", () => {
+  it("updates settings, keeping pause and cursor; only a new cron or zone sets rescheduledAt", () => {
+    const declared = new ScheduleLog.ScheduleCreated({
+      id: "tidy.nightly", at: 1000, definitionId: "tidy", name: "nightly", cron: "0 3 * * *", tz: "Europe/Berlin", input: {}, overlap: "skip",
+      catchUp: "one", source: "definition",
+    })
+    const base = [declared, new ScheduleLog.SchedulePaused({ id: "tidy.nightly", at: 1500 }), new ScheduleLog.ScheduleFired({ id: "tidy.nightly", at: 1600, slot: 1600, taskId: "t1" })]
+    const inputOnly = ScheduleLog.fold([
+      ...base,
+      new ScheduleLog.ScheduleUpdated({ id: "tidy.nightly", at: 2000, cron: "0 3 * * *", tz: "Europe/Berlin", input: { a: 2 }, overlap: "queue", catchUp: "all" }),
+    ]).get("tidy.nightly")!
+    expect(inputOnly).toMatchObject({ paused: true, lastFiredSlot: 1600, input: { a: 2 }, overlap: "queue", catchUp: "all", source: "definition" })
+    expect(inputOnly.rescheduledAt).toBeUndefined()
+    const zoneDropped = ScheduleLog.fold([
+      ...base,
+      new ScheduleLog.ScheduleUpdated({ id: "tidy.nightly", at: 3000, cron: "0 3 * * *", input: {}, overlap: "skip", catchUp: "one" }),
+    ]).get("tidy.nightly")!
+    expect(zoneDropped.tz).toBeUndefined()
+    expect(zoneDropped).toMatchObject({ rescheduledAt: 3000, paused: true, name: "nightly" })
+  })
+})
+
 describe("ScheduleLog.open", () => {
   it("reads back what it appended, after a reopen", () => {
     const file = tempFile()

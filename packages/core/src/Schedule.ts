@@ -11,19 +11,26 @@
  * first occurrence (effect's default `onDstOverlap: "earlier"`).
  *
  * Slots and catch-up: a schedule's cursor is its last fired slot (else its
- * creation time); the slots after the cursor and at or before `now` are
- * the missed ones. `catchUp` decides which of them fire:
+ * creation time), or the time its cron or zone changed if that is later;
+ * the slots after the cursor and at or before `now` are the missed ones. `catchUp` decides which of them fire:
  * - `all`: every one, oldest first (at most {@link maxCatchUpSlots} per call;
  *   the rest on the next call, since the cursor advances),
  * - `one`: only the latest,
  * - `none`: only the latest, and only if it is at most `graceMillis` old
  *   (a running daemon wakes a little after each slot; a daemon that was down
  *   for longer skips what it missed).
+ *
+ * Overlap: a slot that comes due while the task of the schedule's previous
+ * firing is unfinished is, by `overlap`, skipped (`skip`), fired alongside
+ * (`allow`), or held (`queue`): at most one slot per schedule is held, and
+ * it fires as soon as that task finishes; slots that come due while one is
+ * held are skipped. {@link onSlotDue} and {@link releaseQueued} decide this.
  */
 import { Cron, DateTime, Result, Schema } from "effect"
+import { Status } from "./TaskMachine.ts"
 
-/** What a firing does while the schedule's previous task has not finished: `skip` that slot, or `allow` it to run alongside. */
-export const Overlap = Schema.Literals(["skip", "allow"])
+/** What a slot does while the schedule's previous task has not finished: `skip` it, `allow` it to run alongside, or `queue` it (see the module header). */
+export const Overlap = Schema.Literals(["skip", "allow", "queue"])
 export type Overlap = typeof Overlap.Type
 
 /** Which missed slots fire (see the module header). */
@@ -35,6 +42,26 @@ export const maxCatchUpSlots = 1000
 
 /** Default age (ms) under which the latest slot still fires with `catchUp: "none"`. */
 export const defaultGraceMillis = 60_000
+
+/**
+ * One handling of a schedule, as `ScheduleList` reports it: a slot that
+ * `fired` (its task and that task's current status), was `skipped` by
+ * overlap, `queued` (held by `overlap: "queue"`) or `refused` (the trigger
+ * failed: `error`), or a `manual` trigger-now (no slot).
+ */
+export class Firing extends Schema.Class<Firing>("ScheduleFiring")({
+  at: Schema.Number,
+  outcome: Schema.Literals(["fired", "skipped", "queued", "refused", "manual"]),
+  slot: Schema.optional(Schema.Number),
+  taskId: Schema.optional(Schema.String),
+  /** The task's status when listed (absent: no task, or the task was deleted). */
+  status: Schema.optional(Status),
+  error: Schema.optional(Schema.String),
+}) {}
+
+/** How many next runs and latest firings `ScheduleList` reports per schedule. */
+export const listedNextRuns = 3
+export const listedFirings = 5
 
 /** A schedule as stored and as clients see it. */
 export class ScheduleInfo extends Schema.Class<ScheduleInfo>("ScheduleInfo")({
@@ -53,8 +80,18 @@ export class ScheduleInfo extends Schema.Class<ScheduleInfo>("ScheduleInfo")({
   lastFiredSlot: Schema.optional(Schema.Number),
   /** The task the latest firing triggered. */
   lastTaskId: Schema.optional(Schema.String),
+  /** A slot (ms) held by `overlap: "queue"` until the last task finishes. */
+  queuedSlot: Schema.optional(Schema.Number),
+  /** Added by a user (`schedule add`) or declared by its definition's `schedules`; the daemon always sets it. */
+  source: Schema.optional(Schema.Literals(["user", "definition"])),
+  /** When its cron or zone last changed (a declared schedule's definition changed it): no slot before this fires. */
+  rescheduledAt: Schema.optional(Schema.Number),
   /** When the next slot is due (ms; absent while paused). */
   nextDue: Schema.optional(Schema.Number),
+  /** The next slots (ms, up to {@link listedNextRuns}; `ScheduleList` only, absent while paused). */
+  nextRuns: Schema.optional(Schema.Array(Schema.Number)),
+  /** The latest firings, newest first (up to {@link listedFirings}; `ScheduleList` only). */
+  recentFirings: Schema.optional(Schema.Array(Firing)),
 }) {}
 
 /** No schedule with this id. */
@@ -92,6 +129,7 @@ export interface SlotState {
   readonly catchUp: CatchUp
   readonly createdAt: number
   readonly lastFiredSlot?: number | undefined
+  readonly rescheduledAt?: number | undefined
 }
 
 /** The slots to fire now (ms, oldest first) and when the next slot after `now` is due. */
@@ -102,7 +140,7 @@ export interface Due {
 
 /** The slots of `schedule` due at `now` by its catch-up mode, and the next slot after `now`. */
 export const dueSlots = (schedule: SlotState, now: number, graceMillis: number = defaultGraceMillis): Due => {
-  const cursor = schedule.lastFiredSlot ?? schedule.createdAt
+  const cursor = Math.max(schedule.lastFiredSlot ?? schedule.createdAt, schedule.rescheduledAt ?? Number.NEGATIVE_INFINITY)
   const nextDue = Cron.next(schedule.cron, now).getTime()
   // `prev` is strict, so ask from just after `now` to include a slot at `now` itself.
   const latest = Cron.prev(schedule.cron, now + 1).getTime()
@@ -125,3 +163,32 @@ export const dueSlots = (schedule: SlotState, now: number, graceMillis: number =
 
 /** The idempotency key of a schedule's firing at `slot`: the same slot never triggers twice. */
 export const idempotencyKey = (scheduleId: string, slot: number): string => `schedule:${scheduleId}:${new Date(slot).toISOString()}`
+
+/** What to do with a slot that came due: trigger it, record it as skipped, or hold it until the last task finishes. */
+export type SlotDecision = "fire" | "skip" | "queue"
+
+/**
+ * The decision for a due slot, given the schedule's overlap mode, whether the
+ * task of its last firing is still unfinished, and whether a slot is already
+ * held: a busy schedule skips (`skip`), fires anyway (`allow`), or holds the
+ * slot (`queue`) unless one is held already, in which case it skips. (A held
+ * slot is released, by {@link releaseQueued}, before newer slots are decided.)
+ */
+export const onSlotDue = (overlap: Overlap, busy: boolean, queued: boolean): SlotDecision => {
+  if (overlap === "queue" && queued) return "skip"
+  if (!busy || overlap === "allow") return "fire"
+  return overlap === "queue" ? "queue" : "skip"
+}
+
+/** The held slot to fire now: the queued slot once the last task has finished (else nothing). */
+export const releaseQueued = (queuedSlot: number | undefined, busy: boolean): number | undefined => busy ? undefined : queuedSlot
+
+/** The first `count` slots of `cron` after `now` (ms, ascending). */
+export const nextSlots = (cron: Cron.Cron, now: number, count: number): ReadonlyArray<number> => {
+  const slots: Array<number> = []
+  for (let at = now; slots.length < count;) {
+    at = Cron.next(cron, at).getTime()
+    slots.push(at)
+  }
+  return slots
+}

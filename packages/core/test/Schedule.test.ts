@@ -53,6 +53,14 @@ describe("Schedule.dueSlots", () => {
     expect(Schedule.dueSlots({ ...base, catchUp: "all" }, now).nextDue).toBe(ms("2026-06-01T14:00:00Z"))
   })
 
+  it("fires no slot from before its cron changed (rescheduledAt is a floor for the cursor)", () => {
+    const base = { ...hourly, lastFiredSlot: ms("2026-06-01T10:00:00Z"), catchUp: "all" as const }
+    const now = ms("2026-06-01T13:20:00Z")
+    const rescheduled = Schedule.dueSlots({ ...base, rescheduledAt: ms("2026-06-01T12:30:00Z") }, now)
+    expect(iso(rescheduled.slots)).toEqual(["2026-06-01T13:00:00.000Z"])
+    expect(Schedule.dueSlots({ ...base, rescheduledAt: now }, now).slots).toEqual([])
+  })
+
   it("returns at most maxCatchUpSlots for catch-up all, then the rest from the new cursor", () => {
     const everySecond = { cron: cronOf("* * * * * *"), catchUp: "all" as const, createdAt: 0 }
     const now = 5_000_000
@@ -97,7 +105,37 @@ describe("Schedule.dueSlots", () => {
     })
   })
 
+  it("lists the next slots after now, in the schedule's zone", () => {
+    expect(iso(Schedule.nextSlots(cronOf("30 2 * * *", "Europe/Berlin"), ms("2026-03-28T12:00:00Z"), 3))).toEqual([
+      "2026-03-29T01:30:00.000Z",
+      "2026-03-30T00:30:00.000Z",
+      "2026-03-31T00:30:00.000Z",
+    ])
+  })
+
   it("derives one idempotency key per schedule and slot", () => {
     expect(Schedule.idempotencyKey("s1", ms("2026-06-01T10:00:00Z"))).toBe("schedule:s1:2026-06-01T10:00:00.000Z")
+  })
+})
+
+describe("Schedule overlap", () => {
+  it("fires an idle schedule's slot in every mode", () => {
+    for (const overlap of ["skip", "allow", "queue"] as const) expect(Schedule.onSlotDue(overlap, false, false)).toBe("fire")
+  })
+
+  it("while the last task runs: skip skips, allow fires, queue holds the slot", () => {
+    expect(Schedule.onSlotDue("skip", true, false)).toBe("skip")
+    expect(Schedule.onSlotDue("allow", true, false)).toBe("fire")
+    expect(Schedule.onSlotDue("queue", true, false)).toBe("queue")
+  })
+
+  it("holds at most one slot: further slots while one is held are skipped", () => {
+    expect(Schedule.onSlotDue("queue", true, true)).toBe("skip")
+  })
+
+  it("releases the held slot only once the last task has finished", () => {
+    expect(Schedule.releaseQueued(undefined, false)).toBeUndefined()
+    expect(Schedule.releaseQueued(1000, true)).toBeUndefined()
+    expect(Schedule.releaseQueued(1000, false)).toBe(1000)
   })
 })

@@ -9,10 +9,11 @@
  * definition the daemon runs is one object whose metadata is the definition
  * class's and whose `run`, hooks and input schema are the handler's.
  */
-import { type Context, Effect, Schema } from "effect"
+import { Schedule } from "@tasklane/core"
+import { Cause, type Context, Effect, Result, Schema } from "effect"
 import { type Implementation, isImplementation } from "./Implementation.ts"
 import { inputValidationProblem } from "./InputValidation.ts"
-import { defaults, type Handler, type Interface, type Isolation, type Runnable } from "./Interface.ts"
+import { defaults, type Handler, type Interface, type Isolation, type Runnable, type ScheduleDeclaration } from "./Interface.ts"
 import { type RetryPolicy, retryPolicyProblems } from "./Retry.ts"
 
 /** A definition id: camelCase letters and digits, starting with a lowercase letter. */
@@ -49,6 +50,8 @@ export interface Definition<Input = any, Output = any> {
   readonly memoryLimitMb: number | undefined
   /** Re-runs of an iteration after daemon crashes before it fails as `crashedDaemon`. */
   readonly maxCrashRetries: number
+  /** The schedules it declares (none: empty); cron and zone checked, input not yet (the daemon checks it at start). */
+  readonly schedules: ReadonlyArray<ScheduleDeclaration>
   /** The class's name, for messages. */
   readonly className: string
   /** The instance whose `run` and hooks the daemon calls (with a `handler`: the merged definition and handler). */
@@ -77,6 +80,43 @@ export const withHandler = (definition: Interface, handler: Handler): Runnable =
     if (typeof fn === "function") merged[member] = fn.bind(handler)
   }
   return merged as unknown as Runnable
+}
+
+/** A declared schedule's name: what its stable id (`<definition id>.<name>`) is made of. */
+export const scheduleNamePattern = /^[a-zA-Z0-9][a-zA-Z0-9_-]{0,63}$/
+
+/** The Schema of one entry of a definition's `schedules` (see `ScheduleDeclaration`). */
+export const ScheduleDeclarationSchema = Schema.Struct({
+  name: Schema.String,
+  cron: Schema.String,
+  tz: Schema.optional(Schema.String),
+  input: Schema.optional(Schema.Unknown),
+  overlap: Schema.optional(Schedule.Overlap),
+  catchUp: Schema.optional(Schedule.CatchUp),
+})
+
+const decodeSchedules = Schema.decodeUnknownExit(Schema.Array(ScheduleDeclarationSchema))
+
+const scheduleProblems = (schedules: unknown): Array<string> => {
+  const decoded = decodeSchedules(schedules, { errors: "all" })
+  if (decoded._tag === "Failure") {
+    const error = Cause.squash(decoded.cause)
+    const reason = (error instanceof Error ? error.message : String(error)).replace(/\s+/g, " ")
+    return [`schedules must be an array of { name, cron, tz?, input?, overlap?, catchUp? }: ${reason}`]
+  }
+  const problems: Array<string> = []
+  const seen = new Set<string>()
+  for (const declared of decoded.value) {
+    const label = `schedule "${declared.name}"`
+    if (!scheduleNamePattern.test(declared.name)) {
+      problems.push(`${label}: the name must be 1 to 64 letters, digits, "-" or "_" (it makes the schedule's id)`)
+    }
+    if (seen.has(declared.name)) problems.push(`${label} is declared twice`)
+    seen.add(declared.name)
+    const cron = Schedule.parseCron(declared.cron, declared.tz)
+    if (Result.isFailure(cron)) problems.push(`${label}: invalid ${cron.failure.field}: ${cron.failure.reason}`)
+  }
+  return problems
 }
 
 const problemsOf = (task: Interface): Array<string> => {
@@ -118,6 +158,7 @@ const problemsOf = (task: Interface): Array<string> => {
   if (maxCrashRetries !== undefined && !(Number.isInteger(maxCrashRetries) && maxCrashRetries >= 0)) {
     problems.push(`maxCrashRetries must be an integer >= 0, got ${String(maxCrashRetries)}`)
   }
+  if (task.schedules !== undefined) problems.push(...scheduleProblems(task.schedules))
   if (retry !== undefined) {
     if (typeof retry === "object" && retry !== null) problems.push(...retryPolicyProblems(retry))
     else problems.push("retry must be an object like { maxAttempts, backoff? }")
@@ -160,6 +201,7 @@ export const resolveDefinition = <Input, Output>(
       isolation: task.isolation,
       memoryLimitMb: task.memoryLimitMb,
       maxCrashRetries: task.maxCrashRetries ?? defaults.maxCrashRetries,
+      schedules: task.schedules ?? [],
       className,
       task: task as Runnable<Input, Output>,
     })

@@ -100,6 +100,26 @@ export interface Metadata {
   readonly memoryLimitMb?: number | undefined
   /** Re-runs of an iteration the daemon died in before the task fails as `crashedDaemon`; default 1. */
   readonly maxCrashRetries?: number | undefined
+  /**
+   * Recurring schedules this definition declares (a Tasklane extension; Webiny has none, so it is optional).
+   * The daemon keeps them in step with the class at every start: see {@link ScheduleDeclaration}.
+   */
+  readonly schedules?: ReadonlyArray<ScheduleDeclaration> | undefined
+}
+
+/**
+ * A schedule declared on a definition: `name` (letters, digits, `-`, `_`; unique within the definition) and
+ * `cron` (5 fields, or 6 with seconds first) in `tz` (IANA zone; default UTC), triggered with `input`
+ * (default `{}`, checked against the definition's input schema when the daemon starts). `overlap` (default
+ * `skip`) and `catchUp` (default `one`) mean what `tasklane schedule add --overlap/--catch-up` mean.
+ */
+export interface ScheduleDeclaration<Input = any> {
+  readonly name: string
+  readonly cron: string
+  readonly tz?: string | undefined
+  readonly input?: Input | undefined
+  readonly overlap?: "skip" | "allow" | "queue" | undefined
+  readonly catchUp?: "none" | "one" | "all" | undefined
 }
 
 /** Where task code runs: a worker thread of the daemon's pool, or the daemon's own event loop. */

@@ -28,6 +28,7 @@ describe("resolveDefinition", () => {
         maxIterations: 50,
         databaseLogs: true,
         isPrivate: false,
+        schedules: [],
         timeout: 900,
         closeToTimeout: 180,
         retry: undefined,
@@ -157,6 +158,29 @@ describe("resolveDefinition", () => {
       expect((yield* invalid(throwing)).reasons).toEqual(["createInputValidation() threw: schema module missing"])
       const withSchema = Object.assign(new Minimal(), { createInputValidation: () => Schema.Struct({}) })
       expect((yield* TaskDefinition.resolveDefinition(withSchema)).id).toBe("minimal")
+    }))
+
+  it.effect("checks declared schedules: shape, names, cron and zone; none declared is an empty list", () =>
+    Effect.gen(function*() {
+      expect((yield* TaskDefinition.resolveDefinition(new Minimal())).schedules).toEqual([])
+      const declared = [{ name: "nightly", cron: "0 3 * * *", tz: "Europe/Berlin", input: { a: 1 }, overlap: "queue" as const }]
+      expect((yield* TaskDefinition.resolveDefinition(Object.assign(new Minimal(), { schedules: declared }))).schedules).toEqual(declared)
+      const wrongShape = yield* invalid(Object.assign(new Minimal(), { schedules: [{ name: "x", cron: "* * * * *", overlap: "sometimes" as never }] }))
+      expect(wrongShape.reasons).toHaveLength(1)
+      expect(wrongShape.reasons[0]).toMatch(/^schedules must be an array of \{ name, cron, tz\?, input\?, overlap\?, catchUp\? \}: Expected "skip" \| "allow" \| "queue" at \[0\]\["overlap"\]$/)
+      const bad = yield* invalid(Object.assign(new Minimal(), {
+        schedules: [
+          { name: "has space", cron: "* * * * *" },
+          { name: "a", cron: "61 * * * *" },
+          { name: "a", cron: "* * * * *", tz: "Mars/Olympus" },
+        ],
+      }))
+      expect(bad.reasons).toEqual([
+        expect.stringMatching(/^schedule "has space": the name must be 1 to 64 letters/),
+        expect.stringMatching(/^schedule "a": invalid cron: "61 \* \* \* \*" is not a cron expression/),
+        'schedule "a" is declared twice',
+        expect.stringMatching(/^schedule "a": invalid tz: "Mars\/Olympus" is not a time zone/),
+      ])
     }))
 })
 

@@ -1,8 +1,9 @@
 /**
  * `tasklane schedule`: recurring schedules kept by the daemon. `add` (cron,
  * zone, input checked by the daemon before anything is stored: a bad cron,
- * zone or input exits 2), `ls` (next run, last run and its task's status), `pause`, `resume`, `rm`
- * and `trigger-now` (run it once now, outside its slots).
+ * zone or input exits 2), `ls` (where each comes from: a user's `add` or its
+ * definition's `schedules`; next run, last run and its task's status),
+ * `pause`, `resume`, `rm` and `trigger-now` (run it once now, outside its slots).
  */
 import { Ids, type Schedule } from "@tasklane/core"
 import { Effect } from "effect"
@@ -21,9 +22,13 @@ const parseInput = (text: string | undefined) =>
 
 const describeSchedule = (s: Schedule.ScheduleInfo): string =>
   [
-    `${style.cyan(s.id)} ${s.definitionId}${s.name === undefined ? "" : ` "${s.name}"`}`,
+    `${style.cyan(s.id)} ${s.definitionId}${s.name === undefined ? "" : ` "${s.name}"`}${
+      s.source === "definition" ? style.dim(" (declared by the definition)") : ""
+    }`,
     `  cron ${s.cron}${s.tz === undefined ? " (UTC)" : ` (${s.tz})`}; overlap ${s.overlap}; catch-up ${s.catchUp}${s.paused ? "; paused" : ""}`,
-    `  next ${Output.time(s.nextDue)}; last ${Output.time(s.lastFiredSlot)}${s.lastTaskId === undefined ? "" : ` (task ${s.lastTaskId})`}`,
+    `  next ${Output.time(s.nextDue)}; last ${Output.time(s.lastFiredSlot)}${s.lastTaskId === undefined ? "" : ` (task ${s.lastTaskId})`}${
+      s.queuedSlot === undefined ? "" : `; queued ${Output.time(s.queuedSlot)}`
+    }`,
   ].join("\n")
 
 const printOne = (s: Schedule.ScheduleInfo) => Output.print(s, (x) => Output.line(describeSchedule(x)))
@@ -36,9 +41,11 @@ const add = Command.make("add", {
   tz: Flag.String("tz").pipe(Flag.optional, Flag.withDescription("time zone whose wall clock the cron follows, e.g. Europe/Berlin (default UTC)")),
   input: Flag.String("input").pipe(Flag.optional, Flag.withDescription("the task's input as JSON (default {}), checked against the definition now")),
   name: Flag.String("name").pipe(Flag.optional, Flag.withDescription("a name for the schedule (and its tasks)")),
-  overlap: Flag.Literals("overlap", ["skip", "allow"]).pipe(
+  overlap: Flag.Literals("overlap", ["skip", "allow", "queue"]).pipe(
     Flag.withDefault("skip"),
-    Flag.withDescription("while the last run's task is unfinished: skip the slot (default) or allow another run"),
+    Flag.withDescription(
+      "while the last run's task is unfinished: skip the slot (default), allow another run, or queue it to run when that task finishes (at most one queued; later slots are skipped)",
+    ),
   ),
   catchUp: Flag.Literals("catch-up", ["none", "one", "all"]).pipe(
     Flag.withDefault("one"),
@@ -81,19 +88,20 @@ const ls = Command.make("ls", {}, () =>
     )
     yield* Output.print(all, (rows) =>
       Output.table(
-        ["ID", "DEFINITION", "CRON", "TZ", "STATE", "NEXT", "LAST", "LAST TASK"],
+        ["ID", "SOURCE", "DEFINITION", "CRON", "TZ", "STATE", "NEXT", "LAST", "LAST TASK"],
         rows.map((s, i) => [
           style.cyan(s.id),
+          s.source ?? "user",
           s.definitionId + (s.name === undefined ? "" : style.dim(` (${s.name})`)),
           s.cron,
           s.tz ?? "UTC",
-          s.paused ? style.yellow("paused") : "active",
+          (s.paused ? style.yellow("paused") : "active") + (s.queuedSlot === undefined ? "" : style.dim(" +queued")),
           Output.time(s.nextDue),
           Output.time(s.lastFiredSlot),
           s.lastTaskId === undefined ? "-" : `${s.lastTaskId} ${statuses[i] === undefined ? "-" : Output.status(statuses[i])}`,
         ]),
       ))
-  })).pipe(Command.withDescription("List the schedules with their next run, last slot, and the last task with its status"))
+  })).pipe(Command.withDescription("List the schedules (SOURCE: user, or definition for those a definition declares) with their next run, last slot, and the last task with its status"))
 
 const pause = Command.make("pause", { scheduleId }, ({ scheduleId }) =>
   Effect.flatMap(withClient((client) => client.SchedulePause({ scheduleId })), printOne)).pipe(
@@ -109,7 +117,9 @@ const rm = Command.make("rm", { scheduleId }, ({ scheduleId }) =>
   Effect.gen(function*() {
     yield* withClient((client) => client.ScheduleRemove({ scheduleId }))
     yield* Output.print({ removed: scheduleId }, () => Output.line(`removed ${scheduleId}`))
-  })).pipe(Command.withDescription("Remove a schedule (tasks it started are kept)"))
+  })).pipe(Command.withDescription(
+      "Remove a schedule (tasks it started are kept); one its definition declares comes back at the next daemon start: pause it instead",
+    ))
 
 const triggerNow = Command.make("trigger-now", { scheduleId }, ({ scheduleId }) =>
   Effect.gen(function*() {

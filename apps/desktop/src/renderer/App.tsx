@@ -12,6 +12,7 @@ import { FileHistoryView, TaskHistoryView } from "./history/HistoryView.tsx"
 import * as OpenedHistory from "./history/OpenedHistory.tsx"
 import { LiveTasks } from "./LiveTasks.ts"
 import * as Router from "./Router.ts"
+import { SchedulesView } from "./SchedulesView.tsx"
 import { StatusBar } from "./StatusBar.tsx"
 import { TaskDetailView } from "./TaskDetailView.tsx"
 import { TaskListView } from "./TaskListView.tsx"
@@ -41,6 +42,8 @@ const Routed = () => {
       return <FileHistoryView />
     case "definitions":
       return <DefinitionsView definitionId={route.definitionId} fork={route.fork} />
+    case "schedules":
+      return <SchedulesView />
   }
 }
 
@@ -53,7 +56,7 @@ export const App = () => {
   }, [services])
   OpenedHistory.useOpenSources(services.bridge)
   const route = Router.useRoute()
-  const section = route.view === "definitions" ? "definitions" : "tasks"
+  const section = route.view === "definitions" || route.view === "schedules" ? route.view : "tasks"
   return (
     <AppContext.Provider value={services}>
       <div className="app">
@@ -62,6 +65,7 @@ export const App = () => {
           <nav>
             <a href={Router.href({ view: "tasks" })} className={section === "tasks" ? "active" : ""}>Tasks</a>
             <a href={Router.href({ view: "definitions" })} className={section === "definitions" ? "active" : ""}>Definitions</a>
+            <a href={Router.href({ view: "schedules" })} className={section === "schedules" ? "active" : ""}>Schedules</a>
           </nav>
           <span className="spacer" />
           <OpenedHistory.OpenHistoryButton />

@@ -3,7 +3,7 @@
  * `#/tasks/<id>`, `#/tasks/<id>/history`, `#/history/file` (an opened history
  * file), `#/definitions`, `#/definitions/<id>` and
  * `#/definitions/<id>/fork/<taskId>/<iteration>` (the trigger form prefilled
- * for a fork). Anything else is the task list.
+ * for a fork) and `#/schedules`. Anything else is the task list.
  */
 import { useSyncExternalStore } from "react"
 
@@ -13,6 +13,7 @@ export type Route =
   | { readonly view: "task"; readonly taskId: string }
   | { readonly view: "history"; readonly taskId: string }
   | { readonly view: "historyFile" }
+  | { readonly view: "schedules" }
   | {
     readonly view: "definitions"
     readonly definitionId?: string | undefined
@@ -29,6 +30,7 @@ export const parse = (hash: string): Route => {
   }
   if (section === "tasks" && id) return sub === "history" ? { view: "history", taskId: id } : { view: "task", taskId: id }
   if (section === "history" && id === "file") return { view: "historyFile" }
+  if (section === "schedules") return { view: "schedules" }
   return { view: "tasks" }
 }
 
@@ -43,6 +45,8 @@ export const href = (route: Route): string => {
       return `#/tasks/${encodeURIComponent(route.taskId)}/history`
     case "historyFile":
       return "#/history/file"
+    case "schedules":
+      return "#/schedules"
     case "definitions": {
       if (route.definitionId === undefined) return "#/definitions"
       const fork = route.fork === undefined ? "" : `/fork/${encodeURIComponent(route.fork.taskId)}/${route.fork.iteration}`
