@@ -127,8 +127,8 @@ beforeAll(async () => {
     waiting: await trigger("counter", { n: 0, target: 5, delaySeconds: 600 }),
     // Delayed by 10 minutes: "triggered" in the queue.
     delayed: await trigger("quick", {}, { delaySeconds: 600 }),
-    // Delayed by 1 s: its wait counts from the end of the delay, not from the trigger.
-    soon: await trigger("serial", { ms: 0 }, { delaySeconds: 1 }),
+    // Delayed by 2 s: its wait counts from the end of the delay, not from the trigger.
+    soon: await trigger("serial", { ms: 0 }, { delaySeconds: 2 }),
     running: await trigger("slow", { ms: 60_000 }),
   }
   for (const name of ["quick", "failer", "counter", "soon"]) await waitFor(c, ids[name]!, "final")
@@ -169,8 +169,8 @@ describe("task metrics, derived from the committed events", () => {
     expect(sample(samples, "tasklane_task_start_wait_seconds_count", { definition: "quick" })).toBe(1)
     expect(sample(samples, "tasklane_task_start_wait_seconds_count", { definition: "counter" })).toBe(2)
     expect(sample(samples, "tasklane_task_start_wait_seconds_count", { definition: "serial" })).toBe(1)
-    // Waited from the end of its 1 s delay, not from the trigger.
-    expect(sample(samples, "tasklane_task_start_wait_seconds_sum", { definition: "serial" })).toBeLessThan(0.9)
+    // Waited from the end of its 2 s delay, not from the trigger (which would be 2 s or more).
+    expect(sample(samples, "tasklane_task_start_wait_seconds_sum", { definition: "serial" })).toBeLessThan(1.5)
   })
 
   it("show the running iteration and the waiting tasks, and count an abort", async () => {
