@@ -13,6 +13,8 @@
  *                                     first at (version, position), the rest consecutive in both
  * m!head                              last committed position (decimal)
  * m!rebuild                           present while a projection rebuild runs
+ * m!pruned                            highest pruned position (decimal; absent: none); the log
+ *                                     may have holes at or below it (LevelPrune)
  * p!task!<stream>                     TaskState JSON (the task summary)
  * p!time!<created>                    stream      all tasks, newest first
  * p!status!<status>!<created>         stream      by status, newest first
@@ -72,6 +74,9 @@ export const parseStreamRun = (value: string): { readonly position: number; read
 export const head = "m!head"
 /** Meta key present while a rebuild is in progress (a crash mid-rebuild re-runs it on open). */
 export const rebuilding = "m!rebuild"
+
+/** Meta key holding the pruned watermark (the highest position a prune removed). */
+export const prunedThrough = "m!pruned"
 
 /** Prefix of every projection key. */
 export const projectionPrefix = "p!"

@@ -17,10 +17,11 @@
  * Live events go to a sliding PubSub; a subscriber subscribes first, reads the
  * log up to the committed head, then follows live events, skipping those it
  * already read; if it falls behind (sliding drops), it reads the gap from the
- * log. So there is no gap and no duplicate.
+ * log. So there is no gap and no duplicate. Pruned positions (LevelPrune)
+ * fail reads and subscriptions at or below the watermark with PositionPruned.
  */
 import { Effect, Option, PubSub, type Scope, Stream, SubscriptionRef } from "effect"
-import { StoreDamaged, StoreError, type EventStore, type LayerOptions, type TaskFilter, type TaskPage } from "../EventStore.ts"
+import { type PositionPruned, StoreDamaged, StoreError, type EventStore, type LayerOptions, type TaskFilter, type TaskPage } from "../EventStore.ts"
 import type { TaskId } from "../Ids.ts"
 import type * as Replay from "../Replay.ts"
 import { StoreHealth } from "../StoreHealth.ts"
@@ -30,6 +31,7 @@ import * as Keys from "./LevelKeys.ts"
 import * as Check from "./LevelCheck.ts"
 import { rebuild } from "./LevelRebuild.ts"
 import * as Committer from "./LevelCommitter.ts"
+import * as Prune from "./LevelPrune.ts"
 import { emptyCounts, parseState, StateCache, type View } from "./LevelWriter.ts"
 import { taskStatuses } from "../TaskMachine.ts"
 
@@ -54,11 +56,13 @@ const present = (values: ReadonlyArray<string | undefined>): ReadonlyArray<strin
 const decodeEvents = (values: ReadonlyArray<string | undefined>): Array<RecordedEvent> =>
   present(values).map((value) => fromEnvelope(JSON.parse(value)))
 
-const recover = (db: Db, view: View) =>
+const recover = (db: Db, view: View, watermark: Prune.Watermark) =>
   attempt("open", async () => {
     view.cache.clear()
     const [last] = await db.keys({ ...Keys.prefixRange(Keys.logPrefix), reverse: true, limit: 1 })
-    view.head = last === undefined ? 0 : Keys.positionOfLogKey(last)
+    watermark.prunedThrough = await Prune.readPrunedThrough(db)
+    // The head's own event may have been pruned (positions are never reused).
+    view.head = Math.max(last === undefined ? 0 : Keys.positionOfLogKey(last), watermark.prunedThrough)
     const meta = await db.get(Keys.head)
     if ((meta === undefined ? 0 : Number(meta)) !== view.head) {
       throw new StoreError({ operation: "open", reason: `meta head ${meta} disagrees with the last log position ${view.head}` })
@@ -110,6 +114,7 @@ const keepCheckpoint = (db: Db, view: View): Effect.Effect<void, never, Scope.Sc
 export const make = (db: Db, options: LayerOptions = {}): Effect.Effect<EventStore["Service"], StoreError | StoreDamaged, Scope.Scope> =>
   Effect.gen(function* () {
     const view: View = { head: 0, counts: emptyCounts(), cache: new StateCache(options.cacheSize ?? 10_000) }
+    const watermark: Prune.Watermark = { prunedThrough: 0 }
     const applyRebuild = Effect.map(rebuild(db), (rebuilt) => {
       view.head = rebuilt.head
       view.counts = rebuilt.counts
@@ -117,14 +122,14 @@ export const make = (db: Db, options: LayerOptions = {}): Effect.Effect<EventSto
     })
     const damage = yield* checkDisk(db, options)
     if ((yield* attempt("open", () => db.get(Keys.rebuilding))) !== undefined) yield* applyRebuild
-    yield* recover(db, view)
+    yield* recover(db, view, watermark)
     const health = yield* SubscriptionRef.make(new StoreHealth({ status: "ok", damage }))
 
     const pubsub = yield* PubSub.sliding<ReadonlyArray<RecordedEvent>>(PAGE)
     yield* Effect.addFinalizer(() => PubSub.shutdown(pubsub))
     // Added before the writer, so it runs after the writer's finalizer wrote everything queued.
     yield* keepCheckpoint(db, view)
-    const committer = yield* Committer.make({ db, view, options, pubsub, health, rebuild: applyRebuild, reload: recover(db, view) })
+    const committer = yield* Committer.make({ db, view, options, pubsub, health, rebuild: applyRebuild, reload: recover(db, view, watermark) })
     if (db.disk !== undefined) {
       const scan = Effect.flatMap(Check.scrub(db), (found) =>
         found.length === 0
@@ -152,7 +157,7 @@ export const make = (db: Db, options: LayerOptions = {}): Effect.Effect<EventSto
       return db.getMany(keys)
     }
 
-    const readAll = (fromPosition: number, limit?: number) =>
+    const readAllGapless = (fromPosition: number, limit?: number) =>
       limit !== undefined && limit <= 0
         ? Effect.succeed([])
         : attempt("readAll", async () => {
@@ -160,6 +165,9 @@ export const make = (db: Db, options: LayerOptions = {}): Effect.Effect<EventSto
             const entries = await db.entries(limit === undefined ? range : { ...range, limit })
             return decodeEvents(entries.map(([, value]) => value))
           })
+
+    const retention = Prune.make({ db, view, watermark, readAll: readAllGapless, exclusive: committer.exclusive })
+    const readAll = retention.readAll
 
     const readStates = (operation: string, streams: ReadonlyArray<string>) =>
       attempt(operation, async () => {
@@ -224,11 +232,11 @@ export const make = (db: Db, options: LayerOptions = {}): Effect.Effect<EventSto
       })
 
     /** Catch-up from the log, then live events from the PubSub, subscribed before the first read. */
-    const subscribe = (fromPosition: number): Stream.Stream<RecordedEvent, StoreError> =>
+    const subscribe = (fromPosition: number): Stream.Stream<RecordedEvent, StoreError | PositionPruned> =>
       Stream.unwrap(
         Effect.gen(function* () {
           const subscription = yield* PubSub.subscribe(pubsub)
-          const pull = (next: number): Effect.Effect<readonly [ReadonlyArray<RecordedEvent>, Option.Option<number>], StoreError> =>
+          const pull = (next: number): Effect.Effect<readonly [ReadonlyArray<RecordedEvent>, Option.Option<number>], StoreError | PositionPruned> =>
             Effect.gen(function* () {
               for (;;) {
                 if (next <= view.head) {
@@ -259,7 +267,7 @@ export const make = (db: Db, options: LayerOptions = {}): Effect.Effect<EventSto
       readStreamJson: (stream, fromVersion, limit) =>
         attempt("readStreamJson", async () => `[${present(await readStreamValues(stream, fromVersion, limit)).join(",")}]`),
       readAll,
-      subscribe,
+      subscribe: Prune.checkedSubscribe({ db, view, watermark, readAll: readAllGapless }, subscribe),
       head: Effect.sync(() => view.head),
       getTask,
       listTasks,
@@ -272,6 +280,8 @@ export const make = (db: Db, options: LayerOptions = {}): Effect.Effect<EventSto
         Effect.flatMap((entries) => readStates("pendingHooks", entries.map(([, stream]) => stream))),
       ),
       rebuildProjections: committer.rebuild,
+      prune: retention.prune,
+      retention: retention.retention,
       dumpProjections: attempt("dumpProjections", () => db.entries(Keys.prefixRange(Keys.projectionPrefix))),
       health: SubscriptionRef.get(health),
       healthChanges: SubscriptionRef.changes(health),
