@@ -17,6 +17,7 @@ import { examples } from "./examples/index.ts"
 import * as Hooks from "./Hooks.ts"
 import * as Isolation from "./Isolation.ts"
 import * as Registry from "./Registry.ts"
+import * as Retention from "./Retention.ts"
 import * as RpcHandlers from "./RpcHandlers.ts"
 import * as Runner from "./Runner.ts"
 import * as Scheduler from "./Scheduler.ts"
@@ -191,6 +192,7 @@ export const daemon = (options: DaemonOptions) =>
         Layer.provideMerge(owned),
       )
       const execution = Scheduler.layer({ concurrency, shutdownGraceSeconds: options.shutdownGraceSeconds }).pipe(
+        Layer.provideMerge(Retention.layer(loaded.config?.retention)),
         Layer.provideMerge(Schedules.layer({ file: Path.join(paths.directory, "schedules.jsonl") })),
         Layer.provideMerge(Hooks.layer),
         Layer.provideMerge(Runner.layer({ abortGraceSeconds })),

@@ -55,6 +55,7 @@
 import { Context, Effect, Layer, Schema, type Stream } from "effect"
 import { TaskId } from "./Ids.ts"
 import type { StoreHealth } from "./StoreHealth.ts"
+import type { PositionPruned, PrunableStatus } from "./StoreRetention.ts"
 import type { NewEvent, RecordedEvent } from "./TaskEvent.ts"
 import type { TaskState } from "./Replay.ts"
 import type { TaskStatus } from "./TaskMachine.ts"
@@ -137,28 +138,7 @@ export class StoreDamaged extends Schema.TaggedError<StoreDamaged>()("StoreDamag
   }
 }
 
-/**
- * The position asked for is at or below the pruned watermark: events from it
- * on may have been pruned. Start from 0 for "the start of what is retained",
- * or from a position above `prunedThrough`.
- */
-export class PositionPruned extends Schema.TaggedError<PositionPruned>()("PositionPruned", {
-  requested: Schema.Number,
-  /** The highest pruned position: the log is gapless above it. */
-  prunedThrough: Schema.Number,
-  /** The first position still in the log (head + 1 when it holds none). */
-  oldestRetained: Schema.Number,
-}) {
-  override get message() {
-    return `position ${this.requested} is at or below the pruned watermark ${this.prunedThrough}: events from there may have been pruned ` +
-      `(the oldest retained position is ${this.oldestRetained}; read from 0 for everything retained, or from above ${this.prunedThrough})`
-  }
-}
-
-/** The statuses a prune may remove: the final ones. */
-export const PrunableStatus = Schema.Literals(["done", "error", "aborted", "maxIterations"])
-/** A final status a prune may remove. */
-export type PrunableStatus = typeof PrunableStatus.Type
+export { PositionPruned, PrunableStatus } from "./StoreRetention.ts"
 
 /** What to prune: finished tasks whose last final event is older than `before`. */
 export interface PruneRequest {
