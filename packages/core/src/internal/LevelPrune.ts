@@ -21,7 +21,10 @@
  * task whose version moved since it was chosen is left for the next prune.
  * Pruned streams are cached as absent, so the writer forgets their versions.
  * Appends interleave between chunks; memory stays bounded by one chunk. At
- * the end the LevelDB layer compacts the database so the space is given back.
+ * the end the LevelDB layer compacts the database so the space is given back
+ * (after the background scan that follows an open, whose iterator would keep
+ * the deleted records alive; a long read open meanwhile does the same, and
+ * LevelDB's own compactions reclaim that space later).
  *
  * Positions: never reused (the head does not move back; it is kept in `m!head`
  * even when its event is pruned). The watermark `prunedThrough` (`m!pruned`,
@@ -145,6 +148,8 @@ export const checkedSubscribe = (
 export interface Context extends Reads {
   /** Runs work alone in the writer (see LevelCommitter). */
   readonly exclusive: <A>(work: Effect.Effect<A, StoreError>) => Effect.Effect<A, StoreError>
+  /** Done once the background scan after open ended (its iterator keeps deleted records from being compacted away). */
+  readonly scanned: Effect.Effect<void>
 }
 
 /** One task chosen for removal, with what it occupies. */
@@ -160,7 +165,7 @@ interface Chosen {
 const streamOf = (state: Replay.TaskState): TaskId => state.context.taskId
 
 /** The prune and retention operations of the store. */
-export const make = ({ db, view, watermark, exclusive, readAll }: Context) => {
+export const make = ({ db, view, watermark, exclusive, readAll, scanned }: Context) => {
   const states = async (operation: string, streams: ReadonlyArray<string>) =>
     (await db.getMany(streams.map(Keys.task))).map((value) => (value === undefined ? undefined : parseState(operation, value)))
 
@@ -276,16 +281,15 @@ export const make = ({ db, view, watermark, exclusive, readAll }: Context) => {
                 const entries = yield* attempt("prune", () => cursor.nextv(CHUNK))
                 if (entries.length === 0) return
                 const chosen = yield* attempt("prune", async () => {
-                  const found: Array<Chosen> = []
-                  for (const state of await states("prune", entries.map(([, stream]) => stream))) {
-                    if (state === undefined || state.status !== status || (state.context.finishedAt ?? state.context.updatedAt) >= before) continue
+                  const found = await Promise.all((await states("prune", entries.map(([, stream]) => stream))).map(async (state) => {
+                    if (state === undefined || state.status !== status || (state.context.finishedAt ?? state.context.updatedAt) >= before) return undefined
                     if (state.context.pendingHook !== undefined || (await busyDescendant(streamOf(state), 0))) {
                       totals.kept += 1
-                      continue
+                      return undefined
                     }
-                    found.push(await occupied(state, exporting))
-                  }
-                  return found
+                    return occupied(state, exporting)
+                  }))
+                  return found.filter((chosen): chosen is Chosen => chosen !== undefined)
                 })
                 if (dryRun) {
                   take(chosen)
@@ -300,7 +304,7 @@ export const make = ({ db, view, watermark, exclusive, readAll }: Context) => {
           (cursor) => Effect.promise(() => cursor.close().catch(() => undefined)),
         )
       }
-      if (!dryRun && totals.tasks > 0 && db.disk !== undefined) yield* attempt("prune", () => db.disk!.compact())
+      if (!dryRun && totals.tasks > 0 && db.disk !== undefined) yield* Effect.andThen(scanned, attempt("prune", () => db.disk!.compact()))
       const finished = yield* Clock.currentTimeMillis
       return { dryRun, ...totals, taskIds, prunedThrough: watermark.prunedThrough, millis: finished - started }
     })

@@ -20,7 +20,7 @@
  * log. So there is no gap and no duplicate. Pruned positions (LevelPrune)
  * fail reads and subscriptions at or below the watermark with PositionPruned.
  */
-import { Effect, Option, PubSub, type Scope, Stream, SubscriptionRef } from "effect"
+import { Deferred, Effect, Exit, Option, PubSub, type Scope, Stream, SubscriptionRef } from "effect"
 import { type PositionPruned, StoreDamaged, StoreError, type EventStore, type LayerOptions, type TaskFilter, type TaskPage } from "../EventStore.ts"
 import type { TaskId } from "../Ids.ts"
 import type * as Replay from "../Replay.ts"
@@ -130,6 +130,8 @@ export const make = (db: Db, options: LayerOptions = {}): Effect.Effect<EventSto
     // Added before the writer, so it runs after the writer's finalizer wrote everything queued.
     yield* keepCheckpoint(db, view)
     const committer = yield* Committer.make({ db, view, options, pubsub, health, rebuild: applyRebuild, reload: recover(db, view, watermark) })
+    // The background scan's iterator pins what it may still read: a prune compacts once it is done.
+    const scanned = Deferred.makeUnsafe<void>()
     if (db.disk !== undefined) {
       const scan = Effect.flatMap(Check.scrub(db), (found) =>
         found.length === 0
@@ -138,8 +140,8 @@ export const make = (db: Db, options: LayerOptions = {}): Effect.Effect<EventSto
             SubscriptionRef.update(health, (h) => new StoreHealth({ ...h, damage: [...h.damage, ...found] })),
             Effect.logError(`event store: the background scan found damage:\n  - ${found.join("\n  - ")}`),
           ))
-      yield* Effect.forkScoped(scan)
-    }
+      yield* Effect.forkScoped(Effect.ensuring(scan, Deferred.succeed(scanned, undefined)))
+    } else Deferred.doneUnsafe(scanned, Exit.void)
 
     /** The log values of one stream from `fromVersion` (1-based, inclusive), in version order, at most `limit`. */
     const readStreamValues = async (stream: TaskId, fromVersion = 1, limit = Infinity): Promise<ReadonlyArray<string | undefined>> => {
@@ -166,7 +168,7 @@ export const make = (db: Db, options: LayerOptions = {}): Effect.Effect<EventSto
             return decodeEvents(entries.map(([, value]) => value))
           })
 
-    const retention = Prune.make({ db, view, watermark, readAll: readAllGapless, exclusive: committer.exclusive })
+    const retention = Prune.make({ db, view, watermark, readAll: readAllGapless, exclusive: committer.exclusive, scanned: Deferred.await(scanned) })
     const readAll = retention.readAll
 
     const readStates = (operation: string, streams: ReadonlyArray<string>) =>
