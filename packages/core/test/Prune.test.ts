@@ -162,6 +162,25 @@ const suite = (name: string, makeLayer: () => Layer.Layer<EventStore.EventStore,
         }),
       ))
 
+    it.effect("a subscriber still catching up when a prune removes events ahead of it fails with PositionPruned instead of skipping them", () =>
+      run(
+        Effect.gen(function* () {
+          const es = yield* EventStore.EventStore
+          for (let n = 1; n <= 400; n++) yield* task(n, { finish: "done" })
+          const pull = yield* Stream.toPull(es.subscribe(1))
+          const seen = positionsOf(yield* pull)
+          const head = yield* es.head
+          expect(seen.length).toBeGreaterThan(0)
+          expect(seen.length).toBeLessThan(head)
+          const { prunedThrough } = yield* es.prune({ before: cutoff })
+          expect(prunedThrough).toBe(head)
+          const outcome = yield* Effect.flip(Effect.forever(Effect.map(pull, (events) => seen.push(...positionsOf(events)))))
+          expect(outcome).toBeInstanceOf(EventStore.PositionPruned)
+          expect(outcome).toMatchObject({ requested: seen.length + 1, prunedThrough: head })
+          expect(seen).toEqual(Array.from({ length: seen.length }, (_, i) => i + 1))
+        }),
+      ).pipe(Effect.scoped))
+
     it.effect("rebuilding the projections after a prune gives the same records", () =>
       run(
         Effect.gen(function* () {
