@@ -47,7 +47,7 @@
  *
  * Implementations: `layer` (LevelDB) and `layerMemory` (the same code over
  * an in-memory level), both in `internal/` (LevelStore, LevelCommitter,
- * LevelWriter, LevelKeys, LevelRebuild, LevelCheck, LevelDb). They are loaded by dynamic import when
+ * LevelWriter, LevelKeys, LevelRebuild, LevelCheck, LevelPrune, LevelDb). They are loaded by dynamic import when
  * a layer is built, so importing this contract (clients, the renderer) never
  * loads classic-level's native module, and there is no import cycle. Both
  * pass one conformance suite (test/EventStoreConformance.ts).
