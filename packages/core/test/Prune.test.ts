@@ -47,7 +47,7 @@ const positionsOf = (events: ReadonlyArray<{ readonly position: number }>) => ev
 /**
  * 1 done (key k1), 2 done with its hook still due, 3 running, 4 triggered
  * (waiting), 5 done parent of 6 (running), 7 done parent of 8 (done),
- * 9 done after the cutoff, 10 done (key k10).
+ * 9 done after the cutoff, 10 done (key k10), 13 done and deleted.
  */
 const world = Effect.gen(function* () {
   yield* task(1, { finish: "done", idempotencyKey: "k1" })
@@ -60,9 +60,11 @@ const world = Effect.gen(function* () {
   yield* task(8, { finish: "done", parentId: S.taskId(7) })
   yield* task(9, { finish: "done", doneAt: later })
   yield* task(10, { finish: "done", idempotencyKey: "k10" })
+  const deleted = yield* task(13, { finish: "done" })
+  yield* (yield* EventStore.EventStore).append(S.request(deleted, 6, [S.newEvent(new TaskEvent.TaskDeleted({}))]))
 })
 
-const pruned = [1, 7, 8, 10].map(S.taskId)
+const pruned = [1, 7, 8, 10, 13].map(S.taskId)
 const kept = [2, 3, 4, 5, 6, 9].map(S.taskId)
 
 const suite = (name: string, makeLayer: () => Layer.Layer<EventStore.EventStore, unknown>) =>
@@ -80,12 +82,12 @@ const suite = (name: string, makeLayer: () => Layer.Layer<EventStore.EventStore,
           for (const id of [...pruned, ...kept]) streams.set(id, positionsOf(yield* es.readStream(id)))
 
           const dry = yield* es.prune({ before: cutoff, dryRun: true })
-          expect(dry).toMatchObject({ dryRun: true, tasks: 4, kept: 2, prunedThrough: 0 })
+          expect(dry).toMatchObject({ dryRun: true, tasks: 5, kept: 2, prunedThrough: 0 })
           expect([...dry.taskIds].sort()).toEqual(pruned)
           expect(yield* es.dumpProjections).toEqual(before)
 
           const result = yield* es.prune({ before: cutoff })
-          expect(result).toMatchObject({ dryRun: false, tasks: 4, kept: 2, events: dry.events, bytes: dry.bytes })
+          expect(result).toMatchObject({ dryRun: false, tasks: 5, kept: 2, events: dry.events, bytes: dry.bytes })
           expect(result.events).toBe(pruned.reduce((sum, id) => sum + streams.get(id)!.length, 0))
           const highest = Math.max(...pruned.flatMap((id) => streams.get(id)!))
           expect(result.prunedThrough).toBe(highest)
@@ -133,7 +135,7 @@ const suite = (name: string, makeLayer: () => Layer.Layer<EventStore.EventStore,
           yield* world
           expect(yield* es.prune({ before: cutoff, statuses: ["error", "aborted"] })).toMatchObject({ tasks: 0 })
           expect(yield* es.prune({ before: S.epoch })).toMatchObject({ tasks: 0, kept: 0, prunedThrough: 0 })
-          expect((yield* es.prune({ before: later + 1, statuses: ["done"] })).tasks).toBe(5)
+          expect((yield* es.prune({ before: later + 1, statuses: ["done"] })).tasks).toBe(6)
         }),
       ))
 
@@ -164,7 +166,7 @@ const suite = (name: string, makeLayer: () => Layer.Layer<EventStore.EventStore,
 
     it.effect("a subscriber still catching up when a prune removes events ahead of it fails with PositionPruned instead of skipping them", () =>
       run(
-        Effect.gen(function* () {
+        Effect.scoped(Effect.gen(function* () {
           const es = yield* EventStore.EventStore
           for (let n = 1; n <= 400; n++) yield* task(n, { finish: "done" })
           const pull = yield* Stream.toPull(es.subscribe(1))
@@ -178,8 +180,8 @@ const suite = (name: string, makeLayer: () => Layer.Layer<EventStore.EventStore,
           expect(outcome).toBeInstanceOf(EventStore.PositionPruned)
           expect(outcome).toMatchObject({ requested: seen.length + 1, prunedThrough: head })
           expect(seen).toEqual(Array.from({ length: seen.length }, (_, i) => i + 1))
-        }),
-      ).pipe(Effect.scoped))
+        })),
+      ))
 
     it.effect("rebuilding the projections after a prune gives the same records", () =>
       run(

@@ -6,12 +6,13 @@
  *
  * What a prune removes, per task: its events (`e!`), its stream runs (`s!`),
  * its summary, its index entries (time, status, definition, parent, a due
- * hook), its idempotency key when the key points at it, and its count in the
- * status counters. Which tasks: a final status among the requested ones,
- * finished (`finishedAt`) before the cutoff, no hook still due, and no
- * descendant (children, their children, ...) that is unfinished or has a
- * hook due. Candidates are read from the status index, tasks created before
- * the cutoff only (a task finished before the cutoff was created before it).
+ * hook, deleted), its idempotency key when the key points at it, and its
+ * count in the status counters. Which tasks: a final status among the
+ * requested ones (deleted tasks too), finished (`finishedAt`) before the
+ * cutoff, no hook still due, and no descendant (children, their children,
+ * ...) that is unfinished or has a hook due. Candidates are read from the
+ * status indexes and the deleted index, tasks created before the cutoff only
+ * (a task finished before the cutoff was created before it).
  *
  * Serialization: candidates are chosen and exported outside the writer; each
  * chunk of at most {@link CHUNK} tasks is then deleted by one synced batch run
@@ -267,9 +268,13 @@ export const make = ({ db, view, watermark, exclusive, readAll, scanned }: Conte
           if (taskIds.length < pruneListLimit) taskIds.push(streamOf(state))
         }
       }
-      for (const status of before <= 0 ? [] : request.statuses ?? finalStatuses) {
-        if (!isFinal(status)) continue
-        const prefix = Keys.listPrefix.status(status)
+      const wanted: ReadonlyArray<string> = (request.statuses ?? finalStatuses).filter(isFinal)
+      // Each status index, then the deleted tasks (listed in no status index) of those statuses.
+      const sources = [
+        ...wanted.map((status) => ({ prefix: Keys.listPrefix.status(status), accepts: (s: Replay.TaskState) => s.status === status && s.context.deleted !== true })),
+        { prefix: Keys.deletedPrefix, accepts: (s: Replay.TaskState) => wanted.includes(s.status) && s.context.deleted === true },
+      ]
+      for (const { prefix, accepts } of before <= 0 || wanted.length === 0 ? [] : sources) {
         // The index orders by `MAX_TIME - createdAt`: created before the cutoff sorts after this key.
         const range = { gte: prefix + (MAX_TIME - before + 1).toString(16).padStart(12, "0"), lt: Keys.prefixEnd(prefix) }
         // Closed before the compaction below: an open iterator pins what it could still read.
@@ -282,7 +287,7 @@ export const make = ({ db, view, watermark, exclusive, readAll, scanned }: Conte
                 if (entries.length === 0) return
                 const chosen = yield* attempt("prune", async () => {
                   const found = await Promise.all((await states("prune", entries.map(([, stream]) => stream))).map(async (state) => {
-                    if (state === undefined || state.status !== status || (state.context.finishedAt ?? state.context.updatedAt) >= before) return undefined
+                    if (state === undefined || !accepts(state) || (state.context.finishedAt ?? state.context.updatedAt) >= before) return undefined
                     if (state.context.pendingHook !== undefined || (await busyDescendant(streamOf(state), 0))) {
                       totals.kept += 1
                       return undefined
