@@ -15,6 +15,8 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { describe, expect } from "vitest"
 import * as EventStore from "../src/EventStore.ts"
+import * as LevelDb from "../src/internal/LevelDb.ts"
+import * as Keys from "../src/internal/LevelKeys.ts"
 import type { TaskId } from "../src/Ids.ts"
 import * as TaskEvent from "../src/TaskEvent.ts"
 import * as S from "./support/StoreEvents.ts"
@@ -259,4 +261,41 @@ describe("EventStore.prune: LevelDB on disk", () => {
       expect(second.appended).toEqual([first.head + 1])
       expect(second.projections.filter(([key]) => key.startsWith("p!task!"))).toHaveLength(1)
     }))
+
+  it.effect("tasks deleted before the deleted index existed are indexed once by the first prune, then pruned", () =>
+    Effect.gen(function* () {
+      const directory = yield* tempDir
+      const layer = EventStore.layer({ directory })
+      const deleted = yield* Effect.gen(function* () {
+        const es = yield* EventStore.EventStore
+        const id = yield* task(1, { finish: "done" })
+        yield* es.append(S.request(id, 6, [S.newEvent(new TaskEvent.TaskDeleted({}))]))
+        yield* task(2, { finish: "done" })
+        return id
+      }).pipe(Effect.provide(layer))
+      // As a store written before the index: no p!deleted! entry, no marker.
+      yield* Effect.scoped(Effect.gen(function* () {
+        const db = yield* LevelDb.openClassic(directory)
+        const keys = yield* Effect.promise(() => db.keys(Keys.prefixRange(Keys.deletedPrefix)))
+        expect(keys).toHaveLength(1)
+        yield* Effect.promise(async () => {
+          const batch = db.batch()
+          for (const key of keys) batch.del(key)
+          batch.del(Keys.deletedIndexed)
+          await batch.write(true)
+        })
+      }))
+      const result = yield* Effect.gen(function* () {
+        const es = yield* EventStore.EventStore
+        const pruned = yield* es.prune({ before: cutoff })
+        const before = yield* es.dumpProjections
+        yield* es.rebuildProjections
+        return { pruned, deletedGone: (yield* es.getTask(deleted)) === undefined, same: equal(before, yield* es.dumpProjections) }
+      }).pipe(Effect.provide(layer))
+      expect(result.pruned.tasks).toBe(2)
+      expect(result.deletedGone).toBe(true)
+      expect(result.same).toBe(true)
+    }))
 })
+
+const equal = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b)

@@ -13,6 +13,7 @@
  *                                     first at (version, position), the rest consecutive in both
  * m!head                              last committed position (decimal)
  * m!rebuild                           present while a projection rebuild runs
+ * m!deleted-indexed                   present once the deleted index covers tasks deleted before it existed
  * m!pruned                            highest pruned position (decimal; absent: none); the log
  *                                     may have holes at or below it (LevelPrune)
  * p!task!<stream>                     TaskState JSON (the task summary)
@@ -79,6 +80,9 @@ export const rebuilding = "m!rebuild"
 
 /** Meta key holding the pruned watermark (the highest position a prune removed). */
 export const prunedThrough = "m!pruned"
+
+/** Meta key present once the deleted index was filled for tasks deleted before it existed. */
+export const deletedIndexed = "m!deleted-indexed"
 
 /** Prefix of every projection key. */
 export const projectionPrefix = "p!"

@@ -252,6 +252,42 @@ export const make = ({ db, view, watermark, exclusive, readAll, scanned }: Conte
       }),
     )
 
+  /**
+   * Once per store: indexes the tasks deleted before the deleted index existed
+   * (a scan of every summary, in chunks; the entries are written alone in the
+   * writer, for summaries that still exist then). Index upkeep, not a
+   * prune: a dry run does it too.
+   */
+  const indexDeleted: Effect.Effect<void, StoreError> = Effect.gen(function* () {
+    if ((yield* attempt("prune", () => db.get(Keys.deletedIndexed))) !== undefined) return
+    const cursor = db.iterator({ ...Keys.prefixRange(Keys.task("")), fillCache: false })
+    yield* Effect.gen(function* () {
+      for (;;) {
+        const entries = yield* attempt("prune", () => cursor.nextv(PAGE))
+        if (entries.length === 0) return
+        const deleted = entries
+          .filter(([, value]) => value.includes('"deleted":true'))
+          .map(([, value]) => parseState("prune", value))
+          .filter((state) => state.context.deleted === true)
+        if (deleted.length > 0) {
+          yield* exclusive(attempt("prune", async () => {
+            const still = await db.getMany(deleted.map((state) => Keys.task(streamOf(state))))
+            const batch = db.batch()
+            deleted.forEach((state, i) => {
+              if (still[i] !== undefined) batch.put(Keys.deletedPrefix + Keys.created(state.context), streamOf(state))
+            })
+            await batch.write(true)
+          }))
+        }
+      }
+    }).pipe(Effect.ensuring(Effect.promise(() => cursor.close().catch(() => undefined))))
+    yield* attempt("prune", async () => {
+      const batch = db.batch()
+      batch.put(Keys.deletedIndexed, "1")
+      await batch.write(true)
+    })
+  })
+
   const prune = (request: PruneRequest): Effect.Effect<PruneResult, StoreError> =>
     Effect.gen(function* () {
       const started = yield* Clock.currentTimeMillis
@@ -260,6 +296,7 @@ export const make = ({ db, view, watermark, exclusive, readAll, scanned }: Conte
       const totals = { tasks: 0, events: 0, bytes: 0, kept: 0 }
       const taskIds: Array<TaskId> = []
       const exporting = !dryRun && request.exportTask !== undefined
+      yield* indexDeleted
       const take = (chosen: ReadonlyArray<Chosen>) => {
         for (const { state, positions, bytes } of chosen) {
           totals.tasks += 1
