@@ -20,7 +20,8 @@
  * before it is durable, before any later one is prepared). In there each
  * task's state is read again (the writer's cache, else the database) and a
  * task whose version moved since it was chosen is left for the next prune.
- * Pruned streams are cached as absent, so the writer forgets their versions.
+ * Pruned streams the writer has cached are cached as absent, so it forgets
+ * their versions (the others read as absent from the database).
  * Appends interleave between chunks; memory stays bounded by one chunk. At
  * the end the LevelDB layer compacts the database so the space is given back
  * (after the background scan that follows an open, whose iterator would keep
@@ -247,7 +248,8 @@ export const make = ({ db, view, watermark, exclusive, readAll, scanned }: Conte
           throw cause
         }
         view.counts = counts
-        for (const chosen of removed) view.cache.set(streamOf(chosen.state), null)
+        // Forget what the writer cached of them (absent now); uncached ones read as absent anyway.
+        for (const chosen of removed) if (view.cache.get(streamOf(chosen.state)) !== undefined) view.cache.set(streamOf(chosen.state), null)
         return removed
       }),
     )
