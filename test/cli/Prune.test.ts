@@ -104,7 +104,7 @@ describe("tasklane prune", () => {
     const retained = await c.call((client) =>
       client.Subscribe({ fromPosition: 0 }).pipe(Stream.takeUntil((e) => e.position >= info.head), Stream.runCollect)
     )
-    const streams = new Set(Array.from(retained, (e) => e.stream))
+    const streams = new Set<string>(Array.from(retained, (e) => e.stream))
     for (const id of finished) expect(streams.has(id)).toBe(false)
     expect(streams.has(waiting.context.taskId)).toBe(true)
   })
