@@ -1,12 +1,13 @@
 /**
  * The daemon's handlers for every RPC of `TaskRpc.TaskRpcs`: thin adapters
  * from requests to the task service, the event store, the registry and the
- * scheduler, the schedules. Storage failures become `DaemonError`; nothing here throws.
+ * scheduler, the schedules, retention. Storage failures become `DaemonError`; nothing here throws.
  */
 import { Effect, Stream } from "effect"
 import { EventStore, TaskEvent, TaskRpc } from "@tasklane/core"
 import type { Ids } from "@tasklane/core"
 import { Registry } from "./Registry.ts"
+import { Retention } from "./Retention.ts"
 import { Scheduler } from "./Scheduler.ts"
 import { Schedules } from "./Schedules.ts"
 import { Tasks } from "./Tasks.ts"
@@ -50,6 +51,7 @@ export const layer = (identity: DaemonIdentity) =>
       const registry = yield* Registry
       const scheduler = yield* Scheduler
       const schedules = yield* Schedules
+      const retention = yield* Retention
 
       const logs = (taskId: Ids.TaskId, follow: boolean) =>
         Effect.gen(function*() {
@@ -89,11 +91,13 @@ export const layer = (identity: DaemonIdentity) =>
           ),
         Logs: ({ taskId, follow }) => Stream.unwrap(logs(taskId, follow === true)),
         Subscribe: ({ fromPosition, types }) => {
-          const all = store.subscribe(fromPosition ?? 1)
+          // Absent: from the start of what is retained (0); 1 fails once anything was pruned.
+          const all = store.subscribe(fromPosition ?? 0)
           const wanted = types === undefined ? undefined : new Set(types)
           const chosen = wanted === undefined ? all : all.pipe(Stream.filter((recorded) => wanted.has(recorded.event._tag)))
-          return chosen.pipe(Stream.map(toWire), Stream.mapError(toDaemonError))
+          return chosen.pipe(Stream.map(toWire), Stream.mapError((error) => (error._tag === "PositionPruned" ? error : toDaemonError(error))))
         },
+        Prune: (request) => retention.prune(request),
         DeleteTask: ({ taskId }) =>
           tasks.execute(taskId, { _tag: "Delete" }).pipe(
             Effect.asVoid,
@@ -104,6 +108,7 @@ export const layer = (identity: DaemonIdentity) =>
           Effect.gen(function*() {
             const head = yield* store.head
             const counts = yield* Effect.orElseSucceed(store.countByStatus, () => ({}))
+            const kept = yield* Effect.option(store.retention)
             return new TaskRpc.DaemonInfo({
               ...identity,
               pid: process.pid,
@@ -112,6 +117,13 @@ export const layer = (identity: DaemonIdentity) =>
               queued: scheduler.queuedCount(),
               counts,
               store: yield* store.health,
+              ...(kept._tag === "None" ? {} : {
+                retention: {
+                  prunedThrough: kept.value.prunedThrough,
+                  oldestRetained: kept.value.oldestRetained,
+                  ...(kept.value.sizeOnDisk === undefined ? {} : { sizeOnDisk: kept.value.sizeOnDisk }),
+                },
+              }),
             })
           }),
         ScheduleAdd: (request) => schedules.add(request),

@@ -13,6 +13,7 @@ import { pathToFileURL } from "node:url"
 import { Effect, Schema } from "effect"
 import type { Config } from "@tasklane/tasks"
 import { TaskDefinition } from "@tasklane/tasks"
+import * as Retention from "./Retention.ts"
 
 /** A config or task module could not be loaded; `path` names the file. */
 export class LoadError extends Schema.TaggedError<LoadError>()("LoadError", {
@@ -75,7 +76,7 @@ const settingsProblem = (config: Config.Config): string | undefined => {
   }
   if (!isPositive(config.concurrency) || !Number.isInteger(config.concurrency ?? 1)) return "`concurrency` must be a positive integer"
   if (!isPositive(config.abortGracePeriod)) return "`abortGracePeriod` must be a positive number of seconds"
-  return undefined
+  return Retention.configProblem(config.retention)
 }
 
 const loadConfig = (path: string) =>

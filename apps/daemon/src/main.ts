@@ -20,6 +20,7 @@ import * as Isolation from "./Isolation.ts"
 import * as Metrics from "./Metrics.ts"
 import * as MetricsServer from "./MetricsServer.ts"
 import * as Registry from "./Registry.ts"
+import * as Retention from "./Retention.ts"
 import * as RpcHandlers from "./RpcHandlers.ts"
 import * as Runner from "./Runner.ts"
 import * as Scheduler from "./Scheduler.ts"
@@ -219,6 +220,7 @@ export const daemon = (options: DaemonOptions) =>
         Layer.provideMerge(owned),
       )
       const execution = Scheduler.layer({ concurrency, shutdownGraceSeconds: options.shutdownGraceSeconds }).pipe(
+        Layer.provideMerge(Retention.layer(loaded.config?.retention)),
         Layer.provideMerge(Schedules.layer({ file: Path.join(paths.directory, "schedules.jsonl") })),
         Layer.provideMerge(Hooks.layer),
         Layer.provideMerge(Runner.layer({ abortGraceSeconds })),

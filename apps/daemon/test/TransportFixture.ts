@@ -61,6 +61,7 @@ export const handlers = (dataDir: string, release: Deferred.Deferred<void>) =>
         : lines
     },
     Subscribe: () => Stream.fail(new TaskRpc.DaemonError({ reason: "not served by the transport fixture" })),
+    Prune: unsupported,
     DeleteTask: unsupported,
     Info: () => Effect.succeed(info(dataDir)),
     ScheduleAdd: unsupported,

@@ -33,9 +33,21 @@
  * every record is read once more in the background after open, and what
  * that finds is added to `health.damage`.
  *
+ * Retention (`prune`, `retention`; the LevelPrune module says how): finished
+ * tasks can be removed with their events, summaries, index entries and
+ * idempotency keys. Positions are never reused. The store keeps a watermark,
+ * `prunedThrough`: the highest position ever pruned (0 when nothing was).
+ * Below it the log may have holes; above it the log is gapless. Reading or
+ * subscribing from a position `p` with `1 <= p <= prunedThrough` fails with
+ * {@link PositionPruned} (events at or after `p` may be gone, so a consumer
+ * resuming there would silently miss them); from 0 (or less) means "from the
+ * start of what is retained": retained events in order, holes accepted, then
+ * live. A prune that overtakes a subscriber still catching up below the new
+ * watermark ends its stream with PositionPruned too.
+ *
  * Implementations: `layer` (LevelDB) and `layerMemory` (the same code over
  * an in-memory level), both in `internal/` (LevelStore, LevelCommitter,
- * LevelWriter, LevelKeys, LevelRebuild, LevelCheck, LevelDb). They are loaded by dynamic import when
+ * LevelWriter, LevelKeys, LevelRebuild, LevelCheck, LevelPrune, LevelDb). They are loaded by dynamic import when
  * a layer is built, so importing this contract (clients, the renderer) never
  * loads classic-level's native module, and there is no import cycle. Both
  * pass one conformance suite (test/EventStoreConformance.ts).
@@ -43,6 +55,7 @@
 import { Context, Effect, Layer, Schema, type Stream } from "effect"
 import { TaskId } from "./Ids.ts"
 import type { StoreHealth } from "./StoreHealth.ts"
+import type { PositionPruned, PrunableStatus } from "./StoreRetention.ts"
 import type { NewEvent, RecordedEvent } from "./TaskEvent.ts"
 import type { TaskState } from "./Replay.ts"
 import type { TaskStatus } from "./TaskMachine.ts"
@@ -131,6 +144,56 @@ export class StoreDamaged extends Schema.TaggedError<StoreDamaged>()("StoreDamag
   }
 }
 
+export { PositionPruned, PrunableStatus } from "./StoreRetention.ts"
+
+/** What to prune: finished tasks whose last final event is older than `before`. */
+export interface PruneRequest {
+  /** Prune tasks that finished before this time (ms since the epoch). */
+  readonly before: number
+  /** Final statuses to prune (default all four: done, error, aborted, maxIterations). */
+  readonly statuses?: ReadonlyArray<PrunableStatus>
+  /** Only count what would go; change nothing. */
+  readonly dryRun?: boolean
+  /**
+   * Called once per task before its records are deleted, with the stored
+   * envelopes as one JSON array (as `readStreamJson` gives them); a failure
+   * stops the prune (tasks exported and deleted so far stay deleted).
+   */
+  readonly exportTask?: (task: TaskState, envelopesJson: string) => Effect.Effect<void, StoreError>
+}
+
+/** What a prune removed (or, dry, would remove). */
+export interface PruneResult {
+  readonly dryRun: boolean
+  /** Tasks removed. */
+  readonly tasks: number
+  /** Events removed from the log. */
+  readonly events: number
+  /** Bytes of keys and values deleted (before LevelDB compaction reclaims them). */
+  readonly bytes: number
+  /** Finished tasks that matched but were kept: a child still unfinished, a hook still due. */
+  readonly kept: number
+  /** The first removed task ids (at most {@link pruneListLimit}). */
+  readonly taskIds: ReadonlyArray<TaskId>
+  /** The watermark after the prune. */
+  readonly prunedThrough: number
+  /** Wall time, ms. */
+  readonly millis: number
+}
+
+/** How many task ids a {@link PruneResult} lists. */
+export const pruneListLimit = 1000
+
+/** The log's retained range and the store's size. */
+export interface RetentionInfo {
+  /** The highest pruned position (0: nothing was pruned). */
+  readonly prunedThrough: number
+  /** The first position still in the log (head + 1 when it holds none). */
+  readonly oldestRetained: number
+  /** Bytes the LevelDB directory takes on disk (undefined in memory). */
+  readonly sizeOnDisk: number | undefined
+}
+
 /** Filter for listing task summaries; at most one index is used (status, definition or parent), newest first. */
 export interface TaskFilter {
   readonly status?: TaskStatus
@@ -163,10 +226,18 @@ export class EventStore extends Context.Service<
      * `TaskEvent.fromEnvelope`, as they would anyway.
      */
     readonly readStreamJson: (stream: TaskId, fromVersion?: number, limit?: number) => Effect.Effect<string, StoreError>
-    /** Events of all streams from a global position (1-based, inclusive), at most `limit`. */
-    readonly readAll: (fromPosition: number, limit?: number) => Effect.Effect<ReadonlyArray<RecordedEvent>, StoreError>
-    /** Every event from `fromPosition`, then live ones as they commit, with no gap and no duplicate. */
-    readonly subscribe: (fromPosition: number) => Stream.Stream<RecordedEvent, StoreError>
+    /**
+     * Events of all streams from a global position (1-based, inclusive), at
+     * most `limit`; at or below the pruned watermark: {@link PositionPruned}
+     * (0: from the first retained event).
+     */
+    readonly readAll: (fromPosition: number, limit?: number) => Effect.Effect<ReadonlyArray<RecordedEvent>, StoreError | PositionPruned>
+    /**
+     * Every event from `fromPosition`, then live ones as they commit, with no
+     * gap and no duplicate; at or below the pruned watermark:
+     * {@link PositionPruned} (0: everything retained, holes accepted).
+     */
+    readonly subscribe: (fromPosition: number) => Stream.Stream<RecordedEvent, StoreError | PositionPruned>
     /** The last committed global position (0 when empty). */
     readonly head: Effect.Effect<number>
     /** The task projection (its replayed state), if the stream exists. */
@@ -183,6 +254,17 @@ export class EventStore extends Context.Service<
     readonly rebuildProjections: Effect.Effect<void, StoreError>
     /** Every projection record as `[key, value]` strings in key order (to compare rebuilds byte for byte). */
     readonly dumpProjections: Effect.Effect<ReadonlyArray<readonly [string, string]>, StoreError>
+    /**
+     * Removes finished tasks (see {@link PruneRequest}) with their events,
+     * summaries, index entries and idempotency keys, in synced batches
+     * through the writer (appends interleave between batches), then compacts
+     * the database (LevelDB) so the space is reclaimed. Running and waiting
+     * tasks, tasks with a due hook and tasks with an unfinished descendant
+     * are never removed.
+     */
+    readonly prune: (request: PruneRequest) => Effect.Effect<PruneResult, StoreError>
+    /** The pruned watermark, the oldest retained position and the size on disk. */
+    readonly retention: Effect.Effect<RetentionInfo, StoreError>
     /** The store's health now: writable or not (and why), damage found. */
     readonly health: Effect.Effect<StoreHealth>
     /** The health now, then each change: e.g. `ok` again after a write fault, to retry what failed. */

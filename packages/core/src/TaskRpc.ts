@@ -7,6 +7,7 @@
  */
 import { Schema } from "effect"
 import { Rpc, RpcGroup } from "effect/rpc"
+import { PositionPruned, PrunableStatus } from "./StoreRetention.ts"
 import { TaskId } from "./Ids.ts"
 import { CatchUp, Overlap, ScheduleInfo, UnknownSchedule } from "./Schedule.ts"
 import { TaskState } from "./Replay.ts"
@@ -179,6 +180,38 @@ export class DaemonInfo extends Schema.Class<DaemonInfo>("DaemonInfo")({
   counts: Schema.Record(Schema.String, Schema.Number),
   /** The event store's health: `degraded` while writes fail, damage found (optional: an older daemon does not send it). */
   store: Schema.optional(StoreHealth),
+  /** The event store's retained range and size (optional: an older daemon does not send it). */
+  retention: Schema.optional(Schema.Struct({
+    /** The highest pruned position (0: nothing pruned); Subscribe from 1 up to it fails with PositionPruned. */
+    prunedThrough: Schema.Number,
+    /** The first position still in the log. */
+    oldestRetained: Schema.Number,
+    /** Bytes the store's directory takes on disk. */
+    sizeOnDisk: Schema.optional(Schema.Number),
+  })),
+}) {}
+
+/** What a Prune removed (or, with `dryRun`, would remove). */
+export class PruneReport extends Schema.Class<PruneReport>("PruneReport")({
+  dryRun: Schema.Boolean,
+  /** Tasks that finished before this time (ms since the epoch) were eligible. */
+  before: Schema.Number,
+  statuses: Schema.Array(PrunableStatus),
+  tasks: Schema.Number,
+  events: Schema.Number,
+  /** Bytes of records deleted (keys and values; LevelDB's compaction gives back about this much). */
+  bytes: Schema.Number,
+  /** Finished tasks old enough that were kept: an unfinished descendant or a hook still due. */
+  kept: Schema.Number,
+  /** The first removed task ids (at most 1,000). */
+  taskIds: Schema.Array(TaskId),
+  /** Where each removed task's history was written first (`<dir>/<taskId>.json`). */
+  exportedTo: Schema.optional(Schema.String),
+  prunedThrough: Schema.Number,
+  oldestRetained: Schema.Number,
+  sizeBefore: Schema.optional(Schema.Number),
+  sizeAfter: Schema.optional(Schema.Number),
+  millis: Schema.Number,
 }) {}
 
 const TaskErrors = Schema.Union([UnknownTask, DaemonError])
@@ -295,8 +328,27 @@ export class TaskRpcs extends RpcGroup.make(
       types: Schema.optional(Schema.Array(Schema.String)),
     },
     success: EventEnvelope,
-    error: DaemonError,
+    /** PositionPruned: `fromPosition` is at or below the pruned watermark (0 or absent: everything retained). */
+    error: Schema.Union([PositionPruned, DaemonError]),
     stream: true,
+  }),
+  /**
+   * Removes finished tasks older than `olderThanMs` (their events, summary,
+   * indexes, idempotency key) and compacts the store; `dryRun` only counts.
+   * With `exportTo` (an absolute directory, created if missing) each task's
+   * history is first written there in the history file format. Running and
+   * waiting tasks, tasks with a due hook and tasks with an unfinished
+   * descendant are never removed.
+   */
+  Rpc.make("Prune", {
+    payload: {
+      olderThanMs: Schema.Number.check(Schema.isGreaterThanOrEqualTo(0)),
+      statuses: Schema.optional(Schema.Array(PrunableStatus)),
+      dryRun: Schema.optional(Schema.Boolean),
+      exportTo: Schema.optional(Schema.String),
+    },
+    success: PruneReport,
+    error: Schema.Union([InvalidRequest, DaemonError]),
   }),
   Rpc.make("DeleteTask", {
     payload: { taskId: TaskId },

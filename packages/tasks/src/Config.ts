@@ -33,6 +33,23 @@ export interface Config<
   readonly isolation?: Isolation | undefined
   /** Heap limit in MB of each worker thread unless a definition says otherwise (`--worker-memory` wins). */
   readonly workerMemoryMb?: number | undefined
+  /** Prune finished tasks periodically (as `tasklane prune` does); absent: tasks are kept until pruned by hand. */
+  readonly retention?: RetentionConfig | undefined
+}
+
+/**
+ * Periodic pruning: finished tasks whose outcome is older than `olderThan`
+ * are removed with their history (events, summary, index entries,
+ * idempotency key). Durations are a number and a unit: `ms`, `s`, `m`, `h`,
+ * `d` or `w` (`"30d"`, `"12h"`).
+ */
+export interface RetentionConfig {
+  /** How long a finished task is kept after it finished, e.g. `"30d"`. */
+  readonly olderThan: string
+  /** Which final statuses to prune (default all: done, error, aborted, maxIterations). */
+  readonly statuses?: ReadonlyArray<"done" | "error" | "aborted" | "maxIterations"> | undefined
+  /** How often the daemon prunes (default `"1h"`); the first prune runs when it starts. */
+  readonly every?: string | undefined
 }
 
 /** The compile-time error for a config whose layer lacks services its tasks need. */

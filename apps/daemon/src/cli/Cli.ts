@@ -10,6 +10,7 @@ import { version } from "../version.ts"
 import * as CommandsDaemon from "./CommandsDaemon.ts"
 import * as CommandsHistory from "./CommandsHistory.ts"
 import * as CommandsInit from "./CommandsInit.ts"
+import * as CommandsPrune from "./CommandsPrune.ts"
 import * as CommandsReplayTest from "./CommandsReplayTest.ts"
 import * as CommandsSchedule from "./CommandsSchedule.ts"
 import * as CommandsTasks from "./CommandsTasks.ts"
@@ -31,6 +32,7 @@ export const tasklane = Command.make("tasklane").pipe(
     CommandsHistory.history,
     CommandsHistory.replay,
     CommandsHistory.exportHistory,
+    CommandsPrune.prune,
     CommandsReplayTest.replayTest,
     CommandsInit.init,
     CommandsTest.test,

@@ -190,6 +190,10 @@ const status = Command.make("status", {}, () =>
         `concurrency  ${i.concurrency}; ${i.running} running, ${i.queued} queued`,
         `tasks        ${Object.entries(i.counts).map(([s, n]) => `${s} ${n}`).join(", ") || "none"}`,
         ...storeLines(i.store),
+        ...(i.retention === undefined ? [] : [
+          `store size   ${Output.bytes(i.retention.sizeOnDisk)}; oldest retained position ${i.retention.oldestRetained}` +
+          (i.retention.prunedThrough === 0 ? "" : ` (pruned through ${i.retention.prunedThrough})`),
+        ]),
         ...(webUrl === undefined ? [] : [`web UI       ${webUrl}`]),
       ].join("\n")))
   })).pipe(Command.withDescription("Show whether the daemon runs, and what it is doing (exit 3 when it does not)"))

@@ -111,6 +111,19 @@ export const table = (header: ReadonlyArray<string>, rows: ReadonlyArray<Readonl
     return line([style.bold(render(header)), ...rows.map(render)].join("\n"))
   })
 
+/** Bytes as a short figure (`1.2 MB`, decimal units); `-` when unknown. */
+export const bytes = (n: number | undefined): string => {
+  if (n === undefined) return "-"
+  const units = ["B", "KB", "MB", "GB", "TB"]
+  let value = n
+  let unit = 0
+  while (value >= 1000 && unit < units.length - 1) {
+    value /= 1000
+    unit += 1
+  }
+  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`
+}
+
 /** A timestamp (ms) as ISO 8601. */
 export const time = (ms: number | undefined): string => (ms === undefined ? "-" : new Date(ms).toISOString())
 

@@ -21,6 +21,9 @@
  * (with the stream runs that pointed past it), rebuild every projection from
  * what is left, and record the new head as the checkpoint.
  *
+ * Holes at or below the pruned watermark (`m!pruned`, LevelPrune) are what a
+ * prune left, not damage; the head is then `max(last event, watermark)`.
+ *
  * {@link scrub}: reads every record once (not into the block cache), so a
  * damaged table file is found without waiting for a read to trip on it.
  */
@@ -30,6 +33,7 @@ import * as path from "node:path"
 import { StoreError } from "../EventStore.ts"
 import { storeError, type Db, type Disk } from "./LevelDb.ts"
 import * as Keys from "./LevelKeys.ts"
+import { isPrunedHole, readPrunedThrough } from "./LevelPrune.ts"
 import { rebuild } from "./LevelRebuild.ts"
 
 /** How many of the last events are checked at open. */
@@ -65,6 +69,7 @@ interface LogScan {
 
 /** Reads the whole log in position order: where it stops being gapless and decodable. */
 const scanLog = async (db: Db): Promise<LogScan> => {
+  const prunedThrough = await readPrunedThrough(db)
   const problems: Array<string> = []
   let intact = 0
   let last = 0
@@ -75,7 +80,9 @@ const scanLog = async (db: Db): Promise<LogScan> => {
       if (entries.length === 0) break
       for (const [key, value] of entries) {
         const position = Keys.positionOfLogKey(key)
-        if (problems.length === 0 && position !== intact + 1) problems.push(`events ${intact + 1}..${position - 1} are missing from the log`)
+        if (problems.length === 0 && position !== intact + 1 && !isPrunedHole(prunedThrough, position - 1)) {
+          problems.push(`events ${intact + 1}..${position - 1} are missing from the log`)
+        }
         let decoded = false
         try {
           decoded = (JSON.parse(value) as { position?: unknown }).position === position
@@ -94,18 +101,18 @@ const scanLog = async (db: Db): Promise<LogScan> => {
 }
 
 /** The last events: gapless, decodable, and each of their tasks' summaries at the version of its last event. */
-const checkTail = async (db: Db, last: number, summaries: boolean): Promise<Array<string>> => {
+const checkTail = async (db: Db, last: number, prunedThrough: number, summaries: boolean): Promise<Array<string>> => {
   const findings: Array<string> = []
   const entries = await db.entries({ ...Keys.prefixRange(Keys.logPrefix), reverse: true, limit: TAIL })
   const versions = new Map<string, number>()
   let expected = last
   for (const [key, value] of entries) {
     const position = Keys.positionOfLogKey(key)
-    if (position !== expected) {
+    if (position !== expected && !isPrunedHole(prunedThrough, expected)) {
       findings.push(`events ${position + 1}..${expected} are missing from the log`)
       break
     }
-    expected -= 1
+    expected = position - 1
     let envelope: { stream?: unknown; version?: unknown; position?: unknown }
     try {
       envelope = JSON.parse(value)
@@ -150,13 +157,15 @@ export const inspect = (db: Db, disk: Disk): Effect.Effect<ReadonlyArray<string>
       const [lastKey] = await db.keys({ ...Keys.prefixRange(Keys.logPrefix), reverse: true, limit: 1 })
       const last = lastKey === undefined ? 0 : Keys.positionOfLogKey(lastKey)
       const checkpoint = await disk.readCheckpoint()
-      if (checkpoint !== undefined && checkpoint > last) {
+      if (checkpoint !== undefined && checkpoint > Math.max(last, await readPrunedThrough(db))) {
         add(`events ${last + 1}..${checkpoint} were committed but are missing: LevelDB's write-ahead log was cut or lost`)
       }
       const [meta, rebuilding] = await db.getMany([Keys.head, Keys.rebuilding])
-      if ((meta === undefined ? 0 : Number(meta)) !== last) add(`the stored head (${meta ?? 0}) disagrees with the last event in the log (${last})`)
+      const prunedThrough = await readPrunedThrough(db)
+      const head = Math.max(last, prunedThrough)
+      if ((meta === undefined ? 0 : Number(meta)) !== head) add(`the stored head (${meta ?? 0}) disagrees with the last event in the log (${last})`)
       // An interrupted rebuild (finished next) leaves summaries behind on purpose.
-      for (const finding of await checkTail(db, last, rebuilding === undefined)) add(finding)
+      for (const finding of await checkTail(db, last, prunedThrough, rebuilding === undefined)) add(finding)
     } catch (cause) {
       add(`reading the store failed (a damaged table file): ${storeError("check")(cause).reason}`)
     }
@@ -228,7 +237,11 @@ export const scrub = (db: Db): Effect.Effect<ReadonlyArray<string>> =>
         lastKey = key
         if (!key.startsWith(Keys.logPrefix)) continue
         const found = Keys.positionOfLogKey(key)
-        if (found !== position + 1 && findings.length === 0) findings.push(`events ${position + 1}..${found - 1} are missing from the log`)
+        if (found !== position + 1 && findings.length === 0) {
+          // Read now: a prune may run while the scan does (the watermark is written with its deletes).
+          const prunedThrough = yield* Effect.promise(() => readPrunedThrough(db).catch(() => 0))
+          if (!isPrunedHole(prunedThrough, found - 1)) findings.push(`events ${position + 1}..${found - 1} are missing from the log`)
+        }
         position = found
       }
       yield* Effect.yieldNow

@@ -23,7 +23,8 @@
  * refused for good, and the process should exit. In memory a failed write
  * only fails its appends: the group behind it is validated again.
  *
- * A rebuild waits until nothing is in flight, then runs alone. Closing stops
+ * A rebuild, or other exclusive work (one batch of a prune), waits until
+ * nothing is in flight, then runs alone. Closing stops
  * new appends, writes everything queued, then ends the fiber.
  */
 import { Cause, Clock, Deferred, Effect, Exit, Fiber, PubSub, Queue, Scope, SubscriptionRef } from "effect"
@@ -41,6 +42,7 @@ const SPLIT_EVENTS = 256
 type Message =
   | AppendJob
   | { readonly _tag: "rebuild"; readonly deferred: Deferred.Deferred<void, StoreError> }
+  | { readonly _tag: "exclusive"; readonly work: Effect.Effect<unknown, StoreError>; readonly deferred: Deferred.Deferred<unknown, StoreError> }
   | { readonly _tag: "reopen"; readonly deferred: Deferred.Deferred<void, StoreError> }
   | { readonly _tag: "written"; readonly seq: number }
   | { readonly _tag: "close" }
@@ -62,6 +64,8 @@ const YIELD_EVERY = 8
 export interface Committer {
   readonly append: (request: AppendRequest) => Effect.Effect<AppendResult, AppendError>
   readonly rebuild: Effect.Effect<void, StoreError>
+  /** Runs `work` alone: after every queued append before it is durable, before any after it is prepared. */
+  readonly exclusive: <A>(work: Effect.Effect<A, StoreError>) => Effect.Effect<A, StoreError>
 }
 
 const attempt = <A>(operation: string, f: () => Promise<A>): Effect.Effect<A, StoreError> =>
@@ -320,6 +324,9 @@ export const make = ({ db, view, options, pubsub, health, rebuild, reload }: Con
           } else if (message._tag === "reopen") {
             yield* drain
             Deferred.doneUnsafe(message.deferred, yield* Effect.exit(reopen))
+          } else if (message._tag === "exclusive") {
+            yield* drain
+            Deferred.doneUnsafe(message.deferred, yield* Effect.exit(fault === undefined ? message.work : Effect.fail(faultError(fault))))
           } else {
             yield* drain
             return true
@@ -339,6 +346,7 @@ export const make = ({ db, view, options, pubsub, health, rebuild, reload }: Con
       for (const message of messages) {
         if (message._tag === "append") Deferred.doneUnsafe(message.deferred, failed)
         else if (message._tag === "rebuild" || message._tag === "reopen") Deferred.doneUnsafe(message.deferred, failed)
+        else if (message._tag === "exclusive") Deferred.doneUnsafe(message.deferred, failed)
       }
       inflight = undefined
       open = undefined
@@ -372,5 +380,7 @@ export const make = ({ db, view, options, pubsub, health, rebuild, reload }: Con
     return {
       append: (request) => enqueue<AppendResult, AppendError>((deferred) => ({ _tag: "append", request, deferred })),
       rebuild: enqueue<void, StoreError>((deferred) => ({ _tag: "rebuild", deferred })),
+      exclusive: <A>(work: Effect.Effect<A, StoreError>) =>
+        enqueue<unknown, StoreError>((deferred) => ({ _tag: "exclusive", work, deferred })) as Effect.Effect<A, StoreError>,
     }
   })

@@ -95,6 +95,10 @@ export interface Disk {
   readCheckpoint(): Promise<number | undefined>
   /** Records the committed head outside LevelDB (atomically; `sync`: also fsync it). */
   writeCheckpoint(head: number, sync: boolean): Promise<void>
+  /** Compacts every key range, so space of deleted records is given back (after a prune). */
+  compact(): Promise<void>
+  /** Bytes the directory's files take (LevelDB's tables, logs, manifest). */
+  sizeOnDisk(): Promise<number>
 }
 
 /** The abstract-level surface both ClassicLevel and MemoryLevel provide (string keys and values). */
@@ -194,8 +198,19 @@ const writeFileSynced = async (file: string, data: string | Uint8Array, sync: bo
   }
 }
 
-const makeDisk = (directory: string, repaired: string | undefined, reopen: (copyTo?: string) => Promise<void>): Disk => ({
+const makeDisk = (
+  directory: string,
+  repaired: string | undefined,
+  reopen: (copyTo?: string) => Promise<void>,
+  compact: () => Promise<void>,
+): Disk => ({
   directory,
+  compact,
+  sizeOnDisk: async () => {
+    const names = await fs.readdir(directory)
+    const stats = await Promise.all(names.map((name) => fs.stat(path.join(directory, name)).catch(() => undefined)))
+    return stats.reduce((sum, stat) => sum + (stat?.isFile() ? stat.size : 0), 0)
+  },
   repaired,
   reopen: () => reopen(),
   repair: (copyTo) => reopen(copyTo),
@@ -276,7 +291,9 @@ export const openClassic = (directory: string, options: OpenOptions = {}): Effec
           })().finally(() => (pending = undefined))
           return pending
         }
-        const adapted = adapt(() => db as AbstractLevelLike, () => pending, makeDisk(real, repaired, reopen))
+        // Every key starts with a lowercase letter (LevelKeys): this range is the whole database.
+        const compact = () => (pending ?? Promise.resolve()).then(() => db.compactRange("0", "~"))
+        const adapted = adapt(() => db as AbstractLevelLike, () => pending, makeDisk(real, repaired, reopen, compact))
         return { _tag: "open" as const, db: adapted, real }
       } catch (cause) {
         openDirectories.delete(real)

@@ -13,6 +13,9 @@
  *                                     first at (version, position), the rest consecutive in both
  * m!head                              last committed position (decimal)
  * m!rebuild                           present while a projection rebuild runs
+ * m!deleted-indexed                   present once the deleted index covers tasks deleted before it existed
+ * m!pruned                            highest pruned position (decimal; absent: none); the log
+ *                                     may have holes at or below it (LevelPrune)
  * p!task!<stream>                     TaskState JSON (the task summary)
  * p!time!<created>                    stream      all tasks, newest first
  * p!status!<status>!<created>         stream      by status, newest first
@@ -20,6 +23,7 @@
  * p!parent!<parentId>!<created>       stream      children, newest first
  * p!idem!<idempotencyKey>             stream      first task triggered with the key
  * p!hook!<stream>                     stream      tasks with a due, unrecorded hook
+ * p!deleted!<created>                 stream      deleted tasks (where a prune finds them)
  * p!count!<status>                    count (decimal)
  * ```
  *
@@ -28,7 +32,8 @@
  * projection: a rebuild deletes and recomputes exactly that prefix.
  *
  * A deleted task (TaskDeleted) keeps its summary (getTask shows `deleted`),
- * its idempotency key and a due hook, and leaves the listings and counters.
+ * its idempotency key and a due hook, and leaves the listings and counters;
+ * only the `p!deleted!` index lists it, for a prune to find.
  */
 import type { TaskState } from "../Replay.ts"
 import type { TaskContext, TaskStatus } from "../TaskMachine.ts"
@@ -73,6 +78,12 @@ export const head = "m!head"
 /** Meta key present while a rebuild is in progress (a crash mid-rebuild re-runs it on open). */
 export const rebuilding = "m!rebuild"
 
+/** Meta key holding the pruned watermark (the highest position a prune removed). */
+export const prunedThrough = "m!pruned"
+
+/** Meta key present once the deleted index was filled for tasks deleted before it existed. */
+export const deletedIndexed = "m!deleted-indexed"
+
 /** Prefix of every projection key. */
 export const projectionPrefix = "p!"
 /** Key of a task summary. */
@@ -83,6 +94,8 @@ export const count = (status: string): string => `p!count!${status}`
 export const idempotency = (key: string): string => `p!idem!${escape(key)}`
 /** Prefix of the pending-hook index. */
 export const hookPrefix = "p!hook!"
+/** Prefix of the deleted-task index (by `<created>`, like the listings). */
+export const deletedPrefix = "p!deleted!"
 
 /** The listing indexes: all tasks, by status, by definition, by parent. */
 export const listPrefix = {
@@ -123,8 +136,8 @@ export const sameIndexRecords = (a: TaskState, b: TaskState): boolean =>
 /**
  * The index records (key -> value) of a task state, except the summary, the
  * idempotency owner and the counters, which the writer handles itself. A
- * deleted task is listed nowhere, but a hook still due stays indexed (hooks
- * run at least once).
+ * deleted task is listed nowhere but in the deleted index, and a hook still
+ * due stays indexed (hooks run at least once).
  */
 export const indexRecords = (state: TaskState): Map<string, string> => {
   const records = new Map<string, string>()
@@ -132,8 +145,11 @@ export const indexRecords = (state: TaskState): Map<string, string> => {
   const ctx = state.context
   const stream = ctx.taskId
   if (ctx.pendingHook !== undefined) records.set(hookPrefix + escape(stream), stream)
-  if (ctx.deleted === true) return records
   const suffix = created(ctx)
+  if (ctx.deleted === true) {
+    records.set(deletedPrefix + suffix, stream)
+    return records
+  }
   records.set(listPrefix.all() + suffix, stream)
   records.set(listPrefix.status(state.status) + suffix, stream)
   records.set(listPrefix.definition(ctx.definitionId) + suffix, stream)

@@ -8,6 +8,9 @@
  * Position order matters for one projection: the idempotency index keeps the
  * first task triggered with a key, exactly as live appends do.
  *
+ * Holes in the log at or below the pruned watermark are what a prune left
+ * (LevelPrune); the head is then `max(last event, watermark)`.
+ *
  * The writer runs a rebuild alone (no append is prepared meanwhile); reads
  * during a rebuild may see partial projections.
  */
@@ -17,6 +20,7 @@ import * as Replay from "../Replay.ts"
 import { fromEnvelope } from "../TaskEvent.ts"
 import { storeError, type Db } from "./LevelDb.ts"
 import * as Keys from "./LevelKeys.ts"
+import { isPrunedHole, readPrunedThrough } from "./LevelPrune.ts"
 import { emptyCounts, writeCounts, writeProjections } from "./LevelWriter.ts"
 import type { TaskStatus } from "../TaskMachine.ts"
 
@@ -46,15 +50,17 @@ const deleteProjections = async (db: Db): Promise<void> => {
 
 const foldLog = async (db: Db): Promise<{ head: number; states: Map<string, Replay.TaskState> }> => {
   const states = new Map<string, Replay.TaskState>()
+  const prunedThrough = await readPrunedThrough(db)
   let head = 0
   const cursor = db.iterator(Keys.prefixRange(Keys.logPrefix))
   try {
     for (;;) {
       const entries = await cursor.nextv(CHUNK)
-      if (entries.length === 0) return { head, states }
+      if (entries.length === 0) return { head: Math.max(head, prunedThrough), states }
       for (const [key, value] of entries) {
         const recorded = fromEnvelope(JSON.parse(value))
-        if (recorded.position !== head + 1 || Keys.positionOfLogKey(key) !== recorded.position) {
+        const inOrder = recorded.position === head + 1 || (recorded.position > head + 1 && isPrunedHole(prunedThrough, recorded.position - 1))
+        if (!inOrder || Keys.positionOfLogKey(key) !== recorded.position) {
           throw new StoreError({ operation: "rebuild", reason: `log is not gapless at position ${head + 1} (found ${recorded.position})` })
         }
         const next = Replay.step(states.get(recorded.stream) ?? Replay.initial, recorded)

@@ -18,10 +18,11 @@
  * log up to the committed head, then follows live events, skipping those it
  * already read, from memory as long as its subscription holds them; if it
  * falls behind (sliding drops), it reads the gap from the log. So there is no
- * gap and no duplicate.
+ * gap and no duplicate. Pruned positions (LevelPrune) fail reads and
+ * subscriptions at or below the watermark with PositionPruned.
  */
-import { Effect, Option, PubSub, type Scope, Stream, SubscriptionRef } from "effect"
-import { StoreDamaged, StoreError, type EventStore, type LayerOptions, type TaskFilter, type TaskPage } from "../EventStore.ts"
+import { Deferred, Effect, Exit, Option, PubSub, type Scope, Stream, SubscriptionRef } from "effect"
+import { type PositionPruned, StoreDamaged, StoreError, type EventStore, type LayerOptions, type TaskFilter, type TaskPage } from "../EventStore.ts"
 import type { TaskId } from "../Ids.ts"
 import type * as Replay from "../Replay.ts"
 import { StoreHealth } from "../StoreHealth.ts"
@@ -31,6 +32,7 @@ import * as Keys from "./LevelKeys.ts"
 import * as Check from "./LevelCheck.ts"
 import { rebuild } from "./LevelRebuild.ts"
 import * as Committer from "./LevelCommitter.ts"
+import * as Prune from "./LevelPrune.ts"
 import { emptyCounts, parseState, StateCache, type View } from "./LevelWriter.ts"
 import { taskStatuses } from "../TaskMachine.ts"
 
@@ -74,11 +76,13 @@ const continuing = (groups: ReadonlyArray<ReadonlyArray<RecordedEvent>>, next: n
   return events
 }
 
-const recover = (db: Db, view: View) =>
+const recover = (db: Db, view: View, watermark: Prune.Watermark) =>
   attempt("open", async () => {
     view.cache.clear()
     const [last] = await db.keys({ ...Keys.prefixRange(Keys.logPrefix), reverse: true, limit: 1 })
-    view.head = last === undefined ? 0 : Keys.positionOfLogKey(last)
+    watermark.prunedThrough = await Prune.readPrunedThrough(db)
+    // The head's own event may have been pruned (positions are never reused).
+    view.head = Math.max(last === undefined ? 0 : Keys.positionOfLogKey(last), watermark.prunedThrough)
     const meta = await db.get(Keys.head)
     if ((meta === undefined ? 0 : Number(meta)) !== view.head) {
       throw new StoreError({ operation: "open", reason: `meta head ${meta} disagrees with the last log position ${view.head}` })
@@ -130,6 +134,7 @@ const keepCheckpoint = (db: Db, view: View): Effect.Effect<void, never, Scope.Sc
 export const make = (db: Db, options: LayerOptions = {}): Effect.Effect<EventStore["Service"], StoreError | StoreDamaged, Scope.Scope> =>
   Effect.gen(function* () {
     const view: View = { head: 0, counts: emptyCounts(), cache: new StateCache(options.cacheSize ?? 10_000) }
+    const watermark: Prune.Watermark = { prunedThrough: 0 }
     const applyRebuild = Effect.map(rebuild(db), (rebuilt) => {
       view.head = rebuilt.head
       view.counts = rebuilt.counts
@@ -137,14 +142,16 @@ export const make = (db: Db, options: LayerOptions = {}): Effect.Effect<EventSto
     })
     const damage = yield* checkDisk(db, options)
     if ((yield* attempt("open", () => db.get(Keys.rebuilding))) !== undefined) yield* applyRebuild
-    yield* recover(db, view)
+    yield* recover(db, view, watermark)
     const health = yield* SubscriptionRef.make(new StoreHealth({ status: "ok", damage }))
 
     const pubsub = yield* PubSub.sliding<ReadonlyArray<RecordedEvent>>(PAGE)
     yield* Effect.addFinalizer(() => PubSub.shutdown(pubsub))
     // Added before the writer, so it runs after the writer's finalizer wrote everything queued.
     yield* keepCheckpoint(db, view)
-    const committer = yield* Committer.make({ db, view, options, pubsub, health, rebuild: applyRebuild, reload: recover(db, view) })
+    const committer = yield* Committer.make({ db, view, options, pubsub, health, rebuild: applyRebuild, reload: recover(db, view, watermark) })
+    // The background scan's iterator pins what it may still read: a prune compacts once it is done.
+    const scanned = Deferred.makeUnsafe<void>()
     if (db.disk !== undefined) {
       const scan = Effect.flatMap(Check.scrub(db), (found) =>
         found.length === 0
@@ -153,8 +160,8 @@ export const make = (db: Db, options: LayerOptions = {}): Effect.Effect<EventSto
             SubscriptionRef.update(health, (h) => new StoreHealth({ ...h, damage: [...h.damage, ...found] })),
             Effect.logError(`event store: the background scan found damage:\n  - ${found.join("\n  - ")}`),
           ))
-      yield* Effect.forkScoped(scan)
-    }
+      yield* Effect.forkScoped(Effect.ensuring(scan, Deferred.succeed(scanned, undefined)))
+    } else Deferred.doneUnsafe(scanned, Exit.void)
 
     /** The log values of one stream from `fromVersion` (1-based, inclusive), in version order, at most `limit`. */
     const readStreamValues = async (stream: TaskId, fromVersion = 1, limit = Infinity): Promise<ReadonlyArray<string | undefined>> => {
@@ -172,7 +179,7 @@ export const make = (db: Db, options: LayerOptions = {}): Effect.Effect<EventSto
       return db.getMany(keys)
     }
 
-    const readAll = (fromPosition: number, limit?: number) =>
+    const readAllGapless = (fromPosition: number, limit?: number) =>
       limit !== undefined && limit <= 0
         ? Effect.succeed([])
         : attempt("readAll", async () => {
@@ -180,6 +187,9 @@ export const make = (db: Db, options: LayerOptions = {}): Effect.Effect<EventSto
             const entries = await db.entries(limit === undefined ? range : { ...range, limit })
             return decodeEvents(entries.map(([, value]) => value))
           })
+
+    const retention = Prune.make({ db, view, watermark, readAll: readAllGapless, exclusive: committer.exclusive, scanned: Deferred.await(scanned) })
+    const readAll = retention.readAll
 
     const readStates = (operation: string, streams: ReadonlyArray<string>) =>
       attempt(operation, async () => {
@@ -249,11 +259,11 @@ export const make = (db: Db, options: LayerOptions = {}): Effect.Effect<EventSto
      * before the log is asked: a subscriber a few groups behind reads them
      * from memory, not back from disk.
      */
-    const subscribe = (fromPosition: number): Stream.Stream<RecordedEvent, StoreError> =>
+    const subscribe = (fromPosition: number): Stream.Stream<RecordedEvent, StoreError | PositionPruned> =>
       Stream.unwrap(
         Effect.gen(function* () {
           const subscription = yield* PubSub.subscribe(pubsub)
-          const pull = (next: number): Effect.Effect<readonly [ReadonlyArray<RecordedEvent>, Option.Option<number>], StoreError> =>
+          const pull = (next: number): Effect.Effect<readonly [ReadonlyArray<RecordedEvent>, Option.Option<number>], StoreError | PositionPruned> =>
             Effect.gen(function* () {
               for (;;) {
                 const held = continuing(yield* PubSub.takeUpTo(subscription, Number.MAX_SAFE_INTEGER), next)
@@ -277,7 +287,7 @@ export const make = (db: Db, options: LayerOptions = {}): Effect.Effect<EventSto
       readStreamJson: (stream, fromVersion, limit) =>
         attempt("readStreamJson", async () => `[${present(await readStreamValues(stream, fromVersion, limit)).join(",")}]`),
       readAll,
-      subscribe,
+      subscribe: Prune.checkedSubscribe({ db, view, watermark, readAll: readAllGapless }, subscribe),
       head: Effect.sync(() => view.head),
       getTask,
       listTasks,
@@ -290,6 +300,8 @@ export const make = (db: Db, options: LayerOptions = {}): Effect.Effect<EventSto
         Effect.flatMap((entries) => readStates("pendingHooks", entries.map(([, stream]) => stream))),
       ),
       rebuildProjections: committer.rebuild,
+      prune: retention.prune,
+      retention: retention.retention,
       dumpProjections: attempt("dumpProjections", () => db.entries(Keys.prefixRange(Keys.projectionPrefix))),
       health: SubscriptionRef.get(health),
       healthChanges: SubscriptionRef.changes(health),
