@@ -19,6 +19,7 @@ import { Context, Deferred, Duration, Effect, Exit, Layer } from "effect"
 import type { Lifecycle, Replay, TaskEvent } from "@tasklane/core"
 import { TaskDefinition } from "@tasklane/tasks"
 import * as Containment from "./Containment.ts"
+import * as CoalescingSocket from "./internal/CoalescingSocket.ts"
 import { Iteration } from "@tasklane/tasks/host"
 import type { Call, WorkerData } from "./internal/WorkerProtocol.ts"
 import * as WorkerPool from "./WorkerPool.ts"
@@ -98,6 +99,16 @@ const outsideHost = (host: Iteration.Host): Iteration.Host => ({
  * attributed to `blocked` and watched until `deadline`; a fault of their async
  * work completes `faulted` with `onFault`'s value, which `body` races.
  */
+/**
+ * Enters task code on the daemon's loop: first sends the socket replies the
+ * daemon has made (task code may block the loop for good), then calls it in
+ * its owner's async context.
+ */
+const enterInline = <A>(owner: Containment.Owner, call: () => A): A => {
+  CoalescingSocket.flushPending()
+  return Containment.within(owner, call)
+}
+
 const contained = <F, A, E>(
   blocked: Containment.Blocked,
   deadline: number,
@@ -108,7 +119,7 @@ const contained = <F, A, E>(
     const fault = yield* Deferred.make<F>()
     const owner: Containment.Owner = { label: blocked.label, fault: (error, kind) => Deferred.doneUnsafe(fault, Exit.succeed(onFault(kind, error))) }
     const release = Containment.watch(blocked, deadline)
-    return yield* body((call) => Containment.within(owner, call), Deferred.await(fault)).pipe(Effect.ensuring(Effect.sync(release)))
+    return yield* body((call) => enterInline(owner, call), Deferred.await(fault)).pipe(Effect.ensuring(Effect.sync(release)))
   })
 
 /** A hook or onBeforeTrigger call as an Effect: its error (as ErrorInfo) or undefined, within `seconds`. */
@@ -154,7 +165,7 @@ export const layer = (options: IsolationOptions) =>
             return Iteration.iterate({
               ...run,
               host: outsideHost(run.host),
-              enter: (call) => Containment.within(owner, call),
+              enter: (call) => enterInline(owner, call),
               stop: Deferred.await(run.stop),
             }).pipe(Effect.ensuring(Effect.sync(release)))
           })

@@ -7,7 +7,7 @@
 import { Deferred, Effect } from "effect"
 import { Socket } from "effect/socket"
 import { describe, expect, it } from "vitest"
-import { coalesce } from "../src/internal/CoalescingSocket.ts"
+import { coalesce, flushPending } from "../src/internal/CoalescingSocket.ts"
 
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve))
 
@@ -59,6 +59,17 @@ describe("CoalescingSocket", () => {
     await second
     await nextTurn()
     expect(writes).toEqual(["first\n", "second\n"])
+  })
+
+  it("flushPending writes what every writer holds at once (before task code may block the loop)", async () => {
+    const first = recording()
+    const second = recording()
+    await Effect.runPromise(coalesce(first.writer).write("reply\n"))
+    await Effect.runPromise(coalesce(second.writer).write("event\n"))
+    flushPending()
+    expect([first.writes, second.writes]).toEqual([["reply\n"], ["event\n"]])
+    await nextTurn()
+    expect([first.writes, second.writes]).toEqual([["reply\n"], ["event\n"]])
   })
 
   it("a failed flush fails the writes after it", async () => {

@@ -11,11 +11,24 @@
  * connection's buffer is full (a flush is waiting for `drain`), writers wait
  * for it, as they would with the socket's own writer. A failed flush fails
  * the writes that come after it.
+ *
+ * Task code that runs inline may block the event loop for good (a busy
+ * loop the watchdog ends by killing the daemon): `flushPending` writes every
+ * connection's pending frames at once, and is called before task code is
+ * entered, so a reply made before (a Trigger's answer) is not held back.
  */
 import { Effect, Exit, type Fiber } from "effect"
 import { Socket } from "effect/socket"
 
 type Frame = Uint8Array | string
+
+/** The flushes of writers holding frames now. */
+const pendingFlushes = new Set<() => void>()
+
+/** Writes what every coalesced writer holds, now (before task code may block the loop). */
+export const flushPending = (): void => {
+  for (const flush of [...pendingFlushes]) flush()
+}
 
 /** Wraps a writer so that frames written in one event-loop turn are sent as one write. */
 export const coalesce = (writer: Socket.Writer): Socket.Writer => {
@@ -31,7 +44,9 @@ export const coalesce = (writer: Socket.Writer): Socket.Writer => {
       : Buffer.concat(frames.map((frame) => (typeof frame === "string" ? Buffer.from(frame) : frame)))
 
   const flush = () => {
+    if (!scheduled) return
     scheduled = false
+    pendingFlushes.delete(flush)
     if (pending.length === 0 || failed !== undefined) return
     const frames = pending
     pending = []
@@ -51,6 +66,7 @@ export const coalesce = (writer: Socket.Writer): Socket.Writer => {
     pending.push(frame)
     if (!scheduled) {
       scheduled = true
+      pendingFlushes.add(flush)
       setImmediate(flush)
     }
     return Effect.void
