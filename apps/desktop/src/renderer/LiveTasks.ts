@@ -6,7 +6,8 @@
  * from `Info.head + 1` (pages loaded meanwhile are merged by stream version,
  * so nothing is folded twice or missed); on every reconnect it resumes from
  * the last folded position + 1, so events that happened while disconnected
- * are folded in order. A task whose events do not follow on is re-read with
+ * are folded in order (if a prune removed some of them meanwhile, it resumes
+ * above the pruned watermark). A task whose events do not follow on is re-read with
  * `GetTask`. `Info` is polled every second for the status bar and the list
  * totals, and re-read soon after live changes (at most every 250 ms), so the
  * counts do not lag what the list shows. `dispose()` stops all of it.
@@ -14,6 +15,10 @@
 import type { Ids, TaskRpc } from "@tasklane/core/client"
 import { type DaemonClient, describeError } from "./DaemonClient.ts"
 import { TaskStore } from "./TaskStore.ts"
+
+const isPositionPruned = (error: unknown): error is { readonly _tag: "PositionPruned"; readonly prunedThrough: number } =>
+  typeof error === "object" && error !== null && (error as { _tag?: unknown })._tag === "PositionPruned" &&
+  typeof (error as { prunedThrough?: unknown }).prunedThrough === "number"
 
 /** The live store plus what the status bar shows. */
 export class LiveTasks {
@@ -89,6 +94,11 @@ export class LiveTasks {
       (c) => c.Subscribe({ fromPosition: this.store.position + 1 }),
       (envelopes) => this.store.apply(envelopes),
       (error) => {
+        if (isPositionPruned(error) && epoch === this.epoch) {
+          // Pruned while this window was away: what it missed up to the watermark is gone; the log is gapless above it.
+          this.store.position = Math.max(this.store.position, error.prunedThrough)
+          return void this.follow()
+        }
         // A transport error is followed by a reconnect (new epoch); a daemon error is retried here.
         if (error !== undefined) this.setProblem(`live updates stopped: ${describeError(error)}`)
         if (this.client.status().state === "connected" && epoch === this.epoch) setTimeout(() => void this.follow(), 1000)
