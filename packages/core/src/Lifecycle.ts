@@ -8,21 +8,7 @@
 import { Schema } from "effect"
 import type { DefinitionId, TaskId } from "./Ids.ts"
 import {
-  AbortRequested,
-  HookCompleted,
-  HookFailed,
-  IterationContinued,
-  IterationInterrupted,
-  IterationStarted,
-  MaxIterationsReached,
-  ProgressUpdated,
-  RetryScheduled,
-  TaskAborted,
-  TaskDeleted,
-  TaskDone,
-  TaskFailed,
-  TaskLogged,
-  TaskTriggered,
+  trusted,
   type ErrorInfo,
   type FailureReason,
   type HookName,
@@ -106,13 +92,13 @@ const withHooks = (events: ReadonlyArray<TaskEvent>, options: DecideOptions): Re
   return events.map((event) => {
     switch (event._tag) {
       case "TaskDone":
-        return hooks.has(hookFor[event._tag]) ? event : new TaskDone({ ...event, hookDue: false })
+        return hooks.has(hookFor[event._tag]) ? event : trusted("TaskDone", { ...event, hookDue: false })
       case "TaskFailed":
-        return hooks.has(hookFor[event._tag]) ? event : new TaskFailed({ ...event, hookDue: false })
+        return hooks.has(hookFor[event._tag]) ? event : trusted("TaskFailed", { ...event, hookDue: false })
       case "TaskAborted":
-        return hooks.has(hookFor[event._tag]) ? event : new TaskAborted({ ...event, hookDue: false })
+        return hooks.has(hookFor[event._tag]) ? event : trusted("TaskAborted", { ...event, hookDue: false })
       case "MaxIterationsReached":
-        return hooks.has(hookFor[event._tag]) ? event : new MaxIterationsReached({ ...event, hookDue: false })
+        return hooks.has(hookFor[event._tag]) ? event : trusted("MaxIterationsReached", { ...event, hookDue: false })
       default:
         return event
     }
@@ -122,23 +108,20 @@ const withHooks = (events: ReadonlyArray<TaskEvent>, options: DecideOptions): Re
 const reject = (state: TaskState, command: Command, reason: string) =>
   new CommandRejected({ command: command._tag, status: state.status, reason })
 
-const defined = <A extends object>(fields: A): A =>
-  Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined)) as A
-
 const complete = (state: TaskState, result: IterationResult): ReadonlyArray<TaskEvent> => {
   const ctx = state.context
   switch (result._tag) {
     case "Done":
-      return [new TaskDone(defined({ output: result.output, message: result.message }))]
+      return [trusted("TaskDone", { output: result.output, message: result.message })]
     case "Continue":
       return ctx.iteration < ctx.maxIterations
-        ? [new IterationContinued(defined({ input: result.input, output: result.output, wakeAt: result.wakeAt }))]
-        : [new MaxIterationsReached(defined({ input: result.input, output: result.output }))]
+        ? [trusted("IterationContinued", { input: result.input, output: result.output, wakeAt: result.wakeAt })]
+        : [trusted("MaxIterationsReached", { input: result.input, output: result.output })]
     case "Error":
       return [fail(result.error, "error", result.retryAt)]
     case "Aborted": {
-      const aborted = new TaskAborted(defined({ message: result.message ?? ctx.abortMessage }))
-      return ctx.abortRequested ? [aborted] : [new AbortRequested(defined({ message: result.message })), aborted]
+      const aborted = trusted("TaskAborted", { message: result.message ?? ctx.abortMessage })
+      return ctx.abortRequested ? [aborted] : [trusted("AbortRequested", { message: result.message }), aborted]
     }
   }
 }
@@ -147,13 +130,13 @@ const complete = (state: TaskState, result: IterationResult): ReadonlyArray<Task
 const startNext = (state: TaskState, events: ReadonlyArray<TaskEvent>): ReadonlyArray<TaskEvent> => {
   const [only] = events
   if (events.length !== 1 || only?._tag !== "IterationContinued" || only.wakeAt !== undefined) return events
-  return [only, new IterationStarted({ iteration: state.context.iteration + 1, attempt: 1 })]
+  return [only, trusted("IterationStarted", { iteration: state.context.iteration + 1, attempt: 1 })]
 }
 
-const abortedAfterRequest = (state: TaskState): TaskEvent => new TaskAborted(defined({ message: state.context.abortMessage }))
+const abortedAfterRequest = (state: TaskState): TaskEvent => trusted("TaskAborted", { message: state.context.abortMessage })
 
 const fail = (error: ErrorInfo, reason: FailureReason, retryAt: number | undefined): TaskEvent =>
-  retryAt === undefined ? new TaskFailed({ error, reason }) : new RetryScheduled({ error, reason, wakeAt: retryAt })
+  retryAt === undefined ? trusted("TaskFailed", { error, reason }) : trusted("RetryScheduled", { error, reason, wakeAt: retryAt })
 
 /** The events that record `command` on a task in `state`, or why it cannot happen. */
 export const decide = (state: TaskState, command: Command, options: DecideOptions = {}): ReadonlyArray<TaskEvent> | CommandRejected => {
@@ -169,14 +152,14 @@ export const decide = (state: TaskState, command: Command, options: DecideOption
  */
 const interrupt = (state: TaskState, reason: "crash" | "shutdown", options: DecideOptions): ReadonlyArray<TaskEvent> => {
   const { context } = state
-  const interrupted = new IterationInterrupted({ iteration: context.iteration, reason })
+  const interrupted = trusted("IterationInterrupted", { iteration: context.iteration, reason })
   const crashes = context.crashes ?? 0
   const allowed = options.maxCrashRetries ?? defaultMaxCrashRetries
   if (reason !== "crash" || context.abortRequested || crashes < allowed) return [interrupted]
   const runs = crashes + 1
   const message = `the daemon stopped while running iteration ${context.iteration} ${runs === 1 ? "once" : `${runs} times`}` +
     ` (killed, crashed or out of memory); a poison task is not run again (maxCrashRetries: ${allowed})`
-  return [interrupted, new TaskFailed({ reason: "crashedDaemon", error: { message, code: "CRASHED_DAEMON" } })]
+  return [interrupted, trusted("TaskFailed", { reason: "crashedDaemon", error: { message, code: "CRASHED_DAEMON" } })]
 }
 
 const decideAll = (state: TaskState, command: Command, options: DecideOptions): ReadonlyArray<TaskEvent> | CommandRejected => {
@@ -186,14 +169,14 @@ const decideAll = (state: TaskState, command: Command, options: DecideOptions): 
     case "Trigger": {
       if (status !== "untriggered") return reject(state, command, "the task already exists")
       const { _tag, start, ...fields } = command
-      const triggered = new TaskTriggered(defined(fields))
-      return start === true && fields.wakeAt === undefined ? [triggered, new IterationStarted({ iteration: 1, attempt: 1 })] : [triggered]
+      const triggered = trusted("TaskTriggered", fields)
+      return start === true && fields.wakeAt === undefined ? [triggered, trusted("IterationStarted", { iteration: 1, attempt: 1 })] : [triggered]
     }
     case "StartIteration":
       if (!waiting) return reject(state, command, "only a waiting task can start an iteration")
       // Interrupted after an abort request: the task ends aborted instead of running again.
       if (context.abortRequested) return [abortedAfterRequest(state)]
-      return [new IterationStarted({ iteration: context.nextIteration, attempt: context.nextAttempt })]
+      return [trusted("IterationStarted", { iteration: context.nextIteration, attempt: context.nextAttempt })]
     case "Complete":
       if (status !== "running") return reject(state, command, "no iteration is running")
       // After an abort request, anything but done ends the task as aborted (no continue, no retry).
@@ -201,30 +184,30 @@ const decideAll = (state: TaskState, command: Command, options: DecideOptions): 
       return command.startNext === true ? startNext(state, complete(state, command.result)) : complete(state, command.result)
     case "Fail":
       if (status === "running") return context.abortRequested ? [abortedAfterRequest(state)] : [fail(command.error, command.reason, command.retryAt)]
-      if (waiting && command.reason === "unknownDefinition") return [new TaskFailed({ error: command.error, reason: command.reason })]
+      if (waiting && command.reason === "unknownDefinition") return [trusted("TaskFailed", { error: command.error, reason: command.reason })]
       return reject(state, command, "no iteration is running")
     case "Abort":
-      if (waiting) return [new AbortRequested(defined({ message: command.message })), new TaskAborted(defined({ message: command.message }))]
-      if (status === "running") return context.abortRequested ? [] : [new AbortRequested(defined({ message: command.message }))]
+      if (waiting) return [trusted("AbortRequested", { message: command.message }), trusted("TaskAborted", { message: command.message })]
+      if (status === "running") return context.abortRequested ? [] : [trusted("AbortRequested", { message: command.message })]
       return reject(state, command, isFinal(status) ? "the task has already finished" : "the task does not exist")
     case "ForceAbort":
       if (status !== "running" || !context.abortRequested) return reject(state, command, "no abort is pending on a running iteration")
-      return [new TaskAborted(defined({ message: context.abortMessage, forced: true }))]
+      return [trusted("TaskAborted", { message: context.abortMessage, forced: true })]
     case "Interrupt":
       if (status !== "running") return reject(state, command, "no iteration is running")
       return interrupt(state, command.reason, options)
     case "HookResult":
       if (context.pendingHook !== command.hook) return reject(state, command, `${command.hook} is not due`)
-      return [command.error ? new HookFailed({ hook: command.hook, error: command.error }) : new HookCompleted({ hook: command.hook })]
+      return [command.error ? trusted("HookFailed", { hook: command.hook, error: command.error }) : trusted("HookCompleted", { hook: command.hook })]
     case "Progress":
       if (status !== "running") return reject(state, command, "progress is reported only while running")
-      return [new ProgressUpdated({ progress: command.progress })]
+      return [trusted("ProgressUpdated", { progress: command.progress })]
     case "Delete":
       if (!isFinal(status)) return reject(state, command, "only a finished task can be deleted; abort it first")
       if (context.deleted === true) return reject(state, command, "the task is already deleted")
-      return [new TaskDeleted({})]
+      return [trusted("TaskDeleted", {})]
     case "Log":
       if (status === "untriggered") return reject(state, command, "the task does not exist")
-      return [new TaskLogged(defined({ level: command.level, message: command.message, data: command.data }))]
+      return [trusted("TaskLogged", { level: command.level, message: command.message, data: command.data })]
   }
 }

@@ -245,6 +245,23 @@ const encodeEvent = Schema.encodeSync(TaskEventBody) as (event: TaskEvent) => { 
 const decodeEvent = Schema.decodeUnknownSync(TaskEventBody) as (body: unknown) => TaskEvent
 const decodeEnvelope = Schema.decodeUnknownSync(EventEnvelope)
 
+/**
+ * An event of `tag` built from values the daemon has checked already: the
+ * plain object a stored body decodes to (see above), without the class
+ * constructor's second parse of every field (DESIGN §7: what the daemon
+ * built itself is not validated again). Fields that are undefined are left
+ * out, as the constructor leaves them. The store still encodes every event
+ * once, at append, and refuses one that does not encode.
+ */
+export const trusted = <T extends EventType>(tag: T, fields: Omit<Extract<TaskEvent, { readonly _tag: T }>, "_tag">): Extract<TaskEvent, { readonly _tag: T }> => {
+  const event: Record<string, unknown> = { _tag: tag }
+  for (const key in fields) {
+    const value = (fields as Record<string, unknown>)[key]
+    if (value !== undefined) event[key] = value
+  }
+  return event as unknown as Extract<TaskEvent, { readonly _tag: T }>
+}
+
 /** Migrates an older envelope body to the current schema version. Only v1 exists so far. */
 const upcast = (_type: string, _v: number, data: unknown): unknown => data
 
