@@ -12,13 +12,13 @@
 import type { Replay } from "@tasklane/core"
 import { spawn, spawnSync } from "node:child_process"
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
-import * as Http from "node:http"
 import * as Net from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type { Connection } from "../../apps/daemon/src/Client.ts"
 import { type DaemonProcess, fixtureConfig, removeDataDir, startDaemon, tempDataDir } from "../support/DaemonProcess.ts"
+import { httpGet } from "../support/HttpGet.ts"
 import { connectTo, poll, sleep, waitFor } from "../support/TaskPolling.ts"
 
 const scratch = mkdtempSync(join(tmpdir(), "tl-metrics-"))
@@ -29,25 +29,6 @@ let c: Connection
 let metricsUrl: URL
 let webUrl: URL
 let token: string
-
-interface Reply {
-  readonly status: number
-  readonly headers: Http.IncomingHttpHeaders
-  readonly body: string
-}
-
-/** One HTTP GET of `url`'s path (`headers` may override Host). */
-const get = (url: URL, path: string, headers: Http.OutgoingHttpHeaders = {}): Promise<Reply> =>
-  new Promise((resolve, reject) => {
-    const request = Http.request({ host: url.hostname, port: url.port, path, headers }, (res) => {
-      let body = ""
-      res.setEncoding("utf8")
-      res.on("data", (chunk) => (body += chunk))
-      res.on("end", () => resolve({ status: res.statusCode!, headers: res.headers, body }))
-    })
-    request.on("error", reject)
-    request.end()
-  })
 
 const bearer = () => ({ Authorization: `Bearer ${token}` })
 
@@ -70,7 +51,7 @@ const sample = (samples: Map<string, number>, name: string, labels: Record<strin
 }
 
 const scrape = async (): Promise<{ text: string; samples: Map<string, number> }> => {
-  const reply = await get(metricsUrl, "/metrics", bearer())
+  const reply = await httpGet(metricsUrl, "/metrics", bearer())
   expect(reply.status, reply.body).toBe(200)
   return { text: reply.body, samples: parse(reply.body) }
 }
@@ -206,24 +187,24 @@ describe("store metrics, from the group commits", () => {
 
 describe("access", () => {
   it("the metrics listener serves /metrics alone, with the token (bearer or ?token=), for its own Host only", async () => {
-    const missing = await get(metricsUrl, "/metrics")
+    const missing = await httpGet(metricsUrl, "/metrics")
     expect(missing.status).toBe(401)
     expect(missing.body).toContain("web-token")
-    expect((await get(metricsUrl, "/metrics", { Authorization: "Bearer wrong" })).status).toBe(401)
-    expect((await get(metricsUrl, `/metrics?token=${token}`)).status).toBe(200)
-    expect((await get(metricsUrl, "/", bearer())).status).toBe(404)
-    expect((await get(metricsUrl, "/rpc", bearer())).status).toBe(404)
-    expect((await get(metricsUrl, "/metrics", { ...bearer(), Host: `evil.example:${metricsUrl.port}` })).status).toBe(403)
-    const ok = await get(metricsUrl, "/metrics", bearer())
+    expect((await httpGet(metricsUrl, "/metrics", { Authorization: "Bearer wrong" })).status).toBe(401)
+    expect((await httpGet(metricsUrl, `/metrics?token=${token}`)).status).toBe(200)
+    expect((await httpGet(metricsUrl, "/", bearer())).status).toBe(404)
+    expect((await httpGet(metricsUrl, "/rpc", bearer())).status).toBe(404)
+    expect((await httpGet(metricsUrl, "/metrics", { ...bearer(), Host: `evil.example:${metricsUrl.port}` })).status).toBe(403)
+    const ok = await httpGet(metricsUrl, "/metrics", bearer())
     expect(ok.headers["content-type"]).toBe("text/plain; version=0.0.4; charset=utf-8")
   })
 
   it("web mode serves the same /metrics under its token rules, without redirecting ?token=", async () => {
-    expect((await get(webUrl, "/metrics")).status).toBe(401)
-    expect((await get(webUrl, "/metrics", { ...bearer(), Host: `evil.example:${webUrl.port}` })).status).toBe(403)
-    const viaQuery = await get(webUrl, `/metrics?token=${token}`)
+    expect((await httpGet(webUrl, "/metrics")).status).toBe(401)
+    expect((await httpGet(webUrl, "/metrics", { ...bearer(), Host: `evil.example:${webUrl.port}` })).status).toBe(403)
+    const viaQuery = await httpGet(webUrl, `/metrics?token=${token}`)
     expect(viaQuery.status).toBe(200)
-    const web = await get(webUrl, "/metrics", bearer())
+    const web = await httpGet(webUrl, "/metrics", bearer())
     expect(web.status).toBe(200)
     expect(web.headers["content-type"]).toBe("text/plain; version=0.0.4; charset=utf-8")
     expect(sample(parse(web.body), "tasklane_tasks_triggered_total", { definition: "failer" })).toBe(1)
@@ -284,7 +265,7 @@ describe("real Prometheus tooling", () => {
     const exited = new Promise<void>((resolve) => server.on("exit", () => resolve()))
     const api = new URL(`http://127.0.0.1:${port}`)
     const query = async (promql: string): Promise<Array<{ metric: Record<string, string>; value: [number, string] }>> => {
-      const reply = await get(api, `/api/v1/query?query=${encodeURIComponent(promql)}`).catch(() => undefined)
+      const reply = await httpGet(api, `/api/v1/query?query=${encodeURIComponent(promql)}`).catch(() => undefined)
       if (reply === undefined || reply.status !== 200) return []
       return JSON.parse(reply.body).data.result
     }

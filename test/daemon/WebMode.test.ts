@@ -20,6 +20,7 @@ import WebSocket from "ws"
 import type { TaskClient } from "../../apps/daemon/src/Client.ts"
 import * as WebServer from "../../apps/daemon/src/WebServer.ts"
 import { type DaemonProcess, removeDataDir, startDaemon, tempDataDir } from "../support/DaemonProcess.ts"
+import { httpGet } from "../support/HttpGet.ts"
 import { connectTo, getTask, poll } from "../support/TaskPolling.ts"
 
 const secret = "not for the browser"
@@ -45,24 +46,8 @@ const startWeb = async (dataDir: string, ui: string) => {
 
 const token = () => printed.searchParams.get("token")!
 
-interface Reply {
-  readonly status: number
-  readonly headers: Http.IncomingHttpHeaders
-  readonly body: string
-}
-
-/** One HTTP GET with `path` sent exactly as written (no normalisation of `..`). */
-const get = (path: string, headers: Http.OutgoingHttpHeaders = {}): Promise<Reply> =>
-  new Promise((resolve, reject) => {
-    const request = Http.request({ host: printed.hostname, port: printed.port, path, headers }, (res) => {
-      let body = ""
-      res.setEncoding("utf8")
-      res.on("data", (chunk) => (body += chunk))
-      res.on("end", () => resolve({ status: res.statusCode!, headers: res.headers, body }))
-    })
-    request.on("error", reject)
-    request.end()
-  })
+/** One HTTP GET of the printed server with `path` sent exactly as written. */
+const get = (path: string, headers: Http.OutgoingHttpHeaders = {}) => httpGet(printed, path, headers)
 
 /** Opens a WebSocket to `path`: the HTTP status of the handshake (101 when accepted) and, if refused, the body. */
 const upgrade = (path: string, options: WebSocket.ClientOptions = {}): Promise<{ status: number; body: string }> =>
