@@ -36,6 +36,8 @@ export interface PoolOptions {
   readonly maxWorkers: number
   /** A worker idle this long is terminated. */
   readonly idleMs: number
+  /** Spans task code created in a worker (tracing on: `data.tracing`). */
+  readonly onSpans?: ((spans: ReadonlyArray<unknown>) => void) | undefined
 }
 
 /** How a job ended. */
@@ -203,6 +205,8 @@ export const make = (options: PoolOptions): WorkerPool => {
         if (request === undefined) return
         finish(request, { _tag: "Answer", value: message.value })
         return idle(slot)
+      case "Spans":
+        return options.onSpans?.(message.spans)
       case "Uncaught":
         return fail(slot, { _tag: "Uncaught", error: message.error })
     }
