@@ -23,6 +23,7 @@ const config = join(import.meta.dirname, "..", "fixtures", "tracing", "tasklane.
 interface Received {
   readonly path: string
   readonly contentType: string | undefined
+  readonly header: string | string[] | undefined
   readonly body: any
 }
 
@@ -71,7 +72,7 @@ beforeAll(async () => {
     req.setEncoding("utf8")
     req.on("data", (chunk) => (body += chunk))
     req.on("end", () => {
-      received.push({ path: req.url!, contentType: req.headers["content-type"], body: JSON.parse(body) })
+      received.push({ path: req.url!, contentType: req.headers["content-type"], header: req.headers["x-tasklane-test"], body: JSON.parse(body) })
       res.writeHead(200, { "Content-Type": "application/json" }).end("{}")
     })
   })
@@ -80,7 +81,13 @@ beforeAll(async () => {
   daemon = await startDaemon({
     dataDir,
     args: ["--config", config, "--no-examples", "--shutdown-grace", "2", "--otlp-endpoint", `${endpoint}/`],
-    env: { OTEL_SERVICE_NAME: "tasklane-test", OTEL_BSP_SCHEDULE_DELAY: "100", OTEL_METRIC_EXPORT_INTERVAL: "300", OTEL_EXPORTER_OTLP_ENDPOINT: "" },
+    env: {
+      OTEL_SERVICE_NAME: "tasklane-test",
+      OTEL_BSP_SCHEDULE_DELAY: "100",
+      OTEL_METRIC_EXPORT_INTERVAL: "300",
+      OTEL_EXPORTER_OTLP_ENDPOINT: "",
+      OTEL_EXPORTER_OTLP_HEADERS: "x-tasklane-test=yes%20please",
+    },
   })
   c = await connectTo(daemon)
 }, 30_000)
@@ -146,13 +153,14 @@ const assertTree = async (taskId: string, definition: string) => {
 }
 
 describe("traces over OTLP/HTTP", () => {
-  it("are sent as OTLP/JSON with the service name", async () => {
+  it("are sent as OTLP/JSON with the service name and the OTEL_EXPORTER_OTLP_HEADERS", async () => {
     expect(daemon.output()).toContain(`otlp: sending traces, logs and metrics to ${endpoint} (json)`)
     const taskId = await trigger("spanned")
     await waitFor(c, taskId, "done")
     await poll(async () => (at("/v1/traces").length > 0 ? true : undefined))
     const first = at("/v1/traces")[0]!
     expect(first.contentType).toBe("application/json")
+    expect(first.header).toBe("yes please")
     const resource = first.body.resourceSpans[0].resource
     expect(attr(resource.attributes, "service.name")).toBe("tasklane-test")
     await assertTree(taskId, "spanned")

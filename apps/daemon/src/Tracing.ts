@@ -49,6 +49,20 @@ export interface OtlpOptions {
   readonly spanIntervalMs: number
   /** How often metrics are sent (`OTEL_METRIC_EXPORT_INTERVAL`, default 60000 ms). */
   readonly metricIntervalMs: number
+  /** Headers sent with every request (`OTEL_EXPORTER_OTLP_HEADERS`: `key=value,…`, values URL-encoded). */
+  readonly headers: Readonly<Record<string, string>>
+}
+
+/** `OTEL_EXPORTER_OTLP_HEADERS` as the OTLP exporter specification writes it: `key=value` pairs, comma-separated, URL-encoded. */
+const headersOf = (value: string | undefined): Record<string, string> => {
+  const headers: Record<string, string> = {}
+  for (const pair of (value ?? "").split(",")) {
+    const at = pair.indexOf("=")
+    if (pair.trim() === "") continue
+    if (at <= 0) throw new Error(`OTEL_EXPORTER_OTLP_HEADERS must be key=value pairs separated by commas, got "${pair.trim()}"`)
+    headers[decodeURIComponent(pair.slice(0, at).trim())] = decodeURIComponent(pair.slice(at + 1).trim())
+  }
+  return headers
 }
 
 const intervalOf = (env: NodeJS.ProcessEnv, name: string, fallback: number) => {
@@ -84,6 +98,7 @@ export const resolveOptions = (flag: string | undefined, env: NodeJS.ProcessEnv)
     protocol: protocol === "http/protobuf" ? "protobuf" : "json",
     spanIntervalMs: intervalOf(env, "OTEL_BSP_SCHEDULE_DELAY", 5000),
     metricIntervalMs: intervalOf(env, "OTEL_METRIC_EXPORT_INTERVAL", 60_000),
+    headers: headersOf(env.OTEL_EXPORTER_OTLP_HEADERS),
   }
 }
 
@@ -154,7 +169,7 @@ export const layer = (options: OtlpOptions, recorder: Metrics.Recorder): Layer.L
       const spans = yield* OtlpExporter.make({
         label: "TasklaneSpans",
         url: `${options.endpoint}/v1/traces`,
-        headers: undefined,
+        headers: options.headers,
         exportInterval: spanInterval,
         maxBatchSize: 1000,
         shutdownTimeout,
@@ -163,16 +178,28 @@ export const layer = (options: OtlpOptions, recorder: Metrics.Recorder): Layer.L
       const logs = yield* OtlpExporter.make({
         label: "TasklaneLogs",
         url: `${options.endpoint}/v1/logs`,
-        headers: undefined,
+        headers: options.headers,
         exportInterval: spanInterval,
         maxBatchSize: 1000,
         shutdownTimeout,
         body: (batch) => [serialization.logs({ resourceLogs: [{ resource, scopeLogs: [{ scope, logRecords: batch }] }] } as never), Effect.void],
       })
-      const tracer = yield* OtlpTracer.make({ url: `${options.endpoint}/v1/traces`, resource: resourceOptions, exportInterval: spanInterval, shutdownTimeout })
+      const tracer = yield* OtlpTracer.make({
+        url: `${options.endpoint}/v1/traces`,
+        resource: resourceOptions,
+        headers: options.headers,
+        exportInterval: spanInterval,
+        shutdownTimeout,
+      })
       const registry = Context.get(recorder.context, Metric.MetricRegistry)
       const metricInterval = Duration.millis(options.metricIntervalMs)
-      yield* OtlpMetrics.make({ url: `${options.endpoint}/v1/metrics`, resource: resourceOptions, exportInterval: metricInterval, shutdownTimeout }).pipe(
+      yield* OtlpMetrics.make({
+        url: `${options.endpoint}/v1/metrics`,
+        resource: resourceOptions,
+        headers: options.headers,
+        exportInterval: metricInterval,
+        shutdownTimeout,
+      }).pipe(
         Effect.provideService(Metric.MetricRegistry, registry),
       )
       // The gauges are read from the store: refreshed a little more often than they are sent.

@@ -74,7 +74,8 @@ Options:
                         (default tasklane), OTEL_EXPORTER_OTLP_PROTOCOL (http/json,
                         the default, or http/protobuf), OTEL_BSP_SCHEDULE_DELAY (ms
                         between span/log sends, 5000), OTEL_METRIC_EXPORT_INTERVAL
-                        (ms between metric sends, 60000), OTEL_RESOURCE_ATTRIBUTES
+                        (ms between metric sends, 60000), OTEL_EXPORTER_OTLP_HEADERS,
+                        OTEL_RESOURCE_ATTRIBUTES
   --accept-store-damage start even though the event store is damaged: keep a copy
                         of it beside it, cut its log after the last intact event,
                         rebuild the task summaries, and report what was lost
