@@ -5,7 +5,8 @@
  * default encoding). A three-iteration task whose Effect-returning `run()`
  * creates its own span runs inline and in a worker thread; the test asserts
  * each span tree (task span → three iteration spans in order → the user's
- * span under each), the log lines' trace and span ids, and that the
+ * span under each), the log lines' trace and span ids (task log lines, and
+ * inline task code's `Effect.log` through the daemon's OTLP logger), and that the
  * `tasklane_` metrics arrive too.
  */
 import { existsSync } from "node:fs"
@@ -100,7 +101,7 @@ afterAll(async () => {
 })
 
 /** Waits for the whole tree of `taskId`'s trace (task span, 3 iteration spans, 3 user spans) and checks it. */
-const assertTree = async (taskId: string, definition: string) => {
+const assertTree = async (taskId: string, definition: string, inline: boolean) => {
   const traceId = taskId.replace(/-/g, "")
   const spans = await poll(async () => (spansOf(traceId).length >= 7 ? spansOf(traceId) : undefined), {
     timeoutMs: 10_000,
@@ -146,15 +147,26 @@ const assertTree = async (taskId: string, definition: string) => {
   }
 
   // Each log line carries its iteration's trace and span id.
-  const logs = await poll(async () => (logsOf(traceId).length >= 3 ? logsOf(traceId) : undefined))
+  const taskLogs = () => logsOf(traceId).filter((record: any) => record.body.stringValue.startsWith("step "))
+  const logs = await poll(async () => (taskLogs().length >= 3 ? taskLogs() : undefined))
   expect(logs.map((record: any) => record.body.stringValue)).toEqual(["step 1", "step 2", "step 3"])
   expect(logs.map((record: any) => record.spanId)).toEqual(iterations.map((span) => span.spanId))
   expect(logs.map((record: any) => record.severityText)).toEqual(["INFO", "INFO", "INFO"])
+
+  // Effect.log inside the user's span: through the daemon's OTLP logger (inline only), with that span's ids.
+  const effectLogs = () => logsOf(traceId).filter((record: any) => record.body.stringValue.startsWith("effect log "))
+  if (!inline) return
+  const written = await poll(async () => (effectLogs().length >= 3 ? effectLogs() : undefined))
+  expect(written.map((record: any) => record.body.stringValue).sort()).toEqual(["effect log 1", "effect log 2", "effect log 3"])
+  for (const record of written) {
+    const step = Number(record.body.stringValue.slice("effect log ".length))
+    expect(record.spanId).toBe(users.find((span) => attr(span.attributes, "user.step") === step)!.spanId)
+  }
 }
 
 describe("traces over OTLP/HTTP", () => {
   it("are sent as OTLP/JSON with the service name and the OTEL_EXPORTER_OTLP_HEADERS", async () => {
-    expect(daemon.output()).toContain(`otlp: sending traces, logs and metrics to ${endpoint} (json)`)
+    await poll(async () => (daemon.output().includes(`otlp: sending traces, logs and metrics to ${endpoint} (json)`) ? true : undefined))
     const taskId = await trigger("spanned")
     await waitFor(c, taskId, "done")
     await poll(async () => (at("/v1/traces").length > 0 ? true : undefined))
@@ -163,13 +175,13 @@ describe("traces over OTLP/HTTP", () => {
     expect(first.header).toBe("yes please")
     const resource = first.body.resourceSpans[0].resource
     expect(attr(resource.attributes, "service.name")).toBe("tasklane-test")
-    await assertTree(taskId, "spanned")
+    await assertTree(taskId, "spanned", true)
   })
 
   it("a worker-isolated task gives the same tree, its user spans posted back from the worker", async () => {
     const taskId = await trigger("spannedWorker")
     await waitFor(c, taskId, "done", { timeoutMs: 20_000 })
-    await assertTree(taskId, "spannedWorker")
+    await assertTree(taskId, "spannedWorker", false)
   }, 30_000)
 })
 
@@ -199,7 +211,7 @@ describe("switching it on and off", () => {
       env: { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_BSP_SCHEDULE_DELAY: "100" },
     })
     try {
-      expect(viaEnv.output()).toContain(`otlp: sending traces, logs and metrics to ${endpoint} (json)`)
+      await poll(async () => (viaEnv.output().includes(`otlp: sending traces, logs and metrics to ${endpoint} (json)`) ? true : undefined))
       const conn = await connectTo(viaEnv)
       const state = await conn.call((client) => client.Trigger({ definitionId: "spanned", input: { step: 1, steps: 1 } }))
       await waitFor(conn, state.context.taskId, "done")

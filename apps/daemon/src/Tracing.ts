@@ -18,6 +18,10 @@
  *   {@link Tracing}'s `tracer` (effect's OtlpTracer) and the iteration's span
  *   as parent; a worker thread does the same with a tracer whose spans it
  *   posts back (`pushSpans`).
+ * - the daemon's own Effect logs ({@link loggerLayer}, beside its console
+ *   output), among them those task code writes with `Effect.log` in an
+ *   inline iteration, which carry the trace and span ids of the span they
+ *   were written in.
  * - the metrics of Metrics.ts (the same registry `/metrics` serves), every
  *   `OTEL_METRIC_EXPORT_INTERVAL` ms (default 60000), gauges read just before.
  *
@@ -32,7 +36,7 @@
 import { NodeHttpClient } from "@effect/platform-node"
 import { EventStore, type Replay, type TaskEvent } from "@tasklane/core"
 import { Context, Duration, Effect, Layer, Metric, Schedule, Stream, Tracer } from "effect"
-import { OtlpExporter, OtlpMetrics, OtlpResource, OtlpSerialization, OtlpTracer } from "effect/observability"
+import { OtlpExporter, OtlpLogger, OtlpMetrics, OtlpResource, OtlpSerialization, OtlpTracer } from "effect/observability"
 import * as Metrics from "./Metrics.ts"
 import * as TraceSpans from "./TraceSpans.ts"
 import { version } from "./version.ts"
@@ -214,10 +218,24 @@ export const layer = (options: OtlpOptions, recorder: Metrics.Recorder): Layer.L
         },
       })
     }),
-  ).pipe(
-    Layer.provide(Layer.mergeAll(
-      NodeHttpClient.layerNodeHttp,
-      options.protocol === "protobuf" ? OtlpSerialization.layerProtobuf : OtlpSerialization.layerJson,
-      OtlpExporter.layerFlusher,
-    )),
-  )
+  ).pipe(Layer.provide(Layer.mergeAll(transport(options), OtlpExporter.layerFlusher)))
+
+/** The HTTP client (Node's `http`: undici's crashes on Node 20) and the body encoding. */
+const transport = (options: OtlpOptions) =>
+  Layer.mergeAll(NodeHttpClient.layerNodeHttp, options.protocol === "protobuf" ? OtlpSerialization.layerProtobuf : OtlpSerialization.layerJson)
+
+/**
+ * Adds an OTLP logger beside the console one: the daemon's Effect logs go to
+ * `<endpoint>/v1/logs` too, with the current span's ids when there is one
+ * (task code's `Effect.log` in an inline iteration). Provide it below every
+ * other layer of the daemon.
+ */
+export const loggerLayer = (options: OtlpOptions): Layer.Layer<OtlpExporter.Flusher> =>
+  OtlpLogger.layer({
+    url: `${options.endpoint}/v1/logs`,
+    resource: { serviceName: options.serviceName, serviceVersion: version },
+    headers: options.headers,
+    exportInterval: Duration.millis(options.spanIntervalMs),
+    shutdownTimeout,
+    mergeWithExisting: true,
+  }).pipe(Layer.provide(transport(options)))

@@ -238,6 +238,8 @@ export const daemon = (options: DaemonOptions) =>
         // Metrics follow the store from before the scheduler starts, so recovery's events count.
         Layer.provideMerge(recorder === undefined ? Metrics.layerOff : Metrics.layer(recorder)),
         Layer.provideMerge(owned),
+        // With --otlp-endpoint, every layer above logs to OTLP too.
+        Layer.provideMerge(options.otlp === undefined ? Layer.empty : Tracing.loggerLayer(options.otlp)),
       )
       const execution = Scheduler.layer({ concurrency, shutdownGraceSeconds: options.shutdownGraceSeconds }).pipe(
         Layer.provideMerge(Retention.layer(loaded.config?.retention)),
