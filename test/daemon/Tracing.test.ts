@@ -227,6 +227,59 @@ describe("switching it on and off", () => {
     }
   })
 
+  it("what is buffered is sent when the daemon stops (SIGTERM)", async () => {
+    const dir = tempDataDir()
+    // Nothing is sent on a timer within this test: only the flush at the stop can deliver it.
+    const stopping = await startDaemon({
+      dataDir: dir,
+      args: ["--config", config, "--no-examples", "--otlp-endpoint", endpoint],
+      env: { OTEL_EXPORTER_OTLP_ENDPOINT: "", OTEL_BSP_SCHEDULE_DELAY: "600000", OTEL_METRIC_EXPORT_INTERVAL: "600000" },
+    })
+    try {
+      const conn = await connectTo(stopping)
+      const state = await conn.call((client) => client.Trigger({ definitionId: "spanned", input: { step: 1, steps: 2 } }))
+      await waitFor(conn, state.context.taskId, "done")
+      await conn.close()
+      const traceId = state.context.taskId.replace(/-/g, "")
+      // Give the follower time to fold the final event; nothing may have been sent yet.
+      await new Promise((resolve) => setTimeout(resolve, 300))
+      expect(spansOf(traceId)).toEqual([])
+      expect(await stopping.stop("SIGTERM")).toBe(0)
+      expect(spansOf(traceId).map((span) => span.name).sort()).toEqual(["iteration 1", "iteration 2", "task spanned", "user work", "user work"])
+    } finally {
+      await stopping.stop("SIGKILL")
+      removeDataDir(dir)
+    }
+  })
+
+  it("a receiver that does not answer does not disturb the daemon", async () => {
+    const dir = tempDataDir()
+    const closed = Http.createServer()
+    await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve))
+    const port = (closed.address() as Net.AddressInfo).port
+    await new Promise((resolve) => closed.close(resolve))
+    const lonely = await startDaemon({
+      dataDir: dir,
+      args: ["--config", config, "--no-examples", "--otlp-endpoint", `http://127.0.0.1:${port}`],
+      env: { OTEL_EXPORTER_OTLP_ENDPOINT: "", OTEL_BSP_SCHEDULE_DELAY: "50", OTEL_METRIC_EXPORT_INTERVAL: "50" },
+    })
+    try {
+      const conn = await connectTo(lonely)
+      for (let i = 0; i < 3; i++) {
+        const state = await conn.call((client) => client.Trigger({ definitionId: "spanned", input: { step: 1, steps: 3 } }))
+        await waitFor(conn, state.context.taskId, "done")
+      }
+      await conn.close()
+      const started = Date.now()
+      expect(await lonely.stop("SIGTERM")).toBe(0)
+      // The final flush gives up within its 3 s.
+      expect(Date.now() - started).toBeLessThan(8_000)
+    } finally {
+      await lonely.stop("SIGKILL")
+      removeDataDir(dir)
+    }
+  }, 30_000)
+
   it("without --otlp-endpoint or the variable, a daemon does not export (and says nothing about OTLP)", async () => {
     const dir = tempDataDir()
     const plain = await startDaemon({ dataDir: dir, args: ["--config", config, "--no-examples"], env: { OTEL_EXPORTER_OTLP_ENDPOINT: "" } })
