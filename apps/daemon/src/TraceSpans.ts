@@ -94,6 +94,8 @@ export interface Known {
 }
 
 interface Track {
+  readonly traceId: string
+  readonly spanId: string
   readonly definition: string
   readonly start: number
   readonly parentId: string | undefined
@@ -116,6 +118,13 @@ const ending: ReadonlySet<TaskEvent.EventType> = new Set<TaskEvent.EventType>([
 
 const nanos = (ms: number) => `${ms}000000`
 
+/** OTLP attributes of the defined entries (plain loop: this runs per span). */
+const attributesOf = (entries: Record<string, unknown>): Array<OtlpResource.KeyValue> => {
+  const defined: Array<[string, unknown]> = []
+  for (const key in entries) if (entries[key] !== undefined) defined.push([key, entries[key]])
+  return OtlpResource.entriesToAttributes(defined)
+}
+
 const severity = { info: 9, warn: 13, error: 17 } as const
 
 /** Builds spans and log records from committed events; see the module comment. */
@@ -124,6 +133,15 @@ export const makeBuilder = (sinks: {
   readonly log: (record: OtlpLogRecord) => void
 }) => {
   const tracks = new Map<string, Track>()
+  const newTrack = (taskId: string, definition: string, start: number, parentId: string | undefined): Track => ({
+    traceId: traceIdOf(taskId),
+    spanId: taskSpanIdOf(taskId),
+    definition,
+    start,
+    parentId,
+    iteration: undefined,
+    iterations: 0,
+  })
 
   const span = (
     traceId: string,
@@ -144,7 +162,7 @@ export const makeBuilder = (sinks: {
       kind: 1,
       startTimeUnixNano: nanos(start),
       endTimeUnixNano: nanos(Math.max(start, end)),
-      attributes: OtlpResource.entriesToAttributes(Object.entries(attributes).filter(([, value]) => value !== undefined)),
+      attributes: attributesOf(attributes),
       droppedAttributesCount: 0,
       events: [],
       droppedEventsCount: 0,
@@ -158,9 +176,9 @@ export const makeBuilder = (sinks: {
     track.iteration = undefined
     if (current === undefined) return
     span(
-      traceIdOf(taskId),
+      track.traceId,
       iterationSpanIdOf(taskId, current.n, current.attempt),
-      taskSpanIdOf(taskId),
+      track.spanId,
       `iteration ${current.n}`,
       current.at,
       at,
@@ -183,8 +201,8 @@ export const makeBuilder = (sinks: {
       ? []
       : [{ traceId: traceIdOf(track.parentId), spanId: taskSpanIdOf(track.parentId), attributes: [], droppedAttributesCount: 0 }]
     span(
-      traceIdOf(taskId),
-      taskSpanIdOf(taskId),
+      track.traceId,
+      track.spanId,
       undefined,
       `task ${track.definition}`,
       track.start,
@@ -209,14 +227,14 @@ export const makeBuilder = (sinks: {
     record: (recorded: TaskEvent.RecordedEvent, known?: Known): void => {
       const { event, stream: taskId, at } = recorded
       if (event._tag === "TaskTriggered") {
-        tracks.set(taskId, { definition: event.definitionId, start: at, parentId: event.parentId, iteration: undefined, iterations: 0 })
+        tracks.set(taskId, newTrack(taskId, event.definitionId, at, event.parentId))
         return
       }
       let track = tracks.get(taskId)
       if (track === undefined) {
         // A task from before this daemon started: described by the caller once an event needs it.
         if (known === undefined) return
-        track = { definition: known.definition, start: known.createdAt, parentId: known.parentId, iteration: undefined, iterations: 0 }
+        track = newTrack(taskId, known.definition, known.createdAt, known.parentId)
         tracks.set(taskId, track)
       }
       switch (event._tag) {
@@ -249,18 +267,16 @@ export const makeBuilder = (sinks: {
             severityNumber: severity[event.level],
             severityText: event.level.toUpperCase(),
             body: { stringValue: event.message },
-            attributes: OtlpResource.entriesToAttributes(
-              Object.entries({
-                "tasklane.definition": track.definition,
-                "tasklane.task.id": taskId,
-                "tasklane.iteration": current?.n,
-                ...(event.data === undefined ? {} : { "tasklane.data": JSON.stringify(event.data) }),
-              }).filter(([, value]) => value !== undefined),
-            ),
+            attributes: attributesOf({
+              "tasklane.definition": track.definition,
+              "tasklane.task.id": taskId,
+              "tasklane.iteration": current?.n,
+              "tasklane.data": event.data === undefined ? undefined : JSON.stringify(event.data),
+            }),
             droppedAttributesCount: 0,
             flags: 1,
-            traceId: traceIdOf(taskId),
-            spanId: current === undefined ? taskSpanIdOf(taskId) : iterationSpanIdOf(taskId, current.n, current.attempt),
+            traceId: track.traceId,
+            spanId: current === undefined ? track.spanId : iterationSpanIdOf(taskId, current.n, current.attempt),
           })
           return
         }
