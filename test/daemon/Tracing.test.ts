@@ -252,6 +252,42 @@ describe("switching it on and off", () => {
     }
   })
 
+  it("a daemon restart between iterations keeps one tree: the task span and both iterations share the trace and the task's span", async () => {
+    const dir = tempDataDir()
+    const args = ["--config", config, "--no-examples", "--otlp-endpoint", endpoint]
+    const env = { OTEL_EXPORTER_OTLP_ENDPOINT: "", OTEL_BSP_SCHEDULE_DELAY: "100" }
+    let current = await startDaemon({ dataDir: dir, args, env })
+    try {
+      let conn = await connectTo(current)
+      const triggered = await conn.call((client) => client.Trigger({ definitionId: "spanned", input: { step: 1, steps: 2, waitSeconds: 2 } }))
+      const taskId = triggered.context.taskId
+      await waitFor(conn, taskId, "continue")
+      await conn.close()
+      expect(await current.stop("SIGTERM")).toBe(0)
+      current = await startDaemon({ dataDir: dir, args, env })
+      conn = await connectTo(current)
+      await waitFor(conn, taskId, "done")
+      await conn.close()
+      const traceId = taskId.replace(/-/g, "")
+      const spans = await poll(async () => (spansOf(traceId).length >= 5 ? spansOf(traceId) : undefined), {
+        what: () => JSON.stringify(spansOf(traceId).map((s) => s.name)),
+      })
+      expect(spans.map((span) => span.name).sort()).toEqual(["iteration 1", "iteration 2", "task spanned", "user work", "user work"])
+      const task = spans.find((span) => span.name === "task spanned")!
+      const iterations = spans.filter((span) => span.name.startsWith("iteration"))
+      for (const iteration of iterations) expect(iteration.parentSpanId).toBe(task.spanId)
+      for (const user of spans.filter((span) => span.name === "user work")) {
+        expect(iterations.map((span) => span.spanId)).toContain(user.parentSpanId)
+      }
+      // The task span, built by the second daemon, starts at the trigger the first one recorded.
+      expect(BigInt(task.startTimeUnixNano)).toBe(BigInt(triggered.context.createdAt) * 1_000_000n)
+      expect(attr(task.attributes, "tasklane.iterations")).toBe(2)
+    } finally {
+      await current.stop("SIGKILL")
+      removeDataDir(dir)
+    }
+  }, 30_000)
+
   it("a receiver that does not answer does not disturb the daemon", async () => {
     const dir = tempDataDir()
     const closed = Http.createServer()
