@@ -7,6 +7,8 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { type Ids, TaskEvent } from "@tasklane/core"
+import { Effect } from "effect"
+import { OtlpSerialization } from "effect/observability"
 import * as TraceSpans from "../src/TraceSpans.ts"
 
 const uuid = "01a2477f-a302-7590-a6f7-5a796dd46d67" as Ids.TaskId
@@ -140,3 +142,35 @@ describe("TraceSpans.makeBuilder", () => {
     expect(builder.tracked()).toBe(0)
   })
 })
+
+describe("TraceSpans output", () => {
+  it("is what effect's OTLP serializations encode: JSON as built, and protobuf (OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf)", () => {
+    const { spans, logs, builder } = collect()
+    builder.record(recorded(uuid, 1, triggered(uuid, "crawl")))
+    builder.record(recorded(uuid, 1, started(1)))
+    builder.record(recorded(uuid, 2, new TaskEvent.TaskLogged({ level: "info", message: "hello" })))
+    builder.record(recorded(uuid, 3, new TaskEvent.TaskDone({})))
+    const resource = { attributes: [], droppedAttributesCount: 0 }
+    const scope = { name: "tasklane" }
+    const encode = (layer: typeof OtlpSerialization.layerJson) =>
+      Effect.runSync(
+        Effect.gen(function*() {
+          const serialization = yield* OtlpSerialization.OtlpSerialization
+          return {
+            traces: serialization.traces({ resourceSpans: [{ resource, scopeSpans: [{ scope, spans: spans as never }] }] }),
+            logs: serialization.logs({ resourceLogs: [{ resource, scopeLogs: [{ scope, logRecords: logs as never }] }] }),
+          }
+        }).pipe(Effect.provide(layer)),
+      )
+    const json = encode(OtlpSerialization.layerJson)
+    expect(json.traces.contentType).toBe("application/json")
+    const protobuf = encode(OtlpSerialization.layerProtobuf)
+    expect(protobuf.traces.contentType).toBe("application/x-protobuf")
+    const bytes = (body: unknown) => Buffer.from((body as { body: Uint8Array }).body).toString("hex")
+    // The trace id and the task span's id are in the encoded bytes, as bytes.
+    expect(bytes(protobuf.traces)).toContain(TraceSpans.traceIdOf(uuid))
+    expect(bytes(protobuf.traces)).toContain(TraceSpans.taskSpanIdOf(uuid))
+    expect(bytes(protobuf.logs)).toContain(TraceSpans.iterationSpanIdOf(uuid, 1, 1))
+  })
+})
+
