@@ -163,9 +163,10 @@ describe("TraceSpans output", () => {
         }).pipe(Effect.provide(layer)),
       )
     const json = encode(OtlpSerialization.layerJson)
-    expect(json.traces.contentType).toBe("application/json")
+    const contentType = (body: unknown) => (body as { contentType: string }).contentType
+    expect(contentType(json.traces)).toBe("application/json")
     const protobuf = encode(OtlpSerialization.layerProtobuf)
-    expect(protobuf.traces.contentType).toBe("application/x-protobuf")
+    expect(contentType(protobuf.traces)).toBe("application/x-protobuf")
     const bytes = (body: unknown) => Buffer.from((body as { body: Uint8Array }).body).toString("hex")
     // The trace id and the task span's id are in the encoded bytes, as bytes.
     expect(bytes(protobuf.traces)).toContain(TraceSpans.traceIdOf(uuid))
