@@ -235,7 +235,8 @@ export const makeBuilder = (sinks: {
         // A task from before this daemon started: described by the caller once an event needs it.
         if (known === undefined) return
         track = newTrack(taskId, known.definition, known.createdAt, known.parentId)
-        tracks.set(taskId, track)
+        // A log line may also come after the final event (a final task accepts them): not remembered then.
+        if (event._tag !== "TaskLogged") tracks.set(taskId, track)
       }
       switch (event._tag) {
         case "IterationStarted":

@@ -132,7 +132,7 @@ describe("TraceSpans.makeBuilder", () => {
   })
 
   it("remembers nothing of a task it cannot describe, and nothing after a task's final event", () => {
-    const { spans, builder } = collect()
+    const { spans, logs, builder } = collect()
     const unknown = "gone-1" as Ids.TaskId
     builder.record(recorded(unknown, 1, new TaskEvent.TaskDone({})))
     expect(spans).toEqual([])
@@ -140,6 +140,12 @@ describe("TraceSpans.makeBuilder", () => {
     builder.record(recorded(uuid, 2, new TaskEvent.TaskAborted({})))
     expect(spans.map((span) => span.name)).toEqual(["task crawl"])
     expect(builder.tracked()).toBe(0)
+    // A line logged after the final event is sent under the task's span, and not remembered.
+    const late = recorded(uuid, 3, new TaskEvent.TaskLogged({ level: "error", message: "late" }))
+    expect(builder.needs(late)).toBe(true)
+    builder.record(late, { definition: "crawl", createdAt: 1 })
+    expect(builder.tracked()).toBe(0)
+    expect(logs.map((record) => [record.body.stringValue, record.spanId, record.severityNumber])).toEqual([["late", TraceSpans.taskSpanIdOf(uuid), 17]])
   })
 })
 
