@@ -6,7 +6,7 @@
  * creates its own span runs inline and in a worker thread; the test asserts
  * each span tree (task span → three iteration spans in order → the user's
  * span under each), the log lines' trace and span ids (task log lines, and
- * inline task code's `Effect.log` through the daemon's OTLP logger), and that the
+ * task code's `Effect.log`), and that the
  * `tasklane_` metrics arrive too.
  */
 import { existsSync } from "node:fs"
@@ -101,7 +101,7 @@ afterAll(async () => {
 })
 
 /** Waits for the whole tree of `taskId`'s trace (task span, 3 iteration spans, 3 user spans) and checks it. */
-const assertTree = async (taskId: string, definition: string, inline: boolean) => {
+const assertTree = async (taskId: string, definition: string) => {
   const traceId = taskId.replace(/-/g, "")
   const spans = await poll(async () => (spansOf(traceId).length >= 7 ? spansOf(traceId) : undefined), {
     timeoutMs: 10_000,
@@ -153,9 +153,8 @@ const assertTree = async (taskId: string, definition: string, inline: boolean) =
   expect(logs.map((record: any) => record.spanId)).toEqual(iterations.map((span) => span.spanId))
   expect(logs.map((record: any) => record.severityText)).toEqual(["INFO", "INFO", "INFO"])
 
-  // Effect.log inside the user's span: through the daemon's OTLP logger (inline only), with that span's ids.
+  // Effect.log inside the user's span: through the daemon's OTLP logger (inline), or posted back by the worker, with that span's ids.
   const effectLogs = () => logsOf(traceId).filter((record: any) => record.body.stringValue.startsWith("effect log "))
-  if (!inline) return
   const written = await poll(async () => (effectLogs().length >= 3 ? effectLogs() : undefined))
   expect(written.map((record: any) => record.body.stringValue).sort()).toEqual(["effect log 1", "effect log 2", "effect log 3"])
   for (const record of written) {
@@ -175,13 +174,13 @@ describe("traces over OTLP/HTTP", () => {
     expect(first.header).toBe("yes please")
     const resource = first.body.resourceSpans[0].resource
     expect(attr(resource.attributes, "service.name")).toBe("tasklane-test")
-    await assertTree(taskId, "spanned", true)
+    await assertTree(taskId, "spanned")
   })
 
-  it("a worker-isolated task gives the same tree, its user spans posted back from the worker", async () => {
+  it("a worker-isolated task gives the same tree, its user spans and Effect logs posted back from the worker", async () => {
     const taskId = await trigger("spannedWorker")
     await waitFor(c, taskId, "done", { timeoutMs: 20_000 })
-    await assertTree(taskId, "spannedWorker", false)
+    await assertTree(taskId, "spannedWorker")
   }, 30_000)
 })
 

@@ -144,6 +144,7 @@ export const layer = (options: IsolationOptions) =>
         maxWorkers: options.maxWorkers,
         idleMs: options.idleMs,
         onSpans: tracing?.pushSpans,
+        onLogs: tracing?.pushLogs,
       })
       yield* Effect.addFinalizer(() => Effect.promise(() => pool.close()))
       const inWorker = (entry: TaskDefinition.Definition) => (entry.isolation ?? options.isolation) === "worker"

@@ -17,7 +17,7 @@
  *   Effect-returning `run()`): Isolation.ts runs the iteration with
  *   {@link Tracing}'s `tracer` (effect's OtlpTracer) and the iteration's span
  *   as parent; a worker thread does the same with a tracer whose spans it
- *   posts back (`pushSpans`).
+ *   posts back (`pushSpans`), and a logger for its `Effect.log` (`pushLogs`).
  * - the daemon's own Effect logs ({@link loggerLayer}, beside its console
  *   output), among them those task code writes with `Effect.log` in an
  *   inline iteration, which carry the trace and span ids of the span they
@@ -114,6 +114,8 @@ export class Tracing extends Context.Service<Tracing, {
   readonly parentOf: (state: Replay.TaskState) => Tracer.ExternalSpan
   /** Exports spans a worker thread's task code created (already in OTLP form). */
   readonly pushSpans: (spans: ReadonlyArray<unknown>) => void
+  /** Exports Effect log records a worker thread's task code wrote (already in OTLP form). */
+  readonly pushLogs: (records: ReadonlyArray<unknown>) => void
 }>()("@tasklane/daemon/Tracing") {}
 
 const shutdownTimeout = Duration.seconds(3)
@@ -215,6 +217,9 @@ export const layer = (options: OtlpOptions, recorder: Metrics.Recorder): Layer.L
         parentOf: (state) => TraceSpans.iterationParent(state.context.taskId, state.context.iteration, state.context.attempt),
         pushSpans: (batch) => {
           for (const span of batch) spans.push(span)
+        },
+        pushLogs: (batch) => {
+          for (const record of batch) logs.push(record)
         },
       })
     }),

@@ -38,6 +38,8 @@ export interface PoolOptions {
   readonly idleMs: number
   /** Spans task code created in a worker (tracing on: `data.tracing`). */
   readonly onSpans?: ((spans: ReadonlyArray<unknown>) => void) | undefined
+  /** Effect log records task code wrote in a worker (tracing on). */
+  readonly onLogs?: ((records: ReadonlyArray<unknown>) => void) | undefined
 }
 
 /** How a job ended. */
@@ -207,6 +209,8 @@ export const make = (options: PoolOptions): WorkerPool => {
         return idle(slot)
       case "Spans":
         return options.onSpans?.(message.spans)
+      case "Logs":
+        return options.onLogs?.(message.records)
       case "Uncaught":
         return fail(slot, { _tag: "Uncaught", error: message.error })
     }

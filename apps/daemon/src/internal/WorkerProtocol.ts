@@ -27,7 +27,7 @@ export interface WorkerData {
   readonly examples: boolean
   /** Int32 flag, 1 when the running job was asked to abort. */
   readonly abortFlag: SharedArrayBuffer
-  /** Tracing is on (Tracing.ts): iterations carry their span, and spans task code creates are posted back (`Spans`). */
+  /** Tracing is on (Tracing.ts): iterations carry their span, and spans and Effect logs task code creates are posted back (`Spans`, `Logs`). */
   readonly tracing?: boolean | undefined
 }
 
@@ -84,6 +84,8 @@ export type FromWorker =
   | { readonly _tag: "Answer"; readonly value: unknown }
   /** Spans task code created (OTLP JSON form), when tracing is on; posted before the job's answer. */
   | { readonly _tag: "Spans"; readonly spans: ReadonlyArray<unknown> }
+  /** Effect log records task code wrote (OTLP JSON form, with their span's ids), when tracing is on; posted before the job's answer. */
+  | { readonly _tag: "Logs"; readonly records: ReadonlyArray<unknown> }
   /** Task code raised an unhandled rejection or an uncaught exception: the job fails and the worker is retired. */
   | { readonly _tag: "Uncaught"; readonly error: TaskEvent.ErrorInfo }
 

@@ -14,9 +14,9 @@
  * that as the worker dying.
  */
 import { parentPort, workerData } from "node:worker_threads"
-import { Cause, Context, Effect, Layer, Tracer } from "effect"
+import { Cause, Context, Effect, Layer, type Logger, Tracer } from "effect"
 import { HttpBody, HttpClient, HttpClientResponse } from "effect/http"
-import { OtlpExporter, OtlpSerialization, OtlpTracer } from "effect/observability"
+import { OtlpExporter, OtlpLogger, OtlpSerialization, OtlpTracer } from "effect/observability"
 import { TaskDefinition } from "@tasklane/tasks"
 import { examples } from "../examples/index.ts"
 import { Iteration } from "@tasklane/tasks/host"
@@ -75,17 +75,19 @@ const sharedAbort = (controller: TaskDefinition.Controller<unknown, unknown>): T
   },
 })
 
-/** With tracing on (`data.tracing`): the tracer task code runs with, and the flush that posts its ended spans to the daemon. */
+/** With tracing on (`data.tracing`): the tracer and logger task code runs with, and the flush that posts its spans and logs to the daemon. */
 interface WorkerTracing {
   readonly tracer: Tracer.Tracer
+  readonly logger: Logger.Logger<unknown, void>
   readonly flush: Effect.Effect<void>
 }
 
 /**
- * Effect's OtlpTracer, whose "export" posts the spans to the daemon (which
- * sends them to the OTLP endpoint with its own): the serialization posts,
- * the HTTP client only answers 204. Flushed after every traced iteration, so
- * the spans reach the daemon before the iteration's answer.
+ * Effect's OtlpTracer and OtlpLogger, whose "export" posts the spans and log
+ * records to the daemon (which sends them to the OTLP endpoint with its
+ * own): the serialization posts, the HTTP client only answers 204. Flushed
+ * after every traced iteration, so they reach the daemon before the
+ * iteration's answer.
  */
 const makeTracing = Effect.gen(function*() {
   const tracer = yield* OtlpTracer.make({
@@ -93,7 +95,12 @@ const makeTracing = Effect.gen(function*() {
     resource: { serviceName: "tasklane-worker" },
     exportInterval: "1 hour",
   })
-  return { tracer, flush: (yield* OtlpExporter.Flusher).flush } satisfies WorkerTracing
+  const logger = yield* OtlpLogger.make({
+    url: "http://tasklane-daemon/v1/logs",
+    resource: { serviceName: "tasklane-worker" },
+    exportInterval: "1 hour",
+  })
+  return { tracer, logger, flush: (yield* OtlpExporter.Flusher).flush } satisfies WorkerTracing
 }).pipe(
   Effect.provide(Layer.mergeAll(
     OtlpExporter.layerFlusher,
@@ -103,7 +110,10 @@ const makeTracing = Effect.gen(function*() {
         return HttpBody.empty
       },
       metrics: () => HttpBody.empty,
-      logs: () => HttpBody.empty,
+      logs: (data) => {
+        post({ _tag: "Logs", records: data.resourceLogs.flatMap((resource) => resource.scopeLogs.flatMap((scope) => scope.logRecords)) })
+        return HttpBody.empty
+      },
     }),
     Layer.succeed(HttpClient.HttpClient)(
       HttpClient.make((request) => Effect.succeed(HttpClientResponse.fromWeb(request, new Response(null, { status: 204 })))),
@@ -134,6 +144,7 @@ const runJob = (registry: Registry.Registry["Service"], tracing: WorkerTracing |
           : iterate.pipe(
             Effect.withParentSpan(Tracer.externalSpan({ ...job.trace, sampled: true })),
             Effect.withTracer(tracing.tracer),
+            Effect.withLogger(tracing.logger),
             Effect.ensuring(tracing.flush),
           ))
         return command
