@@ -15,11 +15,12 @@
  * iteration (built by `Iteration` of `@tasklane/tasks/host` in the thread that ran it), a hook's
  * error, or why `onBeforeTrigger` refused.
  */
-import { Context, Deferred, Duration, Effect, Exit, Layer } from "effect"
+import { Context, Deferred, Duration, Effect, Exit, Layer, Option } from "effect"
 import type { Lifecycle, Replay, TaskEvent } from "@tasklane/core"
 import { TaskDefinition } from "@tasklane/tasks"
 import * as Containment from "./Containment.ts"
 import * as CoalescingSocket from "./internal/CoalescingSocket.ts"
+import { Tracing } from "./Tracing.ts"
 import { Iteration } from "@tasklane/tasks/host"
 import type { Call, WorkerData } from "./internal/WorkerProtocol.ts"
 import * as WorkerPool from "./WorkerPool.ts"
@@ -147,7 +148,15 @@ export const layer = (options: IsolationOptions) =>
     Effect.gen(function*() {
       Containment.install({ log: (message) => console.error(`tasklane daemon: ${message}`), blockedPath: options.blockedPath })
       const blocked = Containment.takeBlocked(options.blockedPath)
-      const pool = WorkerPool.make({ data: options.sources, maxWorkers: options.maxWorkers, idleMs: options.idleMs })
+      // Present only with --otlp-endpoint: task code's spans nest under its iteration's span.
+      const tracing = Option.getOrUndefined(yield* Effect.serviceOption(Tracing))
+      const pool = WorkerPool.make({
+        data: { ...options.sources, tracing: tracing !== undefined },
+        maxWorkers: options.maxWorkers,
+        idleMs: options.idleMs,
+        onSpans: tracing?.pushSpans,
+        onLogs: tracing?.pushLogs,
+      })
       yield* Effect.addFinalizer(() => Effect.promise(() => pool.close()))
       const inWorker = (entry: TaskDefinition.Definition) => (entry.isolation ?? options.isolation) === "worker"
       const memoryOf = (entry: TaskDefinition.Definition) => entry.memoryLimitMb ?? options.workerMemoryMb
@@ -162,17 +171,22 @@ export const layer = (options: IsolationOptions) =>
           }
           return Effect.suspend(() => {
             const release = Containment.watch({ label, taskId: state.context.taskId }, run.now() + entry.timeout * 1000)
-            return Iteration.iterate({
+            const iterate = Iteration.iterate({
               ...run,
               host: outsideHost(run.host),
               enter: (call) => enterInline(owner, call),
               stop: Deferred.await(run.stop),
-            }).pipe(Effect.ensuring(Effect.sync(release)))
+            })
+            const traced = tracing === undefined
+              ? iterate
+              : iterate.pipe(Effect.withParentSpan(tracing.parentOf(state)), Effect.withTracer(tracing.tracer))
+            return traced.pipe(Effect.ensuring(Effect.sync(release)))
           })
         }
         const onCall = (request: Call): Promise<unknown> =>
           request.method === "trigger" ? run.host.trigger(request.params) : run.host.listChildren(request.definitionId)
-        const job = pool.run({ _tag: "Iteration", definitionId: entry.id, state }, memoryOf(entry), {
+        const trace = tracing === undefined ? undefined : tracing.parentOf(state)
+        const job = pool.run({ _tag: "Iteration", definitionId: entry.id, state, trace: trace && { traceId: trace.traceId, spanId: trace.spanId } }, memoryOf(entry), {
           signal: run.signal,
           onLog: run.host.onLog,
           onProgress: run.host.onProgress,

@@ -272,6 +272,13 @@ const follow = (store: EventStore.EventStore["Service"], recorder: Recorder, fro
     }
   })
 
+/** Reads the gauges' values (status counts, store health) into `recorder` (at scrape time, and before each OTLP push). */
+export const refreshGauges = (store: EventStore.EventStore["Service"], recorder: Recorder): Effect.Effect<void> =>
+  Effect.gen(function*() {
+    const counts = yield* Effect.orElseSucceed(store.countByStatus, () => undefined)
+    recorder.setGauges(counts, yield* store.health)
+  })
+
 /**
  * Metrics over `recorder` (whose `onBatch` the store was given): follows the
  * store from its head and serves `scrape`. Build it before the scheduler.
@@ -283,11 +290,7 @@ export const layer = (recorder: Recorder): Layer.Layer<Metrics, never, EventStor
       const head = yield* store.head
       yield* Effect.forkScoped(follow(store, recorder, head + 1))
       return Metrics.of({
-        scrape: Effect.gen(function*() {
-          const counts = yield* Effect.orElseSucceed(store.countByStatus, () => undefined)
-          recorder.setGauges(counts, yield* store.health)
-          return PrometheusMetrics.formatUnsafe(recorder.context)
-        }),
+        scrape: Effect.andThen(refreshGauges(store, recorder), Effect.sync(() => PrometheusMetrics.formatUnsafe(recorder.context))),
       })
     }),
   )

@@ -36,6 +36,10 @@ export interface PoolOptions {
   readonly maxWorkers: number
   /** A worker idle this long is terminated. */
   readonly idleMs: number
+  /** Spans task code created in a worker (tracing on: `data.tracing`). */
+  readonly onSpans?: ((spans: ReadonlyArray<unknown>) => void) | undefined
+  /** Effect log records task code wrote in a worker (tracing on). */
+  readonly onLogs?: ((records: ReadonlyArray<unknown>) => void) | undefined
 }
 
 /** How a job ended. */
@@ -203,6 +207,10 @@ export const make = (options: PoolOptions): WorkerPool => {
         if (request === undefined) return
         finish(request, { _tag: "Answer", value: message.value })
         return idle(slot)
+      case "Spans":
+        return options.onSpans?.(message.spans)
+      case "Logs":
+        return options.onLogs?.(message.records)
       case "Uncaught":
         return fail(slot, { _tag: "Uncaught", error: message.error })
     }

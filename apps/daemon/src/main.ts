@@ -2,7 +2,8 @@
  * The daemon program: parse flags, prepare the data directory, load the task
  * definitions, open the event store, recover, and serve clients on the unix
  * socket (and, with `--http`, the web UI and RPC over WebSocket; with
- * `--metrics`, a Prometheus `/metrics` listener) until
+ * `--metrics`, a Prometheus `/metrics` listener; with `--otlp-endpoint`,
+ * OTLP export of traces, logs and metrics) until
  * SIGINT/SIGTERM (then stop gracefully and exit 0).
  *
  * Wiring only: every concept lives in its own module.
@@ -30,6 +31,7 @@ import * as Slots from "./Slots.ts"
 import * as StoreWatch from "./StoreWatch.ts"
 import * as TaskLoader from "./TaskLoader.ts"
 import * as Tasks from "./Tasks.ts"
+import * as Tracing from "./Tracing.ts"
 import * as WebServer from "./WebServer.ts"
 import { version } from "./version.ts"
 
@@ -64,6 +66,16 @@ Options:
                         token in <data dir>/web-token: send it as a bearer token
                         (Prometheus: authorization.credentials_file); the Host
                         header must name the address given here
+  --otlp-endpoint URL   push traces, logs and metrics over OTLP/HTTP to URL/v1/traces,
+                        URL/v1/logs and URL/v1/metrics (default: $OTEL_EXPORTER_OTLP_ENDPOINT;
+                        off when neither is set). One span per task with a child span
+                        per iteration; spans task code creates with Effect.withSpan
+                        nest under their iteration. Also read: OTEL_SERVICE_NAME
+                        (default tasklane), OTEL_EXPORTER_OTLP_PROTOCOL (http/json,
+                        the default, or http/protobuf), OTEL_BSP_SCHEDULE_DELAY (ms
+                        between span/log sends, 5000), OTEL_METRIC_EXPORT_INTERVAL
+                        (ms between metric sends, 60000), OTEL_EXPORTER_OTLP_HEADERS,
+                        OTEL_RESOURCE_ATTRIBUTES
   --accept-store-damage start even though the event store is damaged: keep a copy
                         of it beside it, cut its log after the last intact event,
                         rebuild the task summaries, and report what was lost
@@ -94,6 +106,8 @@ export interface DaemonOptions {
   readonly web: (WebServer.Address & { readonly uiDir: string }) | undefined
   /** `--metrics`: where the metrics-only listener listens; off when undefined. */
   readonly metrics: WebServer.Address | undefined
+  /** `--otlp-endpoint` (or `OTEL_EXPORTER_OTLP_ENDPOINT`): OTLP export; off when undefined. */
+  readonly otlp: Tracing.OtlpOptions | undefined
   /** `--accept-store-damage`: open a damaged store anyway (repaired, damage reported). */
   readonly acceptStoreDamage: boolean
 }
@@ -147,6 +161,7 @@ export const parseOptions = (argv: ReadonlyArray<string>): DaemonOptions | "help
       http: { type: "string" },
       "http-ui": { type: "string" },
       metrics: { type: "string" },
+      "otlp-endpoint": { type: "string" },
       "accept-store-damage": { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
@@ -165,6 +180,7 @@ export const parseOptions = (argv: ReadonlyArray<string>): DaemonOptions | "help
     shutdownGraceSeconds: positive("shutdown-grace", values["shutdown-grace"], 10)!,
     web: webMode(values.http, values["http-ui"]),
     metrics: metricsAddress(values.metrics),
+    otlp: Tracing.resolveOptions(values["otlp-endpoint"], process.env),
     acceptStoreDamage: values["accept-store-damage"] === true,
   }
 }
@@ -196,8 +212,10 @@ export const daemon = (options: DaemonOptions) =>
         idleMs: workerIdleMs,
         blockedPath: Path.join(paths.directory, "blocked.json"),
       })
-      // Kept only where served (--http, --metrics): a daemon without a listener pays nothing for them.
-      const recorder = options.web === undefined && options.metrics === undefined ? undefined : Metrics.makeRecorder()
+      // Kept only where served (--http, --metrics) or pushed (--otlp-endpoint): otherwise nothing is paid for them.
+      const recorder = options.web === undefined && options.metrics === undefined && options.otlp === undefined
+        ? undefined
+        : Metrics.makeRecorder()
       const store = EventStore.layer({
         directory: paths.store,
         acceptDamage: options.acceptStoreDamage,
@@ -215,9 +233,13 @@ export const daemon = (options: DaemonOptions) =>
         Layer.provideMerge(Slots.layer({ concurrency })),
         Layer.provideMerge(Registry.layer(implementations, loaded.config?.layer)),
         Layer.provideMerge(isolation),
+        // Off by default: no layer at all (Isolation finds no Tracing service). Follows the store from before the scheduler starts.
+        Layer.provideMerge(options.otlp === undefined || recorder === undefined ? Layer.empty : Tracing.layer(options.otlp, recorder)),
         // Metrics follow the store from before the scheduler starts, so recovery's events count.
         Layer.provideMerge(recorder === undefined ? Metrics.layerOff : Metrics.layer(recorder)),
         Layer.provideMerge(owned),
+        // With --otlp-endpoint, every layer above logs to OTLP too.
+        Layer.provideMerge(options.otlp === undefined ? Layer.empty : Tracing.loggerLayer(options.otlp)),
       )
       const execution = Scheduler.layer({ concurrency, shutdownGraceSeconds: options.shutdownGraceSeconds }).pipe(
         Layer.provideMerge(Retention.layer(loaded.config?.retention)),
@@ -239,6 +261,7 @@ export const daemon = (options: DaemonOptions) =>
           yield* DataDir.writePid(paths)
           yield* Console.log(`tasklane daemon ${version} (pid ${process.pid}) serving ${paths.socket}`)
           yield* Console.log(`data dir ${paths.directory}; ${implementations.length} task definitions; concurrency ${concurrency}`)
+          if (options.otlp !== undefined) yield* Console.log(`otlp: sending traces, logs and metrics to ${options.otlp.endpoint} (${options.otlp.protocol})`)
         }),
       )
       return announce.pipe(Layer.provide(server), Layer.provideMerge(execution))

@@ -61,6 +61,10 @@ const start = Command.make("start", {
     Flag.optional,
     Flag.withDescription("also serve Prometheus metrics at http://HOST:PORT/metrics (bearer token: <data dir>/web-token)"),
   ),
+  otlpEndpoint: Flag.String("otlp-endpoint").pipe(
+    Flag.optional,
+    Flag.withDescription("push traces, logs and metrics over OTLP/HTTP to URL/v1/... (default: $OTEL_EXPORTER_OTLP_ENDPOINT)"),
+  ),
   acceptStoreDamage: Flag.Boolean("accept-store-damage").pipe(
     Flag.withDefault(false),
     Flag.withDescription("start even though the event store is damaged (a copy is kept, the store repaired, the loss reported)"),
@@ -86,6 +90,7 @@ const start = Command.make("start", {
     const http = opt(options.http)
     const httpUi = opt(options.httpUi)
     const metrics = opt(options.metrics)
+    const otlpEndpoint = opt(options.otlpEndpoint)
     const args = [
       ...process.execArgv,
       process.argv[1]!,
@@ -103,6 +108,7 @@ const start = Command.make("start", {
       ...(http === undefined ? [] : ["--http", http]),
       ...(httpUi === undefined ? [] : ["--http-ui", Path.resolve(httpUi)]),
       ...(metrics === undefined ? [] : ["--metrics", metrics]),
+      ...(otlpEndpoint === undefined ? [] : ["--otlp-endpoint", otlpEndpoint]),
       ...(options.acceptStoreDamage ? ["--accept-store-damage"] : []),
     ]
     // Left behind by a daemon that was killed: not this one's URL.

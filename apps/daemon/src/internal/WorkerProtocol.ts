@@ -27,11 +27,19 @@ export interface WorkerData {
   readonly examples: boolean
   /** Int32 flag, 1 when the running job was asked to abort. */
   readonly abortFlag: SharedArrayBuffer
+  /** Tracing is on (Tracing.ts): iterations carry their span, and spans and Effect logs task code creates are posted back (`Spans`, `Logs`). */
+  readonly tracing?: boolean | undefined
+}
+
+/** The running iteration's span (TraceSpans.ts), the parent of spans its task code creates. */
+export interface TraceParent {
+  readonly traceId: string
+  readonly spanId: string
 }
 
 /** A job for a worker. */
 export type Job =
-  | { readonly _tag: "Iteration"; readonly definitionId: string; readonly state: Replay.TaskState }
+  | { readonly _tag: "Iteration"; readonly definitionId: string; readonly state: Replay.TaskState; readonly trace?: TraceParent | undefined }
   | {
     readonly _tag: "Hook"
     readonly definitionId: string
@@ -74,6 +82,10 @@ export type FromWorker =
   | { readonly _tag: "Progress"; readonly progress: TaskDefinition.Progress }
   | { readonly _tag: "Call"; readonly call: number; readonly request: Call }
   | { readonly _tag: "Answer"; readonly value: unknown }
+  /** Spans task code created (OTLP JSON form), when tracing is on; posted before the job's answer. */
+  | { readonly _tag: "Spans"; readonly spans: ReadonlyArray<unknown> }
+  /** Effect log records task code wrote (OTLP JSON form, with their span's ids), when tracing is on; posted before the job's answer. */
+  | { readonly _tag: "Logs"; readonly records: ReadonlyArray<unknown> }
   /** Task code raised an unhandled rejection or an uncaught exception: the job fails and the worker is retired. */
   | { readonly _tag: "Uncaught"; readonly error: TaskEvent.ErrorInfo }
 

@@ -14,7 +14,9 @@
  * that as the worker dying.
  */
 import { parentPort, workerData } from "node:worker_threads"
-import { Cause, Context, Effect, Layer } from "effect"
+import { Cause, Context, Effect, Layer, type Logger, Tracer } from "effect"
+import { HttpBody, HttpClient, HttpClientResponse } from "effect/http"
+import { OtlpExporter, OtlpLogger, OtlpSerialization, OtlpTracer } from "effect/observability"
 import { TaskDefinition } from "@tasklane/tasks"
 import { examples } from "../examples/index.ts"
 import { Iteration } from "@tasklane/tasks/host"
@@ -73,16 +75,62 @@ const sharedAbort = (controller: TaskDefinition.Controller<unknown, unknown>): T
   },
 })
 
+/** With tracing on (`data.tracing`): the tracer and logger task code runs with, and the flush that posts its spans and logs to the daemon. */
+interface WorkerTracing {
+  readonly tracer: Tracer.Tracer
+  readonly logger: Logger.Logger<unknown, void>
+  readonly flush: Effect.Effect<void>
+}
+
+/**
+ * Effect's OtlpTracer and OtlpLogger, whose "export" posts the spans and log
+ * records to the daemon (which sends them to the OTLP endpoint with its
+ * own): the serialization posts, the HTTP client only answers 204. Flushed
+ * after every traced iteration, so they reach the daemon before the
+ * iteration's answer.
+ */
+const makeTracing = Effect.gen(function*() {
+  const tracer = yield* OtlpTracer.make({
+    url: "http://tasklane-daemon/v1/traces",
+    resource: { serviceName: "tasklane-worker" },
+    exportInterval: "1 hour",
+  })
+  const logger = yield* OtlpLogger.make({
+    url: "http://tasklane-daemon/v1/logs",
+    resource: { serviceName: "tasklane-worker" },
+    exportInterval: "1 hour",
+  })
+  return { tracer, logger, flush: (yield* OtlpExporter.Flusher).flush } satisfies WorkerTracing
+}).pipe(
+  Effect.provide(Layer.mergeAll(
+    OtlpExporter.layerFlusher,
+    Layer.succeed(OtlpSerialization.OtlpSerialization)({
+      traces: (data) => {
+        post({ _tag: "Spans", spans: data.resourceSpans.flatMap((resource) => resource.scopeSpans.flatMap((scope) => scope.spans)) })
+        return HttpBody.empty
+      },
+      metrics: () => HttpBody.empty,
+      logs: (data) => {
+        post({ _tag: "Logs", records: data.resourceLogs.flatMap((resource) => resource.scopeLogs.flatMap((scope) => scope.logRecords)) })
+        return HttpBody.empty
+      },
+    }),
+    Layer.succeed(HttpClient.HttpClient)(
+      HttpClient.make((request) => Effect.succeed(HttpClientResponse.fromWeb(request, new Response(null, { status: 204 })))),
+    ),
+  )),
+)
+
 const unknownDefinition = (id: string) => new Error(`no task definition "${id}" is loaded in the worker`)
 
-const runJob = (registry: Registry.Registry["Service"], job: Job): Effect.Effect<unknown> =>
+const runJob = (registry: Registry.Registry["Service"], tracing: WorkerTracing | undefined, job: Job): Effect.Effect<unknown> =>
   Effect.gen(function*() {
     const entry = registry.get(job.definitionId)?.definition
     if (entry === undefined) return yield* Effect.die(unknownDefinition(job.definitionId))
     switch (job._tag) {
       case "Iteration": {
         if (job.state.context.abortRequested) abort.abort()
-        const { command } = yield* Iteration.iterate({
+        const iterate = Iteration.iterate({
           entry,
           state: job.state,
           now: Date.now,
@@ -91,6 +139,14 @@ const runJob = (registry: Registry.Registry["Service"], job: Job): Effect.Effect
           host,
           adjust: sharedAbort,
         })
+        const { command } = yield* (tracing === undefined || job.trace === undefined
+          ? iterate
+          : iterate.pipe(
+            Effect.withParentSpan(Tracer.externalSpan({ ...job.trace, sampled: true })),
+            Effect.withTracer(tracing.tracer),
+            Effect.withLogger(tracing.logger),
+            Effect.ensuring(tracing.flush),
+          ))
         return command
       }
       case "Hook": {
@@ -110,7 +166,7 @@ const runJob = (registry: Registry.Registry["Service"], job: Job): Effect.Effect
     }
   })
 
-const serve = (registry: Registry.Registry["Service"]) =>
+const serve = (registry: Registry.Registry["Service"], tracing: WorkerTracing | undefined) =>
   Effect.callback<never>(() => {
     port.on("message", (message: ToWorker) => {
       switch (message._tag) {
@@ -118,7 +174,7 @@ const serve = (registry: Registry.Registry["Service"]) =>
           Atomics.store(abortFlag, 0, 0)
           abort = new AbortController()
           Effect.runFork(
-            runJob(registry, message.job).pipe(
+            runJob(registry, tracing, message.job).pipe(
               Effect.flatMap((value) => Effect.sync(() => post({ _tag: "Answer", value }))),
               Effect.catchCause((cause) => Effect.sync(() => fault("failure")(Cause.squash(cause)))),
             ),
@@ -143,8 +199,9 @@ const program = Effect.gen(function*() {
   const implementations = [...(data.examples ? examples : []), ...loaded.implementations]
   const context = yield* Layer.build(Registry.layer(implementations, loaded.config?.layer))
   const registry = Context.get(context, Registry.Registry)
+  const tracing = data.tracing === true ? yield* makeTracing : undefined
   post({ _tag: "Ready" })
-  return yield* serve(registry)
+  return yield* serve(registry, tracing)
 })
 
 Effect.runFork(
