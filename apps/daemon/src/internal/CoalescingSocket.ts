@@ -75,10 +75,10 @@ export const coalesce = (writer: Socket.Writer): Socket.Writer => {
   const write = (chunk: Frame | Socket.CloseEvent): Effect.Effect<void, Socket.SocketError> =>
     Effect.suspend(() => {
       const waiting = blocked
-      if (waiting !== undefined) return Effect.andThen(Effect.exit(waitFor(waiting)), () => write(chunk))
+      if (waiting !== undefined) return Effect.andThen(waitFor(waiting), () => write(chunk))
       if (!Socket.isCloseEvent(chunk)) return enqueue(chunk)
       flush()
-      return blocked === undefined ? writer.write(chunk) : Effect.andThen(Effect.exit(waitFor(blocked)), () => writer.write(chunk))
+      return blocked === undefined ? writer.write(chunk) : Effect.andThen(waitFor(blocked), () => writer.write(chunk))
     })
 
   const waitFor = (fiber: Fiber.Fiber<void, Socket.SocketError>): Effect.Effect<void> =>
