@@ -31,8 +31,9 @@
  * behind `Recorder`; the follower fiber and `scrape` are Effect.
  */
 import { EventStore, type StoreHealth, type TaskEvent, TaskMachine } from "@tasklane/core"
-import { Context, Effect, Layer, Metric, Stream } from "effect"
+import { Context, Effect, Layer, Metric } from "effect"
 import { PrometheusMetrics } from "effect/observability"
+import { followLog } from "./internal/FollowLog.ts"
 
 /** Outcome label of `tasklane_tasks_finished_total`: the task's final status. */
 export type FinishedOutcome = "done" | "error" | "aborted" | "maxIterations"
@@ -254,24 +255,6 @@ const foldChunk = (store: EventStore.EventStore["Service"], recorder: Recorder, 
   })
 }
 
-/** Follows the store from `from` for good, resuming after a failed subscription. */
-const follow = (store: EventStore.EventStore["Service"], recorder: Recorder, from: number) =>
-  Effect.gen(function*() {
-    let next = from
-    for (;;) {
-      const exit = yield* store.subscribe(next).pipe(
-        Stream.runForEachArray((events) => {
-          next = events[events.length - 1]!.position + 1
-          return foldChunk(store, recorder, events)
-        }),
-        Effect.exit,
-      )
-      if (exit._tag === "Success") return
-      yield* Effect.logWarning(`metrics: the event subscription failed; resuming at position ${next} in 1 s`, exit.cause)
-      yield* Effect.sleep("1 second")
-    }
-  })
-
 /** Reads the gauges' values (status counts, store health) into `recorder` (at scrape time, and before each OTLP push). */
 export const refreshGauges = (store: EventStore.EventStore["Service"], recorder: Recorder): Effect.Effect<void> =>
   Effect.gen(function*() {
@@ -288,7 +271,7 @@ export const layer = (recorder: Recorder): Layer.Layer<Metrics, never, EventStor
     Effect.gen(function*() {
       const store = yield* EventStore.EventStore
       const head = yield* store.head
-      yield* Effect.forkScoped(follow(store, recorder, head + 1))
+      yield* Effect.forkScoped(followLog(store, head + 1, "metrics", (events) => foldChunk(store, recorder, events)))
       return Metrics.of({
         scrape: Effect.andThen(refreshGauges(store, recorder), Effect.sync(() => PrometheusMetrics.formatUnsafe(recorder.context))),
       })

@@ -35,10 +35,11 @@
  */
 import { NodeHttpClient } from "@effect/platform-node"
 import { EventStore, type Replay, type TaskEvent } from "@tasklane/core"
-import { Context, Duration, Effect, Layer, Metric, Schedule, Stream, Tracer } from "effect"
+import { Context, Duration, Effect, Layer, Metric, Schedule, Tracer } from "effect"
 import { OtlpExporter, OtlpLogger, OtlpMetrics, OtlpResource, OtlpSerialization, OtlpTracer } from "effect/observability"
 import * as Metrics from "./Metrics.ts"
 import * as TraceSpans from "./TraceSpans.ts"
+import { followLog } from "./internal/FollowLog.ts"
 import { version } from "./version.ts"
 
 /** Where and how to export (from the flag and the standard OTEL_* variables). */
@@ -140,24 +141,6 @@ const foldChunk = (store: EventStore.EventStore["Service"], builder: TraceSpans.
     }
   })
 
-/** Follows the store from `from` for good, resuming after a failed subscription. */
-const follow = (store: EventStore.EventStore["Service"], builder: TraceSpans.SpanBuilder, from: number) =>
-  Effect.gen(function*() {
-    let next = from
-    for (;;) {
-      const exit = yield* store.subscribe(next).pipe(
-        Stream.runForEachArray((events) => {
-          next = events[events.length - 1]!.position + 1
-          return foldChunk(store, builder, events)
-        }),
-        Effect.exit,
-      )
-      if (exit._tag === "Success") return
-      yield* Effect.logWarning(`tracing: the event subscription failed; resuming at position ${next} in 1 s`, exit.cause)
-      yield* Effect.sleep("1 second")
-    }
-  })
-
 /**
  * Exports traces, logs and the metrics of `recorder` (whose `onBatch` the
  * store was given, and which Metrics.layer folds) to `options.endpoint`.
@@ -211,7 +194,7 @@ export const layer = (options: OtlpOptions, recorder: Metrics.Recorder): Layer.L
       // The gauges are read from the store: refreshed a little more often than they are sent.
       yield* Effect.forkScoped(Effect.repeat(Metrics.refreshGauges(store, recorder), Schedule.spaced(Duration.millis(options.metricIntervalMs / 2))))
       const builder = TraceSpans.makeBuilder({ span: spans.push, log: logs.push })
-      yield* Effect.forkScoped(follow(store, builder, (yield* store.head) + 1))
+      yield* Effect.forkScoped(followLog(store, (yield* store.head) + 1, "tracing", (events) => foldChunk(store, builder, events)))
       return Tracing.of({
         tracer,
         parentOf: (state) => TraceSpans.iterationParent(state.context.taskId, state.context.iteration, state.context.attempt),
