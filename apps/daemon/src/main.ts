@@ -17,6 +17,7 @@ import type { TaskDefinition } from "@tasklane/tasks"
 import * as DataDir from "./DataDir.ts"
 import { examples } from "./examples/index.ts"
 import * as Hooks from "./Hooks.ts"
+import * as HeapGrowth from "./internal/HeapGrowth.ts"
 import * as Isolation from "./Isolation.ts"
 import * as Metrics from "./Metrics.ts"
 import * as MetricsServer from "./MetricsServer.ts"
@@ -295,4 +296,7 @@ const teardown: Runtime.Teardown = (exit, onExit) =>
   Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause) ? onExit(0) : Runtime.defaultTeardown(exit, onExit)
 
 /** Runs the daemon with command-line arguments until it is stopped. */
-export const main = (argv: ReadonlyArray<string>): void => NodeRuntime.runMain(program(argv), { teardown })
+export const main = (argv: ReadonlyArray<string>): void => {
+  HeapGrowth.limit()
+  NodeRuntime.runMain(program(argv), { teardown })
+}
