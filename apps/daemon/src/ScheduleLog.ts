@@ -35,7 +35,7 @@ export class ScheduleLogDamaged extends Schema.TaggedError<ScheduleLogDamaged>()
 const decode = Schema.decodeUnknownSync(Schema.fromJsonString(ScheduleEvent.ScheduleEvent))
 
 /** The records of the file's text, in order; a torn last line is left out. Throws ScheduleLogDamaged. */
-export const parse = (file: string, text: string): ReadonlyArray<ScheduleEvent.ScheduleEvent> => {
+const parse = (file: string, text: string): ReadonlyArray<ScheduleEvent.ScheduleEvent> => {
   const complete = text.endsWith("\n") || text === "" ? text : text.slice(0, text.lastIndexOf("\n") + 1)
   return complete.split("\n").filter((line) => line !== "").map((line, index) => {
     try {
