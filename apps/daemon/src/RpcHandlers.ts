@@ -132,6 +132,7 @@ export const layer = (identity: DaemonIdentity) =>
         ScheduleResume: ({ scheduleId }) => schedules.resume(scheduleId),
         ScheduleRemove: ({ scheduleId }) => schedules.remove(scheduleId),
         ScheduleTriggerNow: ({ scheduleId }) => schedules.triggerNow(scheduleId),
+        ScheduleHistory: ({ scheduleId }) => schedules.history(scheduleId),
       }
     }),
   )

@@ -1,13 +1,21 @@
 /**
  * The schedules service: adds, lists, pauses, resumes and removes recurring
- * schedules (kept in `ScheduleLog`), and fires their due slots.
+ * schedules, fires their due slots, and answers a schedule's history.
  *
- * Lifecycle: the layer opens the schedule log, folds it into the current
+ * Storage: every change is a `ScheduleEvent` record in the event store's
+ * schedule log (`EventStore.appendSchedule`), durable before the call
+ * returns; records are appended one at a time, in the order they are applied
+ * here. A removed schedule's records stay, so `history` answers for any id
+ * that ever had a record (ending in its removal); an id with none is
+ * `UnknownSchedule`.
+ *
+ * Lifecycle: the layer reads the schedule log (importing the file of an
+ * earlier version once, `ScheduleLog.importFile`), folds it into the current
  * schedules and forks one loop into the layer's scope. Each round the loop
  * asks `Schedule.dueSlots` (pure) for every active schedule, fires the due
  * slots oldest first, then sleeps until the earliest next slot (at most 1 s,
  * so schedules added or resumed meanwhile are seen within a second). Closing
- * the scope stops the loop and closes the log.
+ * the scope stops the loop.
  *
  * Firing a slot triggers the definition with the schedule's input and the
  * idempotency key `schedule:<id>:<ISO slot>`, then records the slot as
@@ -37,8 +45,8 @@
  * by hand comes back at the next start while the definition declares it.
  */
 import { randomBytes } from "node:crypto"
-import { Clock, Context, type Cron, Duration, Effect, Layer, Result } from "effect"
-import { type Replay, Schedule, TaskMachine, TaskRpc } from "@tasklane/core"
+import { Clock, Context, type Cron, Duration, Effect, Layer, Result, Semaphore } from "effect"
+import { EventStore, type Replay, Schedule, ScheduleEvent, TaskMachine, TaskRpc } from "@tasklane/core"
 import type { Ids } from "@tasklane/core"
 import { TaskDefinition } from "@tasklane/tasks"
 import { Registry } from "./Registry.ts"
@@ -71,12 +79,14 @@ export class Schedules extends Context.Service<
     readonly remove: (id: string) => Effect.Effect<void, Schedule.UnknownSchedule | TaskRpc.DaemonError>
     /** Triggers the schedule's definition now, outside its slots. */
     readonly triggerNow: (id: string) => Effect.Effect<Replay.TaskState, Schedule.UnknownSchedule | TaskRpc.TriggerError>
+    /** Every record of the schedule, oldest first (a removed schedule's too, ending in its removal). */
+    readonly history: (id: string) => Effect.Effect<ReadonlyArray<ScheduleEvent.ScheduleEvent>, Schedule.UnknownSchedule | TaskRpc.DaemonError>
   }
 >()("@tasklane/daemon/Schedules") {}
 
-/** Where the schedule log lives. */
+/** Where an earlier version kept the schedules (`<data dir>/schedules.jsonl`), to import once. */
 export interface Options {
-  readonly file: string
+  readonly legacyFile?: string
 }
 
 const invalid = (field: string, reason: string) => new TaskRpc.InvalidRequest({ field, reason })
@@ -86,26 +96,21 @@ export const declaredId = (definitionId: string, name: string): string => `${def
 
 const sameJson = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b)
 
-/** The live service over a schedule log file and the task service. */
-export const layer = (options: Options) =>
+const storeError = (what: string) => (e: EventStore.StoreError) => new TaskRpc.DaemonError({ reason: `${what}: ${e.message}` })
+
+/** The live service over the event store's schedule log and the task service. */
+export const layer = (options: Options = {}) =>
   Layer.effect(
     Schedules,
     Effect.gen(function*() {
       const tasks = yield* Tasks
-      const log = yield* Effect.acquireRelease(
-        Effect.try({
-          try: () => ScheduleLog.open(options.file),
-          catch: (e) =>
-            e instanceof ScheduleLog.ScheduleLogDamaged
-              ? e
-              : new TaskRpc.DaemonError({ reason: `cannot open the schedule log ${options.file}: ${e instanceof Error ? e.message : String(e)}` }),
-        }),
-        (opened) => Effect.sync(() => opened.close()),
-      )
-      let schedules = ScheduleLog.fold(log.records)
+      const store = yield* EventStore.EventStore
+      const stored = yield* store.readSchedules.pipe(Effect.mapError(storeError("cannot read the schedule log")))
+      const records = options.legacyFile === undefined ? stored : yield* ScheduleLog.importFile(options.legacyFile, store, stored)
+      let schedules = ScheduleEvent.fold(records)
       // The latest firing records per schedule (newest last), for ScheduleList's `recentFirings`.
-      const firings = new Map<string, Array<ScheduleLog.ScheduleFired | ScheduleLog.ScheduleTriggered>>()
-      const remember = (entry: ScheduleLog.ScheduleRecord) => {
+      const firings = new Map<string, Array<ScheduleEvent.ScheduleFired | ScheduleEvent.ScheduleTriggered>>()
+      const remember = (entry: ScheduleEvent.ScheduleEvent) => {
         if (entry._tag === "ScheduleRemoved") return void firings.delete(entry.id)
         if (entry._tag !== "ScheduleFired" && entry._tag !== "ScheduleTriggered") return
         const kept = firings.get(entry.id) ?? []
@@ -113,36 +118,42 @@ export const layer = (options: Options) =>
         if (kept.length > Schedule.listedFirings) kept.shift()
         firings.set(entry.id, kept)
       }
-      for (const entry of log.records) remember(entry)
+      for (const entry of records) remember(entry)
       // Ids are never reused, removed ones included: a new schedule must not inherit an old one's idempotency keys.
       // The exception is a declared schedule's stable id, re-created when declared again after a removal: its
       // cursor starts at its new creation, after every slot the removed one handled, so no key repeats.
-      const usedIds = new Set(log.records.map((entry) => entry.id))
+      const usedIds = new Set(records.map((entry) => entry.id))
 
-      const record = (entry: ScheduleLog.ScheduleRecord) =>
-        Effect.try({
-          try: () => {
-            log.append(entry)
-            schedules = ScheduleLog.apply(schedules, entry)
-            remember(entry)
-            if (entry._tag === "ScheduleUpdated") crons.delete(entry.id)
-          },
-          catch: (e) => new TaskRpc.DaemonError({ reason: `cannot write the schedule log: ${e instanceof Error ? e.message : String(e)}` }),
-        })
+      // One record at a time: each is applied here in the order the store numbered them.
+      const writing = yield* Semaphore.make(1)
+      const record = (entry: ScheduleEvent.ScheduleEvent) =>
+        writing.withPermits(1)(
+          store.appendSchedule([entry]).pipe(
+            Effect.mapError(storeError("cannot write the schedule log")),
+            Effect.tap(() =>
+              Effect.sync(() => {
+                schedules = ScheduleEvent.apply(schedules, entry)
+                remember(entry)
+                if (entry._tag === "ScheduleUpdated") crons.delete(entry.id)
+              })
+            ),
+            Effect.asVoid,
+          ),
+        )
 
       // Parsed once per schedule. A stored cron was checked at add; one that no longer parses (a zone gone from
       // this Node's ICU data) is undefined: the schedule is listed without a next run and does not fire.
       const crons = new Map<string, Cron.Cron | undefined>()
-      const cronOf = (state: ScheduleLog.ScheduleState) => {
+      const cronOf = (state: ScheduleEvent.ScheduleState) => {
         if (!crons.has(state.id)) crons.set(state.id, Result.getOrUndefined(Schedule.parseCron(state.cron, state.tz)))
         return crons.get(state.id)
       }
-      const dueOf = (state: ScheduleLog.ScheduleState, now: number) => {
+      const dueOf = (state: ScheduleEvent.ScheduleState, now: number) => {
         const cron = cronOf(state)
         return cron === undefined ? undefined : Schedule.dueSlots({ ...state, cron }, now)
       }
 
-      const info = (state: ScheduleLog.ScheduleState, now: number) =>
+      const info = (state: ScheduleEvent.ScheduleState, now: number) =>
         new Schedule.ScheduleInfo({
           ...state,
           source: state.source ?? "user",
@@ -150,7 +161,7 @@ export const layer = (options: Options) =>
         })
 
       /** A firing record as clients see it, with its task's current status. */
-      const firingOf = (entry: ScheduleLog.ScheduleFired | ScheduleLog.ScheduleTriggered) =>
+      const firingOf = (entry: ScheduleEvent.ScheduleFired | ScheduleEvent.ScheduleTriggered) =>
         Effect.gen(function*() {
           const status = entry.taskId === undefined
             ? undefined
@@ -175,7 +186,7 @@ export const layer = (options: Options) =>
         })
 
       /** A schedule as ScheduleList reports it: with its next runs and latest firings. */
-      const listed = (state: ScheduleLog.ScheduleState, now: number) =>
+      const listed = (state: ScheduleEvent.ScheduleState, now: number) =>
         Effect.gen(function*() {
           const cron = state.paused ? undefined : cronOf(state)
           const recentFirings = yield* Effect.forEach([...(firings.get(state.id) ?? [])].reverse(), firingOf)
@@ -209,7 +220,7 @@ export const layer = (options: Options) =>
           usedIds.add(id)
           const at = yield* Clock.currentTimeMillis
           yield* record(
-            new ScheduleLog.ScheduleCreated({
+            new ScheduleEvent.ScheduleCreated({
               id,
               at,
               definitionId: request.definitionId,
@@ -229,12 +240,12 @@ export const layer = (options: Options) =>
           const state = yield* existing(id)
           if (state.paused !== paused) {
             const at = yield* Clock.currentTimeMillis
-            yield* record(paused ? new ScheduleLog.SchedulePaused({ id, at }) : new ScheduleLog.ScheduleResumed({ id, at }))
+            yield* record(paused ? new ScheduleEvent.SchedulePaused({ id, at }) : new ScheduleEvent.ScheduleResumed({ id, at }))
           }
           return yield* withInfo(id)
         })
 
-      const triggerOf = (state: ScheduleLog.ScheduleState, idempotencyKey: string) =>
+      const triggerOf = (state: ScheduleEvent.ScheduleState, idempotencyKey: string) =>
         tasks.trigger({
           definitionId: state.definitionId,
           input: state.input,
@@ -244,7 +255,7 @@ export const layer = (options: Options) =>
         })
 
       /** Whether the schedule's last task is still unfinished (overlap). */
-      const busy = (state: ScheduleLog.ScheduleState) =>
+      const busy = (state: ScheduleEvent.ScheduleState) =>
         state.lastTaskId === undefined
           ? Effect.succeed(false)
           : tasks.get(state.lastTaskId as Ids.TaskId).pipe(
@@ -253,31 +264,31 @@ export const layer = (options: Options) =>
           )
 
       /** Handles one due slot by the overlap decision and records it; a storage failure leaves it due. */
-      const fire = (state: ScheduleLog.ScheduleState, slot: number) =>
+      const fire = (state: ScheduleEvent.ScheduleState, slot: number) =>
         Effect.gen(function*() {
           const at = yield* Clock.currentTimeMillis
           const isBusy = state.overlap === "allow" ? false : yield* busy(state)
           switch (Schedule.onSlotDue(state.overlap, isBusy, state.queuedSlot !== undefined)) {
             case "skip":
-              return yield* record(new ScheduleLog.ScheduleFired({ id: state.id, at, slot, skipped: "overlap" }))
+              return yield* record(new ScheduleEvent.ScheduleFired({ id: state.id, at, slot, skipped: "overlap" }))
             case "queue":
-              return yield* record(new ScheduleLog.ScheduleFired({ id: state.id, at, slot, queued: true }))
+              return yield* record(new ScheduleEvent.ScheduleFired({ id: state.id, at, slot, queued: true }))
             case "fire":
               return yield* trigger(state, slot)
           }
         })
 
       /** Triggers the slot's task and records the firing (with the task, or the refusal). */
-      const trigger = (state: ScheduleLog.ScheduleState, slot: number) =>
+      const trigger = (state: ScheduleEvent.ScheduleState, slot: number) =>
         Effect.gen(function*() {
           const at = yield* Clock.currentTimeMillis
           const fired = yield* Effect.result(triggerOf(state, Schedule.idempotencyKey(state.id, slot)))
           if (Result.isFailure(fired) && fired.failure._tag === "DaemonError") return yield* fired.failure
           if (Result.isFailure(fired)) {
             yield* Effect.logWarning(`schedule ${state.id}: slot ${new Date(slot).toISOString()} not fired: ${fired.failure.message}`)
-            return yield* record(new ScheduleLog.ScheduleFired({ id: state.id, at, slot, error: fired.failure.message }))
+            return yield* record(new ScheduleEvent.ScheduleFired({ id: state.id, at, slot, error: fired.failure.message }))
           }
-          return yield* record(new ScheduleLog.ScheduleFired({ id: state.id, at, slot, taskId: fired.success.context.taskId }))
+          return yield* record(new ScheduleEvent.ScheduleFired({ id: state.id, at, slot, taskId: fired.success.context.taskId }))
         })
 
       /** One round: fires every due slot; answers how long to sleep. */
@@ -333,21 +344,21 @@ export const layer = (options: Options) =>
             const at = yield* Clock.currentTimeMillis
             if (current === undefined) {
               yield* record(
-                new ScheduleLog.ScheduleCreated({ id, at, definitionId: definition.id, name: declaration.name, source: "definition", ...settings }),
+                new ScheduleEvent.ScheduleCreated({ id, at, definitionId: definition.id, name: declaration.name, source: "definition", ...settings }),
               )
               yield* Effect.logInfo(`schedules: ${id} declared by ${definition.className}: created`)
             } else if (
               current.cron !== settings.cron || current.tz !== declaration.tz || !sameJson(current.input, settings.input) ||
               current.overlap !== settings.overlap || current.catchUp !== settings.catchUp
             ) {
-              yield* record(new ScheduleLog.ScheduleUpdated({ id, at, ...settings }))
+              yield* record(new ScheduleEvent.ScheduleUpdated({ id, at, ...settings }))
               yield* Effect.logInfo(`schedules: ${id} declared by ${definition.className}: updated`)
             }
           }
         }
         for (const state of schedules.values()) {
           if (state.source !== "definition" || declared.has(state.id)) continue
-          yield* record(new ScheduleLog.ScheduleRemoved({ id: state.id, at: yield* Clock.currentTimeMillis }))
+          yield* record(new ScheduleEvent.ScheduleRemoved({ id: state.id, at: yield* Clock.currentTimeMillis }))
           yield* Effect.logInfo(`schedules: ${state.id} is no longer declared by ${state.definitionId}: removed`)
         }
       })
@@ -369,16 +380,22 @@ export const layer = (options: Options) =>
         remove: (id) =>
           Effect.gen(function*() {
             yield* existing(id)
-            yield* record(new ScheduleLog.ScheduleRemoved({ id, at: yield* Clock.currentTimeMillis }))
+            yield* record(new ScheduleEvent.ScheduleRemoved({ id, at: yield* Clock.currentTimeMillis }))
           }),
         triggerNow: (id) =>
           Effect.gen(function*() {
             const state = yield* existing(id)
             const at = yield* Clock.currentTimeMillis
             const task = yield* triggerOf(state, `schedule:${id}:now:${new Date(at).toISOString()}`)
-            yield* record(new ScheduleLog.ScheduleTriggered({ id, at, taskId: task.context.taskId }))
+            yield* record(new ScheduleEvent.ScheduleTriggered({ id, at, taskId: task.context.taskId }))
             return task
           }),
+        history: (id) =>
+          store.readSchedules.pipe(
+            Effect.mapError(storeError("cannot read the schedule log")),
+            Effect.map((all) => all.filter((entry) => entry.id === id)),
+            Effect.filterOrFail((own) => own.length > 0, () => new Schedule.UnknownSchedule({ scheduleId: id })),
+          ),
       }
     }),
   )

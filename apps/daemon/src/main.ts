@@ -244,7 +244,7 @@ export const daemon = (options: DaemonOptions) =>
       )
       const execution = Scheduler.layer({ concurrency, shutdownGraceSeconds: options.shutdownGraceSeconds }).pipe(
         Layer.provideMerge(Retention.layer(loaded.config?.retention)),
-        Layer.provideMerge(Schedules.layer({ file: Path.join(paths.directory, "schedules.jsonl") })),
+        Layer.provideMerge(Schedules.layer({ legacyFile: Path.join(paths.directory, "schedules.jsonl") })),
         Layer.provideMerge(Hooks.layer),
         Layer.provideMerge(Runner.layer({ abortGraceSeconds })),
         Layer.provideMerge(core),

@@ -63,7 +63,7 @@ describe("Metrics.makeRecorder", () => {
         recorded(b, 60_110, failed("thrown", false)),
       ]
     ) recorder.record(event)
-    recorder.onBatch({ appends: 5, events: 12, refused: 1, durationMs: 4 })
+    recorder.onBatch({ appends: 5, events: 12, refused: 1, scheduleRecords: 0, durationMs: 4 })
     recorder.setGauges(
       { triggered: 2, running: 3, continue: 4, done: 0, error: 0, aborted: 0, maxIterations: 0 },
       new StoreHealth.StoreHealth({ status: "degraded", damage: [] }),

@@ -70,6 +70,7 @@ export const handlers = (dataDir: string, release: Deferred.Deferred<void>) =>
     ScheduleResume: unsupported,
     ScheduleRemove: unsupported,
     ScheduleTriggerNow: unsupported,
+    ScheduleHistory: unsupported,
   })
 
 /** A running server in `directory` (made 0700); stops when the scope closes. */

@@ -45,6 +45,19 @@
  * live. A prune that overtakes a subscriber still catching up below the new
  * watermark ends its stream with PositionPruned too.
  *
+ * The schedule log (`appendSchedule`, `readSchedules`): a second, small
+ * log in the same store for the records of recurring schedules
+ * (`ScheduleEvent`), numbered by its own gapless sequence from 1. It is not
+ * the task log: it has no global positions, no streams, no projections and no
+ * subscription, and prune, projection rebuilds and the damage checks leave it
+ * alone (its records are never pruned, so a removed schedule's history stays
+ * readable). Its appends go through the same group-commit writer as task
+ * appends (written in the same synced batch as concurrent ones), so they are
+ * durable before acknowledged and share the write-fault health and recovery.
+ * A record is encoded with the `ScheduleEvent` Schema at append (one that does
+ * not encode is a StoreError and nothing is written) and decoded at read (a
+ * stored one that does not decode is a StoreError naming its sequence number).
+ *
  * Implementations: `layer` (LevelDB) and `layerMemory` (the same code over
  * an in-memory level), both in `internal/` (LevelStore, LevelCommitter,
  * LevelWriter, LevelKeys, LevelRebuild, LevelCheck, LevelPrune, LevelDb). They are loaded by dynamic import when
@@ -56,6 +69,7 @@ import { Context, Effect, Layer, Schema, type Stream } from "effect"
 import { TaskId } from "./Ids.ts"
 import type { StoreHealth } from "./StoreHealth.ts"
 import type { PositionPruned, PrunableStatus } from "./StoreRetention.ts"
+import type { ScheduleEvent } from "./ScheduleEvent.ts"
 import type { NewEvent, RecordedEvent } from "./TaskEvent.ts"
 import type { TaskState } from "./Replay.ts"
 import type { TaskStatus } from "./TaskMachine.ts"
@@ -265,6 +279,14 @@ export class EventStore extends Context.Service<
     readonly prune: (request: PruneRequest) => Effect.Effect<PruneResult, StoreError>
     /** The pruned watermark, the oldest retained position and the size on disk. */
     readonly retention: Effect.Effect<RetentionInfo, StoreError>
+    /**
+     * Appends schedule records to the schedule log, in order, atomically and
+     * durably (group-committed with task appends); answers the sequence number
+     * of the last one (the schedule log's head; unchanged for none).
+     */
+    readonly appendSchedule: (records: ReadonlyArray<ScheduleEvent>) => Effect.Effect<number, StoreError>
+    /** Every record of the schedule log, in sequence order. */
+    readonly readSchedules: Effect.Effect<ReadonlyArray<ScheduleEvent>, StoreError>
     /** The store's health now: writable or not (and why), damage found. */
     readonly health: Effect.Effect<StoreHealth>
     /** The health now, then each change: e.g. `ok` again after a write fault, to retry what failed. */
@@ -280,6 +302,8 @@ export interface BatchInfo {
   readonly events: number
   /** Appends of this group that were refused (conflict, invalid transition). */
   readonly refused: number
+  /** Schedule records (the schedule log) written by this group's batch. */
+  readonly scheduleRecords: number
   /** Milliseconds from the start of this group's synced write until it committed (metrics). */
   readonly durationMs: number
 }

@@ -10,6 +10,7 @@ import { Rpc, RpcGroup } from "effect/rpc"
 import { PositionPruned, PrunableStatus } from "./StoreRetention.ts"
 import { TaskId } from "./Ids.ts"
 import { CatchUp, Overlap, ScheduleInfo, UnknownSchedule } from "./Schedule.ts"
+import { ScheduleEvent } from "./ScheduleEvent.ts"
 import { TaskState } from "./Replay.ts"
 import { StoreHealth } from "./StoreHealth.ts"
 import { EventEnvelope } from "./TaskEvent.ts"
@@ -383,5 +384,16 @@ export class TaskRpcs extends RpcGroup.make(
     payload: { scheduleId: Schema.String },
     success: TaskState,
     error: Schema.Union([UnknownSchedule, InvalidInput, InvalidRequest, UnknownDefinition, TriggerRefused, UnknownTask, NotAllowed, DaemonError]),
+  }),
+  /**
+   * Every record of a schedule, oldest first: created, updated, paused,
+   * resumed, fired (with its slot and task, or skipped / queued / the
+   * refusal), triggered by hand, removed. A removed schedule's records stay
+   * readable (ending in its removal); an id that never had one is UnknownSchedule.
+   */
+  Rpc.make("ScheduleHistory", {
+    payload: { scheduleId: Schema.String },
+    success: Schema.Array(ScheduleEvent),
+    error: Schema.Union([UnknownSchedule, DaemonError]),
   }),
 ) {}

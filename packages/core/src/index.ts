@@ -1,4 +1,4 @@
-/** @tasklane/core: events, the task machine, the replay fold, the event store and the RPC contract. */
+/** @tasklane/core: events, the task machine, the replay fold, the event store (task log and schedule log) and the RPC contract. */
 export * as Ids from "./Ids.ts"
 export * as TaskEvent from "./TaskEvent.ts"
 export * as TaskMachine from "./TaskMachine.ts"
@@ -12,3 +12,4 @@ export * as DesktopBridge from "./DesktopBridge.ts"
 export * as HistoryFile from "./HistoryFile.ts"
 export * as JsonDiff from "./JsonDiff.ts"
 export * as Schedule from "./Schedule.ts"
+export * as ScheduleEvent from "./ScheduleEvent.ts"

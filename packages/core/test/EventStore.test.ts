@@ -2,7 +2,8 @@
  * Runs the event store conformance suite against the memory layer and the
  * LevelDB layer (real LevelDB files in a fresh temp directory per test,
  * removed afterwards), plus what only a disk store has: reopening, the
- * directory lock across processes, an interrupted rebuild, a corrupt record.
+ * directory lock across processes, an interrupted rebuild, a corrupt record,
+ * the schedule log across a reopen.
  */
 import { it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
@@ -16,6 +17,7 @@ import * as EventStore from "../src/EventStore.ts"
 import * as Check from "../src/internal/LevelCheck.ts"
 import * as LevelDb from "../src/internal/LevelDb.ts"
 import * as Keys from "../src/internal/LevelKeys.ts"
+import * as ScheduleEvent from "../src/ScheduleEvent.ts"
 import { conformance } from "./EventStoreConformance.ts"
 import * as S from "./support/StoreEvents.ts"
 
@@ -141,6 +143,58 @@ describe("EventStore LevelDB layer", () => {
         }).pipe(Effect.provide(layer)),
       )
       expect(error).toMatchObject({ _tag: "StoreError", operation: "readAll" })
+    }),
+  )
+
+  it.effect("the schedule log survives a reopen in order, passes the checks at open, and continues its numbering", () =>
+    Effect.gen(function* () {
+      const directory = yield* tempDir
+      const layer = EventStore.layer({ directory })
+      const created = new ScheduleEvent.ScheduleCreated({ id: "a", at: S.epoch, definitionId: "quick", cron: "* * * * *", input: {}, overlap: "queue", catchUp: "all" })
+      const fired = new ScheduleEvent.ScheduleFired({ id: "a", at: S.epoch + 60_001, slot: S.epoch + 60_000, queued: true })
+      yield* Effect.gen(function* () {
+        const es = yield* EventStore.EventStore
+        yield* someHistory
+        expect(yield* es.appendSchedule([created, fired])).toBe(2)
+      }).pipe(Effect.provide(layer))
+      const reopened = yield* Effect.gen(function* () {
+        const es = yield* EventStore.EventStore
+        const records = yield* es.readSchedules
+        const next = yield* es.appendSchedule([new ScheduleEvent.ScheduleRemoved({ id: "a", at: S.epoch + 90_000 })])
+        return { records, next, head: yield* es.head, health: yield* es.health }
+      }).pipe(Effect.provide(layer))
+      expect(reopened.records).toEqual([created, fired])
+      expect(reopened.next).toBe(3)
+      expect(reopened.head).toBe(17)
+      expect(reopened.health.damage).toEqual([])
+      const third = yield* Effect.gen(function* () {
+        return yield* (yield* EventStore.EventStore).readSchedules
+      }).pipe(Effect.provide(layer))
+      expect(third.map((r) => r._tag)).toEqual(["ScheduleCreated", "ScheduleFired", "ScheduleRemoved"])
+    }),
+  )
+
+  it.effect("a stored schedule record that does not decode is a StoreError naming its number", () =>
+    Effect.gen(function* () {
+      const directory = yield* tempDir
+      const layer = EventStore.layer({ directory })
+      yield* Effect.gen(function* () {
+        const es = yield* EventStore.EventStore
+        yield* es.appendSchedule(["a", "b", "c"].map((id) => new ScheduleEvent.SchedulePaused({ id, at: S.epoch })))
+      }).pipe(Effect.provide(layer))
+      yield* Effect.gen(function* () {
+        const db = yield* LevelDb.openClassic(directory)
+        const batch = db.batch()
+        batch.put(Keys.schedule(2), JSON.stringify({ _tag: "SchedulePaused", id: 7 }))
+        yield* Effect.promise(() => batch.write(true))
+      }).pipe(Effect.scoped)
+      const error = yield* Effect.flip(
+        Effect.gen(function* () {
+          return yield* (yield* EventStore.EventStore).readSchedules
+        }).pipe(Effect.provide(layer)),
+      )
+      expect(error).toMatchObject({ _tag: "StoreError", operation: "readSchedules" })
+      expect(error.message).toContain("stored schedule record 2 does not decode")
     }),
   )
 })

@@ -8,6 +8,7 @@ import { Context, Effect, Exit, Fiber, Layer, Scope, Stream } from "effect"
 import { describe, expect } from "vitest"
 import { EventStore, StoreError, type BatchInfo, type LayerOptions, type StoreDamaged, type StoreLocked } from "../src/EventStore.ts"
 import type { TaskId } from "../src/Ids.ts"
+import * as ScheduleEvent from "../src/ScheduleEvent.ts"
 import { toEnvelope } from "../src/TaskEvent.ts"
 import * as S from "./support/StoreEvents.ts"
 
@@ -22,6 +23,12 @@ const runTask = (task: TaskId, iterations: number, trigger: S.TriggerOptions = {
     for (let n = 1; n <= iterations; n++) version = (yield* es.append(S.request(task, version, S.iteration(n)))).version
     return version
   })
+
+/** A schedule's creation record (the schedule log). */
+const scheduleCreated = (id: string, at = S.epoch) =>
+  new ScheduleEvent.ScheduleCreated({ id, at, definitionId: "quick", cron: "* * * * *", input: { n: 1 }, overlap: "skip", catchUp: "one" })
+const scheduleFired = (id: string, slot: number, taskId?: string) =>
+  new ScheduleEvent.ScheduleFired({ id, at: slot + 5, slot, ...(taskId === undefined ? {} : { taskId }) })
 
 const positions = (events: ReadonlyArray<{ readonly position: number }>) => events.map((e) => e.position)
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i)
@@ -329,4 +336,90 @@ export const conformance = (name: string, makeLayer: MakeLayer) =>
         }),
       ),
     )
+
+    it.effect("the schedule log: records read back in order, numbered gapless from 1, beside an untouched task log", () =>
+      run(
+        Effect.gen(function* () {
+          const es = yield* EventStore
+          expect(yield* es.readSchedules).toEqual([])
+          const records = [scheduleCreated("a"), new ScheduleEvent.SchedulePaused({ id: "a", at: S.epoch + 1 })]
+          expect(yield* es.appendSchedule(records)).toBe(2)
+          const more = [scheduleFired("a", S.epoch + 60_000, "task-1"), new ScheduleEvent.ScheduleRemoved({ id: "a", at: S.epoch + 70_000 })]
+          expect(yield* es.appendSchedule(more)).toBe(4)
+          expect(yield* es.appendSchedule([])).toBe(4)
+          const read = yield* es.readSchedules
+          expect(read).toEqual([...records, ...more])
+          expect(read.map((r) => r._tag)).toEqual(["ScheduleCreated", "SchedulePaused", "ScheduleFired", "ScheduleRemoved"])
+          expect(read[0]).toBeInstanceOf(ScheduleEvent.ScheduleCreated)
+          // Not the task log: no position, no projection, nothing to subscribe to.
+          expect(yield* es.head).toBe(0)
+          expect(yield* es.readAll(0)).toEqual([])
+          expect(yield* es.dumpProjections).toEqual([])
+        }),
+      ))
+
+    it.effect("schedule appends commit in the same group as concurrent task appends", () => {
+      const batches: Array<BatchInfo> = []
+      return run(
+        Effect.gen(function* () {
+          const es = yield* EventStore
+          const tasks = range(1, 40).map(S.taskId)
+          const results = yield* Effect.all(
+            tasks.flatMap((task, i) => [
+              Effect.map(es.append(S.request(task, "noStream", [S.triggered(task)])), () => undefined),
+              es.appendSchedule([scheduleCreated(`s${i}`), scheduleFired(`s${i}`, S.epoch + i)]),
+            ]),
+            { concurrency: "unbounded" },
+          )
+          const lastSeqs = results.filter((r): r is number => r !== undefined)
+          expect([...lastSeqs].sort((a, b) => a - b)).toEqual(range(1, 40).map((i) => i * 2))
+          expect(batches.some((b) => b.events > 0 && b.scheduleRecords > 0)).toBe(true)
+          expect(batches.reduce((sum, b) => sum + b.scheduleRecords, 0)).toBe(80)
+          expect(positions(yield* es.readAll(1))).toEqual(range(1, 40))
+          // Each append's records are consecutive: its creation right before its firing.
+          const read = yield* es.readSchedules
+          expect(read).toHaveLength(80)
+          for (let i = 0; i < 80; i += 2) expect([read[i]!._tag, read[i + 1]!._tag, read[i]!.id]).toEqual(["ScheduleCreated", "ScheduleFired", read[i + 1]!.id])
+        }),
+        { onBatch: (info) => void batches.push(info) },
+      )
+    })
+
+    it.effect("prune and rebuildProjections leave the schedule log alone", () =>
+      run(
+        Effect.gen(function* () {
+          const es = yield* EventStore
+          yield* es.appendSchedule([scheduleCreated("a"), scheduleFired("a", S.epoch + 60_000, S.taskId(1))])
+          for (const n of [1, 2]) {
+            yield* runTask(S.taskId(n), 1)
+            yield* es.append(S.request(S.taskId(n), "any", [S.started(2), S.done(), S.onDoneCompleted()]))
+          }
+          const before = yield* es.readSchedules
+          const pruned = yield* es.prune({ before: S.epoch + 1_000_000_000 })
+          expect(pruned.tasks).toBe(2)
+          expect(yield* es.readAll(0)).toEqual([])
+          expect(yield* es.readSchedules).toEqual(before)
+          yield* es.rebuildProjections
+          expect(yield* es.readSchedules).toEqual(before)
+          expect((yield* es.dumpProjections).filter(([key]) => !key.startsWith("p!"))).toEqual([])
+          expect(yield* es.appendSchedule([new ScheduleEvent.ScheduleRemoved({ id: "a", at: S.epoch + 90_000 })])).toBe(3)
+        }),
+      ))
+
+    it.effect("a schedule record that does not encode is a StoreError and nothing of its append is written", () =>
+      run(
+        Effect.gen(function* () {
+          const es = yield* EventStore
+          const unknownKind = { _tag: "ScheduleExploded", id: "a", at: S.epoch } as unknown as ScheduleEvent.ScheduleEvent
+          const error = yield* Effect.flip(es.appendSchedule([scheduleCreated("a"), unknownKind]))
+          expect(error).toBeInstanceOf(StoreError)
+          expect(error).toMatchObject({ operation: "appendSchedule" })
+          expect(error.reason).toContain("schedule record 2 of 2 does not encode")
+          const unserializable = new ScheduleEvent.ScheduleCreated({ id: "b", at: S.epoch, definitionId: "quick", cron: "* * * * *", input: { big: 1n }, overlap: "skip", catchUp: "one" })
+          expect(yield* Effect.flip(es.appendSchedule([unserializable]))).toMatchObject({ _tag: "StoreError", operation: "appendSchedule" })
+          expect(yield* es.readSchedules).toEqual([])
+          // Nothing was consumed: the next record is number 1.
+          expect(yield* es.appendSchedule([scheduleCreated("c")])).toBe(1)
+        }),
+      ))
   })

@@ -3,7 +3,8 @@
  * test; skipped with the reason printed where mounting is not permitted):
  * a full disk makes appends fail with a typed error and the health
  * `degraded`; once space is freed the store reopens the database by itself
- * and writes again, with everything acknowledged before still there. A
+ * and writes again, with everything acknowledged before still there (the
+ * schedule log's appends too: they share the writer). A
  * file system that turned read-only makes it give up (`failed`) after the
  * configured number of attempts.
  */
@@ -16,6 +17,7 @@ import * as path from "node:path"
 import { describe, expect } from "vitest"
 import * as EventStore from "../src/EventStore.ts"
 import type { TaskId } from "../src/Ids.ts"
+import * as ScheduleEvent from "../src/ScheduleEvent.ts"
 import * as S from "./support/StoreEvents.ts"
 
 /** Mounts a tmpfs of `size` on a fresh directory for the scope; undefined (with the reason printed) where that is not permitted. */
@@ -68,6 +70,8 @@ const triggerUntilFailure = (n: number) =>
     throw new Error("appends kept working on a full disk")
   })
 
+const paused = (id: string) => Effect.flatMap(EventStore.EventStore, (es) => es.appendSchedule([new ScheduleEvent.SchedulePaused({ id, at: S.epoch })]))
+
 const recovery = { initialDelayMillis: 50, maxDelayMillis: 200, maxFailures: 3 }
 
 describe("LevelDB store write faults", () => {
@@ -86,6 +90,7 @@ describe("LevelDB store write faults", () => {
         )
         const acknowledged: Array<TaskId> = []
         for (let n = 1; n <= 20; n++) acknowledged.push((yield* trigger(n)).events[0]!.stream)
+        expect(yield* paused("before")).toBe(1)
 
         fillDisk(path.join(mount, "filler"))
         const { acknowledged: more, failure } = yield* triggerUntilFailure(21)
@@ -97,6 +102,7 @@ describe("LevelDB store write faults", () => {
         // While degraded, appends fail at once with the error and since when.
         const refused = yield* Effect.flip(trigger(5_000))
         expect(refused.message).toMatch(/cannot write since .*No space left on device.*reopens the database/)
+        expect((yield* Effect.flip(paused("while degraded"))).message).toMatch(/cannot write since .*No space left on device/)
         // Reads still work.
         expect((yield* es.getTask(acknowledged[0]!))?.status).toBe("triggered")
 
@@ -105,6 +111,8 @@ describe("LevelDB store write faults", () => {
         expect(seen.slice(0, 2)).toEqual(["ok", "degraded"])
         expect(yield* es.health).toMatchObject({ status: "ok", damage: [] })
         acknowledged.push((yield* trigger(6_000)).events[0]!.stream)
+        expect(yield* paused("after")).toBe(2)
+        expect((yield* es.readSchedules).map((r) => r.id)).toEqual(["before", "after"])
 
         for (const task of acknowledged) expect((yield* es.getTask(task))?.status, task).toBe("triggered")
         const head = yield* es.head

@@ -3,9 +3,10 @@
  * zone, input checked by the daemon before anything is stored: a bad cron,
  * zone or input exits 2), `ls` (where each comes from: a user's `add` or its
  * definition's `schedules`; next run, last run and its task's status),
- * `pause`, `resume`, `rm` and `trigger-now` (run it once now, outside its slots).
+ * `pause`, `resume`, `rm`, `trigger-now` (run it once now, outside its slots)
+ * and `history` (every record of a schedule, a removed one's too).
  */
-import { Ids, type Schedule } from "@tasklane/core"
+import { Ids, type Schedule, type ScheduleEvent } from "@tasklane/core"
 import { Effect } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import { withClient } from "./Connect.ts"
@@ -30,6 +31,34 @@ const describeSchedule = (s: Schedule.ScheduleInfo): string =>
       s.queuedSlot === undefined ? "" : `; queued ${Output.time(s.queuedSlot)}`
     }`,
   ].join("\n")
+
+const settings = (r: { readonly cron: string; readonly tz?: string | undefined; readonly overlap: string; readonly catchUp: string; readonly input: unknown }) =>
+  `cron ${r.cron}${r.tz === undefined ? " (UTC)" : ` (${r.tz})`}; overlap ${r.overlap}; catch-up ${r.catchUp}; input ${JSON.stringify(r.input)}`
+
+/** One schedule record as a `history` row: time, kind, details. */
+const historyRow = (r: ScheduleEvent.ScheduleEvent): ReadonlyArray<string> => {
+  const kind = r._tag.replace(/^Schedule/, "").toLowerCase()
+  switch (r._tag) {
+    case "ScheduleCreated":
+      return [Output.time(r.at), kind, `${r.definitionId}${r.name === undefined ? "" : ` "${r.name}"`}; ${settings(r)}${r.source === "definition" ? style.dim(" (declared by the definition)") : ""}`]
+    case "ScheduleUpdated":
+      return [Output.time(r.at), kind, settings(r)]
+    case "ScheduleFired": {
+      const outcome = r.queued === true
+        ? style.yellow("queued")
+        : r.skipped !== undefined
+        ? style.yellow(`skipped (${r.skipped})`)
+        : r.error !== undefined
+        ? style.red(`refused: ${r.error}`)
+        : ""
+      return [Output.time(r.at), kind, [`slot ${Output.time(r.slot)}`, r.taskId === undefined ? "" : `task ${r.taskId}`, outcome].filter((part) => part !== "").join("; ")]
+    }
+    case "ScheduleTriggered":
+      return [Output.time(r.at), kind, `by hand; task ${r.taskId}`]
+    default:
+      return [Output.time(r.at), kind, ""]
+  }
+}
 
 const printOne = (s: Schedule.ScheduleInfo) => Output.print(s, (x) => Output.line(describeSchedule(x)))
 
@@ -127,8 +156,16 @@ const triggerNow = Command.make("trigger-now", { scheduleId }, ({ scheduleId }) 
     yield* Output.print(task, (t) => Output.line(t.context.taskId))
   })).pipe(Command.withDescription("Run a schedule's task once now (its slots are unchanged) and print the task id"))
 
-/** `tasklane schedule add|ls|pause|resume|rm|trigger-now`. */
+const history = Command.make("history", { scheduleId }, ({ scheduleId }) =>
+  Effect.gen(function*() {
+    const records = yield* withClient((client) => client.ScheduleHistory({ scheduleId }))
+    yield* Output.print(records, (rows) => Output.table(["TIME", "KIND", "DETAILS"], rows.map(historyRow)))
+  })).pipe(Command.withDescription(
+    "Show every record of a schedule, oldest first: created, updated, paused, resumed, fired (slot; task, or skipped / queued / refused), triggered by hand, removed. A removed schedule's history stays readable",
+  ))
+
+/** `tasklane schedule add|ls|pause|resume|rm|trigger-now|history`. */
 export const schedule = Command.make("schedule").pipe(
-  Command.withSubcommands([add, ls, pause, resume, rm, triggerNow]),
-  Command.withDescription("Run task definitions on a cron schedule: add, ls, pause, resume, rm, trigger-now"),
+  Command.withSubcommands([add, ls, pause, resume, rm, triggerNow, history]),
+  Command.withDescription("Run task definitions on a cron schedule: add, ls, pause, resume, rm, trigger-now, history"),
 )

@@ -23,6 +23,10 @@
  * refused for good, and the process should exit. In memory a failed write
  * only fails its appends: the group behind it is validated again.
  *
+ * Schedule appends (the schedule log) are a second job kind: they join the
+ * open group like task appends, are written in its synced batch, and
+ * succeed or fail with it; while the store is degraded they fail at once.
+ *
  * A rebuild, or other exclusive work (one batch of a prune), waits until
  * nothing is in flight, then runs alone. Closing stops
  * new appends, writes everything queued, then ends the fiber.
@@ -34,13 +38,14 @@ import { StoreHealth } from "../StoreHealth.ts"
 import { fromEnvelope, type RecordedEvent } from "../TaskEvent.ts"
 import { isOutOfSpace, storeError, type Db } from "./LevelDb.ts"
 import * as Keys from "./LevelKeys.ts"
-import { commit, Group, parseState, type AppendError, type AppendJob, type Sealed, type View } from "./LevelWriter.ts"
+import { commit, Group, parseState, type AppendError, type AppendJob, type ScheduleJob, type Sealed, type View } from "./LevelWriter.ts"
 
 /** Start writing a group once it holds this many events if the disk is idle (the rest is prepared meanwhile). */
 const SPLIT_EVENTS = 256
 
 type Message =
   | AppendJob
+  | ScheduleJob
   | { readonly _tag: "rebuild"; readonly deferred: Deferred.Deferred<void, StoreError> }
   | { readonly _tag: "exclusive"; readonly work: Effect.Effect<unknown, StoreError>; readonly deferred: Deferred.Deferred<unknown, StoreError> }
   | { readonly _tag: "reopen"; readonly deferred: Deferred.Deferred<void, StoreError> }
@@ -63,6 +68,8 @@ const YIELD_EVERY = 8
 /** The writer's entry points. */
 export interface Committer {
   readonly append: (request: AppendRequest) => Effect.Effect<AppendResult, AppendError>
+  /** Appends encoded schedule records to the schedule log; answers the sequence number of the last. */
+  readonly appendSchedule: (encoded: ReadonlyArray<string>) => Effect.Effect<number, StoreError>
   readonly rebuild: Effect.Effect<void, StoreError>
   /** Runs `work` alone: after every queued append before it is durable, before any after it is prepared. */
   readonly exclusive: <A>(work: Effect.Effect<A, StoreError>) => Effect.Effect<A, StoreError>
@@ -82,6 +89,7 @@ const settle = (group: Group, failure?: StoreError): void => {
       outcome._tag === "refused" ? Exit.fail(outcome.error) : failure !== undefined ? Exit.fail(failure) : Exit.succeed(outcome.result)
     Deferred.doneUnsafe(job.deferred, exit)
   }
+  for (const { job, seq } of group.schedules) Deferred.doneUnsafe(job.deferred, failure !== undefined ? Exit.fail(failure) : Exit.succeed(seq))
 }
 
 /** What the writer needs from the store around it. */
@@ -127,7 +135,7 @@ export const make = ({ db, view, options, pubsub, health, rebuild, reload }: Con
       open = undefined
       const keys = group.newKeys()
       const owners = keys.length === 0 ? Exit.succeed([]) : yield* Effect.exit(attempt("append", () => db.getMany(keys.map(Keys.idempotency))))
-      if (owners._tag === "Failure" || group.events.length === 0) {
+      if (owners._tag === "Failure" || (group.events.length === 0 && group.schedules.length === 0)) {
         settle(group, owners._tag === "Failure" ? errorOf(owners.cause) : undefined)
         return yield* Effect.promise(() => group.batch.close())
       }
@@ -205,6 +213,13 @@ export const make = ({ db, view, options, pubsub, health, rebuild, reload }: Con
         }
       })
 
+    /** Adds one schedule append to the open group (refused at once while degraded). */
+    const addSchedule = (job: ScheduleJob): void => {
+      if (fault !== undefined) return void Deferred.doneUnsafe(job.deferred, Exit.fail(faultError(fault)))
+      open ??= new Group(db.batch(), inflight?.sealed.head ?? view.head)
+      open.addSchedule(job, inflight?.sealed.scheduleHead ?? view.scheduleHead)
+    }
+
     const finishInflight: Effect.Effect<void> = Effect.gen(function* () {
       const current = inflight
       if (current === undefined) return
@@ -215,7 +230,8 @@ export const make = ({ db, view, options, pubsub, health, rebuild, reload }: Con
         for (const [stream, state] of current.sealed.states) recent.set(stream, state)
         if (current.group.events.length > 0) yield* PubSub.publish(pubsub, current.group.events)
         const refused = current.group.entries.filter((entry) => entry.outcome._tag === "refused").length
-        options.onBatch?.({ appends: current.group.entries.length, events: current.group.events.length, refused, durationMs: performance.now() - current.startedAt })
+        const scheduleRecords = current.group.schedules.reduce((sum, { job }) => sum + job.encoded.length, 0)
+        options.onBatch?.({ appends: current.group.entries.length, events: current.group.events.length, refused, scheduleRecords, durationMs: performance.now() - current.startedAt })
         settle(current.group)
         return
       }
@@ -228,6 +244,7 @@ export const make = ({ db, view, options, pubsub, health, rebuild, reload }: Con
       if (stale === undefined) return
       yield* Effect.promise(() => stale.batch.close())
       yield* addChunk(stale.entries.map((entry) => entry.job))
+      for (const { job } of stale.schedules) addSchedule(job)
     })
 
     const faultError = (current: { readonly error: StoreError; readonly since: number }) =>
@@ -316,7 +333,9 @@ export const make = ({ db, view, options, pubsub, health, rebuild, reload }: Con
           }
           if (chunk.length > 0) yield* addChunk(chunk)
           chunk = []
-          if (message._tag === "written") {
+          if (message._tag === "schedule") {
+            addSchedule(message)
+          } else if (message._tag === "written") {
             if (inflight?.seq === message.seq) yield* finishInflight
           } else if (message._tag === "rebuild") {
             yield* drain
@@ -346,6 +365,7 @@ export const make = ({ db, view, options, pubsub, health, rebuild, reload }: Con
       for (const message of messages) {
         if (message._tag === "append") Deferred.doneUnsafe(message.deferred, failed)
         else if (message._tag === "rebuild" || message._tag === "reopen") Deferred.doneUnsafe(message.deferred, failed)
+        else if (message._tag === "schedule") Deferred.doneUnsafe(message.deferred, failed)
         else if (message._tag === "exclusive") Deferred.doneUnsafe(message.deferred, failed)
       }
       inflight = undefined
@@ -379,6 +399,7 @@ export const make = ({ db, view, options, pubsub, health, rebuild, reload }: Con
 
     return {
       append: (request) => enqueue<AppendResult, AppendError>((deferred) => ({ _tag: "append", request, deferred })),
+      appendSchedule: (encoded) => enqueue<number, StoreError>((deferred) => ({ _tag: "schedule", encoded, deferred })),
       rebuild: enqueue<void, StoreError>((deferred) => ({ _tag: "rebuild", deferred })),
       exclusive: <A>(work: Effect.Effect<A, StoreError>) =>
         enqueue<unknown, StoreError>((deferred) => ({ _tag: "exclusive", work, deferred })) as Effect.Effect<A, StoreError>,

@@ -11,6 +11,8 @@
  * e!<position:12>                     envelope JSON (the log)
  * s!<stream>!<version:8>              `<position>:<count>`: one append's run of events, the
  *                                     first at (version, position), the rest consecutive in both
+ * c!<seq:12>                          ScheduleEvent JSON (the schedule log, gapless from 1; not
+ *                                     a projection: never pruned, rebuilt or checked as the task log)
  * m!head                              last committed position (decimal)
  * m!rebuild                           present while a projection rebuild runs
  * m!deleted-indexed                   present once the deleted index covers tasks deleted before it existed
@@ -57,6 +59,13 @@ export const log = (position: number): string => `e!${hex(position, 12)}`
 export const logPrefix = "e!"
 /** The position a log key holds. */
 export const positionOfLogKey = (key: string): number => parseInt(key.slice(2), 16)
+
+/** Schedule log key of a sequence number. */
+export const schedule = (seq: number): string => `c!${hex(seq, 12)}`
+/** Prefix of every schedule log key. */
+export const schedulePrefix = "c!"
+/** The sequence number a schedule log key holds. */
+export const seqOfScheduleKey = (key: string): number => parseInt(key.slice(2), 16)
 
 /** Prefix of one stream's index keys. */
 export const streamPrefix = (stream: string): string => `s!${escape(stream)}!`

@@ -20,11 +20,17 @@
  * falls behind (sliding drops), it reads the gap from the log. So there is no
  * gap and no duplicate. Pruned positions (LevelPrune) fail reads and
  * subscriptions at or below the watermark with PositionPruned.
+ *
+ * The schedule log (`c!`, LevelKeys) is encoded here before it reaches the
+ * writer (a record that does not encode fails its append, nothing queued)
+ * and decoded at read, gapless from 1 (a hole or a record that does not
+ * decode is a StoreError naming the sequence number).
  */
-import { Deferred, Effect, Exit, Option, PubSub, type Scope, Stream, SubscriptionRef } from "effect"
+import { Deferred, Effect, Exit, Option, PubSub, Schema, type Scope, Stream, SubscriptionRef } from "effect"
 import { type PositionPruned, StoreDamaged, StoreError, type EventStore, type LayerOptions, type TaskFilter, type TaskPage } from "../EventStore.ts"
 import type { TaskId } from "../Ids.ts"
 import type * as Replay from "../Replay.ts"
+import { ScheduleEvent } from "../ScheduleEvent.ts"
 import { StoreHealth } from "../StoreHealth.ts"
 import { EventDecodeError, fromEnvelope, type RecordedEvent } from "../TaskEvent.ts"
 import { storeError, type Db } from "./LevelDb.ts"
@@ -76,6 +82,36 @@ const continuing = (groups: ReadonlyArray<ReadonlyArray<RecordedEvent>>, next: n
   return events
 }
 
+const encodeSchedule = Schema.encodeUnknownSync(Schema.fromJsonString(ScheduleEvent))
+const decodeSchedule = Schema.decodeUnknownSync(Schema.fromJsonString(ScheduleEvent))
+const firstLine = (cause: unknown) => (cause instanceof Error ? cause.message : String(cause)).split("\n")[0]!
+
+/** Encodes schedule records for the writer; one that does not encode fails them all (nothing is written). */
+const encodeSchedules = (records: ReadonlyArray<ScheduleEvent>): Effect.Effect<ReadonlyArray<string>, StoreError> =>
+  Effect.try({
+    try: () =>
+      records.map((record, i) => {
+        try {
+          return encodeSchedule(record)
+        } catch (cause) {
+          throw new StoreError({ operation: "appendSchedule", reason: `schedule record ${i + 1} of ${records.length} does not encode: ${firstLine(cause)}` })
+        }
+      }),
+    catch: asStoreError("appendSchedule"),
+  })
+
+/** Decodes the schedule log's entries, checking that it is gapless from 1. */
+const decodeSchedules = (entries: ReadonlyArray<readonly [string, string]>): Array<ScheduleEvent> =>
+  entries.map(([key, value], i) => {
+    const seq = Keys.seqOfScheduleKey(key)
+    if (seq !== i + 1) throw new StoreError({ operation: "readSchedules", reason: `schedule record ${i + 1} is missing from the schedule log (found ${seq})` })
+    try {
+      return decodeSchedule(value)
+    } catch (cause) {
+      throw new StoreError({ operation: "readSchedules", reason: `stored schedule record ${seq} does not decode: ${firstLine(cause)}` })
+    }
+  })
+
 const recover = (db: Db, view: View, watermark: Prune.Watermark) =>
   attempt("open", async () => {
     view.cache.clear()
@@ -87,6 +123,8 @@ const recover = (db: Db, view: View, watermark: Prune.Watermark) =>
     if ((meta === undefined ? 0 : Number(meta)) !== view.head) {
       throw new StoreError({ operation: "open", reason: `meta head ${meta} disagrees with the last log position ${view.head}` })
     }
+    const [lastSchedule] = await db.keys({ ...Keys.prefixRange(Keys.schedulePrefix), reverse: true, limit: 1 })
+    view.scheduleHead = lastSchedule === undefined ? 0 : Keys.seqOfScheduleKey(lastSchedule)
     const counts = await db.getMany(taskStatuses.map(Keys.count))
     taskStatuses.forEach((status, i) => (view.counts[status] = Number(counts[i] ?? 0)))
   })
@@ -133,7 +171,7 @@ const keepCheckpoint = (db: Db, view: View): Effect.Effect<void, never, Scope.Sc
 /** Builds the store over an open database; the writer lives as long as the scope. */
 export const make = (db: Db, options: LayerOptions = {}): Effect.Effect<EventStore["Service"], StoreError | StoreDamaged, Scope.Scope> =>
   Effect.gen(function* () {
-    const view: View = { head: 0, counts: emptyCounts(), cache: new StateCache(options.cacheSize ?? 10_000) }
+    const view: View = { head: 0, scheduleHead: 0, counts: emptyCounts(), cache: new StateCache(options.cacheSize ?? 10_000) }
     const watermark: Prune.Watermark = { prunedThrough: 0 }
     const applyRebuild = Effect.map(rebuild(db), (rebuilt) => {
       view.head = rebuilt.head
@@ -303,6 +341,9 @@ export const make = (db: Db, options: LayerOptions = {}): Effect.Effect<EventSto
       prune: retention.prune,
       retention: retention.retention,
       dumpProjections: attempt("dumpProjections", () => db.entries(Keys.prefixRange(Keys.projectionPrefix))),
+      appendSchedule: (records) =>
+        records.length === 0 ? Effect.sync(() => view.scheduleHead) : Effect.flatMap(encodeSchedules(records), committer.appendSchedule),
+      readSchedules: attempt("readSchedules", async () => decodeSchedules(await db.entries(Keys.prefixRange(Keys.schedulePrefix)))),
       health: SubscriptionRef.get(health),
       healthChanges: SubscriptionRef.changes(health),
     }

@@ -9,7 +9,9 @@
  * commit. Sealing the group adds each touched stream's projection changes
  * once (old state -> final state: summary put, stale index keys deleted, new
  * ones put, counters adjusted), so events and projections land in the same
- * batch.
+ * batch. Schedule appends ({@link ScheduleJob}, already encoded) join the
+ * same group: their records take the schedule log's next sequence numbers
+ * and go into the same batch, beside the task log, with no projection.
  *
  * The {@link View} (head, counters, a bounded cache of stream states) is what
  * is durable; it changes only in {@link commit}, after the batch is written.
@@ -30,6 +32,13 @@ export interface AppendJob {
   readonly _tag: "append"
   readonly request: AppendRequest
   readonly deferred: Deferred.Deferred<AppendResult, AppendError>
+}
+
+/** Schedule records waiting for the writer, encoded by the store; answers the sequence number of the last. */
+export interface ScheduleJob {
+  readonly _tag: "schedule"
+  readonly encoded: ReadonlyArray<string>
+  readonly deferred: Deferred.Deferred<number, StoreError>
 }
 
 /** The outcome of one append in a group. */
@@ -59,9 +68,10 @@ export class StateCache {
   }
 }
 
-/** What is durable: the head, the status counters and recently used stream states. */
+/** What is durable: the head, the schedule log's head, the status counters and recently used stream states. */
 export interface View {
   head: number
+  scheduleHead: number
   counts: Record<TaskStatus, number>
   readonly cache: StateCache
 }
@@ -145,6 +155,8 @@ export interface Sealed {
   readonly head: number
   readonly counts: Record<TaskStatus, number>
   readonly states: ReadonlyMap<string, Replay.TaskState | null>
+  /** The schedule log's head after this group (undefined: it wrote no schedule record). */
+  readonly scheduleHead: number | undefined
 }
 
 /** A group commit under construction. */
@@ -159,6 +171,8 @@ export class Group {
   readonly after = new Map<string, Replay.TaskState>()
   /** Idempotency keys this group gives to its new tasks. */
   readonly claimed = new Set<string>()
+  /** Schedule appends taken, in order, each with the sequence number of its last record. */
+  readonly schedules: Array<{ readonly job: ScheduleJob; readonly seq: number }> = []
 
   constructor(
     readonly batch: Batch,
@@ -204,6 +218,13 @@ export class Group {
     return outcome
   }
 
+  /** Batches one schedule append; `head` is the schedule log's head before this group (used by its first one). */
+  addSchedule(job: ScheduleJob, head: number): void {
+    let seq = this.schedules.at(-1)?.seq ?? head
+    for (const record of job.encoded) this.batch.put(Keys.schedule(++seq), record)
+    this.schedules.push({ job, seq })
+  }
+
   /** Idempotency keys of the tasks this group creates (to look up their owners before sealing). */
   newKeys(): Array<string> {
     const keys: Array<string> = []
@@ -223,7 +244,7 @@ export class Group {
     if (this.events.length > 0) this.batch.put(Keys.head, String(this.head))
     const states = new Map(this.before)
     for (const [stream, state] of this.after) states.set(stream, state)
-    return { head: this.head, counts: next, states }
+    return { head: this.head, counts: next, states, scheduleHead: this.schedules.at(-1)?.seq }
   }
 }
 
@@ -231,5 +252,6 @@ export class Group {
 export const commit = (view: View, sealed: Sealed): void => {
   view.head = sealed.head
   view.counts = sealed.counts
+  if (sealed.scheduleHead !== undefined) view.scheduleHead = sealed.scheduleHead
   for (const [stream, state] of sealed.states) view.cache.set(stream, state)
 }
