@@ -11,7 +11,8 @@ import { join } from "node:path"
 import type { Browser, Page } from "playwright-core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type { Connection } from "../../apps/daemon/src/Client.ts"
-import { type DaemonProcess, tempDataDir } from "../support/DaemonProcess.ts"
+import { ok } from "../support/CliProcess.ts"
+import { type DaemonProcess, startDaemon, tempDataDir } from "../support/DaemonProcess.ts"
 import { connectTo, waitFor } from "../support/TaskPolling.ts"
 import { goTo, launchChromium, openSignedIn, outputDir, startWebDaemon, tearDown } from "./WebUiSupport.ts"
 
@@ -194,5 +195,52 @@ describe("web UI", () => {
     await page.locator("a.task-row").first().waitFor()
     expect(await page.locator("a.task-row").allTextContents()).not.toContainEqual(expect.stringContaining("to be deleted"))
     expect((await c.call((client) => client.ListTasks({ limit: 1000 }))).tasks.map((t) => t.context.taskId)).not.toContain(taskId)
+  })
+
+  it("resumes live updates above the pruned watermark when a prune removed what it missed while the daemon was away", async () => {
+    await go("#/tasks")
+    const rows = page.locator("a.task-row")
+    const shown = (await c.call((client) => client.ListTasks({ limit: 1000 }))).tasks.length
+    await expect.poll(() => rows.count()).toBe(shown)
+    // Every live-update problem the status bar shows from now on (it clears again on each retry, so a look at the end could miss it).
+    await page.evaluate(() => {
+      const seen: Array<string> = []
+      ;(globalThis as unknown as { problemsSeen: Array<string> }).problemsSeen = seen
+      new MutationObserver(() => {
+        for (const el of document.querySelectorAll(".status-problem")) if (!seen.includes(el.textContent ?? "")) seen.push(el.textContent ?? "")
+      }).observe(document.body, { childList: true, subtree: true, characterData: true })
+    })
+    await c.close()
+    expect(await daemon.stop("SIGTERM")).toBe(0)
+    await page.locator(".status-bar[data-connection=reconnecting]").waitFor()
+    // Meanwhile, on a daemon without --http (the page cannot reach it), a task runs that the page never sees,
+    // then `tasklane prune` removes every finished task: the watermark ends above the page's last folded position.
+    daemon = await startDaemon({ dataDir, args: ["--abort-grace", "1", "--shutdown-grace", "2"] })
+    c = await connectTo(daemon)
+    const { context: { taskId: missed } } = await c.call((client) =>
+      client.Trigger({ definitionId: "demo", input: { steps: 1, delaySeconds: 0 }, name: "missed by the page" })
+    )
+    await waitFor(c, missed, "done")
+    const head = (await c.call((client) => client.Info())).head
+    const report = JSON.parse(await ok(dataDir, ["prune", "--older-than", "0ms", "--json"])) as { taskIds: Array<string>; prunedThrough: number }
+    expect(report.taskIds).toContain(missed)
+    expect(report.prunedThrough).toBe(head)
+    expect((await c.call((client) => client.ListTasks({ limit: 1000 }))).tasks).toEqual([])
+    await c.close()
+    expect(await daemon.stop("SIGTERM")).toBe(0)
+    // Back on the page's address: its Subscribe from below the watermark fails with PositionPruned.
+    ;({ daemon } = await startWebDaemon(dataDir, [], signIn.host))
+    c = await connectTo(daemon)
+    await page.locator(".status-bar[data-connection=connected]").waitFor({ timeout: 15_000 })
+    await c.call((client) => client.Trigger({ definitionId: "demo", input: { steps: 1, delaySeconds: 0 }, name: "after the prune" }))
+    await expect.poll(() => rows.first().textContent(), { timeout: 10_000 }).toContain("after the prune")
+    await expect.poll(() => rows.first().locator("[data-status]").getAttribute("data-status"), { timeout: 10_000 }).toBe("done")
+    expect(await page.evaluate(() => (globalThis as unknown as { problemsSeen: Array<string> }).problemsSeen)).toEqual([])
+    await shot("resumed-after-prune")
+    // The pruned tasks stay in the open list until a reload; after it, the list is what the daemon has.
+    await page.reload()
+    await page.locator(".status-bar[data-connection=connected]").waitFor()
+    await expect.poll(() => rows.allTextContents()).toEqual([expect.stringContaining("after the prune")])
+    expect((await c.call((client) => client.ListTasks({ limit: 1000 }))).tasks.map((t) => t.context.name)).toEqual(["after the prune"])
   })
 })
