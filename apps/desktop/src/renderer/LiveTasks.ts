@@ -7,7 +7,8 @@
  * so nothing is folded twice or missed); on every reconnect it resumes from
  * the last folded position + 1, so events that happened while disconnected
  * are folded in order (if a prune removed some of them meanwhile, it resumes
- * above the pruned watermark). A task whose events do not follow on is re-read with
+ * above the pruned watermark and re-reads the unfinished tasks it holds, whose
+ * events below the watermark it skipped). A task whose events do not follow on is re-read with
  * `GetTask`. `Info` is polled every second for the status bar and the list
  * totals, and re-read soon after live changes (at most every 250 ms), so the
  * counts do not lag what the list shows. `dispose()` stops all of it.
@@ -96,7 +97,9 @@ export class LiveTasks {
       (error) => {
         if (isPositionPruned(error) && epoch === this.epoch) {
           // Pruned while this window was away: what it missed up to the watermark is gone; the log is gapless above it.
+          // Kept tasks may have events below the watermark too, which the resume skips: the unfinished ones shown are re-read.
           this.store.position = Math.max(this.store.position, error.prunedThrough)
+          for (const taskId of this.store.unfinished()) void this.refresh(taskId)
           return void this.follow()
         }
         // A transport error is followed by a reconnect (new epoch); a daemon error is retried here.

@@ -14,7 +14,7 @@
  * most once per `schedule` tick (an animation frame in the browser), with the
  * set of ids that changed, so thousands of events per second cost one render.
  */
-import { type Ids, Replay, TaskEvent, type TaskMachine } from "@tasklane/core/client"
+import { type Ids, Replay, TaskEvent, TaskMachine } from "@tasklane/core/client"
 
 type TaskState = Replay.TaskState
 type TaskId = Ids.TaskId
@@ -63,6 +63,11 @@ export class TaskStore {
       if (state !== undefined && !state.context.deleted) states.push(state)
     }
     return states.sort(compareNewestFirst)
+  }
+
+  /** The ids of known tasks not in a final status (events a resume skipped may have moved them on). */
+  unfinished(): ReadonlyArray<TaskId> {
+    return [...this.tasks.values()].filter((state) => !TaskMachine.isFinal(state.status)).map((state) => state.context.taskId)
   }
 
   /** Merges states read from the daemon (ListTasks pages, GetTask, Trigger, Abort). */
