@@ -200,32 +200,47 @@ describe("web UI", () => {
   it("resumes live updates above the pruned watermark when a prune removed what it missed while the daemon was away", async () => {
     await go("#/tasks")
     const rows = page.locator("a.task-row")
+    const statusOf = (name: string) => rows.filter({ hasText: name }).locator("[data-status]").getAttribute("data-status")
+    // A task running when the daemon stops, aborted while the page is away: its abort lands below the watermark but is kept.
+    const { context: { taskId: running } } = await c.call((client) =>
+      client.Trigger({ definitionId: "demo", input: { steps: 60, delaySeconds: 1 }, name: "running when the daemon stopped" })
+    )
+    await waitFor(c, running, ["running", "continue"])
     const shown = (await c.call((client) => client.ListTasks({ limit: 1000 }))).tasks.length
     await expect.poll(() => rows.count()).toBe(shown)
-    // Every live-update problem the status bar shows from now on (it clears again on each retry, so a look at the end could miss it).
-    await page.evaluate(() => {
-      const seen: Array<string> = []
-      ;(globalThis as unknown as { problemsSeen: Array<string> }).problemsSeen = seen
+    await expect.poll(() => statusOf("running when the daemon stopped")).toMatch(/^(running|continue)$/)
+    // Every problem the status bar shows from now on (a live-update one clears on each retry, so a look at the end could miss it).
+    // (Page-side code as a string: this file is type-checked without the DOM library.)
+    await page.evaluate(`(() => {
+      const seen = (globalThis.problemsSeen = [])
       new MutationObserver(() => {
-        for (const el of document.querySelectorAll(".status-problem")) if (!seen.includes(el.textContent ?? "")) seen.push(el.textContent ?? "")
+        for (const el of document.querySelectorAll(".status-problem")) if (!seen.includes(el.textContent)) seen.push(el.textContent)
       }).observe(document.body, { childList: true, subtree: true, characterData: true })
-    })
+    })()`)
     await c.close()
     expect(await daemon.stop("SIGTERM")).toBe(0)
     await page.locator(".status-bar[data-connection=reconnecting]").waitFor()
-    // Meanwhile, on a daemon without --http (the page cannot reach it), a task runs that the page never sees,
-    // then `tasklane prune` removes every finished task: the watermark ends above the page's last folded position.
+    // Meanwhile, on a daemon without --http (the page cannot reach it), the running task is aborted, then a task
+    // runs that the page never sees, then `tasklane prune` removes every done task: the watermark ends above the
+    // page's last folded position and above the kept task's abort.
     daemon = await startDaemon({ dataDir, args: ["--abort-grace", "1", "--shutdown-grace", "2"] })
     c = await connectTo(daemon)
+    await c.call((client) => client.Abort({ taskId: running }))
+    await waitFor(c, running, "aborted")
     const { context: { taskId: missed } } = await c.call((client) =>
       client.Trigger({ definitionId: "demo", input: { steps: 1, delaySeconds: 0 }, name: "missed by the page" })
     )
     await waitFor(c, missed, "done")
     const head = (await c.call((client) => client.Info())).head
-    const report = JSON.parse(await ok(dataDir, ["prune", "--older-than", "0ms", "--json"])) as { taskIds: Array<string>; prunedThrough: number }
+    const report = JSON.parse(await ok(dataDir, ["prune", "--older-than", "0ms", "--status", "done", "--json"])) as {
+      taskIds: Array<string>
+      prunedThrough: number
+    }
     expect(report.taskIds).toContain(missed)
+    expect(report.taskIds).not.toContain(running)
     expect(report.prunedThrough).toBe(head)
-    expect((await c.call((client) => client.ListTasks({ limit: 1000 }))).tasks).toEqual([])
+    const kept = (await c.call((client) => client.ListTasks({ limit: 1000 }))).tasks
+    expect(kept.map((t) => t.status)).not.toContain("done")
     await c.close()
     expect(await daemon.stop("SIGTERM")).toBe(0)
     // Back on the page's address: its Subscribe from below the watermark fails with PositionPruned.
@@ -234,13 +249,15 @@ describe("web UI", () => {
     await page.locator(".status-bar[data-connection=connected]").waitFor({ timeout: 15_000 })
     await c.call((client) => client.Trigger({ definitionId: "demo", input: { steps: 1, delaySeconds: 0 }, name: "after the prune" }))
     await expect.poll(() => rows.first().textContent(), { timeout: 10_000 }).toContain("after the prune")
-    await expect.poll(() => rows.first().locator("[data-status]").getAttribute("data-status"), { timeout: 10_000 }).toBe("done")
+    await expect.poll(() => statusOf("after the prune"), { timeout: 10_000 }).toBe("done")
+    await expect.poll(() => statusOf("running when the daemon stopped")).toBe("aborted")
     expect(await page.evaluate(() => (globalThis as unknown as { problemsSeen: Array<string> }).problemsSeen)).toEqual([])
     await shot("resumed-after-prune")
     // The pruned tasks stay in the open list until a reload; after it, the list is what the daemon has.
     await page.reload()
     await page.locator(".status-bar[data-connection=connected]").waitFor()
-    await expect.poll(() => rows.allTextContents()).toEqual([expect.stringContaining("after the prune")])
-    expect((await c.call((client) => client.ListTasks({ limit: 1000 }))).tasks.map((t) => t.context.name)).toEqual(["after the prune"])
+    const names = (await c.call((client) => client.ListTasks({ limit: 1000 }))).tasks.map((t) => t.context.name!)
+    expect(names).toEqual(["after the prune", ...kept.map((t) => t.context.name)])
+    await expect.poll(() => rows.allTextContents()).toEqual(names.map((name) => expect.stringContaining(name)))
   })
 })
