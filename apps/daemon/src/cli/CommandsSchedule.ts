@@ -41,13 +41,8 @@ const historyRow = (r: ScheduleEvent.ScheduleEvent): ReadonlyArray<string> => {
     case "ScheduleUpdated":
       return [Output.time(r.at), kind, ScheduleEvent.settingsText(r)]
     case "ScheduleFired": {
-      const outcome = r.queued === true
-        ? style.yellow("queued")
-        : r.skipped !== undefined
-        ? style.yellow(`skipped (${r.skipped})`)
-        : r.error !== undefined
-        ? style.red(`refused: ${r.error}`)
-        : ""
+      const told = ScheduleEvent.firedOutcome(r)
+      const outcome = told === undefined ? "" : told.outcome === "refused" ? style.red(told.text) : style.yellow(told.text)
       return [Output.time(r.at), kind, [`slot ${Output.time(r.slot)}`, r.taskId === undefined ? "" : `task ${r.taskId}`, outcome].filter((part) => part !== "").join("; ")]
     }
     case "ScheduleTriggered":

@@ -28,14 +28,10 @@ export interface Row {
 /** How many rows the panel shows before "show all". */
 export const shownAtFirst = 50
 
-const outcomeOf = (r: ScheduleEvent.ScheduleFired): { readonly outcome: Outcome; readonly details: string } =>
-  r.queued === true
-    ? { outcome: "queued", details: "queued" }
-    : r.skipped !== undefined
-    ? { outcome: "skipped", details: `skipped (${r.skipped})` }
-    : r.error !== undefined
-    ? { outcome: "refused", details: `refused: ${r.error}` }
-    : { outcome: "fired", details: "" }
+const outcomeOf = (r: ScheduleEvent.ScheduleFired): { readonly outcome: Outcome; readonly details: string } => {
+  const told = ScheduleEvent.firedOutcome(r)
+  return told === undefined ? { outcome: "fired", details: "" } : { outcome: told.outcome, details: told.text }
+}
 
 const rowOf = (r: ScheduleEvent.ScheduleEvent, key: number): Row => {
   const base = { key, at: r.at, kind: ScheduleEvent.kind(r) }
