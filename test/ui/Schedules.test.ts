@@ -4,7 +4,10 @@
  * and zone, next runs and its latest firings with their task's status
  * (linked to the task); Pause turns it paused in the view and in the daemon,
  * Resume back; Trigger now starts a task the card links; Remove (confirmed)
- * takes it off the list. Screenshot: test-output/ui/schedules.png.
+ * takes it off the list. History opens a schedule's every record, newest
+ * first (created, fired, paused, triggered), the fired and triggered rows
+ * linked to their tasks, and shows a new record when opened again.
+ * Screenshots: test-output/ui/schedules.png, schedule-history.png.
  */
 import { mkdirSync } from "node:fs"
 import { join } from "node:path"
@@ -80,6 +83,45 @@ describe("web UI: Schedules view", () => {
     await card.waitFor({ state: "detached" })
     expect(await listed(added.id)).toBeUndefined()
     await page.getByText("No schedules.").waitFor()
+  })
+
+  it("shows a schedule's history, newest first, with its tasks linked, and reloads it when opened again", async () => {
+    const added = await c.call((client) =>
+      client.ScheduleAdd({ definitionId: "quick", cron: "* * * * * *", name: "with history", input: {}, overlap: "allow", catchUp: "none" })
+    )
+    const records = () => c.call((client) => client.ScheduleHistory({ scheduleId: added.id }))
+    await expect.poll(async () => (await records()).some((r) => r._tag === "ScheduleFired" && r.taskId !== undefined), { timeout: 10_000 }).toBe(true)
+    await c.call((client) => client.SchedulePause({ scheduleId: added.id }))
+    const manual = await c.call((client) => client.ScheduleTriggerNow({ scheduleId: added.id }))
+    // Paused, so the history stops growing: the UI must show exactly these, newest first.
+    const recorded = await records()
+    const kinds = recorded.map((r) => r._tag.replace(/^Schedule/, "").toLowerCase()).reverse()
+    expect(kinds.join(" ")).toMatch(/^triggered paused( fired)+ created$/)
+    const firedTaskId = recorded.flatMap((r) => (r._tag === "ScheduleFired" && r.taskId !== undefined ? [r.taskId] : []))[0]!
+    expect((await c.call((client) => client.GetTask({ taskId: firedTaskId as never }))).context.definitionId).toBe("quick")
+
+    await goTo(page, "#/schedules")
+    const card = page.getByTestId(`schedule-${added.id}`)
+    await card.waitFor()
+    await card.getByRole("button", { name: "History", exact: true }).click()
+    const rows = card.getByTestId("schedule-history").locator("tbody tr")
+    await expect.poll(() => rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute("data-kind")))).toEqual(kinds)
+    expect(await rows.nth(1).locator("td").nth(1).textContent()).toBe("paused")
+    const triggeredRow = rows.first()
+    expect(await triggeredRow.textContent()).toContain("by hand")
+    expect(await triggeredRow.locator("a").getAttribute("href")).toBe(`#/tasks/${manual.context.taskId}`)
+    const firedRow = rows.nth(kinds.length - 2)
+    expect(await firedRow.getAttribute("data-kind")).toBe("fired")
+    expect(await firedRow.locator("a").getAttribute("href")).toBe(`#/tasks/${firedTaskId}`)
+    expect(await rows.last().textContent()).toContain('quick "with history"; cron * * * * * * (UTC); overlap allow; catch-up none')
+    await page.screenshot({ path: join(outputDir, "schedule-history.png") })
+
+    await card.getByRole("button", { name: "Hide history" }).click()
+    await card.getByTestId("schedule-history").waitFor({ state: "detached" })
+    const again = await c.call((client) => client.ScheduleTriggerNow({ scheduleId: added.id }))
+    await card.getByRole("button", { name: "History", exact: true }).click()
+    await expect.poll(() => rows.count()).toBe(kinds.length + 1)
+    expect(await rows.first().locator("a").getAttribute("href")).toBe(`#/tasks/${again.context.taskId}`)
   })
 
   it("opens from the top bar and routes back on reload", async () => {

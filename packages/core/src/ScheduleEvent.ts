@@ -1,8 +1,10 @@
 /**
  * The schedules' records: what happens to a recurring schedule (created,
  * updated by its definition, paused, resumed, fired, triggered by hand,
- * removed), as Schema classes in one tagged union, and the pure fold of
- * records into the current schedules ({@link apply}, {@link fold}).
+ * removed), as Schema classes in one tagged union, the words people read
+ * them in ({@link kind}, {@link settingsText}, {@link firedOutcome}: the CLI
+ * and the UI say the same), and the pure fold of records into the current
+ * schedules ({@link apply}, {@link fold}).
  *
  * The records are stored in the event store's schedule log
  * (`EventStore.appendSchedule` / `readSchedules`), a small log of their own
@@ -78,6 +80,25 @@ export class ScheduleRemoved extends Schema.TaggedClass<ScheduleRemoved>()("Sche
 /** Every schedule record. */
 export const ScheduleEvent = Schema.Union([ScheduleCreated, ScheduleUpdated, SchedulePaused, ScheduleResumed, ScheduleFired, ScheduleTriggered, ScheduleRemoved])
 export type ScheduleEvent = typeof ScheduleEvent.Type
+
+/** A record's kind as people read it: created, updated, paused, resumed, fired, triggered or removed. */
+export const kind = (record: ScheduleEvent): string => record._tag.replace(/^Schedule/, "").toLowerCase()
+
+/** A created or updated record's settings in words: `cron … (zone); overlap …; catch-up …; input {…}`. */
+export const settingsText = (record: ScheduleCreated | ScheduleUpdated): string =>
+  `cron ${record.cron} (${record.tz ?? "UTC"}); overlap ${record.overlap}; catch-up ${record.catchUp}; input ${JSON.stringify(record.input)}`
+
+/** What a fired record did instead of starting a task, in words (`queued`, `skipped (overlap)`, `refused: …`); undefined if it started one. */
+export const firedOutcome = (
+  record: ScheduleFired,
+): { readonly outcome: "queued" | "skipped" | "refused"; readonly text: string } | undefined =>
+  record.queued === true
+    ? { outcome: "queued", text: "queued" }
+    : record.skipped !== undefined
+    ? { outcome: "skipped", text: `skipped (${record.skipped})` }
+    : record.error !== undefined
+    ? { outcome: "refused", text: `refused: ${record.error}` }
+    : undefined
 
 /** A schedule's state from its records (the client view without `nextDue`). */
 export type ScheduleState = Omit<Schedule.ScheduleInfo, "nextDue">

@@ -6,7 +6,7 @@
  * `pause`, `resume`, `rm`, `trigger-now` (run it once now, outside its slots)
  * and `history` (every record of a schedule, a removed one's too).
  */
-import { Ids, type Schedule, type ScheduleEvent } from "@tasklane/core"
+import { Ids, type Schedule, ScheduleEvent } from "@tasklane/core"
 import { Effect } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import { withClient } from "./Connect.ts"
@@ -32,25 +32,17 @@ const describeSchedule = (s: Schedule.ScheduleInfo): string =>
     }`,
   ].join("\n")
 
-const settings = (r: { readonly cron: string; readonly tz?: string | undefined; readonly overlap: string; readonly catchUp: string; readonly input: unknown }) =>
-  `cron ${r.cron}${r.tz === undefined ? " (UTC)" : ` (${r.tz})`}; overlap ${r.overlap}; catch-up ${r.catchUp}; input ${JSON.stringify(r.input)}`
-
 /** One schedule record as a `history` row: time, kind, details. */
 const historyRow = (r: ScheduleEvent.ScheduleEvent): ReadonlyArray<string> => {
-  const kind = r._tag.replace(/^Schedule/, "").toLowerCase()
+  const kind = ScheduleEvent.kind(r)
   switch (r._tag) {
     case "ScheduleCreated":
-      return [Output.time(r.at), kind, `${r.definitionId}${r.name === undefined ? "" : ` "${r.name}"`}; ${settings(r)}${r.source === "definition" ? style.dim(" (declared by the definition)") : ""}`]
+      return [Output.time(r.at), kind, `${r.definitionId}${r.name === undefined ? "" : ` "${r.name}"`}; ${ScheduleEvent.settingsText(r)}${r.source === "definition" ? style.dim(" (declared by the definition)") : ""}`]
     case "ScheduleUpdated":
-      return [Output.time(r.at), kind, settings(r)]
+      return [Output.time(r.at), kind, ScheduleEvent.settingsText(r)]
     case "ScheduleFired": {
-      const outcome = r.queued === true
-        ? style.yellow("queued")
-        : r.skipped !== undefined
-        ? style.yellow(`skipped (${r.skipped})`)
-        : r.error !== undefined
-        ? style.red(`refused: ${r.error}`)
-        : ""
+      const told = ScheduleEvent.firedOutcome(r)
+      const outcome = told === undefined ? "" : told.outcome === "refused" ? style.red(told.text) : style.yellow(told.text)
       return [Output.time(r.at), kind, [`slot ${Output.time(r.slot)}`, r.taskId === undefined ? "" : `task ${r.taskId}`, outcome].filter((part) => part !== "").join("; ")]
     }
     case "ScheduleTriggered":

@@ -5,7 +5,8 @@
  * next runs, and the latest firings with their task's status (linked to the
  * task). Actions: pause or resume, trigger now (a task outside the slots;
  * the card links it), and remove (confirmed; a declared schedule comes back
- * at the next daemon start, so the dialog says to pause it instead).
+ * at the next daemon start, so the dialog says to pause it instead). History
+ * opens the schedule's every record under the card (ScheduleHistory.tsx).
  *
  * Data: `ScheduleList` on open, every {@link refreshMs} while open, after
  * each action and on every reconnect; a failed load keeps what was shown and
@@ -17,6 +18,7 @@ import { useApp, useConnection } from "./AppContext.ts"
 import { describeError, type TaskClient } from "./DaemonClient.ts"
 import * as Format from "./Format.ts"
 import * as Router from "./Router.ts"
+import { ScheduleHistory } from "./ScheduleHistory.tsx"
 import "./SchedulesView.css"
 import { ConfirmDialog, ErrorBanner, StatusBadge } from "./Widgets.tsx"
 
@@ -54,6 +56,7 @@ const ScheduleCard = ({ schedule, onChanged }: { readonly schedule: ScheduleInfo
   const [error, setError] = useState("")
   const [confirming, setConfirming] = useState(false)
   const [triggered, setTriggered] = useState<string | undefined>(undefined)
+  const [historyOpen, setHistoryOpen] = useState(false)
   const declared = schedule.source === "definition"
   const act = (what: string, run: () => Promise<unknown>) => {
     setBusy(true)
@@ -113,6 +116,10 @@ const ScheduleCard = ({ schedule, onChanged }: { readonly schedule: ScheduleInfo
             : <ul className="schedule-firings" data-testid="schedule-firings">{firings.map((f, i) => <FiringRow key={`${f.at}/${i}`} firing={f} />)}</ul>}
         </dd>
       </dl>
+      <button className="link" aria-expanded={historyOpen} aria-controls={`history-${scheduleId}`} onClick={() => setHistoryOpen(!historyOpen)}>
+        {historyOpen ? "Hide history" : "History"}
+      </button>
+      {historyOpen && <ScheduleHistory scheduleId={scheduleId} id={`history-${scheduleId}`} />}
       <ConfirmDialog
         open={confirming}
         title={`Remove schedule ${schedule.name ?? schedule.id}?`}
