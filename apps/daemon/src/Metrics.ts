@@ -30,7 +30,7 @@
  * Side of the hot-path line (DESIGN 7): the folding is synchronous code
  * behind `Recorder`; the follower fiber and `scrape` are Effect.
  */
-import { EventStore, type StoreHealth, type TaskEvent, TaskMachine } from "@tasklane/core"
+import { EventStore, type StoreHealth, TaskEvent, TaskMachine } from "@tasklane/core"
 import { Context, Effect, Layer, Metric } from "effect"
 import { PrometheusMetrics } from "effect/observability"
 import { followLog } from "./internal/FollowLog.ts"
@@ -79,16 +79,7 @@ interface Track {
 }
 
 /** Events that update a task metric, so need the task's definition. */
-const counted: ReadonlySet<TaskEvent.EventType> = new Set<TaskEvent.EventType>([
-  "IterationStarted",
-  "IterationContinued",
-  "RetryScheduled",
-  "MaxIterationsReached",
-  "TaskDone",
-  "TaskFailed",
-  "TaskAborted",
-  "HookFailed",
-])
+const counted: ReadonlySet<TaskEvent.EventType> = new Set<TaskEvent.EventType>(["IterationStarted", ...TaskEvent.outcomeTypes, "HookFailed"])
 
 /**
  * The metric families and the synchronous code that updates them: from

@@ -40,8 +40,6 @@ const toLogLine = (recorded: TaskEvent.RecordedEvent): TaskRpc.LogLine | undefin
 const definedOnly = <A extends object>(fields: A): { [K in keyof A]: Exclude<A[K], undefined> } =>
   Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined)) as never
 
-const finalEvents = new Set(["TaskDone", "TaskFailed", "TaskAborted", "MaxIterationsReached"])
-
 /** The handlers layer. */
 export const layer = (identity: DaemonIdentity) =>
   TaskRpc.TaskRpcs.toLayer(
@@ -60,11 +58,11 @@ export const layer = (identity: DaemonIdentity) =>
           const past = (yield* store.readStream(taskId).pipe(Effect.mapError(toDaemonError))).filter((e) => e.position <= head)
           const lines = Stream.fromIterable(past.flatMap((e) => toLogLine(e) ?? []))
           // Finished as of `head`: decided from the events read, so a task ending meanwhile is seen live.
-          if (!follow || past.some((e) => finalEvents.has(e.event._tag))) return lines
+          if (!follow || past.some((e) => TaskEvent.finalTypes.has(e.event._tag))) return lines
           const live = store.subscribe(head + 1).pipe(
             Stream.mapError(toDaemonError),
             Stream.filter((recorded) => recorded.stream === taskId),
-            Stream.takeUntil((recorded) => finalEvents.has(recorded.event._tag)),
+            Stream.takeUntil((recorded) => TaskEvent.finalTypes.has(recorded.event._tag)),
             Stream.map(toLogLine),
             Stream.filter((line): line is TaskRpc.LogLine => line !== undefined),
           )

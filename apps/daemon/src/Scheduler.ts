@@ -20,7 +20,7 @@
  */
 import { Clock, Context, Duration, Effect, Exit, Fiber, Layer, Option, Queue, Scope, Stream } from "effect"
 import type { Ids, Replay } from "@tasklane/core"
-import { EventStore } from "@tasklane/core"
+import { EventStore, TaskEvent } from "@tasklane/core"
 import { Hooks } from "./Hooks.ts"
 import { TaskQueue } from "./internal/TaskQueue.ts"
 import { Isolation } from "./Isolation.ts"
@@ -46,8 +46,6 @@ export class Scheduler extends Context.Service<
     readonly runningCount: () => number
   }
 >()("@tasklane/daemon/Scheduler") {}
-
-const finalEvents = new Set(["TaskDone", "TaskFailed", "TaskAborted", "MaxIterationsReached"])
 
 /** How long a task whose start the store could not record waits before it is tried again. */
 const retryStartMs = 1000
@@ -158,8 +156,8 @@ export const layer = (options: SchedulerOptions) =>
                 return runner.requestAbort(recorded.stream)
               default:
                 // A task that ends while waiting (aborted during its delay) leaves the queue now, not at its wake time.
-                if (finalEvents.has(event._tag)) queue.remove(recorded.stream)
-                if (finalEvents.has(event._tag) && (event as { hookDue?: boolean }).hookDue !== false) {
+                if (TaskEvent.finalTypes.has(event._tag)) queue.remove(recorded.stream)
+                if (TaskEvent.finalTypes.has(event._tag) && (event as { hookDue?: boolean }).hookDue !== false) {
                   return Effect.asVoid(startWork(hooks.runDue(recorded.stream)))
                 }
                 return Effect.void

@@ -28,7 +28,7 @@
  * tracing is on, on the follower fiber, never in the runner.
  */
 import { createHash } from "node:crypto"
-import type { TaskEvent } from "@tasklane/core"
+import { TaskEvent } from "@tasklane/core"
 import { Tracer } from "effect"
 import { OtlpResource } from "effect/observability"
 
@@ -105,16 +105,7 @@ interface Track {
 }
 
 /** Events that start or end a span or write a log record, so need the task's definition (see `record`'s `known`). */
-const ending: ReadonlySet<TaskEvent.EventType> = new Set<TaskEvent.EventType>([
-  "IterationStarted",
-  "IterationContinued",
-  "RetryScheduled",
-  "MaxIterationsReached",
-  "TaskDone",
-  "TaskFailed",
-  "TaskAborted",
-  "TaskLogged",
-])
+const ending: ReadonlySet<TaskEvent.EventType> = new Set<TaskEvent.EventType>(["IterationStarted", ...TaskEvent.outcomeTypes, "TaskLogged"])
 
 const nanos = (ms: number) => `${ms}000000`
 

@@ -186,6 +186,12 @@ export type EventType = TaskEvent["_tag"]
 /** Every event type, in declaration order. */
 export const eventTypes: ReadonlyArray<EventType> = TaskEvent.members.map((member) => member.identifier as EventType)
 
+/** The events that end a task (the task machine's final statuses: done, error, aborted, maxIterations). */
+export const finalTypes: ReadonlySet<EventType> = new Set<EventType>(["TaskDone", "TaskFailed", "TaskAborted", "MaxIterationsReached"])
+
+/** The events that end an iteration and, with it, the task or its turn: a continue, a retry, or a final event. */
+export const outcomeTypes: ReadonlySet<EventType> = new Set<EventType>(["IterationContinued", "RetryScheduled", ...finalTypes])
+
 /** Current schema version of every event type (the envelope's `v`). */
 export const schemaVersion = 1
 

@@ -47,7 +47,8 @@ export const scan = (envelopes: ReadonlyArray<unknown>) =>
 
 const taskIdArgument = Argument.String("taskId").pipe(Argument.withDescription("the task's id"))
 
-const ended = new Set(["IterationContinued", "TaskDone", "TaskFailed", "TaskAborted", "IterationInterrupted", "MaxIterationsReached", "RetryScheduled"])
+/** Events that end an iteration (its duration is shown on them). */
+const ended: ReadonlySet<string> = new Set([...TaskEvent.outcomeTypes, "IterationInterrupted"])
 
 /** `tasklane history`: time, event, iteration and iteration duration of every event. */
 export const history = Command.make("history", { taskId: taskIdArgument }, ({ taskId }) =>
