@@ -11,31 +11,16 @@
  * worker-thread isolation beside it.
  * Prints a table; run with `pnpm --filter @tasklane/daemon bench`.
  */
-import { spawn } from "node:child_process"
 import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Effect, Fiber, Stream } from "effect"
 import { connect, type Connection } from "../src/Client.ts"
+import * as BenchDaemon from "./BenchDaemon.ts"
 
-const bin = join(import.meta.dirname, "..", "bin", "tasklane.mjs")
-const config = join(import.meta.dirname, "bench.config.ts")
 const quick = process.argv.includes("--quick")
 
-const startDaemon = async (dataDir: string, concurrency: number) => {
-  const child = spawn(process.execPath, [bin, "daemon", "--data-dir", dataDir, "--config", config, "--no-examples", "--concurrency", String(concurrency), "--isolation", "inline"], {
-    stdio: ["ignore", "pipe", "inherit"],
-  })
-  await new Promise<void>((resolve, reject) => {
-    let out = ""
-    child.stdout!.on("data", (chunk) => {
-      out += chunk
-      if (out.includes(" serving ")) resolve()
-    })
-    child.on("exit", (code) => reject(new Error(`daemon exited with ${code}`)))
-  })
-  return child
-}
+const startDaemon = (dataDir: string, concurrency: number) => BenchDaemon.start(dataDir, { concurrency })
 
 const rssMb = (pid: number) => {
   const line = readFileSync(`/proc/${pid}/status`, "utf8").split("\n").find((l) => l.startsWith("VmRSS:"))!
