@@ -30,8 +30,8 @@ export interface IterationRun {
   readonly entry: TaskDefinition.Definition
   readonly state: Replay.TaskState
   readonly signal: AbortSignal
-  /** Completed (TimedOut, Forced; here also Crashed by a fault of inline code) when the iteration must end without its answer. */
-  readonly stop: Deferred.Deferred<Iteration.Outcome>
+  /** Fired (TimedOut, Forced; here also Crashed by a fault of inline code) when the iteration must end without its answer. */
+  readonly stop: Iteration.Stop
   readonly host: Iteration.Host
   readonly now: () => number
 }
@@ -167,7 +167,7 @@ export const layer = (options: IsolationOptions) =>
           const label = `task ${state.context.taskId} (${entry.id}) iteration ${state.context.iteration}`
           const owner: Containment.Owner = {
             label,
-            fault: (error, kind) => Deferred.doneUnsafe(run.stop, Exit.succeed(crashed("uncaught", faultInfo(kind, error)))),
+            fault: (error, kind) => run.stop.fire(crashed("uncaught", faultInfo(kind, error))),
           }
           return Effect.suspend(() => {
             const release = Containment.watch({ label, taskId: state.context.taskId }, run.now() + entry.timeout * 1000)
@@ -175,7 +175,6 @@ export const layer = (options: IsolationOptions) =>
               ...run,
               host: outsideHost(run.host),
               enter: (call) => enterInline(owner, call),
-              stop: Deferred.await(run.stop),
             })
             const traced = tracing === undefined
               ? iterate
@@ -193,7 +192,7 @@ export const layer = (options: IsolationOptions) =>
           onCall,
         })
         return Effect.gen(function*() {
-          const ended = yield* Effect.raceFirst(job, Deferred.await(run.stop))
+          const ended = yield* Effect.raceFirst(job, run.stop.await)
           if (ended._tag === "Answer") return { command: ended.value as Lifecycle.Command, answered: true }
           // Asked to abort before a worker took it: it stops as aborted without running.
           if (ended._tag === "Cancelled") return { command: { _tag: "Complete", result: { _tag: "Aborted" } } as const, answered: true }

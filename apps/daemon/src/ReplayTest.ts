@@ -27,7 +27,7 @@
  *   a run() that does not answer within the timeout (the definition's, or the
  *   one given) is kind `timeout`, always a divergence.
  */
-import { Clock, Duration, Effect } from "effect"
+import { Clock, Effect } from "effect"
 import { JsonDiff } from "@tasklane/core"
 import type { Lifecycle, Replay, TaskEvent } from "@tasklane/core"
 import { TaskDefinition } from "@tasklane/tasks"
@@ -163,19 +163,20 @@ export const replayIteration = (
     const logs: Array<TaskDefinition.LogEntry> = []
     let children = 0
     const abort = new AbortController()
+    const timer = Iteration.timer(entry.timeout * 1000)
     const { command, answered } = yield* Iteration.iterate({
       entry,
       state: planned.state,
       now,
       signal: abort.signal,
-      stop: Effect.as(Effect.sleep(Duration.seconds(entry.timeout)), { _tag: "TimedOut" } as Iteration.Outcome),
+      stop: timer.stop,
       host: {
         onLog: (line) => void logs.push(line),
         trigger: () => Promise.resolve({ id: `replay-test-child-${planned.iteration}-${++children}` }),
         listChildren: () => Promise.resolve([]),
       },
       adjust: (live) => ({ ...live, runtime: { ...live.runtime, isCloseToTimeout: () => false } }),
-    })
+    }).pipe(Effect.ensuring(Effect.sync(timer.cancel)))
     if (!answered) abort.abort()
     return { answer: answerOf(command), logs }
   })

@@ -16,14 +16,17 @@
  * Abort requests reach a running iteration through `requestAbort`. A task
  * has at most one iteration in flight: a second `runIteration` for a task
  * already running returns at once.
+ *
+ * Hot path: an iteration is a short Effect pipeline (no generators) around
+ * plain bookkeeping; its timer is a plain `setTimeout` on its {@link Iteration.Stop}.
  */
-import { Cause, Clock, Context, Deferred, Duration, Effect, Exit, Layer, Schedule } from "effect"
+import { Cause, Clock, Context, Duration, Effect, Exit, Layer, Schedule } from "effect"
 import type { Ids, Lifecycle, Replay } from "@tasklane/core"
 import { EventStore } from "@tasklane/core"
 import { TaskDefinition } from "@tasklane/tasks"
 import * as IterationSink from "./internal/IterationSink.ts"
 import { Isolation } from "./Isolation.ts"
-import type { Iteration } from "@tasklane/tasks/host"
+import { Iteration } from "@tasklane/tasks/host"
 import { Registry } from "./Registry.ts"
 import { Slots } from "./Slots.ts"
 import { Tasks } from "./Tasks.ts"
@@ -40,7 +43,7 @@ interface Running {
    * Ends the run without its answer: TimedOut (the iteration's timer), Forced
    * (an abort not answered within the grace period), or a fault of inline code.
    */
-  readonly stop: Deferred.Deferred<Iteration.Outcome>
+  readonly stop: Iteration.Stop
 }
 
 /** What `runIteration` did: ran it, found nothing to run, or could not record its start (queue it again). */
@@ -125,53 +128,53 @@ export const layer = (options: RunnerOptions) =>
         }
       }
 
-      const newRunning = (): Running => ({ abort: new AbortController(), stop: Deferred.makeUnsafe<Iteration.Outcome>() })
+      const newRunning = (): Running => ({ abort: new AbortController(), stop: new Iteration.Stop() })
 
       /** Whether a recorded command continues the task at once: no wait, and nobody waits for a slot. */
       const keepsSlot = (command: Lifecycle.Command) =>
         command._tag === "Complete" && command.result._tag === "Continue" && command.result.wakeAt === undefined && slots.waiting() === 0
+
+      /** Runs the started iteration of `state` under its timer; answers the command recording it, its logs and progress recorded first. */
+      const runOne = (taskId: Ids.TaskId, state: Replay.TaskState, { abort, stop }: Running): Effect.Effect<Lifecycle.Command> => {
+        const entry = registry.get(state.context.definitionId)!.definition
+        if (state.context.abortRequested) abort.abort()
+        const sink = IterationSink.make({
+          databaseLogs: entry.databaseLogs,
+          now,
+          record: (command) => Effect.ignore(record(taskId, command)),
+          context,
+        })
+        const timer = setTimeout(() => stop.fire({ _tag: "TimedOut" }), entry.timeout * 1000)
+        return isolation.iteration({ entry, state, signal: abort.signal, stop, host: host(taskId, state.context.iteration, sink), now }).pipe(
+          Effect.ensuring(Effect.sync(() => clearTimeout(timer))),
+          Effect.flatMap(({ command, answered }) => {
+            if (!answered) abort.abort()
+            return Effect.as(sink.close, command)
+          }),
+        )
+      }
 
       /**
        * Runs the started iteration of `state` and records its outcome; a
        * continue that keeps the slot records the next start in the same
        * commit and runs that iteration too, until the task waits or ends.
        */
-      const execute = (taskId: Ids.TaskId, first: Replay.TaskState, firstRun: Running) =>
-        Effect.gen(function*() {
-          let state = first
-          let current = firstRun
-          for (;;) {
-            const entry = registry.get(state.context.definitionId)!.definition
-            const { abort, stop } = current
-            if (state.context.abortRequested) abort.abort()
-            const sink = yield* IterationSink.make({
-              databaseLogs: entry.databaseLogs,
-              now,
-              record: (command) => Effect.ignore(record(taskId, command)),
-            })
-            // A plain timer, not a forked Effect.sleep: this is the per-iteration hot path.
-            const timer = setTimeout(() => Deferred.doneUnsafe(stop, Exit.succeed({ _tag: "TimedOut" })), entry.timeout * 1000)
-            const { command, answered } = yield* isolation.iteration({ entry, state, signal: abort.signal, stop, host: host(taskId, state.context.iteration, sink), now }).pipe(
-              Effect.ensuring(Effect.sync(() => clearTimeout(timer))),
-            )
-            if (!answered) abort.abort()
-            yield* sink.close
-            if (!keepsSlot(command)) {
-              running.delete(taskId)
-              yield* recordOutcome(taskId, command)
-              return
-            }
-            // Registered before the next start is recorded, so an abort request arriving meanwhile reaches it.
-            const next = newRunning()
-            running.set(taskId, next)
-            const after = yield* recordOutcome(taskId, { ...command, startNext: true } as Lifecycle.Command)
+      const execute = (taskId: Ids.TaskId, state: Replay.TaskState, current: Running): Effect.Effect<void> =>
+        Effect.flatMap(runOne(taskId, state, current), (command) => {
+          if (!keepsSlot(command)) {
+            running.delete(taskId)
+            return Effect.asVoid(recordOutcome(taskId, command))
+          }
+          // Registered before the next start is recorded, so an abort request arriving meanwhile reaches it.
+          const next = newRunning()
+          running.set(taskId, next)
+          return Effect.flatMap(recordOutcome(taskId, { ...command, startNext: true } as Lifecycle.Command), (after) => {
             if (after?.status !== "running" || after.context.iteration !== state.context.iteration + 1) {
               running.delete(taskId)
-              return
+              return Effect.void
             }
-            state = after
-            current = next
-          }
+            return execute(taskId, after, next)
+          })
         })
 
       /** Runs a started iteration; an interruption (shutdown) records it as interrupted. */
@@ -182,42 +185,50 @@ export const layer = (options: RunnerOptions) =>
           Effect.as<Started>("ran"),
         )
 
-      const runIteration = (taskId: Ids.TaskId): Effect.Effect<Started> =>
-        Effect.gen(function*() {
-          if (running.has(taskId)) return "skipped"
-          const current = yield* Effect.option(tasks.get(taskId))
-          if (current._tag === "None") return "skipped"
-          if (registry.get(current.value.context.definitionId) === undefined) {
-            const message = `no task definition "${current.value.context.definitionId}" is loaded`
-            yield* Effect.ignore(record(taskId, { _tag: "Fail", reason: "unknownDefinition", error: { message } }))
-            return "skipped"
-          }
-          // Registered before IterationStarted is recorded, so an abort request arriving meanwhile is not missed.
-          const iteration = newRunning()
-          running.set(taskId, iteration)
-          const started = yield* Effect.exit(tasks.execute(taskId, { _tag: "StartIteration" }))
-          if (Exit.isFailure(started) || started.value.status !== "running") {
-            running.delete(taskId)
-            // No longer waiting, or ended aborted instead of starting: nothing to run.
-            if (Exit.isSuccess(started)) return "skipped"
-            if (started.cause.reasons.some((reason) => Cause.isFailReason(reason) && reason.error._tag === "CommandRejected")) return "skipped"
-            yield* Effect.logWarning(`task ${taskId}: its iteration could not start; it is queued again`, started.cause)
-            return "startFailed"
-          }
-          return yield* runStarted(taskId, started.value, iteration)
+      /** Why a start was not recorded: refused by the lifecycle (nothing to run) or a store fault (queue it again). */
+      const notStarted = (taskId: Ids.TaskId, cause: Cause.Cause<unknown>): Effect.Effect<Started> => {
+        if (cause.reasons.some((reason) => Cause.isFailReason(reason) && (reason.error as { _tag?: string })._tag === "CommandRejected")) {
+          return Effect.succeed("skipped")
+        }
+        return Effect.as(Effect.logWarning(`task ${taskId}: its iteration could not start; it is queued again`, cause), "startFailed")
+      }
+
+      /** Records the start of a waiting task's next iteration and runs it. */
+      const start = (taskId: Ids.TaskId, current: Replay.TaskState): Effect.Effect<Started> => {
+        if (registry.get(current.context.definitionId) === undefined) {
+          const message = `no task definition "${current.context.definitionId}" is loaded`
+          return Effect.as(Effect.ignore(record(taskId, { _tag: "Fail", reason: "unknownDefinition", error: { message } })), "skipped")
+        }
+        // Registered before IterationStarted is recorded, so an abort request arriving meanwhile is not missed.
+        const iteration = newRunning()
+        running.set(taskId, iteration)
+        return Effect.flatMap(Effect.exit(tasks.execute(taskId, { _tag: "StartIteration" })), (started) => {
+          // No longer waiting, or ended aborted instead of starting: nothing to run.
+          if (Exit.isSuccess(started) && started.value.status === "running") return runStarted(taskId, started.value, iteration)
+          running.delete(taskId)
+          return Exit.isSuccess(started) ? Effect.succeed("skipped") : notStarted(taskId, started.cause)
         })
+      }
+
+      const runIteration = (taskId: Ids.TaskId): Effect.Effect<Started> => {
+        if (running.has(taskId)) return Effect.succeed("skipped")
+        return Effect.matchEffect(tasks.get(taskId), {
+          onFailure: () => Effect.succeed("skipped"),
+          onSuccess: (current) => (running.has(taskId) ? Effect.succeed("skipped") : start(taskId, current)),
+        })
+      }
 
       const adopt = (taskId: Ids.TaskId): Effect.Effect<Started> => {
         if (running.has(taskId)) return Effect.succeed("skipped")
         const iteration = newRunning()
         running.set(taskId, iteration)
-        return Effect.gen(function*() {
-          const current = yield* Effect.option(tasks.get(taskId))
-          if (current._tag === "None" || current.value.status !== "running" || current.value.context.iteration !== 1) {
+        return Effect.matchEffect(tasks.get(taskId), {
+          onFailure: () => Effect.sync((): Started => (running.delete(taskId), "skipped")),
+          onSuccess: (current) => {
+            if (current.status === "running" && current.context.iteration === 1) return runStarted(taskId, current, iteration)
             running.delete(taskId)
-            return "skipped"
-          }
-          return yield* runStarted(taskId, current.value, iteration)
+            return Effect.succeed("skipped")
+          },
         })
       }
 
@@ -226,7 +237,7 @@ export const layer = (options: RunnerOptions) =>
           const iteration = running.get(taskId)
           if (iteration === undefined || iteration.abort.signal.aborted) return
           iteration.abort.abort()
-          const force = Effect.andThen(Effect.sleep(Duration.seconds(options.abortGraceSeconds)), Deferred.succeed(iteration.stop, { _tag: "Forced" }))
+          const force = Effect.andThen(Effect.sleep(Duration.seconds(options.abortGraceSeconds)), Effect.sync(() => iteration.stop.fire({ _tag: "Forced" })))
           yield* Effect.forkIn(force, scope)
         })
 

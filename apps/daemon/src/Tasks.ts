@@ -6,6 +6,11 @@
  * while the runner records a result) makes the append conflict, and the
  * command is decided again on the fresh state. Nothing is stored for a
  * refused trigger (invalid input, onBeforeTrigger threw, unknown definition).
+ *
+ * Hot path: a trigger without an idempotency key, parent or onBeforeTrigger,
+ * and every command the runner records, run as short Effect pipelines over
+ * synchronous steps (no generators: each costs microseconds per call); the
+ * rare paths keep `Effect.gen`.
  */
 import { randomFillSync } from "node:crypto"
 import { Clock, Context, Effect, Layer } from "effect"
@@ -14,7 +19,7 @@ import type { TaskEvent } from "@tasklane/core"
 import { TaskDefinition } from "@tasklane/tasks"
 import { WakeAt } from "@tasklane/tasks/host"
 import { Isolation } from "./Isolation.ts"
-import { Registry } from "./Registry.ts"
+import { Registry, type Entry } from "./Registry.ts"
 import { Slots } from "./Slots.ts"
 
 /** A trigger request, from a client or from a running task (child). */
@@ -74,8 +79,6 @@ const randomBytes = (n: number): Uint8Array => {
   return pool.subarray(poolOffset - n, poolOffset)
 }
 
-const newId = Effect.map(Clock.currentTimeMillis, (now) => Ids.uuidv7(now, randomBytes(10)))
-
 /** Events with their ids and time, ready to append (plain code: a batch stamps all its items without a yield in between). */
 const stamp = (events: ReadonlyArray<TaskEvent.TaskEvent>, at: number): ReadonlyArray<TaskEvent.NewEvent> =>
   events.map((event) => ({ id: Ids.uuidv7(at, randomBytes(10)) as Ids.EventId, at, event }))
@@ -94,76 +97,83 @@ export const layer = Layer.effect(
     const registry = yield* Registry
     const isolation = yield* Isolation
     const slots = yield* Slots
+    const clock = yield* Clock.Clock
+    const now = () => clock.currentTimeMillisUnsafe()
     const inFlightKeys = new Map<string, Promise<unknown>>()
 
-    const get = (taskId: Ids.TaskId) =>
-      store.getTask(taskId).pipe(
-        Effect.mapError(toDaemonError),
-        Effect.flatMap((state) =>
-          state === undefined || state.context.deleted === true ? Effect.fail(new TaskRpc.UnknownTask({ taskId })) : Effect.succeed(state)
-        ),
-      )
-
-    const append = (stream: Ids.TaskId, expectedVersion: EventStore.ExpectedVersion, events: ReadonlyArray<TaskEvent.TaskEvent>) =>
-      Effect.flatMap(Clock.currentTimeMillis, (at) => store.append({ stream, expectedVersion, events: stamp(events, at) }))
-
-    const execute = (taskId: Ids.TaskId, command: Lifecycle.Command) =>
-      Effect.gen(function*() {
-        for (let attempt = 1; ; attempt++) {
-          const state = yield* get(taskId)
-          const options = registry.get(state.context.definitionId)?.decideOptions ?? {}
-          const events = Lifecycle.decide(state, command, options)
-          if (events instanceof Lifecycle.CommandRejected) return yield* events
-          if (events.length === 0) return state
-          const result = yield* append(taskId, state.context.version, events).pipe(
-            Effect.map((appended) => appended.state),
-            Effect.catchTag("ConcurrencyConflict", (conflict) => (attempt < 20 ? Effect.succeed(undefined) : Effect.fail(conflict))),
-            Effect.mapError(toDaemonError),
-          )
-          if (result !== undefined) return result
-        }
+    const get = (taskId: Ids.TaskId): Effect.Effect<Replay.TaskState, TaskRpc.UnknownTask | TaskRpc.DaemonError> =>
+      Effect.matchEffect(store.getTask(taskId), {
+        onFailure: (error) => Effect.fail(toDaemonError(error)),
+        onSuccess: (state) =>
+          state === undefined || state.context.deleted === true ? Effect.fail(new TaskRpc.UnknownTask({ taskId })) : Effect.succeed(state),
       })
+
+    /** Decides `command` on the task's current state and appends its events; a conflicting writer makes it decide again. */
+    const execute = (
+      taskId: Ids.TaskId,
+      command: Lifecycle.Command,
+      attempt = 1,
+    ): Effect.Effect<Replay.TaskState, Lifecycle.CommandRejected | TaskRpc.UnknownTask | TaskRpc.DaemonError> =>
+      Effect.flatMap(get(taskId), (state) => {
+        const options = registry.get(state.context.definitionId)?.decideOptions ?? {}
+        const events = Lifecycle.decide(state, command, options)
+        if (events instanceof Lifecycle.CommandRejected) return Effect.fail(events)
+        if (events.length === 0) return Effect.succeed(state)
+        const request = { stream: taskId, expectedVersion: state.context.version, events: stamp(events, now()) }
+        return Effect.matchEffect(store.append(request), {
+          onSuccess: (appended) => Effect.succeed(appended.state),
+          onFailure: (error) =>
+            error._tag === "ConcurrencyConflict" && attempt < 20 ? execute(taskId, command, attempt + 1) : Effect.fail(toDaemonError(error)),
+        })
+      })
+
+    const toInvalidInput = (invalid: TaskDefinition.InvalidInput) =>
+      new TaskRpc.InvalidInput({ definitionId: invalid.definitionId, issues: invalid.issues })
 
     /** The definition and the decoded input, or why the input is refused; no side effects. */
-    const checkInput = (request: Pick<TriggerRequest, "definitionId" | "input" | "allowPrivate">) =>
-      Effect.gen(function*() {
-        const entry = registry.get(request.definitionId)
-        if (entry === undefined || (entry.definition.isPrivate && request.allowPrivate !== true)) {
-          return yield* new TaskRpc.UnknownDefinition({ definitionId: request.definitionId })
-        }
-        if (TaskRpc.nestsDeeperThan(request.input, TaskRpc.maxInputDepth)) {
-          const message = `the input is nested deeper than ${TaskRpc.maxInputDepth} levels`
-          return yield* new TaskRpc.InvalidInput({ definitionId: request.definitionId, issues: [{ path: [], message }] })
-        }
-        const input = yield* TaskDefinition.decodeInput(entry.definition.task, request.input).pipe(
-          Effect.mapError((invalid) => new TaskRpc.InvalidInput({ definitionId: invalid.definitionId, issues: invalid.issues })),
-        )
-        return { entry, input }
-      })
+    const checkInput = (
+      request: Pick<TriggerRequest, "definitionId" | "input" | "allowPrivate">,
+    ): Effect.Effect<{ readonly entry: Entry; readonly input: unknown }, TaskRpc.UnknownDefinition | TaskRpc.InvalidInput> => {
+      const entry = registry.get(request.definitionId)
+      if (entry === undefined || (entry.definition.isPrivate && request.allowPrivate !== true)) {
+        return Effect.fail(new TaskRpc.UnknownDefinition({ definitionId: request.definitionId }))
+      }
+      if (TaskRpc.nestsDeeperThan(request.input, TaskRpc.maxInputDepth)) {
+        const message = `the input is nested deeper than ${TaskRpc.maxInputDepth} levels`
+        return Effect.fail(new TaskRpc.InvalidInput({ definitionId: request.definitionId, issues: [{ path: [], message }] }))
+      }
+      return TaskDefinition.decodeInput(entry.definition.task, request.input).pipe(
+        Effect.mapBoth({ onFailure: toInvalidInput, onSuccess: (input) => ({ entry, input }) }),
+      )
+    }
 
-    const validate = (request: TriggerRequest) =>
+    /** The checks that need the store or task code: the parent and fork source exist, onBeforeTrigger agrees. */
+    const checkRelations = (request: TriggerRequest, entry: Entry, input: unknown) =>
       Effect.gen(function*() {
-        if (request.name !== undefined && request.name.length > TaskRpc.maxNameLength) {
-          const reason = `the task name is ${request.name.length} characters long; at most ${TaskRpc.maxNameLength} are allowed`
-          return yield* new TaskRpc.InvalidRequest({ field: "name", reason })
-        }
-        const { entry, input } = yield* checkInput(request)
-        const task = entry.definition.task
         if (request.parentId !== undefined) yield* get(request.parentId)
         if (request.forkedFrom !== undefined) yield* get(request.forkedFrom.taskId)
-        if (task.onBeforeTrigger !== undefined) {
-          const refused = yield* isolation.beforeTrigger(entry.definition, {
-            input: { decoded: input, raw: request.input },
-            name: request.name,
-            parentId: request.parentId,
-          })
-          if (refused !== undefined) return yield* new TaskRpc.TriggerRefused({ definitionId: entry.definition.id, reason: refused })
-        }
-        const encoded = yield* TaskDefinition.encodeInput(task, input).pipe(
-          Effect.mapError((invalid) => new TaskRpc.InvalidInput({ definitionId: invalid.definitionId, issues: invalid.issues })),
-        )
-        return { entry, encoded }
+        if (entry.definition.task.onBeforeTrigger === undefined) return
+        const refused = yield* isolation.beforeTrigger(entry.definition, {
+          input: { decoded: input, raw: request.input },
+          name: request.name,
+          parentId: request.parentId,
+        })
+        if (refused !== undefined) return yield* new TaskRpc.TriggerRefused({ definitionId: entry.definition.id, reason: refused })
       })
+
+    const validate = (request: TriggerRequest): Effect.Effect<{ readonly entry: Entry; readonly encoded: unknown }, TriggerError> => {
+      if (request.name !== undefined && request.name.length > TaskRpc.maxNameLength) {
+        const reason = `the task name is ${request.name.length} characters long; at most ${TaskRpc.maxNameLength} are allowed`
+        return Effect.fail(new TaskRpc.InvalidRequest({ field: "name", reason }))
+      }
+      return Effect.flatMap(checkInput(request), ({ entry, input }) => {
+        const encode = TaskDefinition.encodeInput(entry.definition.task, input).pipe(
+          Effect.mapBoth({ onFailure: toInvalidInput, onSuccess: (encoded) => ({ entry, encoded }) }),
+        )
+        const related = request.parentId !== undefined || request.forkedFrom !== undefined || entry.definition.task.onBeforeTrigger !== undefined
+        return related ? Effect.andThen(checkRelations(request, entry, input), encode) : encode
+      })
+    }
 
     /** The task that owns this idempotency key, if any; a key whose task was deleted is refused. */
     const owner = (key: string) =>
@@ -182,11 +192,10 @@ export const layer = Layer.effect(
 
     /** A validated trigger with its new task id, ready to be admitted and appended (nothing stored yet). */
     const plan = (request: TriggerRequest) =>
-      Effect.gen(function*() {
-        const { entry, encoded } = yield* validate(request)
-        const taskId = (yield* newId) as Ids.TaskId
-        const now = yield* Clock.currentTimeMillis
-        const wakeAt = request.delaySeconds ? WakeAt.storableWakeAt(now + request.delaySeconds * 1000) : undefined
+      Effect.map(validate(request), ({ entry, encoded }) => {
+        const at = now()
+        const taskId = Ids.uuidv7(at, randomBytes(10)) as Ids.TaskId
+        const wakeAt = request.delaySeconds ? WakeAt.storableWakeAt(at + request.delaySeconds * 1000) : undefined
         const command: Lifecycle.Command & { readonly _tag: "Trigger" } = {
           _tag: "Trigger",
           taskId,
@@ -236,18 +245,20 @@ export const layer = Layer.effect(
         Effect.map((appended) => ({ appended, admitted })),
       )
 
-    const store_ = (request: TriggerRequest) =>
-      Effect.gen(function*() {
-        if (request.idempotencyKey !== undefined) {
-          const existing = yield* owner(request.idempotencyKey)
-          if (existing !== undefined) return existing
-        }
-        const decided = admit(yield* plan(request), true)
-        if (decided instanceof TaskRpc.DaemonError) return yield* decided
-        const { appended, admitted } = yield* appendAdmitted(decided, yield* Clock.currentTimeMillis)
-        // The caller sees the task as triggered (its start, if any, is the scheduler's business).
-        return admitted ? stateAfterTrigger(appended) : appended.state
+    /** Plans, admits and appends a new task; the caller sees it as triggered (its start, if any, is the scheduler's business). */
+    const create = (request: TriggerRequest) =>
+      Effect.flatMap(plan(request), (command) => {
+        const decided = admit(command, true)
+        if (decided instanceof TaskRpc.DaemonError) return Effect.fail(decided)
+        return Effect.map(appendAdmitted(decided, now()), ({ appended, admitted }) => (admitted ? stateAfterTrigger(appended) : appended.state))
       })
+
+    /** A new task, or the one that already owns the request's idempotency key. */
+    const store_ = (request: TriggerRequest) => {
+      const key = request.idempotencyKey
+      if (key === undefined) return create(request)
+      return Effect.flatMap(owner(key), (existing) => (existing !== undefined ? Effect.succeed(existing) : create(request)))
+    }
 
     /**
      * Holds idempotency keys for one trigger or batch: waits while another
@@ -332,7 +343,7 @@ export const layer = Layer.effect(
             return [i, one] as const
           })
           // Each append only queues its request for the writer, so all of them wait for the same few group commits.
-          const at = yield* Clock.currentTimeMillis
+          const at = now()
           yield* Effect.forEach(decided, ([i, one]) => {
             if (one instanceof TaskRpc.DaemonError) return Effect.sync(() => void (outcomes[i] = refused(one)))
             return appendAdmitted(one, at).pipe(

@@ -193,12 +193,13 @@ export const run = (
         const children: Array<TriggerParams & { readonly id: string }> = []
         const closeToTimeout = options.closeToTimeoutAt?.includes(iteration) === true
         const input = yield* decodeInput(task, state.context.input).pipe(Effect.orElseSucceed(() => state.context.input))
+        const timer = Iteration.timer(Duration.toMillis(realTimeout))
         const { command } = yield* Iteration.iterate({
           entry: definition,
           state: history.state(),
           now: clock,
           signal: abort.signal,
-          stop: Effect.as(Effect.sleep(realTimeout), { _tag: "TimedOut" } as const),
+          stop: timer.stop,
           host: {
             onLog: (entry) => void logs.push(entry),
             onProgress: (value) => void progress.push(value),
@@ -210,7 +211,7 @@ export const run = (
             listChildren: (definitionId) => options.listChildren?.(definitionId) ?? Promise.resolve([]),
           },
           adjust: (live) => ({ ...live, runtime: { ...live.runtime, isCloseToTimeout: closeToTimeout ? () => true : live.runtime.isCloseToTimeout } }),
-        })
+        }).pipe(Effect.ensuring(Effect.sync(timer.cancel)))
         for (const entry of logs) if (definition.databaseLogs) history.apply({ _tag: "Log", level: entry.level, message: entry.message, ...(entry.data === undefined ? {} : { data: entry.data }) }, decide)
         if (progress.length > 0) history.apply({ _tag: "Progress", progress: progress.at(-1)! }, decide)
         history.apply(command, decide)

@@ -5,7 +5,7 @@
  * before the iteration's outcome. Progress is recorded at most once per
  * second; the last value held back is flushed when the iteration ends.
  */
-import { Effect, Fiber } from "effect"
+import { type Context, Effect, Fiber } from "effect"
 import type { Lifecycle } from "@tasklane/core"
 import type { TaskDefinition } from "@tasklane/tasks"
 
@@ -23,53 +23,54 @@ export interface IterationSink {
 const defined = <A extends object>(fields: A): A =>
   Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined)) as A
 
-/** The sink for one iteration; `record` stores one command (failures are the caller's to log). */
+/** The sink for one iteration; `record` stores one command (failures are the caller's to log), run with `context`. */
 export const make = (options: {
   readonly databaseLogs: boolean
   readonly now: () => number
   readonly record: (command: Lifecycle.Command) => Effect.Effect<void>
-}): Effect.Effect<IterationSink> =>
-  Effect.map(Effect.context<never>(), (context) => {
-    // Commands wait here in order; one fiber records them, started by the first command (none for quiet iterations).
-    let pending: Array<Lifecycle.Command> = []
-    let writer: Fiber.Fiber<void> | undefined
-    const drain: Effect.Effect<void> = Effect.suspend(() => {
-      if (pending.length === 0) return Effect.void
-      const batch = pending
-      pending = []
-      return Effect.andThen(Effect.forEach(batch, options.record, { discard: true }), drain)
-    })
-    const offer = (command: Lifecycle.Command) => {
-      pending.push(command)
-      writer ??= Effect.runForkWith(context)(Effect.ensuring(drain, Effect.sync(() => (writer = undefined))))
-    }
-    let lastProgressAt = Number.NEGATIVE_INFINITY
-    let heldBack: TaskDefinition.Progress | undefined
-    const progressCommand = (progress: TaskDefinition.Progress): Lifecycle.Command => ({
-      _tag: "Progress",
-      progress: defined({ completed: progress.completed, total: progress.total, message: progress.message }),
-    })
-
-    return {
-      onLog: (entry) => {
-        if (!options.databaseLogs) return
-        const data = entry.error === undefined ? entry.data : defined({ data: entry.data, error: entry.error })
-        offer(defined({ _tag: "Log" as const, level: entry.level, message: entry.message, data }))
-      },
-      onProgress: (progress) => {
-        const now = options.now()
-        if (now - lastProgressAt >= progressIntervalMs) {
-          lastProgressAt = now
-          heldBack = undefined
-          offer(progressCommand(progress))
-        } else {
-          heldBack = progress
-        }
-      },
-      close: Effect.suspend(() => {
-        if (heldBack !== undefined) pending.push(progressCommand(heldBack))
-        heldBack = undefined
-        return Effect.andThen(writer === undefined ? Effect.void : Fiber.await(writer), drain)
-      }),
-    }
+  readonly context: Context.Context<never>
+}): IterationSink => {
+  const { context } = options
+  // Commands wait here in order; one fiber records them, started by the first command (none for quiet iterations).
+  let pending: Array<Lifecycle.Command> = []
+  let writer: Fiber.Fiber<void> | undefined
+  const drain: Effect.Effect<void> = Effect.suspend(() => {
+    if (pending.length === 0) return Effect.void
+    const batch = pending
+    pending = []
+    return Effect.andThen(Effect.forEach(batch, options.record, { discard: true }), drain)
   })
+  const offer = (command: Lifecycle.Command) => {
+    pending.push(command)
+    writer ??= Effect.runForkWith(context)(Effect.ensuring(drain, Effect.sync(() => (writer = undefined))))
+  }
+  let lastProgressAt = Number.NEGATIVE_INFINITY
+  let heldBack: TaskDefinition.Progress | undefined
+  const progressCommand = (progress: TaskDefinition.Progress): Lifecycle.Command => ({
+    _tag: "Progress",
+    progress: defined({ completed: progress.completed, total: progress.total, message: progress.message }),
+  })
+
+  return {
+    onLog: (entry) => {
+      if (!options.databaseLogs) return
+      const data = entry.error === undefined ? entry.data : defined({ data: entry.data, error: entry.error })
+      offer(defined({ _tag: "Log" as const, level: entry.level, message: entry.message, data }))
+    },
+    onProgress: (progress) => {
+      const now = options.now()
+      if (now - lastProgressAt >= progressIntervalMs) {
+        lastProgressAt = now
+        heldBack = undefined
+        offer(progressCommand(progress))
+      } else {
+        heldBack = progress
+      }
+    },
+    close: Effect.suspend(() => {
+      if (heldBack !== undefined) pending.push(progressCommand(heldBack))
+      heldBack = undefined
+      return Effect.andThen(writer === undefined ? Effect.void : Fiber.await(writer), drain)
+    }),
+  }
+}

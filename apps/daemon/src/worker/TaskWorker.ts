@@ -135,7 +135,8 @@ const runJob = (registry: Registry.Registry["Service"], tracing: WorkerTracing |
           state: job.state,
           now: Date.now,
           signal: abort.signal,
-          stop: Effect.never,
+          // The pool enforces the timeout and a forced abort by ending the thread.
+          stop: new Iteration.Stop(),
           host,
           adjust: sharedAbort,
         })

@@ -6,14 +6,19 @@
  * a run's answer to what is stored).
  *
  * No I/O of its own: the caller provides the clock, the abort signal, the
- * `stop` signal and the host callbacks. The same code runs an iteration
+ * `stop` signal ({@link Stop}) and the host callbacks. Hot path: an iteration
+ * is a short Effect pipeline, and a run that answers with a value or a
+ * Promise waits for "answer or stop" with one callback, no fiber. The same code runs an iteration
  * inline in the daemon, inside the daemon's worker threads, in `replay-test`
  * and in the test kit (`@tasklane/tasks/testing`), so all of them behave alike.
  */
 import { Effect } from "effect"
 import type { Lifecycle, Replay, TaskEvent } from "@tasklane/core"
 import * as TaskDefinition from "../TaskDefinition.ts"
+import type { Stop } from "./Stop.ts"
 import { storableWakeAt } from "./WakeAt.ts"
+
+export { Stop, timer } from "./Stop.ts"
 
 /** How the run of an iteration ended, before it is recorded. */
 export type Outcome =
@@ -34,8 +39,8 @@ export interface RunOnce {
   readonly output: unknown
   readonly now: () => number
   readonly signal: AbortSignal
-  /** Completes when the run must end without its answer (timeout, forced abort, a fault of its code). */
-  readonly stop: Effect.Effect<Outcome>
+  /** Fires when the run must end without its answer (timeout, forced abort, a fault of its code). */
+  readonly stop: Stop
   readonly host: Host
   /** Adjusts the controller before `run()` gets it (replay-test pins `isCloseToTimeout`). */
   readonly adjust?: ((controller: TaskDefinition.Controller<unknown, unknown>) => TaskDefinition.Controller<unknown, unknown>) | undefined
@@ -44,6 +49,42 @@ export interface RunOnce {
 }
 
 const plainCall = <A>(call: () => A): A => call()
+
+const isPromiseLike = (u: unknown): u is PromiseLike<unknown> =>
+  (typeof u === "object" || typeof u === "function") && u !== null && typeof (u as { then?: unknown }).then === "function"
+
+/** Calls task code and waits for its answer or the stop, whichever comes first; only an Effect answer runs a race of fibers. */
+const answerOrStop = (call: () => unknown, stop: Stop): Effect.Effect<Outcome> => {
+  let value: unknown
+  try {
+    value = call()
+  } catch (error) {
+    return Effect.succeed({ _tag: "Threw", error })
+  }
+  if (Effect.isEffect(value)) {
+    return (value as Effect.Effect<unknown, unknown>).pipe(
+      Effect.map((result): Outcome => ({ _tag: "Returned", result })),
+      Effect.catch((error) => Effect.succeed<Outcome>({ _tag: "Threw", error })),
+      Effect.raceFirst(stop.await),
+    )
+  }
+  if (!isPromiseLike(value)) return Effect.succeed({ _tag: "Returned", result: value })
+  const answer = value
+  return Effect.callback<Outcome>((resume) => {
+    const off = stop.listen((outcome) => resume(Effect.succeed(outcome)))
+    Promise.resolve(answer).then(
+      (result) => {
+        off()
+        resume(Effect.succeed({ _tag: "Returned", result }))
+      },
+      (error: unknown) => {
+        off()
+        resume(Effect.succeed({ _tag: "Threw", error }))
+      },
+    )
+    return Effect.sync(off)
+  })
+}
 
 /**
  * Calls `run()` once with a live controller until it answers, throws or
@@ -65,12 +106,7 @@ export const runOnce = (options: RunOnce): Effect.Effect<{ readonly outcome: Out
     })
     const controller = options.adjust?.(live) ?? live
     const enter = options.enter ?? plainCall
-    return TaskDefinition.toEffect(() => enter(() => entry.task.run({ input, controller }))).pipe(
-      Effect.map((result): Outcome => ({ _tag: "Returned", result })),
-      Effect.catch((error) => Effect.succeed<Outcome>({ _tag: "Threw", error })),
-      Effect.raceFirst(options.stop),
-      Effect.map((outcome) => ({ outcome, output })),
-    )
+    return Effect.map(answerOrStop(() => enter(() => entry.task.run({ input, controller })), options.stop), (outcome) => ({ outcome, output }))
   })
 
 const isJson = (value: unknown): boolean => {
@@ -87,6 +123,39 @@ const retryAt = (definition: TaskDefinition.Definition, attempt: number, now: nu
   return delay === undefined ? {} : { retryAt: now + delay * 1000 }
 }
 
+/** The command failing an iteration (with a retry time when the definition's retry policy gives one). */
+const failed = (entry: TaskDefinition.Definition, state: Replay.TaskState, now: number) =>
+(reason: TaskEvent.FailureReason, error: TaskEvent.ErrorInfo): Lifecycle.Command => ({
+  _tag: "Fail",
+  reason,
+  error,
+  ...retryAt(entry, state.context.attempt, now),
+})
+
+/** The command recording a `continue` answer: its next input encoded with the definition's schema, or a failure if it cannot be stored. */
+const continued = (
+  entry: TaskDefinition.Definition,
+  result: TaskDefinition.Result & { readonly _tag: "Continue" },
+  output: unknown,
+  fail: ReturnType<typeof failed>,
+): Effect.Effect<Lifecycle.Command> =>
+  Effect.map(Effect.option(TaskDefinition.encodeInput(entry.task, result.input)), (input): Lifecycle.Command => {
+    const wakeAt = result.wakeAt === undefined ? undefined : storableWakeAt(result.wakeAt)
+    // Also a schema-less input that JSON cannot hold (a function, a bigint) is refused here, not by the store.
+    if (input._tag === "None" || !isJson(output) || TaskDefinition.findNotJson(input.value) !== undefined) {
+      return fail("invalidResult", { message: TaskDefinition.describeUnstorableContinue(entry.task, result.input, output) })
+    }
+    return {
+      _tag: "Complete",
+      result: {
+        _tag: "Continue",
+        input: input.value,
+        ...(output === undefined ? {} : { output }),
+        ...(wakeAt === undefined ? {} : { wakeAt }),
+      },
+    }
+  })
+
 /**
  * The lifecycle command recording how an iteration ended (pure but for the
  * Schema encoding of a continue input).
@@ -97,62 +166,46 @@ export const toCommand = (
   outcome: Outcome,
   output: unknown,
   now: number,
-): Effect.Effect<Lifecycle.Command> =>
-  Effect.gen(function*() {
-    const attempt = state.context.attempt
-    const fail = (reason: TaskEvent.FailureReason, error: TaskEvent.ErrorInfo): Lifecycle.Command => ({
-      _tag: "Fail",
-      reason,
-      error,
-      ...retryAt(entry, attempt, now),
-    })
-    switch (outcome._tag) {
-      case "Forced":
-        return { _tag: "ForceAbort" }
-      case "TimedOut":
-        return fail("timeout", { message: `iteration ${state.context.iteration} ran past its ${entry.timeout} s timeout` })
-      case "Threw":
-        return fail("thrown", TaskDefinition.toErrorInfo(outcome.error))
-      case "Crashed":
-        return fail(outcome.reason, outcome.error)
+): Effect.Effect<Lifecycle.Command> => {
+  const fail = failed(entry, state, now)
+  switch (outcome._tag) {
+    case "Forced":
+      return Effect.succeed({ _tag: "ForceAbort" })
+    case "TimedOut":
+      return Effect.succeed(fail("timeout", { message: `iteration ${state.context.iteration} ran past its ${entry.timeout} s timeout` }))
+    case "Threw":
+      return Effect.succeed(fail("thrown", TaskDefinition.toErrorInfo(outcome.error)))
+    case "Crashed":
+      return Effect.succeed(fail(outcome.reason, outcome.error))
+  }
+  const result = outcome.result
+  if (!TaskDefinition.Result.is(result)) {
+    return Effect.succeed(fail("invalidResult", { message: "run() must answer with controller.response.done/continue/error/aborted" }))
+  }
+  switch (result._tag) {
+    case "Done": {
+      const final = result.output === undefined ? output : result.output
+      if (!isJson(final)) return Effect.succeed(fail("invalidResult", { message: "the output of done() is not JSON-serializable" }))
+      return Effect.succeed({ _tag: "Complete", result: { _tag: "Done", output: final, ...(result.message ? { message: result.message } : {}) } })
     }
-    const result = outcome.result
-    if (!TaskDefinition.Result.is(result)) {
-      return fail("invalidResult", { message: "run() must answer with controller.response.done/continue/error/aborted" })
-    }
-    switch (result._tag) {
-      case "Done": {
-        const final = result.output === undefined ? output : result.output
-        if (!isJson(final)) return fail("invalidResult", { message: "the output of done() is not JSON-serializable" })
-        return { _tag: "Complete", result: { _tag: "Done", output: final, ...(result.message ? { message: result.message } : {}) } }
-      }
-      case "Continue": {
-        const input = yield* TaskDefinition.encodeInput(entry.task, result.input).pipe(Effect.option)
-        const wakeAt = result.wakeAt === undefined ? undefined : storableWakeAt(result.wakeAt)
-        // Also a schema-less input that JSON cannot hold (a function, a bigint) is refused here, not by the store.
-        if (input._tag === "None" || !isJson(output) || TaskDefinition.findNotJson(input.value) !== undefined) {
-          return fail("invalidResult", { message: TaskDefinition.describeUnstorableContinue(entry.task, result.input, output) })
-        }
-        return {
-          _tag: "Complete",
-          result: {
-            _tag: "Continue",
-            input: input.value,
-            ...(output === undefined ? {} : { output }),
-            ...(wakeAt === undefined ? {} : { wakeAt }),
-          },
-        }
-      }
-      case "Error":
-        return { _tag: "Complete", result: { _tag: "Error", error: result.error, ...retryAt(entry, attempt, now) } }
-      case "Aborted":
-        return { _tag: "Complete", result: { _tag: "Aborted" } }
-    }
-  })
+    case "Continue":
+      return continued(entry, result, output, fail)
+    case "Error":
+      return Effect.succeed({ _tag: "Complete", result: { _tag: "Error", error: result.error, ...retryAt(entry, state.context.attempt, now) } })
+    case "Aborted":
+      return Effect.succeed({ _tag: "Complete", result: { _tag: "Aborted" } })
+  }
+}
 
 /** An iteration to run: the running task's state (its stored input and output) plus {@link RunOnce}'s host parts. */
 export interface Iterate extends Omit<RunOnce, "input" | "output"> {
   readonly state: Replay.TaskState
+}
+
+/** What an iteration ended with: the command recording it, and whether `run()` answered at all. */
+export interface Iterated {
+  readonly command: Lifecycle.Command
+  readonly answered: boolean
 }
 
 /**
@@ -161,14 +214,16 @@ export interface Iterate extends Omit<RunOnce, "input" | "output"> {
  * outcome (and whether `run()` answered at all: a run cut off by `stop`
  * should see its signal abort).
  */
-export const iterate = (options: Iterate): Effect.Effect<{ readonly command: Lifecycle.Command; readonly answered: boolean }> =>
-  Effect.gen(function*() {
-    const { entry, state } = options
-    const decoded = yield* TaskDefinition.decodeInput(entry.task, state.context.input).pipe(Effect.result)
+export const iterate = (options: Iterate): Effect.Effect<Iterated> => {
+  const { entry, state } = options
+  return Effect.flatMap(Effect.result(TaskDefinition.decodeInput(entry.task, state.context.input)), (decoded): Effect.Effect<Iterated> => {
     if (decoded._tag === "Failure") {
-      return { command: { _tag: "Fail", reason: "error", error: { message: decoded.failure.message } }, answered: true }
+      return Effect.succeed({ command: { _tag: "Fail", reason: "error", error: { message: decoded.failure.message } }, answered: true })
     }
-    const { outcome, output } = yield* runOnce({ ...options, input: decoded.success, output: state.context.output })
-    const command = yield* toCommand(entry, state, outcome, output, options.now())
-    return { command, answered: outcome._tag === "Returned" || outcome._tag === "Threw" }
+    return Effect.flatMap(runOnce({ ...options, input: decoded.success, output: state.context.output }), ({ outcome, output }) =>
+      Effect.map(toCommand(entry, state, outcome, output, options.now()), (command) => ({
+        command,
+        answered: outcome._tag === "Returned" || outcome._tag === "Threw",
+      })))
   })
+}
