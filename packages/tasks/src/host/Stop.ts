@@ -10,7 +10,8 @@ import type { Outcome } from "./Iteration.ts"
 /** The stop signal of one iteration run. */
 export class Stop {
   #outcome: Outcome | undefined
-  #listeners = new Set<(outcome: Outcome) => void>()
+  /** Made on the first `listen`: most runs answer without anyone listening twice. */
+  #listeners: Set<(outcome: Outcome) => void> | undefined
 
   /** Why it stopped, once it has. */
   get outcome(): Outcome | undefined {
@@ -21,9 +22,9 @@ export class Stop {
   fire(outcome: Outcome): void {
     if (this.#outcome !== undefined) return
     this.#outcome = outcome
-    const listeners = [...this.#listeners]
-    this.#listeners.clear()
-    for (const listener of listeners) listener(outcome)
+    const listeners = this.#listeners
+    this.#listeners = undefined
+    for (const listener of listeners ?? []) listener(outcome)
   }
 
   /** Calls `listener` when the run stops (at once if it has); returns a function that stops listening. */
@@ -32,15 +33,18 @@ export class Stop {
       listener(this.#outcome)
       return () => {}
     }
-    this.#listeners.add(listener)
-    return () => void this.#listeners.delete(listener)
+    const listeners = (this.#listeners ??= new Set())
+    listeners.add(listener)
+    return () => void listeners.delete(listener)
   }
 
   /** Waits for the stop. */
-  readonly await: Effect.Effect<Outcome> = Effect.callback<Outcome>((resume) => {
-    const off = this.listen((outcome) => resume(Effect.succeed(outcome)))
-    return Effect.sync(off)
-  })
+  get await(): Effect.Effect<Outcome> {
+    return Effect.callback<Outcome>((resume) => {
+      const off = this.listen((outcome) => resume(Effect.succeed(outcome)))
+      return Effect.sync(off)
+    })
+  }
 }
 
 /** A stop fired with TimedOut after `millis` of real time, and `cancel` to clear its timer once the run is over. */
