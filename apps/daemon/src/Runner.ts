@@ -135,24 +135,25 @@ export const layer = (options: RunnerOptions) =>
         command._tag === "Complete" && command.result._tag === "Continue" && command.result.wakeAt === undefined && slots.waiting() === 0
 
       /** Runs the started iteration of `state` under its timer; answers the command recording it, its logs and progress recorded first. */
-      const runOne = (taskId: Ids.TaskId, state: Replay.TaskState, { abort, stop }: Running): Effect.Effect<Lifecycle.Command> => {
-        const entry = registry.get(state.context.definitionId)!.definition
-        if (state.context.abortRequested) abort.abort()
-        const sink = IterationSink.make({
-          databaseLogs: entry.databaseLogs,
-          now,
-          record: (command) => Effect.ignore(record(taskId, command)),
-          context,
+      const runOne = (taskId: Ids.TaskId, state: Replay.TaskState, { abort, stop }: Running): Effect.Effect<Lifecycle.Command> =>
+        Effect.suspend(() => {
+          const entry = registry.get(state.context.definitionId)!.definition
+          if (state.context.abortRequested) abort.abort()
+          const sink = IterationSink.make({
+            databaseLogs: entry.databaseLogs,
+            now,
+            record: (command) => Effect.ignore(record(taskId, command)),
+            context,
+          })
+          const timer = setTimeout(() => stop.fire({ _tag: "TimedOut" }), entry.timeout * 1000)
+          return isolation.iteration({ entry, state, signal: abort.signal, stop, host: host(taskId, state.context.iteration, sink), now }).pipe(
+            Effect.ensuring(Effect.sync(() => clearTimeout(timer))),
+            Effect.flatMap(({ command, answered }) => {
+              if (!answered) abort.abort()
+              return Effect.as(sink.close, command)
+            }),
+          )
         })
-        const timer = setTimeout(() => stop.fire({ _tag: "TimedOut" }), entry.timeout * 1000)
-        return isolation.iteration({ entry, state, signal: abort.signal, stop, host: host(taskId, state.context.iteration, sink), now }).pipe(
-          Effect.ensuring(Effect.sync(() => clearTimeout(timer))),
-          Effect.flatMap(({ command, answered }) => {
-            if (!answered) abort.abort()
-            return Effect.as(sink.close, command)
-          }),
-        )
-      }
 
       /**
        * Runs the started iteration of `state` and records its outcome; a
