@@ -286,6 +286,34 @@ export const toEnvelope = (recorded: RecordedEvent): typeof EventEnvelope.Encode
   }
 }
 
+/** A number as `JSON.stringify` writes it (non-finite numbers are `null`). */
+const jsonNumber = (n: number): string => (Number.isFinite(n) ? String(n) : "null")
+
+/**
+ * The stored JSON of a recorded event: exactly the bytes of
+ * `JSON.stringify(toEnvelope(recorded))` (a test keeps them equal), built
+ * without the envelope object and the body copy that exist only to be
+ * stringified. The body is encoded (checked) as in {@link toEnvelope}; an event
+ * that does not encode throws.
+ */
+export const encodeEnvelope = (recorded: RecordedEvent): string => {
+  const encoded = encodeEvent(recorded.event)
+  const type = JSON.stringify(encoded._tag)
+  // The encoded body starts with its `_tag` (the schema's first field); the data is the rest.
+  const body = JSON.stringify(encoded)
+  const tagged = `{"_tag":${type}`
+  let data: string
+  if (body.startsWith(tagged) && (body[tagged.length] === "," || body[tagged.length] === "}")) {
+    data = body.length === tagged.length + 1 ? "{}" : "{" + body.slice(tagged.length + 1)
+  } else {
+    const { _tag, ...rest } = encoded
+    data = JSON.stringify(rest)
+  }
+  return `{"id":${JSON.stringify(recorded.id)},"stream":${JSON.stringify(recorded.stream)},"version":${jsonNumber(recorded.version)},"position":${
+    jsonNumber(recorded.position)
+  },"type":${type},"at":${jsonNumber(recorded.at)},"data":${data},"v":${schemaVersion}}`
+}
+
 // A current-version envelope is checked in one pass, by a union keyed on `type` whose members
 // hold each event's fields under `data` (a third faster than the two steps below; `type` must stay
 // the union's only literal field, or Schema's candidate index takes a much slower path). Whatever

@@ -19,7 +19,7 @@
 import { Schema, type Deferred } from "effect"
 import { ConcurrencyConflict, InvalidTransition, StoreError, type AppendRequest, type AppendResult } from "../EventStore.ts"
 import * as Replay from "../Replay.ts"
-import { toEnvelope, type RecordedEvent } from "../TaskEvent.ts"
+import { encodeEnvelope, type RecordedEvent } from "../TaskEvent.ts"
 import { taskStatuses, type TaskStatus } from "../TaskMachine.ts"
 import type { Batch } from "./LevelDb.ts"
 import * as Keys from "./LevelKeys.ts"
@@ -204,7 +204,7 @@ export class Group {
     if (outcome._tag === "accepted" && outcome.result.events.length > 0) {
       try {
         const recorded = outcome.result.events
-        const envelopes = recorded.map((e) => JSON.stringify(toEnvelope(e)))
+        const envelopes = recorded.map(encodeEnvelope)
         for (let i = 0; i < recorded.length; i++) this.batch.put(Keys.log(recorded[i]!.position), envelopes[i]!)
         const first = recorded[0]!
         this.batch.put(Keys.streamEvent(stream, first.version), Keys.streamRun(first.position, recorded.length))
