@@ -102,10 +102,11 @@ export const writeProjections = (
 ): void => {
   batch.put(Keys.task(stream), JSON.stringify(after))
   if (!Keys.sameIndexRecords(before, after)) {
-    const old = Keys.indexRecords(before)
-    const now = Keys.indexRecords(after)
-    for (const key of old.keys()) if (!now.has(key)) batch.del(key)
-    for (const [key, value] of now) if (old.get(key) !== value) batch.put(key, value)
+    // Usually only the status key changes; every record's value is the task id.
+    const old = Keys.indexKeys(before)
+    const now = Keys.indexKeys(after)
+    for (const key of old) if (!now.includes(key)) batch.del(key)
+    for (const key of now) if (!old.includes(key)) batch.put(key, after.context.taskId)
   }
   const was = Keys.countedStatus(before)
   const is = Keys.countedStatus(after)
