@@ -10,6 +10,7 @@
  */
 import { Option, Schema } from "effect"
 import { DefinitionId, EventId, TaskId } from "./Ids.ts"
+import { compileBodies } from "./internal/EventJson.ts"
 
 /** A JSON value as stored (input, output, log data). */
 export const Json = Schema.Unknown
@@ -286,6 +287,26 @@ export const toEnvelope = (recorded: RecordedEvent): typeof EventEnvelope.Encode
   }
 }
 
+// The writer compiled from the bodies' schema (internal/EventJson.ts) checks and writes a body's
+// data directly; what it does not take plainly goes through Schema's encode.
+const writeData = compileBodies(TaskEventBody.members.map((member) => member.ast))
+
+/** An event's envelope `type` and `data` JSON, encoded (checked) by its schema; throws when it does not encode. */
+const encodeData = (event: TaskEvent): { readonly type: string; readonly data: string } => {
+  const data = typeof event._tag === "string" ? writeData(event) : undefined
+  if (data !== undefined) return { type: JSON.stringify(event._tag), data }
+  const encoded = encodeEvent(event)
+  const type = JSON.stringify(encoded._tag)
+  // The encoded body starts with its `_tag` (the schema's first field); the data is the rest.
+  const body = JSON.stringify(encoded)
+  const tagged = `{"_tag":${type}`
+  if (body.startsWith(tagged) && (body[tagged.length] === "," || body[tagged.length] === "}")) {
+    return { type, data: body.length === tagged.length + 1 ? "{}" : "{" + body.slice(tagged.length + 1) }
+  }
+  const { _tag, ...rest } = encoded
+  return { type, data: JSON.stringify(rest) }
+}
+
 /** A number as `JSON.stringify` writes it (non-finite numbers are `null`). */
 const jsonNumber = (n: number): string => (Number.isFinite(n) ? String(n) : "null")
 
@@ -297,18 +318,7 @@ const jsonNumber = (n: number): string => (Number.isFinite(n) ? String(n) : "nul
  * that does not encode throws.
  */
 export const encodeEnvelope = (recorded: RecordedEvent): string => {
-  const encoded = encodeEvent(recorded.event)
-  const type = JSON.stringify(encoded._tag)
-  // The encoded body starts with its `_tag` (the schema's first field); the data is the rest.
-  const body = JSON.stringify(encoded)
-  const tagged = `{"_tag":${type}`
-  let data: string
-  if (body.startsWith(tagged) && (body[tagged.length] === "," || body[tagged.length] === "}")) {
-    data = body.length === tagged.length + 1 ? "{}" : "{" + body.slice(tagged.length + 1)
-  } else {
-    const { _tag, ...rest } = encoded
-    data = JSON.stringify(rest)
-  }
+  const { type, data } = encodeData(recorded.event)
   return `{"id":${JSON.stringify(recorded.id)},"stream":${JSON.stringify(recorded.stream)},"version":${jsonNumber(recorded.version)},"position":${
     jsonNumber(recorded.position)
   },"type":${type},"at":${jsonNumber(recorded.at)},"data":${data},"v":${schemaVersion}}`

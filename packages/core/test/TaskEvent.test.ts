@@ -1,5 +1,7 @@
+import { Schema } from "effect"
 import * as fc from "fast-check"
 import { describe, expect, it } from "vitest"
+import { compileBodies } from "../src/internal/EventJson.ts"
 import type { DefinitionId, EventId, TaskId } from "../src/Ids.ts"
 import * as TaskEvent from "../src/TaskEvent.ts"
 
@@ -71,5 +73,48 @@ describe("TaskEvent.encodeEnvelope", () => {
     const bad = recorded({ _tag: "TaskLogged", level: "loud", message: 1 } as unknown as TaskEvent.TaskEvent)
     expect(() => TaskEvent.toEnvelope(bad)).toThrow()
     expect(() => TaskEvent.encodeEnvelope(bad)).toThrow()
+  })
+
+  it("agrees with Schema's encode on arbitrary bodies, valid or not (same bytes, or both throw)", () => {
+    const fieldNames = [...new Set(TaskEvent.TaskEvent.members.flatMap((member) => Object.keys(member.fields)))].filter((name) => name !== "_tag")
+    const value = fc.oneof(
+      fc.string(), fc.integer(), fc.double(), fc.boolean(), fc.constant(undefined), fc.constant(null), fc.jsonValue({ maxDepth: 2 }),
+      fc.constantFrom("info", "warn", "onDone", "timeout", "crash", "shutdown"),
+      fc.record({ message: fc.oneof(fc.string(), fc.integer()), code: fc.option(fc.string(), { nil: undefined }), extra: fc.integer() }, { requiredKeys: [] }),
+      fc.record({ completed: fc.oneof(fc.integer(), fc.string()), total: fc.option(fc.double(), { nil: undefined }) }, { requiredKeys: [] }),
+      fc.record({ taskId: fc.string(), iteration: fc.integer() }, { requiredKeys: [] }),
+    )
+    const body = fc.record({
+      _tag: fc.constantFrom<string>(...TaskEvent.eventTypes, "NoSuchEvent"),
+      fields: fc.dictionary(fc.constantFrom(...fieldNames, "extra"), value, { maxKeys: 6 }),
+    }).map(({ _tag, fields }) => ({ ...fields, _tag }) as unknown as TaskEvent.TaskEvent)
+    // A valid event of each type with up to two fields replaced by arbitrary values (or removed, or added).
+    const mutated = fc.record({
+      base: fc.constantFrom(...everyType),
+      changes: fc.array(fc.tuple(fc.constantFrom(...fieldNames, "extra"), value), { maxLength: 2 }),
+    }).map(({ base, changes }) => {
+      const event: Record<string, unknown> = { ...base }
+      for (const [name, changed] of changes) event[name] = changed
+      return event as unknown as TaskEvent.TaskEvent
+    })
+    const outcome = (f: () => string) => {
+      try {
+        return f()
+      } catch {
+        return "throws"
+      }
+    }
+    fc.assert(
+      fc.property(fc.oneof(body, mutated, fc.constantFrom(...everyType)), (event) => {
+        const expected = outcome(() => JSON.stringify(TaskEvent.toEnvelope(recorded(event))))
+        expect(outcome(() => TaskEvent.encodeEnvelope(recorded(event)))).toBe(expected)
+      }),
+      { numRuns: 3000 },
+    )
+  })
+
+  it("writes every event type without Schema's parser (the compiled writer takes each)", () => {
+    const writeData = compileBodies(TaskEvent.TaskEvent.members.map((member) => Schema.Struct(member.fields).ast))
+    for (const event of everyType) expect(writeData(event)).toBeDefined()
   })
 })
