@@ -42,7 +42,16 @@ import type { TaskContext, TaskStatus } from "../TaskMachine.ts"
 
 const MAX_TIME = 2 ** 48 - 1
 
-const hex = (value: number, width: number): string => value.toString(16).padStart(width, "0")
+/**
+ * Fixed-width lowercase hex of a non-negative integer. Above 2^30 the number
+ * is not a small integer to V8 and `toString(16)` takes its slow double path,
+ * so the high and low 24 bits are written separately (the same digits).
+ */
+export const hex = (value: number, width: number): string => {
+  if (value < 0x40000000) return value.toString(16).padStart(width, "0")
+  const high = Math.floor(value / 0x1000000)
+  return high.toString(16).padStart(width - 6, "0") + (value - high * 0x1000000).toString(16).padStart(6, "0")
+}
 
 /** Escapes a variable key part so it cannot contain `!`. */
 export const escape = (part: string): string => (part.includes("%") || part.includes("!") ? part.replace(/%/g, "%25").replace(/!/g, "%21") : part)
