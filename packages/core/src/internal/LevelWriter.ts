@@ -243,8 +243,9 @@ export class Group {
     for (const [stream, after] of this.after) writeProjections(this.batch, stream, this.before.get(stream) ?? Replay.initial, after, next, claim)
     writeCounts(this.batch, counts, next)
     if (this.events.length > 0) this.batch.put(Keys.head, String(this.head))
-    const states = new Map(this.before)
-    for (const [stream, state] of this.after) states.set(stream, state)
+    // Every touched stream has a `before`; its state is the `after`, if any append to it was accepted.
+    const states = new Map<string, Replay.TaskState | null>()
+    for (const [stream, before] of this.before) states.set(stream, this.after.get(stream) ?? before)
     return { head: this.head, counts: next, states, scheduleHead: this.schedules.at(-1)?.seq }
   }
 }
