@@ -47,6 +47,14 @@ export type Outcome = { readonly _tag: "accepted"; readonly result: AppendResult
 /** A bounded map of stream states, least recently used first. `null` records a stream known not to exist. */
 export class StateCache {
   readonly #entries = new Map<string, Replay.TaskState | null>()
+  /**
+   * A live iterator over the keys, at the least recently used one: every key
+   * before it was evicted or set again (moved to the end). Evicting through a
+   * fresh `keys()` would step over every deleted slot at the start of the
+   * Map's table each time (V8 compacts them only when it rehashes), several
+   * µs an eviction once the cache is full.
+   */
+  #oldest: Iterator<string> | undefined
   constructor(readonly capacity: number) {}
   /** The cached state, `null` when known absent, undefined when not cached. */
   get(stream: string): Replay.TaskState | null | undefined {
@@ -56,15 +64,19 @@ export class StateCache {
   set(stream: string, state: Replay.TaskState | null): void {
     this.#entries.delete(stream)
     this.#entries.set(stream, state)
-    if (this.#entries.size <= this.capacity) return
-    for (const key of this.#entries.keys()) {
-      this.#entries.delete(key)
-      if (this.#entries.size <= this.capacity) return
+    while (this.#entries.size > this.capacity) {
+      let next = this.#oldest?.next()
+      if (next === undefined || next.done === true) {
+        this.#oldest = this.#entries.keys()
+        next = this.#oldest.next()
+      }
+      this.#entries.delete(next.value as string)
     }
   }
   /** Forgets everything (after a rebuild). */
   clear(): void {
     this.#entries.clear()
+    this.#oldest = undefined
   }
 }
 
