@@ -293,18 +293,10 @@ const writeData = compileBodies(TaskEventBody.members.map((member) => member.ast
 
 /** An event's envelope `type` and `data` JSON, encoded (checked) by its schema; throws when it does not encode. */
 const encodeData = (event: TaskEvent): { readonly type: string; readonly data: string } => {
-  const data = typeof event._tag === "string" ? writeData(event) : undefined
+  const data = typeof event === "object" && event !== null ? writeData(event) : undefined
   if (data !== undefined) return { type: JSON.stringify(event._tag), data }
-  const encoded = encodeEvent(event)
-  const type = JSON.stringify(encoded._tag)
-  // The encoded body starts with its `_tag` (the schema's first field); the data is the rest.
-  const body = JSON.stringify(encoded)
-  const tagged = `{"_tag":${type}`
-  if (body.startsWith(tagged) && (body[tagged.length] === "," || body[tagged.length] === "}")) {
-    return { type, data: body.length === tagged.length + 1 ? "{}" : "{" + body.slice(tagged.length + 1) }
-  }
-  const { _tag, ...rest } = encoded
-  return { type, data: JSON.stringify(rest) }
+  const { _tag, ...rest } = encodeEvent(event)
+  return { type: JSON.stringify(_tag), data: JSON.stringify(rest) }
 }
 
 /** A number as `JSON.stringify` writes it (non-finite numbers are `null`). */
