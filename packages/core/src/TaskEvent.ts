@@ -10,6 +10,7 @@
  */
 import { Option, Schema } from "effect"
 import { DefinitionId, EventId, TaskId } from "./Ids.ts"
+import { compileBodies } from "./internal/EventJson.ts"
 
 /** A JSON value as stored (input, output, log data). */
 export const Json = Schema.Unknown
@@ -284,6 +285,35 @@ export const toEnvelope = (recorded: RecordedEvent): typeof EventEnvelope.Encode
     data,
     v: schemaVersion,
   }
+}
+
+// The writer compiled from the bodies' schema (internal/EventJson.ts) checks and writes a body's
+// data directly; what it does not take plainly goes through Schema's encode.
+const writeData = compileBodies(TaskEventBody.members.map((member) => member.ast))
+
+/** An event's envelope `type` and `data` JSON, encoded (checked) by its schema; throws when it does not encode. */
+const encodeData = (event: TaskEvent): { readonly type: string; readonly data: string } => {
+  const data = typeof event === "object" && event !== null ? writeData(event) : undefined
+  if (data !== undefined) return { type: JSON.stringify(event._tag), data }
+  const { _tag, ...rest } = encodeEvent(event)
+  return { type: JSON.stringify(_tag), data: JSON.stringify(rest) }
+}
+
+/** A number as `JSON.stringify` writes it (non-finite numbers are `null`). */
+const jsonNumber = (n: number): string => (Number.isFinite(n) ? String(n) : "null")
+
+/**
+ * The stored JSON of a recorded event: exactly the bytes of
+ * `JSON.stringify(toEnvelope(recorded))` (a test keeps them equal), built
+ * without the envelope object and the body copy that exist only to be
+ * stringified. The body is encoded (checked) as in {@link toEnvelope}; an event
+ * that does not encode throws.
+ */
+export const encodeEnvelope = (recorded: RecordedEvent): string => {
+  const { type, data } = encodeData(recorded.event)
+  return `{"id":${JSON.stringify(recorded.id)},"stream":${JSON.stringify(recorded.stream)},"version":${jsonNumber(recorded.version)},"position":${
+    jsonNumber(recorded.position)
+  },"type":${type},"at":${jsonNumber(recorded.at)},"data":${data},"v":${schemaVersion}}`
 }
 
 // A current-version envelope is checked in one pass, by a union keyed on `type` whose members

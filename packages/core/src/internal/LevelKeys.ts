@@ -42,7 +42,16 @@ import type { TaskContext, TaskStatus } from "../TaskMachine.ts"
 
 const MAX_TIME = 2 ** 48 - 1
 
-const hex = (value: number, width: number): string => value.toString(16).padStart(width, "0")
+/**
+ * Fixed-width lowercase hex of a non-negative integer. Above 2^30 the number
+ * is not a small integer to V8 and `toString(16)` takes its slow double path,
+ * so the high and low 24 bits are written separately (the same digits).
+ */
+export const hex = (value: number, width: number): string => {
+  if (value < 0x40000000) return value.toString(16).padStart(width, "0")
+  const high = Math.floor(value / 0x1000000)
+  return high.toString(16).padStart(width - 6, "0") + (value - high * 0x1000000).toString(16).padStart(6, "0")
+}
 
 /** Escapes a variable key part so it cannot contain `!`. */
 export const escape = (part: string): string => (part.includes("%") || part.includes("!") ? part.replace(/%/g, "%25").replace(/!/g, "%21") : part)
@@ -143,25 +152,24 @@ export const sameIndexRecords = (a: TaskState, b: TaskState): boolean =>
   a.context.parentId === b.context.parentId
 
 /**
- * The index records (key -> value) of a task state, except the summary, the
- * idempotency owner and the counters, which the writer handles itself. A
- * deleted task is listed nowhere but in the deleted index, and a hook still
- * due stays indexed (hooks run at least once).
+ * The index keys of a task state (each record's value is the task id),
+ * except the summary, the idempotency owner and the counters, which the
+ * writer handles itself. A deleted task is listed nowhere but in the deleted
+ * index, and a hook still due stays indexed (hooks run at least once).
  */
-export const indexRecords = (state: TaskState): Map<string, string> => {
-  const records = new Map<string, string>()
-  if (state.status === "untriggered") return records
+export const indexKeys = (state: TaskState): Array<string> => {
+  if (state.status === "untriggered") return []
   const ctx = state.context
-  const stream = ctx.taskId
-  if (ctx.pendingHook !== undefined) records.set(hookPrefix + escape(stream), stream)
   const suffix = created(ctx)
-  if (ctx.deleted === true) {
-    records.set(deletedPrefix + suffix, stream)
-    return records
-  }
-  records.set(listPrefix.all() + suffix, stream)
-  records.set(listPrefix.status(state.status) + suffix, stream)
-  records.set(listPrefix.definition(ctx.definitionId) + suffix, stream)
-  if (ctx.parentId !== undefined) records.set(listPrefix.parent(ctx.parentId) + suffix, stream)
-  return records
+  const keys = ctx.deleted === true ? [deletedPrefix + suffix] : [
+    listPrefix.all() + suffix,
+    listPrefix.status(state.status) + suffix,
+    listPrefix.definition(ctx.definitionId) + suffix,
+  ]
+  if (ctx.deleted !== true && ctx.parentId !== undefined) keys.push(listPrefix.parent(ctx.parentId) + suffix)
+  if (ctx.pendingHook !== undefined) keys.push(hookPrefix + escape(ctx.taskId))
+  return keys
 }
+
+/** The index records (key -> value) of a task state: {@link indexKeys}, each with the task id. */
+export const indexRecords = (state: TaskState): Map<string, string> => new Map(indexKeys(state).map((key) => [key, state.context.taskId]))

@@ -19,7 +19,7 @@
 import { Schema, type Deferred } from "effect"
 import { ConcurrencyConflict, InvalidTransition, StoreError, type AppendRequest, type AppendResult } from "../EventStore.ts"
 import * as Replay from "../Replay.ts"
-import { toEnvelope, type RecordedEvent } from "../TaskEvent.ts"
+import { encodeEnvelope, type RecordedEvent } from "../TaskEvent.ts"
 import { taskStatuses, type TaskStatus } from "../TaskMachine.ts"
 import type { Batch } from "./LevelDb.ts"
 import * as Keys from "./LevelKeys.ts"
@@ -47,6 +47,14 @@ export type Outcome = { readonly _tag: "accepted"; readonly result: AppendResult
 /** A bounded map of stream states, least recently used first. `null` records a stream known not to exist. */
 export class StateCache {
   readonly #entries = new Map<string, Replay.TaskState | null>()
+  /**
+   * A live iterator over the keys, at the least recently used one: every key
+   * before it was evicted or set again (moved to the end). Evicting through a
+   * fresh `keys()` would step over every deleted slot at the start of the
+   * Map's table each time (V8 compacts them only when it rehashes), several
+   * µs an eviction once the cache is full.
+   */
+  #oldest: Iterator<string> | undefined
   constructor(readonly capacity: number) {}
   /** The cached state, `null` when known absent, undefined when not cached. */
   get(stream: string): Replay.TaskState | null | undefined {
@@ -56,15 +64,19 @@ export class StateCache {
   set(stream: string, state: Replay.TaskState | null): void {
     this.#entries.delete(stream)
     this.#entries.set(stream, state)
-    if (this.#entries.size <= this.capacity) return
-    for (const key of this.#entries.keys()) {
-      this.#entries.delete(key)
-      if (this.#entries.size <= this.capacity) return
+    while (this.#entries.size > this.capacity) {
+      let next = this.#oldest?.next()
+      if (next === undefined || next.done === true) {
+        this.#oldest = this.#entries.keys()
+        next = this.#oldest.next()
+      }
+      this.#entries.delete(next.value as string)
     }
   }
   /** Forgets everything (after a rebuild). */
   clear(): void {
     this.#entries.clear()
+    this.#oldest = undefined
   }
 }
 
@@ -102,10 +114,11 @@ export const writeProjections = (
 ): void => {
   batch.put(Keys.task(stream), JSON.stringify(after))
   if (!Keys.sameIndexRecords(before, after)) {
-    const old = Keys.indexRecords(before)
-    const now = Keys.indexRecords(after)
-    for (const key of old.keys()) if (!now.has(key)) batch.del(key)
-    for (const [key, value] of now) if (old.get(key) !== value) batch.put(key, value)
+    // Usually only the status key changes; every record's value is the task id.
+    const old = Keys.indexKeys(before)
+    const now = Keys.indexKeys(after)
+    for (const key of old) if (!now.includes(key)) batch.del(key)
+    for (const key of now) if (!old.includes(key)) batch.put(key, after.context.taskId)
   }
   const was = Keys.countedStatus(before)
   const is = Keys.countedStatus(after)
@@ -204,7 +217,7 @@ export class Group {
     if (outcome._tag === "accepted" && outcome.result.events.length > 0) {
       try {
         const recorded = outcome.result.events
-        const envelopes = recorded.map((e) => JSON.stringify(toEnvelope(e)))
+        const envelopes = recorded.map(encodeEnvelope)
         for (let i = 0; i < recorded.length; i++) this.batch.put(Keys.log(recorded[i]!.position), envelopes[i]!)
         const first = recorded[0]!
         this.batch.put(Keys.streamEvent(stream, first.version), Keys.streamRun(first.position, recorded.length))
@@ -242,8 +255,9 @@ export class Group {
     for (const [stream, after] of this.after) writeProjections(this.batch, stream, this.before.get(stream) ?? Replay.initial, after, next, claim)
     writeCounts(this.batch, counts, next)
     if (this.events.length > 0) this.batch.put(Keys.head, String(this.head))
-    const states = new Map(this.before)
-    for (const [stream, state] of this.after) states.set(stream, state)
+    // Every touched stream has a `before`; its state is the `after`, if any append to it was accepted.
+    const states = new Map<string, Replay.TaskState | null>()
+    for (const [stream, before] of this.before) states.set(stream, this.after.get(stream) ?? before)
     return { head: this.head, counts: next, states, scheduleHead: this.schedules.at(-1)?.seq }
   }
 }

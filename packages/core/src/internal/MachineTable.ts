@@ -72,9 +72,11 @@ const table = compile()
 export const transitionInPlace = (status: Status, context: TaskContext, event: MachineEvent): Status | undefined => {
   const candidates = table.get(status)?.get(event.type)
   if (candidates === undefined) return undefined
+  // One arguments object for every guard and assignment of this event (they only read it).
+  const args: Args = { context, event }
   for (const candidate of candidates) {
-    if (candidate.guard !== undefined && !candidate.guard({ context, event })) continue
-    for (const assignment of candidate.assignments) Object.assign(context, assignment({ context, event }))
+    if (candidate.guard !== undefined && !candidate.guard(args)) continue
+    for (const assignment of candidate.assignments) Object.assign(context, assignment(args))
     return candidate.target ?? status
   }
   return undefined
