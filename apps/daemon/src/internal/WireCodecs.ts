@@ -1,0 +1,194 @@
+/**
+ * Effect's JSON `codecFor` for the RPC socket, with encoders for replies and
+ * stream chunks compiled from the contract's schemas. Hot-path plumbing (plain
+ * code behind RpcSerialization's `codecFor`; DESIGN §7).
+ *
+ * Why: RpcServer encodes every reply with Schema, and for a Trigger that is
+ * the whole TaskState, about 5 µs a reply, for data the daemon built itself.
+ * The compiled encoder walks the value once along the schema's AST and builds
+ * what `Schema.toCodecJson` builds: the struct's own keys in schema order (a
+ * key there but `undefined` as null, an absent optional key absent),
+ * strings, booleans, literals and finite numbers as they are, `Unknown`
+ * (`Json`) values as they are once they are seen to be plain JSON. Checks
+ * (brands, lengths) are not run: the values are the daemon's own.
+ *
+ * Anything it is not sure of gives up and the stock codec encodes the whole
+ * value (so a failure is Schema's failure, with Schema's message): a
+ * non-finite number (Schema writes "NaN"), a `Json` value that is not plain
+ * JSON, a missing required key, a value not of the declared kind. Schemas it
+ * cannot compile (classes, unions of structs, anything with an encoding) get
+ * the stock codec. Only two kinds of schema are ever replaced, and only in
+ * the encoding direction:
+ * - an RPC's exit schema (`Rpc.exitSchema`, cached per RPC), whose `Success`
+ *   is compiled from the RPC's success schema; a `Failure` goes to the stock
+ *   codec;
+ * - the chunk schema of a stream (`NonEmptyArray(success)`).
+ * Payload decoding, defects and every other schema are Effect's own, so the
+ * answers to bad requests do not change. test/WireCodecs.test.ts checks
+ * compiled against stock on values generated from every RPC's schemas.
+ */
+import { Effect, Schema, SchemaAST, SchemaGetter, type SchemaIssue } from "effect"
+import { Rpc, type RpcGroup, type RpcSerialization } from "effect/rpc"
+
+const bail: unique symbol = Symbol("bail")
+
+/** An encoder compiled from a schema: the encoded value, or `bail` when Schema must decide. */
+type Encoder = (value: unknown) => unknown
+
+const isPlainObject = (value: unknown): value is Record<string, unknown> => {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return false
+  const prototype = Object.getPrototypeOf(value)
+  return prototype === Object.prototype || prototype === null
+}
+
+// Deeper values are left to Schema (which also finds cycles).
+const maxJsonDepth = 64
+
+/** A JSON tree of plain objects, arrays, strings, finite numbers, booleans and nulls. */
+const isPlainJson = (value: unknown, depth: number): boolean => {
+  if (value === null || typeof value === "string" || typeof value === "boolean") return true
+  if (typeof value === "number") return Number.isFinite(value)
+  if (depth >= maxJsonDepth) return false
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) if (!isPlainJson(value[i], depth + 1)) return false
+    return true
+  }
+  if (!isPlainObject(value)) return false
+  for (const key in value) if (!isPlainJson(value[key], depth + 1)) return false
+  return true
+}
+
+const primitives = new Set(["String", "Number", "Boolean", "Literal"])
+
+/** The encoder of `ast` as `Schema.toCodecJson` would encode it, or undefined when it is not compiled. */
+const compile = (ast: SchemaAST.AST): Encoder | undefined => {
+  if (ast.encoding !== undefined) return undefined
+  switch (ast._tag) {
+    case "String":
+      return (value) => (typeof value === "string" ? value : bail)
+    case "Number":
+      return (value) => (typeof value === "number" && Number.isFinite(value) ? value : bail)
+    case "Boolean":
+      return (value) => (typeof value === "boolean" ? value : bail)
+    case "Literal": {
+      const literal = ast.literal
+      if (typeof literal === "bigint" || (typeof literal === "number" && !Number.isFinite(literal))) return undefined
+      return (value) => (value === literal ? value : bail)
+    }
+    case "Unknown":
+      return (value) => (isPlainJson(value, 0) ? value : bail)
+    case "Union": {
+      const optional = ast.types.some((member) => member._tag === "Undefined" && member.encoding === undefined)
+      const members = ast.types.filter((member) => member._tag !== "Undefined")
+      const encoders = members.map(compile)
+      if (encoders.some((encoder) => encoder === undefined)) return undefined
+      // One member: `optional(X)`. Several: only primitives, which encode to themselves, so any match is the answer.
+      if (members.length > 1 && !members.every((member) => primitives.has(member._tag))) return undefined
+      const all = encoders as ReadonlyArray<Encoder>
+      return (value) => {
+        // Schema's JSON codec writes a present `undefined` as null.
+        if (value === undefined) return optional ? null : bail
+        for (const encoder of all) {
+          const encoded = encoder(value)
+          if (encoded !== bail) return encoded
+        }
+        return bail
+      }
+    }
+    case "Objects": {
+      if (ast.indexSignatures.length > 0) return undefined
+      const fields: Array<{ readonly name: string; readonly optional: boolean; readonly encode: Encoder }> = []
+      for (const signature of ast.propertySignatures) {
+        const encode = compile(signature.type)
+        if (typeof signature.name !== "string" || encode === undefined) return undefined
+        fields.push({ name: signature.name, optional: SchemaAST.isOptional(signature.type), encode })
+      }
+      return (value) => {
+        if (!isPlainObject(value)) return bail
+        const out: Record<string, unknown> = {}
+        for (const field of fields) {
+          if (!Object.hasOwn(value, field.name)) {
+            if (field.optional) continue
+            return bail
+          }
+          const encoded = field.encode(value[field.name])
+          if (encoded === bail) return bail
+          out[field.name] = encoded
+        }
+        return out
+      }
+    }
+    case "Arrays": {
+      if (ast.rest.length > 1 || ast.elements.some(SchemaAST.isOptional)) return undefined
+      const elements = ast.elements.map(compile)
+      const rest = ast.rest.length === 0 ? undefined : compile(ast.rest[0]!)
+      if (elements.some((encoder) => encoder === undefined) || (ast.rest.length === 1 && rest === undefined)) return undefined
+      return (value) => {
+        if (!Array.isArray(value) || value.length < elements.length || (rest === undefined && value.length > elements.length)) return bail
+        const out = new Array<unknown>(value.length)
+        for (let i = 0; i < value.length; i++) {
+          const encoded = (i < elements.length ? elements[i]! : rest!)(value[i])
+          if (encoded === bail) return bail
+          out[i] = encoded
+        }
+        return out
+      }
+    }
+    default:
+      return undefined
+  }
+}
+
+/** `stock` with its encoding replaced by `fast`, falling back to `stock`'s when `fast` gives up. */
+const withEncoder = (stock: Schema.Top, fast: Encoder): Schema.Top => {
+  const encodeStock = Schema.encodeUnknownEffect(stock as Schema.Codec<unknown, unknown>)
+  const decodeStock = Schema.decodeUnknownEffect(stock as Schema.Codec<unknown, unknown>)
+  const issueOf = (error: Schema.SchemaError): SchemaIssue.Issue => error.issue
+  return Schema.Unknown.pipe(
+    Schema.decodeTo(Schema.Unknown, {
+      decode: SchemaGetter.transformEffect((encoded: unknown) => Effect.mapError(decodeStock(encoded), issueOf)),
+      encode: SchemaGetter.transformEffect((value: unknown) => {
+        const encoded = fast(value)
+        return encoded === bail ? Effect.mapError(encodeStock(value), issueOf) : Effect.succeed(encoded)
+      }),
+    }),
+  )
+}
+
+/** The compiled encoder of an exit whose success is `success`, or undefined when the success schema does not compile. */
+const exitEncoder = (success: Schema.Top): Encoder | undefined => {
+  const value = compile(success.ast)
+  if (value === undefined) return undefined
+  return (exit) => {
+    const candidate = exit as { readonly _tag?: unknown; readonly value?: unknown }
+    if (candidate === null || typeof candidate !== "object" || candidate._tag !== "Success") return bail
+    const encoded = value(candidate.value)
+    return encoded === bail ? bail : { _tag: "Success", value: encoded }
+  }
+}
+
+/** Whether the values of `schema` get a compiled encoder (for a struct, an array, a primitive; for tests). */
+export const compiles = (schema: Schema.Top): boolean => compile(schema.ast) !== undefined
+
+/** Effect's JSON `codecFor`, with compiled encoders for the exits of `group`'s RPCs and for stream chunks. */
+export const codecFor = <Rpcs extends Rpc.Any>(group: RpcGroup.RpcGroup<Rpcs>): RpcSerialization.CodecFor => {
+  const exits = new Map<Schema.Top, Schema.Top>()
+  for (const rpc of group.requests.values()) {
+    exits.set(Rpc.exitSchema(rpc) as Schema.Top, (rpc as unknown as Rpc.AnyWithProps).successSchema)
+  }
+  const cache = new WeakMap<Schema.Top, Schema.Top>()
+  const make = (schema: Schema.Top): Schema.Top => {
+    const stock = Schema.toCodecJson(schema) as Schema.Top
+    const success = exits.get(schema)
+    const fast = success !== undefined ? exitEncoder(success) : schema.ast._tag === "Arrays" ? compile(schema.ast) : undefined
+    return fast === undefined ? stock : withEncoder(stock, fast)
+  }
+  return ((schema: Schema.Top) => {
+    let codec = cache.get(schema)
+    if (codec === undefined) {
+      codec = make(schema)
+      cache.set(schema, codec)
+    }
+    return codec
+  }) as RpcSerialization.CodecFor
+}
