@@ -8,7 +8,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Replay, TaskEvent, TaskRpc } from "@tasklane/core"
-import { Arbitrary, Effect, Exit, Option, Schema } from "effect"
+import { Arbitrary, Effect, Exit, Schema } from "effect"
 import { Rpc, RpcSchema, RpcSerialization } from "effect/rpc"
 import * as WireCodecs from "../src/internal/WireCodecs.ts"
 
@@ -73,8 +73,8 @@ describe("WireCodecs.codecFor", () => {
       let compared = 0
       for (const rpc of rpcs) {
         const exitSchema = Rpc.exitSchema(rpc) as Schema.Top
-        const streamed = RpcSchema.getStreamSchemas(rpc.successSchema)
-        if (Option.isNone(streamed)) {
+        const streamed = RpcSchema.isStreamSchema(rpc.successSchema) ? rpc.successSchema : undefined
+        if (streamed === undefined) {
           for (const value of yield* generated(rpc.successSchema, 50)) {
             const both = yield* encodeBoth(exitSchema, Exit.succeed(value))
             expect(both.fast, rpc._tag).toBe(both.stock)
@@ -87,9 +87,9 @@ describe("WireCodecs.codecFor", () => {
         }
         const both = yield* encodeBoth(exitSchema, Exit.die(new Error("boom")))
         expect(both.fast).toBe(both.stock)
-        if (Option.isSome(streamed)) {
-          const chunk = Schema.NonEmptyArray(streamed.value.success)
-          const values = yield* generated(streamed.value.success, 60)
+        if (streamed !== undefined) {
+          const chunk = Schema.NonEmptyArray(streamed.success)
+          const values = yield* generated(streamed.success, 60)
           for (let i = 0; i + 3 <= values.length; i += 3) {
             const pair = yield* encodeBoth(chunk, values.slice(i, i + 3))
             expect(pair.fast, rpc._tag).toBe(pair.stock)
