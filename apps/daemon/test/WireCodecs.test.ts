@@ -100,7 +100,7 @@ describe("WireCodecs.codecFor", () => {
       expect(compared).toBeGreaterThan(500)
     }))
 
-  it.effect("leaves what it is not sure of to Schema: non-finite numbers, non-JSON values, missing or extra keys", () =>
+  it.effect("leaves what it is not sure of to Schema: non-finite numbers, non-JSON values, missing or extra keys, checks", () =>
     Effect.gen(function*() {
       const trigger = Rpc.exitSchema(TaskRpc.TaskRpcs.requests.get("Trigger")!) as Schema.Top
       const variants: ReadonlyArray<unknown> = [
@@ -122,5 +122,9 @@ describe("WireCodecs.codecFor", () => {
         const both = yield* encodeBoth(trigger, Exit.succeed(value))
         expect(both.fast).toBe(both.stock)
       }
+      // A check is Schema's to run: a chunk with a value out of bounds fails as Schema fails it.
+      const bounded = Schema.NonEmptyArray(Schema.Struct({ n: Schema.Number.check(Schema.isGreaterThanOrEqualTo(0)) }))
+      expect(yield* encodeBoth(bounded, [{ n: 1 }, { n: -1 }])).toEqual({ fast: "failed", stock: "failed" })
+      expect(yield* encodeBoth(bounded, [{ n: 1 }])).toEqual({ fast: "[{\"n\":1}]", stock: "[{\"n\":1}]" })
     }))
 })

@@ -9,13 +9,13 @@
  * what `Schema.toCodecJson` builds: the struct's own keys in schema order (a
  * key there but `undefined` as null, an absent optional key absent),
  * strings, booleans, literals and finite numbers as they are, `Unknown`
- * (`Json`) values as they are once they are seen to be plain JSON. Checks
- * (brands, lengths) are not run: the values are the daemon's own.
+ * (`Json`) values as they are once they are seen to be plain JSON.
  *
  * Anything it is not sure of gives up and the stock codec encodes the whole
  * value (so a failure is Schema's failure, with Schema's message): a
  * non-finite number (Schema writes "NaN"), a `Json` value that is not plain
- * JSON, a missing required key, a value not of the declared kind. Schemas it
+ * JSON, a missing required key, a value not of the declared kind, a value
+ * of a schema with checks (bounds, lengths; brands are not checks). Schemas it
  * cannot compile (classes, unions of structs, anything with an encoding) get
  * the stock codec. Only two kinds of schema are ever replaced, and only in
  * the encoding direction:
@@ -34,6 +34,8 @@ const bail: unique symbol = Symbol("bail")
 
 /** An encoder compiled from a schema: the encoded value, or `bail` when Schema must decide. */
 type Encoder = (value: unknown) => unknown
+
+const givesUp: Encoder = () => bail
 
 const isPlainObject = (value: unknown): value is Record<string, unknown> => {
   if (typeof value !== "object" || value === null || Array.isArray(value)) return false
@@ -63,6 +65,8 @@ const primitives = new Set(["String", "Number", "Boolean", "Literal"])
 /** The encoder of `ast` as `Schema.toCodecJson` would encode it, or undefined when it is not compiled. */
 const compile = (ast: SchemaAST.AST): Encoder | undefined => {
   if (ast.encoding !== undefined) return undefined
+  // A check (a bound, a length) is Schema's to run: such a value, when there is one, gives up.
+  if (ast.checks !== undefined) return givesUp
   switch (ast._tag) {
     case "String":
       return (value) => (typeof value === "string" ? value : bail)
@@ -158,7 +162,7 @@ const withEncoder = (stock: Schema.Top, fast: Encoder): Schema.Top => {
 /** The compiled encoder of an exit whose success is `success`, or undefined when the success schema does not compile. */
 const exitEncoder = (success: Schema.Top): Encoder | undefined => {
   const value = compile(success.ast)
-  if (value === undefined) return undefined
+  if (value === undefined || value === givesUp) return undefined
   return (exit) => {
     const candidate = exit as { readonly _tag?: unknown; readonly value?: unknown }
     if (candidate === null || typeof candidate !== "object" || candidate._tag !== "Success") return bail
@@ -168,7 +172,10 @@ const exitEncoder = (success: Schema.Top): Encoder | undefined => {
 }
 
 /** Whether the values of `schema` get a compiled encoder (for a struct, an array, a primitive; for tests). */
-export const compiles = (schema: Schema.Top): boolean => compile(schema.ast) !== undefined
+export const compiles = (schema: Schema.Top): boolean => {
+  const encoder = compile(schema.ast)
+  return encoder !== undefined && encoder !== givesUp
+}
 
 /** Effect's JSON `codecFor`, with compiled encoders for the exits of `group`'s RPCs and for stream chunks. */
 export const codecFor = <Rpcs extends Rpc.Any>(group: RpcGroup.RpcGroup<Rpcs>): RpcSerialization.CodecFor => {
@@ -181,7 +188,7 @@ export const codecFor = <Rpcs extends Rpc.Any>(group: RpcGroup.RpcGroup<Rpcs>): 
     const stock = Schema.toCodecJson(schema) as Schema.Top
     const success = exits.get(schema)
     const fast = success !== undefined ? exitEncoder(success) : schema.ast._tag === "Arrays" ? compile(schema.ast) : undefined
-    return fast === undefined ? stock : withEncoder(stock, fast)
+    return fast === undefined || fast === givesUp ? stock : withEncoder(stock, fast)
   }
   return ((schema: Schema.Top) => {
     let codec = cache.get(schema)
