@@ -8,7 +8,8 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Replay, TaskEvent, TaskRpc } from "@tasklane/core"
-import { Arbitrary, Effect, Exit, Schema } from "effect"
+import { Arbitrary, Effect, Exit, Schema, SchemaIssue } from "effect"
+import * as fc from "fast-check"
 import { Rpc, RpcSchema, RpcSerialization } from "effect/rpc"
 import * as WireCodecs from "../src/internal/WireCodecs.ts"
 
@@ -22,6 +23,20 @@ const encodeBoth = (schema: Schema.Top, value: unknown) =>
       Effect.match(Schema.encodeUnknownEffect(codec as Schema.Codec<unknown, unknown>)(value), {
         onFailure: () => "failed",
         onSuccess: (encoded) => JSON.stringify(encoded),
+      })
+    return { fast: yield* run(fast(schema as never) as Schema.Top), stock: yield* run(stock(schema as never) as Schema.Top) }
+  })
+
+// RpcServer answers a bad payload with the issue in its default format.
+const formatIssue = SchemaIssue.makeFormatterDefault()
+
+/** What both codecs decode `encoded` to (as a value), or the message Schema gives for it. */
+const decodeBoth = (schema: Schema.Top, encoded: unknown) =>
+  Effect.gen(function*() {
+    const run = (codec: Schema.Top) =>
+      Effect.match(Schema.decodeUnknownEffect(codec as Schema.Codec<unknown, unknown>)(encoded), {
+        onFailure: (error) => ({ failed: formatIssue(error.issue) }),
+        onSuccess: (value) => ({ value }),
       })
     return { fast: yield* run(fast(schema as never) as Schema.Top), stock: yield* run(stock(schema as never) as Schema.Top) }
   })
@@ -62,7 +77,8 @@ const state: Replay.TaskState = {
 }
 
 describe("WireCodecs.codecFor", () => {
-  it("compiles the Trigger and GetTask replies and the Subscribe chunks", () => {
+  it("compiles the Trigger and GetTask replies and payloads and the Subscribe chunks", () => {
+    for (const tag of ["Trigger", "GetTask", "Subscribe"]) expect(WireCodecs.compiles(TaskRpc.TaskRpcs.requests.get(tag)!.payloadSchema)).toBe(true)
     expect(WireCodecs.compiles(Replay.TaskState)).toBe(true)
     expect(WireCodecs.compiles(Schema.NonEmptyArray(TaskEvent.EventEnvelope))).toBe(true)
     for (const tag of ["Trigger", "GetTask"]) expect(WireCodecs.compiles(TaskRpc.TaskRpcs.requests.get(tag)!.successSchema)).toBe(true)
@@ -98,6 +114,29 @@ describe("WireCodecs.codecFor", () => {
         }
       }
       expect(compared).toBeGreaterThan(500)
+    }))
+
+  it.effect("decodes every RPC's payloads as Effect's JSON codec does, and answers bad ones with Schema's message", () =>
+    Effect.gen(function*() {
+      let compiled = 0
+      for (const rpc of rpcs) {
+        if (WireCodecs.compiles(rpc.payloadSchema)) compiled++
+        const encodeStock = Schema.encodeUnknownEffect(stock(rpc.payloadSchema as never) as Schema.Codec<unknown, unknown>)
+        for (const value of yield* generated(rpc.payloadSchema, 50)) {
+          // What a client sends: Schema's JSON, through JSON text.
+          const wire = JSON.parse(JSON.stringify(yield* Effect.orDie(encodeStock(value))))
+          const both = yield* decodeBoth(rpc.payloadSchema, wire)
+          expect(both.fast, rpc._tag).toStrictEqual(both.stock)
+        }
+        // Hostile payloads: any JSON, and objects with the payload's keys (and others) holding any JSON.
+        const keys = rpc.payloadSchema.ast._tag === "Objects" ? rpc.payloadSchema.ast.propertySignatures.map((p) => String(p.name)) : []
+        const hostile = fc.oneof(fc.jsonValue(), fc.dictionary(fc.constantFrom(...keys, "extra", "_tag"), fc.jsonValue()))
+        for (const wire of fc.sample(hostile, { numRuns: 200, seed: 7 })) {
+          const both = yield* decodeBoth(rpc.payloadSchema, wire)
+          expect(both.fast, `${rpc._tag} ${JSON.stringify(wire)}`).toStrictEqual(both.stock)
+        }
+      }
+      expect(compiled).toBeGreaterThan(5)
     }))
 
   it.effect("leaves what it is not sure of to Schema: non-finite numbers, non-JSON values, missing or extra keys, checks", () =>

@@ -17,17 +17,20 @@
  * JSON, a missing required key, a value not of the declared kind, a value
  * of a schema with checks (bounds, lengths; brands are not checks). Schemas it
  * cannot compile (classes, unions of structs, anything with an encoding) get
- * the stock codec. Only two kinds of schema are ever replaced, and only in
- * the encoding direction:
- * - an RPC's exit schema (`Rpc.exitSchema`, cached per RPC), whose `Success`
- *   is compiled from the RPC's success schema; a `Failure` goes to the stock
- *   codec;
- * - the chunk schema of a stream (`NonEmptyArray(success)`).
- * Payload decoding, defects and every other schema are Effect's own, so the
- * answers to bad requests do not change. test/WireCodecs.test.ts checks
- * compiled against stock on values generated from every RPC's schemas.
+ * the stock codec. Three kinds of schema are replaced:
+ * - an RPC's exit schema (`Rpc.exitSchema`, cached per RPC), in the encoding
+ *   direction: its `Success` is compiled from the RPC's success schema; a
+ *   `Failure` goes to the stock codec;
+ * - the chunk schema of a stream (`NonEmptyArray(success)`), both ways;
+ * - an RPC's payload schema, both ways: decoding a request is the same walk
+ *   (a null for an optional key is Schema's to read), and a payload the
+ *   walker is not sure of (any bad one) is decoded by Schema, so the answer
+ *   to a bad request, Schema's issue, does not change.
+ * Defects and every other schema are Effect's own. test/WireCodecs.test.ts
+ * checks compiled against stock on values generated from every RPC's
+ * schemas, and payloads against any JSON.
  */
-import { Effect, Schema, SchemaAST, SchemaGetter, type SchemaIssue } from "effect"
+import { Effect, Exit, Schema, SchemaAST, SchemaGetter, type SchemaIssue } from "effect"
 import { Rpc, type RpcGroup, type RpcSerialization } from "effect/rpc"
 
 const bail: unique symbol = Symbol("bail")
@@ -62,8 +65,16 @@ const isPlainJson = (value: unknown, depth: number): boolean => {
 
 const primitives = new Set(["String", "Number", "Boolean", "Literal"])
 
-/** The encoder of `ast` as `Schema.toCodecJson` would encode it, or undefined when it is not compiled. */
-const compile = (ast: SchemaAST.AST): Encoder | undefined => {
+/** Which way a compiled walker goes: type to JSON, or JSON to type. */
+type Direction = "encode" | "decode"
+
+/**
+ * The walker of `ast` that encodes (or decodes) as `Schema.toCodecJson(ast)`
+ * would, or undefined when it is not compiled. Both ways give the same
+ * values but for `optional`'s undefined: encoding writes it as null;
+ * decoding gives a null to Schema.
+ */
+const compile = (ast: SchemaAST.AST, direction: Direction): Encoder | undefined => {
   if (ast.encoding !== undefined) return undefined
   // A check (a bound, a length) is Schema's to run: such a value, when there is one, gives up.
   if (ast.checks !== undefined) return givesUp
@@ -84,14 +95,15 @@ const compile = (ast: SchemaAST.AST): Encoder | undefined => {
     case "Union": {
       const optional = ast.types.some((member) => member._tag === "Undefined" && member.encoding === undefined)
       const members = ast.types.filter((member) => member._tag !== "Undefined")
-      const encoders = members.map(compile)
+      const encoders = members.map((member) => compile(member, direction))
       if (encoders.some((encoder) => encoder === undefined)) return undefined
       // One member: `optional(X)`. Several: only primitives, which encode to themselves, so any match is the answer.
       if (members.length > 1 && !members.every((member) => primitives.has(member._tag))) return undefined
       const all = encoders as ReadonlyArray<Encoder>
       return (value) => {
-        // Schema's JSON codec writes a present `undefined` as null.
-        if (value === undefined) return optional ? null : bail
+        // Schema's JSON codec writes a present `undefined` as null, and reads a null back as undefined.
+        if (value === undefined) return optional && direction === "encode" ? null : bail
+        if (value === null && optional && direction === "decode") return bail
         for (const encoder of all) {
           const encoded = encoder(value)
           if (encoded !== bail) return encoded
@@ -103,7 +115,7 @@ const compile = (ast: SchemaAST.AST): Encoder | undefined => {
       if (ast.indexSignatures.length > 0) return undefined
       const fields: Array<{ readonly name: string; readonly optional: boolean; readonly encode: Encoder }> = []
       for (const signature of ast.propertySignatures) {
-        const encode = compile(signature.type)
+        const encode = compile(signature.type, direction)
         if (typeof signature.name !== "string" || encode === undefined) return undefined
         fields.push({ name: signature.name, optional: SchemaAST.isOptional(signature.type), encode })
       }
@@ -124,8 +136,8 @@ const compile = (ast: SchemaAST.AST): Encoder | undefined => {
     }
     case "Arrays": {
       if (ast.rest.length > 1 || ast.elements.some(SchemaAST.isOptional)) return undefined
-      const elements = ast.elements.map(compile)
-      const rest = ast.rest.length === 0 ? undefined : compile(ast.rest[0]!)
+      const elements = ast.elements.map((element) => compile(element, direction))
+      const rest = ast.rest.length === 0 ? undefined : compile(ast.rest[0]!, direction)
       if (elements.some((encoder) => encoder === undefined) || (ast.rest.length === 1 && rest === undefined)) return undefined
       return (value) => {
         if (!Array.isArray(value) || value.length < elements.length || (rest === undefined && value.length > elements.length)) return bail
@@ -143,26 +155,34 @@ const compile = (ast: SchemaAST.AST): Encoder | undefined => {
   }
 }
 
-/** `stock` with its encoding replaced by `fast`, falling back to `stock`'s when `fast` gives up. */
-const withEncoder = (stock: Schema.Top, fast: Encoder): Schema.Top => {
+/** A compiled walker that is not worth using: none, or one that always gives up. */
+const useless = (walker: Encoder | undefined): walker is undefined => walker === undefined || walker === givesUp
+
+/** `stock` with compiled walkers for either way; where there is none, or it gives up, `stock` does the work. */
+const withWalkers = (stock: Schema.Top, fast: { readonly encode?: Encoder | undefined; readonly decode?: Encoder | undefined }): Schema.Top => {
   const encodeStock = Schema.encodeUnknownEffect(stock as Schema.Codec<unknown, unknown>)
   const decodeStock = Schema.decodeUnknownEffect(stock as Schema.Codec<unknown, unknown>)
+  // Schema's own issue, unchanged: a bad value gets the message Schema gives it.
   const issueOf = (error: Schema.SchemaError): SchemaIssue.Issue => error.issue
+  const run = (walker: Encoder | undefined, slow: typeof encodeStock) => (value: unknown): Effect.Effect<unknown, SchemaIssue.Issue> => {
+    const done = walker === undefined ? bail : walker(value)
+    if (done !== bail) return Effect.succeed(done)
+    const result = slow(value)
+    // A success is already done (Schema's encoders and decoders are eager): handed on as it is.
+    return Exit.isExit(result) && Exit.isSuccess(result) ? Exit.succeed(result.value) : Effect.mapError(result, issueOf)
+  }
   return Schema.Unknown.pipe(
     Schema.decodeTo(Schema.Unknown, {
-      decode: SchemaGetter.transformEffect((encoded: unknown) => Effect.mapError(decodeStock(encoded), issueOf)),
-      encode: SchemaGetter.transformEffect((value: unknown) => {
-        const encoded = fast(value)
-        return encoded === bail ? Effect.mapError(encodeStock(value), issueOf) : Effect.succeed(encoded)
-      }),
+      decode: SchemaGetter.transformEffect(run(fast.decode, decodeStock)),
+      encode: SchemaGetter.transformEffect(run(fast.encode, encodeStock)),
     }),
   )
 }
 
 /** The compiled encoder of an exit whose success is `success`, or undefined when the success schema does not compile. */
 const exitEncoder = (success: Schema.Top): Encoder | undefined => {
-  const value = compile(success.ast)
-  if (value === undefined || value === givesUp) return undefined
+  const value = compile(success.ast, "encode")
+  if (useless(value)) return undefined
   return (exit) => {
     const candidate = exit as { readonly _tag?: unknown; readonly value?: unknown }
     if (candidate === null || typeof candidate !== "object" || candidate._tag !== "Success") return bail
@@ -171,24 +191,33 @@ const exitEncoder = (success: Schema.Top): Encoder | undefined => {
   }
 }
 
-/** Whether the values of `schema` get a compiled encoder (for a struct, an array, a primitive; for tests). */
-export const compiles = (schema: Schema.Top): boolean => {
-  const encoder = compile(schema.ast)
-  return encoder !== undefined && encoder !== givesUp
-}
+/** Whether the values of `schema` get compiled walkers (a struct, an array, a primitive; for tests). */
+export const compiles = (schema: Schema.Top): boolean => !useless(compile(schema.ast, "encode")) && !useless(compile(schema.ast, "decode"))
 
-/** Effect's JSON `codecFor`, with compiled encoders for the exits of `group`'s RPCs and for stream chunks. */
+/**
+ * Effect's JSON `codecFor`, with compiled encoders for the exits of `group`'s
+ * RPCs and for stream chunks, and compiled decoders for their payloads.
+ */
 export const codecFor = <Rpcs extends Rpc.Any>(group: RpcGroup.RpcGroup<Rpcs>): RpcSerialization.CodecFor => {
   const exits = new Map<Schema.Top, Schema.Top>()
+  const payloads = new Set<Schema.Top>()
   for (const rpc of group.requests.values()) {
-    exits.set(Rpc.exitSchema(rpc) as Schema.Top, (rpc as unknown as Rpc.AnyWithProps).successSchema)
+    const props = rpc as unknown as Rpc.AnyWithProps
+    exits.set(Rpc.exitSchema(rpc) as Schema.Top, props.successSchema)
+    payloads.add(props.payloadSchema)
   }
   const cache = new WeakMap<Schema.Top, Schema.Top>()
   const make = (schema: Schema.Top): Schema.Top => {
     const stock = Schema.toCodecJson(schema) as Schema.Top
     const success = exits.get(schema)
-    const fast = success !== undefined ? exitEncoder(success) : schema.ast._tag === "Arrays" ? compile(schema.ast) : undefined
-    return fast === undefined || fast === givesUp ? stock : withEncoder(stock, fast)
+    const walkers = success !== undefined
+      ? { encode: exitEncoder(success) }
+      : payloads.has(schema) || schema.ast._tag === "Arrays"
+      ? { encode: compile(schema.ast, "encode"), decode: compile(schema.ast, "decode") }
+      : {}
+    const encode = useless(walkers.encode) ? undefined : walkers.encode
+    const decode = useless(walkers.decode) ? undefined : walkers.decode
+    return encode === undefined && decode === undefined ? stock : withWalkers(stock, { encode, decode })
   }
   return ((schema: Schema.Top) => {
     let codec = cache.get(schema)
