@@ -84,7 +84,7 @@ describe("WireCodecs.codecFor", () => {
     for (const tag of ["Trigger", "GetTask"]) expect(WireCodecs.compiles(TaskRpc.TaskRpcs.requests.get(tag)!.successSchema)).toBe(true)
   })
 
-  it.effect("encodes every RPC's exits, successes and failures, as Effect's JSON codec does", () =>
+  it.effect("encodes every RPC's exits, successes and failures, and reads them back, as Effect's JSON codec does", () =>
     Effect.gen(function*() {
       let compared = 0
       for (const rpc of rpcs) {
@@ -95,6 +95,11 @@ describe("WireCodecs.codecFor", () => {
             const both = yield* encodeBoth(exitSchema, Exit.succeed(value))
             expect(both.fast, rpc._tag).toBe(both.stock)
             compared++
+            // A client reads the reply back.
+            if (both.stock !== "failed") {
+              const read = yield* decodeBoth(exitSchema, JSON.parse(both.stock))
+              expect(read.fast, rpc._tag).toStrictEqual(read.stock)
+            }
           }
         }
         for (const error of yield* generated(rpc.errorSchema, 10)) {
@@ -103,6 +108,10 @@ describe("WireCodecs.codecFor", () => {
         }
         const both = yield* encodeBoth(exitSchema, Exit.die(new Error("boom")))
         expect(both.fast).toBe(both.stock)
+        for (const wire of fc.sample(fc.oneof(fc.jsonValue(), fc.record({ _tag: fc.constantFrom("Success", "Failure"), value: fc.jsonValue() })), { numRuns: 30, seed: 3 })) {
+          const read = yield* decodeBoth(exitSchema, wire)
+          expect(read.fast, `${rpc._tag} ${JSON.stringify(wire)}`).toStrictEqual(read.stock)
+        }
         if (streamed !== undefined) {
           const chunk = Schema.NonEmptyArray(streamed.success)
           const values = yield* generated(streamed.success, 60)

@@ -18,9 +18,9 @@
  * of a schema with checks (bounds, lengths; brands are not checks). Schemas it
  * cannot compile (classes, unions of structs, anything with an encoding) get
  * the stock codec. Three kinds of schema are replaced:
- * - an RPC's exit schema (`Rpc.exitSchema`, cached per RPC), in the encoding
- *   direction: its `Success` is compiled from the RPC's success schema; a
- *   `Failure` goes to the stock codec;
+ * - an RPC's exit schema (`Rpc.exitSchema`, cached per RPC), both ways (the
+ *   daemon encodes replies, the client decodes them): its `Success` is
+ *   compiled from the RPC's success schema; a `Failure` is the stock codec's;
  * - the chunk schema of a stream (`NonEmptyArray(success)`), both ways;
  * - an RPC's payload schema, both ways: decoding a request is the same walk
  *   (a null for an optional key is Schema's to read), and a payload the
@@ -191,12 +191,23 @@ const exitEncoder = (success: Schema.Top): Encoder | undefined => {
   }
 }
 
+/** The compiled decoder of an exit whose success is `success` (a client reading replies), or undefined. */
+const exitDecoder = (success: Schema.Top): Encoder | undefined => {
+  const value = compile(success.ast, "decode")
+  if (useless(value)) return undefined
+  return (encoded) => {
+    if (!isPlainObject(encoded) || encoded["_tag"] !== "Success" || !Object.hasOwn(encoded, "value")) return bail
+    const decoded = value(encoded["value"])
+    return decoded === bail ? bail : Exit.succeed(decoded)
+  }
+}
+
 /** Whether the values of `schema` get compiled walkers (a struct, an array, a primitive; for tests). */
 export const compiles = (schema: Schema.Top): boolean => !useless(compile(schema.ast, "encode")) && !useless(compile(schema.ast, "decode"))
 
 /**
- * Effect's JSON `codecFor`, with compiled encoders for the exits of `group`'s
- * RPCs and for stream chunks, and compiled decoders for their payloads.
+ * Effect's JSON `codecFor`, with compiled walkers for the exits of `group`'s
+ * RPCs, their payloads and stream chunks (for the daemon and for clients).
  */
 export const codecFor = <Rpcs extends Rpc.Any>(group: RpcGroup.RpcGroup<Rpcs>): RpcSerialization.CodecFor => {
   const exits = new Map<Schema.Top, Schema.Top>()
@@ -211,7 +222,7 @@ export const codecFor = <Rpcs extends Rpc.Any>(group: RpcGroup.RpcGroup<Rpcs>): 
     const stock = Schema.toCodecJson(schema) as Schema.Top
     const success = exits.get(schema)
     const walkers = success !== undefined
-      ? { encode: exitEncoder(success) }
+      ? { encode: exitEncoder(success), decode: exitDecoder(success) }
       : payloads.has(schema) || schema.ast._tag === "Arrays"
       ? { encode: compile(schema.ast, "encode"), decode: compile(schema.ast, "decode") }
       : {}
