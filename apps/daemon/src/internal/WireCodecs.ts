@@ -35,7 +35,7 @@ import { Rpc, type RpcGroup, type RpcSerialization } from "effect/rpc"
 
 const bail: unique symbol = Symbol("bail")
 
-/** An encoder compiled from a schema: the encoded value, or `bail` when Schema must decide. */
+/** A walker compiled from a schema, either way: the encoded (or decoded) value, or `bail` when Schema must decide. */
 type Encoder = (value: unknown) => unknown
 
 const givesUp: Encoder = () => bail
