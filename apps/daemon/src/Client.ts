@@ -1,7 +1,9 @@
 /**
  * The typed Node client for the daemon's unix socket, used by the CLI, the
  * desktop main process and the tests: an Effect `RpcClient` for `TaskRpcs`
- * speaking NDJSON, plus a promise-friendly `connect` for non-Effect callers.
+ * speaking NDJSON (replies read and requests written by the daemon's own
+ * compiled walkers, internal/WireCodecs.ts), plus a promise-friendly
+ * `connect` for non-Effect callers.
  *
  * Lifecycle: `make` first probes the socket with a bare connect (bounded by
  * `connectTimeout`, default 1 s) and fails fast with `DaemonUnreachable` if
@@ -22,6 +24,7 @@ import { Cause, Context, Effect, Exit, Layer, Schema, Scope } from "effect"
 import { type RpcClientError, type RpcGroup, RpcClient } from "effect/rpc"
 import * as Ndjson from "./internal/Ndjson.ts"
 import { probeSocket } from "./internal/Probe.ts"
+import * as WireCodecs from "./internal/WireCodecs.ts"
 
 /** No daemon answers on the socket; the message says how to start one. */
 export class DaemonUnreachable extends Schema.TaggedError<DaemonUnreachable>()("DaemonUnreachable", {
@@ -66,7 +69,7 @@ export const make = (options: Options): Effect.Effect<TaskClient, DaemonUnreacha
     const protocol = yield* Layer.build(
       RpcClient.layerProtocolSocket().pipe(
         Layer.provide(NodeSocket.layerNet({ path: options.socketPath })),
-        Layer.provide(Ndjson.layer({ maxBufferSize: options.maxFrameBytes ?? defaultMaxFrameBytes })),
+        Layer.provide(Ndjson.layer({ maxBufferSize: options.maxFrameBytes ?? defaultMaxFrameBytes, codecFor: WireCodecs.codecFor(TaskRpc.TaskRpcs) })),
       ),
     ).pipe(
       // layerNet only dials when the protocol first reads, so this is not expected.

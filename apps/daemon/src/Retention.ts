@@ -5,6 +5,12 @@
  * daemon starts and then every `every` (default 1 h). One prune runs at a
  * time (a semaphore): a `tasklane prune` during a periodic one waits for it.
  *
+ * `info` is the store's retention figures for Info, which UIs poll: the
+ * store stats every file for `sizeOnDisk` and reads for `oldestRetained`
+ * (about 1 ms), so the figures are kept for {@link infoMaxAgeMs} and read
+ * again after that, or right away once a prune through this service ends
+ * (nothing else prunes a running daemon's store).
+ *
  * Exported files use the history file format of `tasklane export`
  * (`HistoryFile` in @tasklane/core), one `<taskId>.json` per task, written
  * before the task's records are deleted; a failed write stops the prune
@@ -53,12 +59,17 @@ export interface PruneRequest {
   readonly exportTo?: string | undefined
 }
 
+/** How long Info's retention figures are reused before the store is asked again. */
+export const infoMaxAgeMs = 2_000
+
 /** The retention service. */
 export class Retention extends Context.Service<
   Retention,
   {
     /** Prunes now (waits for a prune already running). */
     readonly prune: (request: PruneRequest) => Effect.Effect<TaskRpc.PruneReport, TaskRpc.InvalidRequest | TaskRpc.DaemonError>
+    /** The store's retention figures, at most {@link infoMaxAgeMs} old and never from before the last prune. */
+    readonly info: Effect.Effect<EventStore.RetentionInfo, EventStore.StoreError>
   }
 >()("@tasklane/daemon/Retention") {}
 
@@ -88,6 +99,18 @@ export const layer = (config: Config.RetentionConfig | undefined) =>
     Effect.gen(function*() {
       const store = yield* EventStore.EventStore
       const lock = yield* Semaphore.make(1)
+      let cached: { readonly at: number; readonly info: EventStore.RetentionInfo } | undefined
+      // Bumped when a prune ends: figures read while it ran are not kept.
+      let generation = 0
+
+      const info = Effect.flatMap(Clock.currentTimeMillis, (now) => {
+        if (cached !== undefined && now - cached.at < infoMaxAgeMs) return Effect.succeed(cached.info)
+        const started = generation
+        return Effect.map(store.retention, (fresh) => {
+          if (generation === started) cached = { at: now, info: fresh }
+          return fresh
+        })
+      })
 
       const prepareDir = (dir: string | undefined) =>
         dir === undefined
@@ -133,6 +156,10 @@ export const layer = (config: Config.RetentionConfig | undefined) =>
           })
         }).pipe(
           Effect.mapError((error) => (error._tag === "StoreError" ? toDaemonError(error) : error)),
+          Effect.ensuring(Effect.sync(() => {
+            generation++
+            cached = undefined
+          })),
           lock.withPermits(1),
         )
 
@@ -149,6 +176,6 @@ export const layer = (config: Config.RetentionConfig | undefined) =>
         )
         yield* Effect.forkScoped(Effect.forever(Effect.andThen(once, Effect.sleep(every))))
       }
-      return { prune }
+      return { prune, info }
     }),
   )

@@ -106,7 +106,7 @@ export const layer = (identity: DaemonIdentity) =>
           Effect.gen(function*() {
             const head = yield* store.head
             const counts = yield* Effect.orElseSucceed(store.countByStatus, () => ({}))
-            const kept = yield* Effect.option(store.retention)
+            const kept = yield* Effect.option(retention.info)
             return new TaskRpc.DaemonInfo({
               ...identity,
               pid: process.pid,

@@ -36,7 +36,9 @@
  *   other call on that connection, including a desktop's `Subscribe` stream.
  * In every case other connections, and new ones, are served as before.
  *
- * Replies are written coalesced per event-loop turn (internal/CoalescingSocket.ts).
+ * Replies are encoded by encoders compiled from the contract's schemas where
+ * they compile (internal/WireCodecs.ts; the same JSON as Effect's codecs) and
+ * written coalesced per event-loop turn (internal/CoalescingSocket.ts).
  */
 import * as NodeSocketServer from "@effect/platform-node/NodeSocketServer"
 import { TaskRpc } from "@tasklane/core"
@@ -47,6 +49,7 @@ import * as Fs from "node:fs/promises"
 import * as DataDir from "./DataDir.ts"
 import * as CoalescingSocket from "./internal/CoalescingSocket.ts"
 import * as Ndjson from "./internal/Ndjson.ts"
+import * as WireCodecs from "./internal/WireCodecs.ts"
 
 /** Largest NDJSON frame (one request line) the server accepts before closing the connection: the contract's `maxRequestBytes`. */
 export const defaultMaxFrameBytes = TaskRpc.maxRequestBytes
@@ -116,7 +119,7 @@ export const layerFor = <Rpcs extends Rpc.Any>(
     Layer.provide(RpcServer.layerProtocolSocketServer),
     Layer.provide(
       Layer.mergeAll(
-        Ndjson.layer({ maxBufferSize: options.maxFrameBytes ?? defaultMaxFrameBytes }),
+        Ndjson.layer({ maxBufferSize: options.maxFrameBytes ?? defaultMaxFrameBytes, codecFor: WireCodecs.codecFor(group) }),
         Layer.effect(SocketServer.SocketServer)(listen(options.socketPath)),
       ),
     ),

@@ -25,7 +25,8 @@
  * - a Request whose `tag` is not a string, or whose `headers` are not
  *   `[name, value]` pairs, keeps its id but gets a tag no RPC has: an `Exit`
  *   for that id dying with "Unknown request tag: … (invalid tag/headers)".
- * Encoding is Effect's own. `layerJson` applies the same rewrites to Effect's
+ * Encoding is Effect's own; `codecFor` may replace Effect's JSON codecs (the
+ * daemon passes internal/WireCodecs.ts's compiled reply encoders). `layerJson` applies the same rewrites to Effect's
  * JSON serialization (one message per frame), for the web mode's WebSocket.
  */
 import { Layer } from "effect"
@@ -53,11 +54,18 @@ const sanitize = (value: unknown): unknown => {
   return { ...message, ...(badId ? { id: null } : {}), tag, ...(badHeaders ? { headers: [] } : {}) }
 }
 
+/** How large a frame may be (bytes) and, optionally, the codecs to use instead of Effect's JSON ones. */
+export interface Options {
+  readonly maxBufferSize: number
+  readonly codecFor?: RpcSerialization.CodecFor | undefined
+}
+
 /** A linear-time NDJSON serialization; `maxBufferSize` is in bytes per frame. */
-export const make = (options: { readonly maxBufferSize: number }): RpcSerialization.RpcSerialization["Service"] => {
+export const make = (options: Options): RpcSerialization.RpcSerialization["Service"] => {
   const stock = RpcSerialization.makeNdjson({ maxBufferSize: options.maxBufferSize })
   return RpcSerialization.RpcSerialization.of({
     ...stock,
+    codecFor: options.codecFor ?? stock.codecFor,
     makeUnsafe: () => {
       const { encode } = stock.makeUnsafe()
       let pending: Array<Buffer> = []
@@ -112,7 +120,7 @@ export const make = (options: { readonly maxBufferSize: number }): RpcSerializat
 }
 
 /** The serialization as a layer. */
-export const layer = (options: { readonly maxBufferSize: number }): Layer.Layer<RpcSerialization.RpcSerialization> =>
+export const layer = (options: Options): Layer.Layer<RpcSerialization.RpcSerialization> =>
   Layer.succeed(RpcSerialization.RpcSerialization)(make(options))
 
 /**
