@@ -53,6 +53,7 @@ import * as DataDir from "./DataDir.ts"
 import * as Metrics from "./Metrics.ts"
 import * as HostGuard from "./internal/HostGuard.ts"
 import * as Ndjson from "./internal/Ndjson.ts"
+import * as WireCodecs from "./internal/WireCodecs.ts"
 import * as StaticFiles from "./internal/StaticFiles.ts"
 import { defaultMaxFrameBytes } from "./Server.ts"
 
@@ -296,5 +297,5 @@ export const layer = (options: Options) =>
     // Fresh: layers are shared by reference within one build, and Server.ts
     // uses this same constant for the unix socket's protocol.
     Layer.provide(Layer.fresh(RpcServer.layerProtocolSocketServer)),
-    Layer.provide(Layer.mergeAll(Ndjson.layerJson, Layer.effect(SocketServer.SocketServer)(serve(options)))),
+    Layer.provide(Layer.mergeAll(Ndjson.layerJson({ codecFor: WireCodecs.codecFor(TaskRpc.TaskRpcs) }), Layer.effect(SocketServer.SocketServer)(serve(options)))),
   )

@@ -26,8 +26,8 @@
  *   `[name, value]` pairs, keeps its id but gets a tag no RPC has: an `Exit`
  *   for that id dying with "Unknown request tag: … (invalid tag/headers)".
  * Encoding is Effect's own; `codecFor` may replace Effect's JSON codecs (the
- * daemon passes internal/WireCodecs.ts's compiled reply encoders). `layerJson` applies the same rewrites to Effect's
- * JSON serialization (one message per frame), for the web mode's WebSocket.
+ * daemon passes internal/WireCodecs.ts's compiled reply encoders). `layerJson` applies the same rewrites (and takes the same
+ * `codecFor`) to Effect's JSON serialization (one message per frame), for the web mode's WebSocket.
  */
 import { Layer } from "effect"
 import { RpcSerialization } from "effect/rpc"
@@ -128,12 +128,14 @@ export const layer = (options: Options): Layer.Layer<RpcSerialization.RpcSeriali
  * WebSocket frame) with the same rewrites as the NDJSON parser, so the web
  * mode answers those envelopes instead of dropping the connection.
  */
-export const layerJson: Layer.Layer<RpcSerialization.RpcSerialization> = Layer.succeed(RpcSerialization.RpcSerialization)(
-  RpcSerialization.RpcSerialization.of({
-    ...RpcSerialization.json,
-    makeUnsafe: () => {
-      const stock = RpcSerialization.json.makeUnsafe()
-      return { decode: (bytes) => stock.decode(bytes).map(sanitize), encode: stock.encode }
-    },
-  }),
-)
+export const layerJson = (options: { readonly codecFor?: RpcSerialization.CodecFor | undefined } = {}): Layer.Layer<RpcSerialization.RpcSerialization> =>
+  Layer.succeed(RpcSerialization.RpcSerialization)(
+    RpcSerialization.RpcSerialization.of({
+      ...RpcSerialization.json,
+      codecFor: options.codecFor ?? RpcSerialization.json.codecFor,
+      makeUnsafe: () => {
+        const stock = RpcSerialization.json.makeUnsafe()
+        return { decode: (bytes) => stock.decode(bytes).map(sanitize), encode: stock.encode }
+      },
+    }),
+  )
