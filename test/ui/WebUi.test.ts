@@ -226,11 +226,12 @@ describe("web UI", () => {
     daemon = await startDaemon({ dataDir, args: ["--abort-grace", "1", "--shutdown-grace", "2"] })
     c = await connectTo(daemon)
     await c.call((client) => client.Abort({ taskId: running }))
-    await waitFor(c, running, "aborted")
+    // Settled: the demo's hooks run after its final event, and `head` below must not move before the prune.
+    await waitFor(c, running, "aborted", { settled: true })
     const { context: { taskId: missed } } = await c.call((client) =>
       client.Trigger({ definitionId: "demo", input: { steps: 1, delaySeconds: 0 }, name: "missed by the page" })
     )
-    await waitFor(c, missed, "done")
+    await waitFor(c, missed, "done", { settled: true })
     const head = (await c.call((client) => client.Info())).head
     const report = JSON.parse(await ok(dataDir, ["prune", "--older-than", "0ms", "--status", "done", "--json"])) as {
       taskIds: Array<string>
