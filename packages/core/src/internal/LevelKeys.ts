@@ -170,6 +170,3 @@ export const indexKeys = (state: TaskState): Array<string> => {
   if (ctx.pendingHook !== undefined) keys.push(hookPrefix + escape(ctx.taskId))
   return keys
 }
-
-/** The index records (key -> value) of a task state: {@link indexKeys}, each with the task id. */
-export const indexRecords = (state: TaskState): Map<string, string> => new Map(indexKeys(state).map((key) => [key, state.context.taskId]))

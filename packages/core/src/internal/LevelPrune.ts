@@ -230,7 +230,7 @@ export const make = ({ db, view, watermark, exclusive, readAll, scanned }: Conte
           }
           for (const run of runs) batch.del(run)
           batch.del(Keys.task(stream))
-          for (const key of Keys.indexRecords(state).keys()) batch.del(key)
+          for (const key of Keys.indexKeys(state)) batch.del(key)
           const key = state.context.idempotencyKey
           if (key !== undefined && owners[owner++] === stream) batch.del(Keys.idempotency(key))
           const status = Keys.countedStatus(state)
