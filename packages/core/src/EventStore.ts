@@ -22,16 +22,9 @@
  * `LevelEventStore.RecoveryOptions`) turn it `failed` for good: the process
  * should exit and be restarted. The memory layer is always `ok`.
  *
- * Damage at open (LevelDB layer): a write-ahead log cut or damaged, a table
- * that does not read, a stored head or task summaries that disagree with the
- * log's last events fail the layer with StoreDamaged, listing what was found
- * (and remembered for the next open, since LevelDB's recovery discards the
- * evidence). With `acceptDamage` the store is copied beside itself, repaired
- * (RepairDB; the log cut after its last intact event; projections rebuilt)
- * and opens with the findings in `health.damage`. The checks at open are
- * cheap (the last 1,000 events, a head checkpoint kept outside LevelDB);
- * every record is read once more in the background after open, and what
- * that finds is added to `health.damage`.
+ * Damage found at open (the LevelDB layer's checks: see LevelEventStore)
+ * fails the layer with StoreDamaged, or, when accepted, is reported in
+ * `health.damage`.
  *
  * Retention (`prune`, `retention`; the LevelPrune module says how): finished
  * tasks can be removed with their events, summaries, index entries and
@@ -59,9 +52,9 @@
  * stored one that does not decode is a StoreError naming its sequence number).
  *
  * This module is the contract only: the service, its request and result
- * types and the options every layer takes. The errors are in `StoreErrors`;
- * the implementations depend on both and this module on none of them, so
- * importing it (clients, the renderer, the daemon's services) loads no
+ * types and the options every layer takes. The errors are in `StoreErrors`.
+ * Implementations depend on both; neither depends on an implementation, so
+ * importing them (clients, the renderer, the daemon's services) loads no
  * storage code. Implementations: `LevelEventStore` (`@tasklane/core/level`:
  * `layer` over LevelDB, `layerMemory` the same code over an in-memory level),
  * its internals in `internal/Level*.ts`. Every implementation passes one
