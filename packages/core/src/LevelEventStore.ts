@@ -12,14 +12,14 @@
  * Damage at open (on disk only; memory has none to damage): a write-ahead
  * log cut or damaged, a table that does not read, a stored head or task
  * summaries that disagree with the log's last events fail the layer with
- * StoreDamaged, listing what was found
- * (and remembered for the next open, since LevelDB's recovery discards the
- * evidence). With `acceptDamage` the store is copied beside itself, repaired
- * (RepairDB; the log cut after its last intact event; projections rebuilt)
- * and opens with the findings in `health.damage`. The checks at open are
- * cheap (the last 1,000 events, a head checkpoint kept outside LevelDB);
- * every record is read once more in the background after open, and what
- * that finds is added to `health.damage`.
+ * StoreDamaged, listing what was found (and remembered for the next open,
+ * since LevelDB's recovery discards the evidence). With `acceptDamage` the
+ * store is copied beside itself, repaired (RepairDB; the log cut after its
+ * last intact event; projections rebuilt) and opens with the findings in
+ * `health.damage`. The checks at open are cheap (the last 1,000 events, a
+ * head checkpoint kept outside LevelDB); every record is read once more in
+ * the background after open, and what that finds is added to
+ * `health.damage`.
  */
 import { Effect, Layer } from "effect"
 import { EventStore, type LayerOptions } from "./EventStore.ts"
