@@ -268,10 +268,13 @@ const toSeen = (recorded: TaskEvent.RecordedEvent): Seen => {
 /** One macrotask turn. */
 const turn = Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))
 
-/** The helpers a test uses, over one store. */
-export const harness = (store: EventStore.EventStore["Service"]) => {
-  /** Waits until nothing is written for a while: the store's head stands still over many macrotask turns. */
-  const settle = Effect.gen(function*() {
+/**
+ * Waits until nothing is written for a while: the store's head stands still
+ * over many macrotask turns (the core's work between two clock moves is
+ * store writes and Promise answers, all of which take turns, no timers).
+ */
+const settleOn = (store: EventStore.EventStore["Service"]) =>
+  Effect.gen(function*() {
     let last = -1
     for (let still = 0; still < 25;) {
       yield* turn
@@ -280,6 +283,10 @@ export const harness = (store: EventStore.EventStore["Service"]) => {
       last = head
     }
   })
+
+/** The helpers a test uses, over one store. */
+export const harness = (store: EventStore.EventStore["Service"]) => {
+  const settle = settleOn(store)
   /** Moves the clock by `seconds`, then settles. */
   const advance = (seconds: number) => Effect.andThen(TestClock.adjust(Duration.millis(Math.round(seconds * 1000))), settle)
   const events = (taskId: string) => Effect.map(Effect.orDie(store.readStream(taskId as Ids.TaskId)), (recorded) => recorded.map(toSeen))
@@ -318,7 +325,7 @@ export const withStore = <A, E, R>(use: (h: ReturnType<typeof harness>) => Effec
  * Builds the core in its own scope on the store in context; `use` runs with
  * it and gets `stop`, a shutdown as SIGTERM makes one (running iterations
  * get the shutdown grace on the test clock, which `stop` moves through in
- * 1 s steps). The core stops when `use` ends, if `use` did not stop it.
+ * 1 s steps, and only while the shutdown waits). The core stops when `use` ends, if `use` did not stop it.
  */
 export const withCore = <A, E, R>(
   options: CoreOptions,
@@ -327,12 +334,16 @@ export const withCore = <A, E, R>(
   Effect.gen(function*() {
     const scope = yield* Scope.make()
     const context = yield* Layer.buildWithScope(core(options), scope)
+    const settle = settleOn(yield* EventStore.EventStore)
     let stopped = false
     const stop = Effect.gen(function*() {
       if (stopped) return
       stopped = true
       const closing = yield* Effect.forkChild(Scope.close(scope, Exit.void))
-      for (let s = 0; s <= (options.shutdownGraceSeconds ?? 2) && closing.pollUnsafe() === undefined; s++) {
+      // The clock moves only while the shutdown waits for running iterations (its grace), a second at a time.
+      for (;;) {
+        yield* settle
+        if (closing.pollUnsafe() !== undefined) break
         yield* TestClock.adjust(Duration.seconds(1))
       }
       yield* Fiber.join(closing)
