@@ -112,7 +112,9 @@ class Aborter implements TaskDefinition.Interface {
   readonly id = "aborter"
   readonly title = "Works until aborted"
   run({ controller }: Params) {
-    return new Promise((resolve) => controller.runtime.signal.addEventListener("abort", () => resolve(controller.response.aborted())))
+    return new Promise<TaskDefinition.Result>((resolve) =>
+      controller.runtime.signal.addEventListener("abort", () => resolve(controller.response.aborted()))
+    )
   }
 }
 
@@ -187,7 +189,7 @@ class Chunked implements TaskDefinition.Interface<{ steps: number }> {
   readonly closeToTimeout = 3
   readonly maxIterations = 2
   run({ input, controller }: Params<{ steps: number }>) {
-    const step = (steps: number): Effect.Effect<unknown> =>
+    const step = (steps: number): Effect.Effect<TaskDefinition.Result> =>
       controller.runtime.isCloseToTimeout()
         ? Effect.succeed(controller.response.continue({ steps }))
         : Effect.andThen(Effect.sleep(Duration.seconds(1)), Effect.suspend(() => step(steps + 1)))
