@@ -197,8 +197,34 @@ class Chunked implements TaskDefinition.Interface<{ steps: number }> {
   }
 }
 
+/** Done at once; its onDone throws or never settles, as the input says (10 s timeout). */
+class BadHook implements TaskDefinition.Interface<{ hook: "throws" | "hangs" }> {
+  readonly id = "badHook"
+  readonly title = "Done, but onDone throws or hangs"
+  readonly timeout = 10
+  readonly closeToTimeout = 2
+  run({ controller }: Params) {
+    return controller.response.done()
+  }
+  onDone({ task }: TaskDefinition.LifecycleHookParams<{ hook: string }>) {
+    probe.push(`onDone:${task.id}`)
+    if (task.input.hook === "throws") throw new Error("hook exploded")
+    return new Promise<void>(() => {})
+  }
+}
+
+/** Triggers `children` aborter tasks, then works until aborted. */
+class Parent implements TaskDefinition.Interface<{ children: number }> {
+  readonly id = "parent"
+  readonly title = "Starts children, then waits until aborted"
+  async run({ input, controller }: Params<{ children: number }>) {
+    for (let i = 0; i < input.children; i++) await controller.task.trigger({ definition: "aborter", input: {}, name: `child ${i}` })
+    return new Aborter().run({ input, controller })
+  }
+}
+
 /** One definition per lifecycle situation. */
-export const implementations = [Quick, Counter, Hooked, Hanger, HangerEffect, Aborter, Stubborn, Sleeper, Serial, Retrying, RetryingHanger, Chunked]
+export const implementations = [Quick, Counter, Hooked, Hanger, HangerEffect, Aborter, Stubborn, Sleeper, Serial, Retrying, RetryingHanger, Chunked, BadHook, Parent]
   .map((implementation) => TaskDefinition.createImplementation({ implementation: implementation as never }))
 
 /** Options of the core under test. */

@@ -146,4 +146,39 @@ describe("final states and their hooks", () => {
         })
       )
     ))
+
+  it.effect("a hook that throws → HookFailed with its message; the outcome stays done", () =>
+    withStore((h) =>
+      withCore({}, () =>
+        Effect.gen(function*() {
+          const id = yield* trigger("badHook", { hook: "throws" })
+          yield* h.settle
+          const events = yield* h.events(id)
+          expect(events.map((e) => e.type)).toEqual(["TaskTriggered", "IterationStarted", "TaskDone", "HookFailed"])
+          expect(events[3]!.data).toMatchObject({ hook: "onDone", error: { message: "hook exploded" } })
+          const state = yield* h.state(id)
+          expect(state.status).toBe("done")
+          expect(state.context.hookFailed).toBe(true)
+          expect(probe).toEqual([`onDone:${id}`])
+        })
+      )
+    ))
+
+  it.effect("a hook that never settles → HookFailed{TIMEOUT} at exactly the definition's 10 s timeout; run once", () =>
+    withStore((h) =>
+      withCore({}, () =>
+        Effect.gen(function*() {
+          const id = yield* trigger("badHook", { hook: "hangs" })
+          yield* h.settle
+          yield* h.advance(9.999)
+          expect(yield* h.types(id)).toEqual(["TaskTriggered", "IterationStarted", "TaskDone"])
+          yield* h.advance(0.001)
+          const events = yield* h.events(id)
+          expect(events.map((e) => [e.type, e.at])).toEqual([["TaskTriggered", 0], ["IterationStarted", 0], ["TaskDone", 0], ["HookFailed", 10_000]])
+          expect(events[3]!.data).toMatchObject({ hook: "onDone", error: { code: "TIMEOUT" } })
+          expect((yield* h.state(id)).status).toBe("done")
+          expect(probe).toEqual([`onDone:${id}`])
+        })
+      )
+    ))
 })

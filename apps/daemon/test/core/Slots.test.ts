@@ -6,6 +6,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { Scheduler } from "../../src/Scheduler.ts"
+import { Tasks } from "../../src/Tasks.ts"
 import { probe, trigger, withCore, withStore } from "./CoreFixture.ts"
 
 describe("slots", () => {
@@ -51,6 +52,29 @@ describe("slots", () => {
           const starts = yield* Effect.forEach(serial, (id) => Effect.map(h.events(id), (events) => events.find((e) => e.type === "IterationStarted")!.at))
           expect(starts).toEqual([0, 10_000, 20_000])
           expect(yield* h.status(other)).toBe("done")
+        })
+      )
+    ))
+
+  it.effect("a task aborted while it waits for a slot leaves the queue and never runs", () =>
+    withStore((h) =>
+      withCore({ concurrency: 1 }, () =>
+        Effect.gen(function*() {
+          const scheduler = yield* Scheduler
+          const first = yield* trigger("sleeper", { seconds: 10, tag: "first" })
+          const queued = yield* trigger("sleeper", { seconds: 10, tag: "queued" })
+          const next = yield* trigger("sleeper", { seconds: 10, tag: "next" })
+          yield* h.settle
+          expect(scheduler.queuedCount()).toBe(2)
+          const tasks = yield* Tasks
+          expect((yield* Effect.orDie(tasks.abort(queued as never, undefined))).status).toBe("aborted")
+          yield* h.settle
+          expect(scheduler.queuedCount()).toBe(1)
+          yield* h.advance(10)
+          expect(probe).toEqual(["start:first", "end:first", "start:next"])
+          yield* h.advance(10)
+          expect(yield* Effect.forEach([first, queued, next], h.status)).toEqual(["done", "aborted", "done"])
+          expect(yield* h.types(queued)).toEqual(["TaskTriggered", "AbortRequested", "TaskAborted"])
         })
       )
     ))

@@ -152,4 +152,25 @@ describe("abort", () => {
         })
       )
     ))
+
+  it.effect("of a parent cascades to its running children: each gets AbortRequested, answers, ends aborted", () =>
+    withStore((h) =>
+      withCore({}, () =>
+        Effect.gen(function*() {
+          const parent = yield* trigger("parent", { children: 2 })
+          yield* h.settle
+          const page = yield* Effect.orDie(h.store.listTasks({ parentId: parent as never }))
+          const children = page.tasks.map((task) => task.context.taskId as string)
+          expect(children).toHaveLength(2)
+          expect(page.tasks.map((task) => task.status)).toEqual(["running", "running"])
+          yield* abort(parent, "enough")
+          yield* h.settle
+          expect(yield* h.status(parent)).toBe("aborted")
+          for (const child of children) {
+            expect(yield* h.types(child)).toEqual(["TaskTriggered", "IterationStarted", "AbortRequested", "TaskAborted"])
+            expect((yield* h.state(child)).context.abortMessage).toBe(`parent ${parent} was aborted`)
+          }
+        })
+      )
+    ))
 })
