@@ -243,38 +243,33 @@ export const setTimerOn = (context: Context.Context<never>): Iteration.SetTimer 
   return () => fiber.interruptUnsafe()
 }
 
-/** The task service alone (no scheduler, no runner): to write a store the way a crashed daemon left it. */
-export const tasksOnly = Tasks.layer.pipe(
-  Layer.provideMerge(Slots.layer({ concurrency: 8 })),
-  Layer.provideMerge(Registry.layer(implementations, undefined)),
-  Layer.provideMerge(isolationLayer()),
-)
+/** Tasks, Slots, Registry and inline Isolation: the part of the core every command goes through. */
+const base = (concurrency: number) =>
+  Tasks.layer.pipe(
+    Layer.provideMerge(Slots.layer({ concurrency })),
+    Layer.provideMerge(Registry.layer(implementations, undefined)),
+    Layer.provideMerge(Isolation.layer({
+      isolation: "inline",
+      workerMemoryMb: 64,
+      sources: { configPath: undefined, taskDirs: [], examples: false },
+      maxWorkers: 1,
+      idleMs: 1_000,
+      // Never written: the watchdog acts only on a loop blocked for seconds.
+      blockedPath: "/nonexistent/tasklane-core-test/blocked.json",
+    })),
+  )
 
-function isolationLayer() {
-  return Isolation.layer({
-    isolation: "inline",
-    workerMemoryMb: 64,
-    sources: { configPath: undefined, taskDirs: [], examples: false },
-    maxWorkers: 1,
-    idleMs: 1_000,
-    // Never written: the watchdog acts only on a loop blocked for seconds.
-    blockedPath: "/nonexistent/tasklane-core-test/blocked.json",
-  })
-}
+/** The task service alone (no scheduler, no runner): to write a store the way a crashed daemon left it. */
+export const tasksOnly = base(8)
 
 /** The daemon core as `main.ts` wires it, over the EventStore in context; the iteration timer on the caller's clock. */
 export const core = (options: CoreOptions = {}) =>
   Layer.unwrap(Effect.map(Effect.context<never>(), (context) => {
     const concurrency = options.concurrency ?? 8
-    const base = Tasks.layer.pipe(
-      Layer.provideMerge(Slots.layer({ concurrency })),
-      Layer.provideMerge(Registry.layer(implementations, undefined)),
-      Layer.provideMerge(isolationLayer()),
-    )
     return Scheduler.layer({ concurrency, shutdownGraceSeconds: options.shutdownGraceSeconds ?? 2 }).pipe(
       Layer.provideMerge(Hooks.layer),
       Layer.provideMerge(Runner.layer({ abortGraceSeconds: options.abortGraceSeconds ?? 5, setTimer: setTimerOn(context) })),
-      Layer.provideMerge(base),
+      Layer.provideMerge(base(concurrency)),
     )
   }))
 
@@ -322,12 +317,10 @@ export const harness = (store: EventStore.EventStore["Service"]) => {
   const state = (taskId: string) =>
     Effect.flatMap(Effect.orDie(store.getTask(taskId as Ids.TaskId)), (found) => (found === undefined ? Effect.die(`no task ${taskId}`) : Effect.succeed(found)))
   const status = (taskId: string) => Effect.map(state(taskId), (found: Replay.TaskState) => found.status)
-  /** Seconds since {@link epoch} on the test clock. */
-  const now = TestClock.testClockWith((clock) => Effect.succeed((clock.currentTimeMillisUnsafe() - epoch) / 1000))
-  return { store, settle, advance, events, types, state, status, now }
+  return { store, settle, advance, events, types, state, status }
 }
 
-/** Triggers a task through the task service and settles; its id. */
+/** Triggers a task through the task service; its id. */
 export const trigger = (definitionId: string, input: unknown, options: { readonly delaySeconds?: number; readonly name?: string } = {}) =>
   Effect.gen(function*() {
     const tasks = yield* Tasks.Tasks
