@@ -17,6 +17,7 @@
  * hooks did is noted in {@link probe}, which `make` clears.
  */
 import { EventStore, Ids, Replay, TaskEvent } from "@tasklane/core"
+import { LevelEventStore } from "@tasklane/core/level"
 import { TaskDefinition } from "@tasklane/tasks"
 import { Iteration } from "@tasklane/tasks/host"
 import { Context, Duration, Effect, Exit, Fiber, Layer, Scope } from "effect"
@@ -337,7 +338,7 @@ export const withStore = <A, E, R>(use: (h: ReturnType<typeof harness>) => Effec
     probe.length = 0
     attempts.clear()
     yield* TestClock.setTime(epoch)
-    const context = yield* Layer.build(Layer.fresh(EventStore.layerMemory))
+    const context = yield* Layer.build(Layer.fresh(LevelEventStore.layerMemory))
     const store = Context.get(context, EventStore.EventStore)
     return yield* use(harness(store)).pipe(Effect.provideContext(context))
   }))
