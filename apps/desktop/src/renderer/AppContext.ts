@@ -6,7 +6,7 @@
 import { createContext, useContext, useEffect, useState } from "react"
 import type { ConnectionStatus, DaemonClient } from "./DaemonClient.ts"
 import type { LiveSnapshot, LiveTasks } from "./LiveTasks.ts"
-import { useObservable } from "./Observable.ts"
+import { useObservable } from "./useObservable.ts"
 
 /** The app's services. */
 export interface App {

@@ -18,7 +18,7 @@ import * as Format from "./Format.ts"
 import * as FormModel from "./form/FormModel.ts"
 import { SchemaForm } from "./form/SchemaForm.tsx"
 import * as ForkDraft from "./history/ForkDraft.ts"
-import { useLoad } from "./Load.ts"
+import { useLoad } from "./useLoad.ts"
 import * as Router from "./Router.ts"
 import { ErrorBanner } from "./Widgets.tsx"
 

@@ -1,8 +1,8 @@
 /**
  * One request whose answer a view shows: the load / cancel / error pattern
  * the views used to write by hand (a `cancelled` flag or a sequence number in
- * a `useEffect`, plus value and error state), as a small model and the
- * {@link useLoad} hook over it.
+ * a `useEffect`, plus value and error state), as a small model; views use it
+ * through the `useLoad` hook (useLoad.ts).
  *
  * Lifecycle: `start(load)` runs `load` and cancels the one under way, so a
  * slow old answer never overwrites a newer one; its `AbortSignal` is aborted
@@ -15,9 +15,8 @@
  * `cancel()` drops the one under way. The state is an {@link Observable}
  * snapshot, replaced on every change.
  */
-import { type DependencyList, useEffect, useState } from "react"
 import { describeError } from "./DaemonClient.ts"
-import { Listeners, type Observable, useObservable } from "./Observable.ts"
+import { Listeners, type Observable } from "./Observable.ts"
 
 /** A request: resolves with what to show, or rejects with why not. */
 export type Loader<A> = (signal: AbortSignal) => Promise<A>
@@ -97,27 +96,4 @@ export class Load<A> implements Observable<LoadState<A>> {
     this.state = state
     this.listeners.notify()
   }
-}
-
-/** A load's state plus the means to run it again. */
-export interface UseLoad<A> extends LoadState<A> {
-  /** Runs the load again (a retry button, after an action). */
-  readonly reload: () => void
-  /** Runs the load again unless one is under way (a timer). */
-  readonly refresh: () => void
-}
-
-/**
- * Runs `load` when mounted and whenever `deps` change (like `useEffect`),
- * cancelling the previous load and the one under way when unmounted.
- */
-export const useLoad = <A>(load: Loader<A>, deps: DependencyList): UseLoad<A> => {
-  const [model] = useState(() => new Load<A>({ loading: true }))
-  useEffect(() => {
-    model.start(load)
-    return () => model.cancel()
-    // The caller's deps decide when `load` is new, as with `useEffect`.
-  }, deps)
-  const state = useObservable(model)
-  return { ...state, reload: model.reload, refresh: model.refresh }
 }

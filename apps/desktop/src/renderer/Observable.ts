@@ -3,13 +3,14 @@
  * external-store contract. A model exposes `subscribe(listener)`, which
  * returns the unsubscribe function, and `getSnapshot()`, which returns the
  * same value (by identity) until the model changes; views read it with
- * {@link useObservable} (`useSyncExternalStore`), so a render never sees a
+ * `useObservable` (`useSyncExternalStore`), so a render never sees a
  * half-updated model and an unchanged model costs no render.
  *
  * Both members are bound functions (arrow properties, not prototype methods):
  * React compares `subscribe` by identity and calls both without a receiver.
+ * This module and the models stay free of React, so they run in plain Node
+ * tests; the hooks live in `useObservable.ts` and `useLoad.ts`.
  */
-import { useSyncExternalStore } from "react"
 
 /** A model views can follow. */
 export interface Observable<S> {
@@ -51,6 +52,3 @@ export class Cell<S> implements Observable<S> {
     this.listeners.notify()
   }
 }
-
-/** The model's current snapshot; re-renders when it changes. */
-export const useObservable = <S>(model: Observable<S>): S => useSyncExternalStore(model.subscribe, model.getSnapshot)

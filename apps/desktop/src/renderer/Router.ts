@@ -5,7 +5,8 @@
  * `#/definitions/<id>/fork/<taskId>/<iteration>` (the trigger form prefilled
  * for a fork) and `#/schedules`. Anything else is the task list.
  */
-import { type Observable, useObservable } from "./Observable.ts"
+import type { Observable } from "./Observable.ts"
+import { useObservable } from "./useObservable.ts"
 
 /** A parsed route. */
 export type Route =

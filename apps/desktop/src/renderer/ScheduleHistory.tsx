@@ -8,7 +8,7 @@
 import { useState } from "react"
 import { useApp } from "./AppContext.ts"
 import * as Format from "./Format.ts"
-import { useLoad } from "./Load.ts"
+import { useLoad } from "./useLoad.ts"
 import * as Router from "./Router.ts"
 import * as ScheduleHistoryModel from "./ScheduleHistoryModel.ts"
 import { ErrorBanner } from "./Widgets.tsx"

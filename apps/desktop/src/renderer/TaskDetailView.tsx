@@ -15,7 +15,7 @@ import { useApp, useConnection, useStoreVersion, useTick } from "./AppContext.ts
 import { describeError } from "./DaemonClient.ts"
 import * as Format from "./Format.ts"
 import { ForkedFrom, ForkList } from "./history/Forks.tsx"
-import { useLoad } from "./Load.ts"
+import { useLoad } from "./useLoad.ts"
 import * as Router from "./Router.ts"
 import { TaskRow } from "./TaskListView.tsx"
 import { ConfirmDialog, ErrorBanner, JsonBlock, ProgressBar, StatusBadge } from "./Widgets.tsx"

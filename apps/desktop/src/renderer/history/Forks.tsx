@@ -4,7 +4,7 @@
  */
 import type { Ids, Replay } from "@tasklane/core/client"
 import { useApp } from "../AppContext.ts"
-import { useLoad } from "../Load.ts"
+import { useLoad } from "../useLoad.ts"
 import * as Router from "../Router.ts"
 import { StatusBadge } from "../Widgets.tsx"
 

@@ -19,7 +19,7 @@ import { type KeyboardEvent, useCallback, useEffect, useMemo, useState } from "r
 import { useApp } from "../AppContext.ts"
 import { type DaemonClient, describeError } from "../DaemonClient.ts"
 import * as Format from "../Format.ts"
-import { useLoad } from "../Load.ts"
+import { useLoad } from "../useLoad.ts"
 import * as Router from "../Router.ts"
 import { ErrorBanner, JsonBlock, StatusBadge } from "../Widgets.tsx"
 import { EventList } from "./EventList.tsx"

@@ -7,7 +7,8 @@
  */
 import type { DesktopBridge } from "@tasklane/core/client"
 import { useEffect } from "react"
-import { Cell, useObservable } from "../Observable.ts"
+import { Cell } from "../Observable.ts"
+import { useObservable } from "../useObservable.ts"
 import * as Router from "../Router.ts"
 import * as HistoryModel from "./HistoryModel.ts"
 
