@@ -6,10 +6,13 @@
  * The page is fixtures/UseLoadHarness.ts, bundled here with Vite.
  */
 import { join } from "node:path"
-import type { Browser, Page } from "playwright-core"
 import { build, type Rollup } from "vite"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as Chromium from "../../../test/support/Browser.ts"
+
+// playwright-core belongs to the test package: its types come through the launcher.
+type Browser = Awaited<ReturnType<typeof Chromium.launch>>
+type Page = Awaited<ReturnType<Browser["newPage"]>>
 
 interface Harness {
   readonly mount: () => void
