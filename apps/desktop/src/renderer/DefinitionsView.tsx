@@ -18,9 +18,9 @@ import * as Format from "./Format.ts"
 import * as FormModel from "./form/FormModel.ts"
 import { SchemaForm } from "./form/SchemaForm.tsx"
 import * as ForkDraft from "./history/ForkDraft.ts"
-import { useLoad } from "./useLoad.ts"
 import * as Router from "./Router.ts"
 import { ErrorBanner } from "./Widgets.tsx"
+import { useLoad } from "./useLoad.ts"
 
 /** Quiet time after an edit before the input is validated. */
 const validateDelayMs = 250

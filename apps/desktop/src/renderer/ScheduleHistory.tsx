@@ -8,10 +8,10 @@
 import { useState } from "react"
 import { useApp } from "./AppContext.ts"
 import * as Format from "./Format.ts"
-import { useLoad } from "./useLoad.ts"
 import * as Router from "./Router.ts"
 import * as ScheduleHistoryModel from "./ScheduleHistoryModel.ts"
 import { ErrorBanner } from "./Widgets.tsx"
+import { useLoad } from "./useLoad.ts"
 
 const HistoryRow = ({ row }: { readonly row: ScheduleHistoryModel.Row }) => (
   <tr data-kind={row.kind} data-outcome={row.outcome}>

@@ -17,11 +17,11 @@ import { useEffect, useState } from "react"
 import { useApp, useConnection } from "./AppContext.ts"
 import { describeError, type TaskClient } from "./DaemonClient.ts"
 import * as Format from "./Format.ts"
-import { useLoad } from "./useLoad.ts"
 import * as Router from "./Router.ts"
 import { ScheduleHistory } from "./ScheduleHistory.tsx"
 import "./SchedulesView.css"
 import { ConfirmDialog, ErrorBanner, StatusBadge } from "./Widgets.tsx"
+import { useLoad } from "./useLoad.ts"
 
 /** A schedule as `ScheduleList` answers it. */
 type ScheduleInfo = Effect.Success<ReturnType<TaskClient["ScheduleList"]>>[number]

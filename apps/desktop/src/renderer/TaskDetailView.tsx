@@ -15,10 +15,10 @@ import { useApp, useConnection, useStoreVersion, useTick } from "./AppContext.ts
 import { describeError } from "./DaemonClient.ts"
 import * as Format from "./Format.ts"
 import { ForkedFrom, ForkList } from "./history/Forks.tsx"
-import { useLoad } from "./useLoad.ts"
 import * as Router from "./Router.ts"
 import { TaskRow } from "./TaskListView.tsx"
 import { ConfirmDialog, ErrorBanner, JsonBlock, ProgressBar, StatusBadge } from "./Widgets.tsx"
+import { useLoad } from "./useLoad.ts"
 
 /** Log lines kept on screen (the oldest are dropped beyond this). */
 const maxLogLines = 5000

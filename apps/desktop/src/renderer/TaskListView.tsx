@@ -12,12 +12,12 @@ import { useVirtualizer } from "@tanstack/react-virtual"
 import { memo, useEffect, useMemo, useRef, useState } from "react"
 import { useApp, useConnection, useLive, useStoreVersion, useTick } from "./AppContext.ts"
 import * as Format from "./Format.ts"
-import { useLoad } from "./useLoad.ts"
-import { useObservable } from "./useObservable.ts"
 import * as Router from "./Router.ts"
 import { TaskListModel } from "./TaskListModel.ts"
 import type { TaskFilter } from "./TaskStore.ts"
 import { ErrorBanner, ProgressBar, StatusBadge } from "./Widgets.tsx"
+import { useLoad } from "./useLoad.ts"
+import { useObservable } from "./useObservable.ts"
 
 /** Height of one row in px (must match `.task-row` in styles.css). */
 const rowHeight = 32

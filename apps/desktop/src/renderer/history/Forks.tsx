@@ -4,9 +4,9 @@
  */
 import type { Ids, Replay } from "@tasklane/core/client"
 import { useApp } from "../AppContext.ts"
-import { useLoad } from "../useLoad.ts"
 import * as Router from "../Router.ts"
 import { StatusBadge } from "../Widgets.tsx"
+import { useLoad } from "../useLoad.ts"
 
 /** "forked from <link> at iteration N" (nothing for a task that is not a fork). */
 export const ForkedFrom = ({ context }: { readonly context: Replay.TaskState["context"] }) =>

@@ -8,8 +8,8 @@
 import type { DesktopBridge } from "@tasklane/core/client"
 import { useEffect } from "react"
 import { Cell } from "../Observable.ts"
-import { useObservable } from "../useObservable.ts"
 import * as Router from "../Router.ts"
+import { useObservable } from "../useObservable.ts"
 import * as HistoryModel from "./HistoryModel.ts"
 
 /** What was opened: a file's envelopes, or why it could not be read as a history. */
