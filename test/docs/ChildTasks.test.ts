@@ -38,20 +38,27 @@ const children = (parentId: string) =>
       .sort((a, b) => String(a.name).localeCompare(String(b.name)))
   )
 
+/**
+ * The first iterations start cold worker threads (the parent's, and one for
+ * the child's onBeforeTrigger), each loading the guide's config: seconds on
+ * a busy machine, and the three tests start theirs at once.
+ */
+const coldStart = 30_000
+
 describe.concurrent("8. child tasks (backupAll) on the daemon", () => {
   it("starts one backup child per database and ends done once they all have", async () => {
     const parentId = await backupAll(["crm"])
-    const done = await waitFor(c, parentId, "done", { timeoutMs: 20_000 })
+    const done = await waitFor(c, parentId, "done", { timeoutMs: coldStart + 10_000 })
     expect(done.context.output).toEqual({ backedUp: ["crm"], failed: [] })
     expect(await children(parentId)).toEqual([{ name: "backup crm", status: "done", abortMessage: undefined }])
-  })
+  }, 2 * coldStart)
 
   it("fails its iteration when a child is refused (backup's onBeforeTrigger refuses production)", async () => {
     const parentId = await backupAll(["production"])
-    const failed = await waitFor(c, parentId, "error")
+    const failed = await waitFor(c, parentId, "error", { timeoutMs: coldStart })
     expect(failed.context.error?.message).toContain("production is backed up by the ops team")
     expect(await children(parentId)).toEqual([])
-  })
+  }, 2 * coldStart)
 
   it("aborting the parent aborts the children that have not finished; a finished one stays done", async () => {
     const parentId = await backupAll(["crm", "shop", "wiki"])
@@ -59,7 +66,7 @@ describe.concurrent("8. child tasks (backupAll) on the daemon", () => {
     await poll(async () => {
       const now = await children(parentId)
       return now.length === 3 && now[0]!.status === "done" ? now : undefined
-    })
+    }, { timeoutMs: coldStart })
     await c.call((client) => client.Abort({ taskId: parentId, message: "maintenance window over" }))
     await waitFor(c, parentId, "aborted")
     const expected = `parent ${parentId} was aborted`
@@ -71,5 +78,5 @@ describe.concurrent("8. child tasks (backupAll) on the daemon", () => {
       { name: "backup shop", status: "aborted", abortMessage: expected },
       { name: "backup wiki", status: "aborted", abortMessage: expected },
     ])
-  })
+  }, 2 * coldStart)
 })
