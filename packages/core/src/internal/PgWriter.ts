@@ -1,0 +1,291 @@
+/**
+ * The writer of the PostgreSQL store: group commit over one dedicated
+ * connection, one transaction per group (Effect side; the fold per append is
+ * LevelWriter's `Group`, plain code).
+ *
+ * Appends and schedule appends are queued; the writer takes everything
+ * queued and commits it as one transaction, while the next group queues:
+ *
+ *   1. `SELECT … FROM tasklane_head FOR UPDATE`: the head row lock. Every
+ *      writer of every instance takes it first, so groups serialize on it and
+ *      positions are handed out gapless, in commit order.
+ *   2. Read the touched streams' summaries (not for `fresh` ids), then check
+ *      and fold each append in JS against them (LevelWriter's Group: the same
+ *      rules, errors and envelopes as the LevelDB store). A conflict or a
+ *      refused transition fails only its own append and takes no position.
+ *      This is check-then-write under the head lock rather than a savepoint
+ *      per append: no other transaction can change a summary while the lock
+ *      is held, so the check is exact, and a group costs a fixed number of
+ *      round trips however many appends it holds (a savepoint each would add
+ *      two per append).
+ *   3. Write: events (one multi-row insert), new summaries, changed
+ *      summaries (each conditional on the version read in 2; fewer rows than
+ *      asked means a writer outside this protocol: the whole group fails),
+ *      schedule records, the head row, and one NOTIFY (payload: the new
+ *      head), delivered by PostgreSQL at commit.
+ *
+ * If the transaction fails, its accepted appends fail with a StoreError and
+ * nothing of the group is visible; health turns `degraded` until a group
+ * commits again. Exclusive work (a projection rebuild) runs between groups.
+ * Closing stops new appends, commits everything queued, then ends the fiber.
+ */
+import { Cause, Deferred, Effect, Exit, Fiber, Queue, type Scope } from "effect"
+import type * as SqlClient from "effect/sql/SqlClient"
+import { StoreError, type AppendRequest, type AppendResult, type BatchInfo } from "../EventStore.ts"
+import type * as Replay from "../Replay.ts"
+import type { RecordedEvent } from "../TaskEvent.ts"
+import { emptyCounts, Group, parseState, type AppendError, type AppendJob, type ScheduleJob } from "./LevelWriter.ts"
+import type { Batch } from "./LevelDb.ts"
+import * as Keys from "./LevelKeys.ts"
+import { toStoreError } from "./PgError.ts"
+import { channel } from "./PgSchema.ts"
+import * as Summary from "./PgSummary.ts"
+
+type Message =
+  | AppendJob
+  | ScheduleJob
+  | { readonly _tag: "exclusive"; readonly work: Effect.Effect<unknown, StoreError>; readonly deferred: Deferred.Deferred<unknown, StoreError> }
+  | { readonly _tag: "close" }
+
+/** Collects the envelopes a Group writes, by position; the group's other records are the Level layout and are not used here. */
+class Envelopes implements Batch {
+  readonly byPosition = new Map<number, string>()
+  put(key: string, value: string): void {
+    if (key.startsWith(Keys.logPrefix)) this.byPosition.set(Keys.positionOfLogKey(key), value)
+  }
+  del(): void {}
+  get length() {
+    return this.byPosition.size
+  }
+  write(): Promise<void> {
+    return Promise.resolve()
+  }
+  close(): Promise<void> {
+    return Promise.resolve()
+  }
+}
+
+/** What a committed group reports to the store. */
+export interface Committed {
+  readonly head: number
+  readonly events: ReadonlyArray<RecordedEvent>
+}
+
+/** The writer's interface to the store. */
+export interface Writer {
+  readonly append: (request: AppendRequest) => Effect.Effect<AppendResult, AppendError>
+  readonly appendSchedule: (encoded: ReadonlyArray<string>) => Effect.Effect<number, StoreError>
+  /** Runs `work` alone between two groups (on the writer's connection). */
+  readonly exclusive: <A>(work: Effect.Effect<A, StoreError>) => Effect.Effect<A, StoreError>
+}
+
+/** Starts the writer fiber on `sql` (a client of one connection); it lives as long as the scope. */
+export const make = (options: {
+  readonly sql: SqlClient.SqlClient
+  readonly onBatch?: ((info: BatchInfo) => void) | undefined
+  /** After each commit, before the callers hear of it. */
+  readonly onCommit: (committed: Committed) => Effect.Effect<void>
+  /** A commit failed (the error), or one succeeded after a failure (undefined). */
+  readonly onFault: (error: StoreError | undefined) => Effect.Effect<void>
+}): Effect.Effect<Writer, never, Scope.Scope> =>
+  Effect.gen(function* () {
+    const { sql } = options
+    const queue = yield* Queue.unbounded<Message>()
+    let closed = false
+    let faulted = false
+    const closedError = new StoreError({ operation: "append", reason: "the event store is closed" })
+
+    /** The idempotency keys the triggers among `appends` carry (looked up with the states, before the fold). */
+    const triggerKeys = (appends: ReadonlyArray<AppendJob>): Array<string> => {
+      const keys = new Set<string>()
+      for (const job of appends) {
+        for (const { event } of job.request.events) if (event._tag === "TaskTriggered" && event.idempotencyKey !== undefined) keys.add(event.idempotencyKey)
+      }
+      return [...keys]
+    }
+
+    /** The summaries of `streams` and which of `keys` an existing task owns. */
+    const readStates = (streams: ReadonlyArray<string>, keys: ReadonlyArray<string>) =>
+      Effect.map(
+        sql<{ state: string | null; key: string | null }>`SELECT state, NULL AS key FROM tasklane_tasks WHERE stream = ANY(${Summary.array(streams)}::text[])
+          UNION ALL SELECT NULL, idempotency_key FROM tasklane_tasks WHERE idempotency_key = ANY(${Summary.array(keys)}::text[])`,
+        (rows) => {
+          const states = new Map<string, Replay.TaskState>()
+          const taken = new Set<string>()
+          for (const row of rows) {
+            if (row.state !== null) {
+              const state = parseState("append", row.state)
+              states.set(state.context.taskId, state)
+            } else if (row.key !== null) taken.add(row.key)
+          }
+          return { states, taken }
+        },
+      )
+
+    /** One group in one transaction (see the module header); answers the group. */
+    const transact = (appends: ReadonlyArray<AppendJob>, schedules: ReadonlyArray<ScheduleJob>) =>
+      sql.withTransaction(
+        Effect.gen(function* () {
+          const streams = [...new Set(appends.filter((job) => job.request.fresh !== true).map((job) => job.request.stream as string))]
+          const keys = triggerKeys(appends)
+          // The lock, and (in the same statement) the summaries as of the statement's snapshot. That snapshot may
+          // predate the lock (a wait for another instance's group): it is current only if it shows the locked row
+          // itself; otherwise the summaries are read again, now that the lock is held.
+          const [head] = yield* sql<{ position: bigint; schedule_head: bigint; pruned_through: bigint; seen: string }>`
+            SELECT h.position, h.schedule_head, h.pruned_through,
+              (SELECT s.position || ':' || s.schedule_head || ':' || s.pruned_through FROM tasklane_head s) AS seen
+            FROM tasklane_head h FOR UPDATE`
+          if (head === undefined) return yield* new StoreError({ operation: "append", reason: "the head row is missing (tasklane_head)" })
+          const current = head.seen === `${head.position}:${head.schedule_head}:${head.pruned_through}`
+          const { states, taken } = streams.length === 0 && keys.length === 0
+            ? { states: new Map<string, Replay.TaskState>(), taken: new Set<string>() }
+            : yield* readStates(streams, keys)
+          if (!current) {
+            const again = yield* readStates(streams, keys)
+            states.clear()
+            taken.clear()
+            for (const [k, v] of again.states) states.set(k, v)
+            for (const k of again.taken) taken.add(k)
+          }
+          const envelopes = new Envelopes()
+          const group = new Group(envelopes, Number(head.position))
+          const scheduleHead = Number(head.schedule_head)
+          for (const job of appends) group.add(job, group.knows(job.request.stream) ? null : (states.get(job.request.stream) ?? null))
+          for (const job of schedules) group.addSchedule(job, scheduleHead)
+          group.seal(emptyCounts(), (key) => taken.has(key))
+
+          const created: Array<Summary.Row> = []
+          const changed: Array<Summary.Row> = []
+          const from: Array<number> = []
+          // The same order as the seal's claims: the first new task with a key not taken gets it.
+          const claimed = new Set<string>()
+          for (const [stream, state] of group.after) {
+            const before = group.before.get(stream) ?? null
+            if (before === null) {
+              const key = state.context.idempotencyKey
+              const claims = key !== undefined && !taken.has(key) && !claimed.has(key)
+              if (claims) claimed.add(key)
+              created.push({ state, idempotencyKey: claims ? key : null })
+            } else {
+              changed.push({ state, idempotencyKey: null })
+              from.push(before.context.version)
+            }
+          }
+          const records = group.schedules.flatMap(({ job }) => job.encoded)
+          if (group.events.length === 0 && records.length === 0) return group
+          const events = group.events
+          const seqs = records.map((_, i) => scheduleHead + 1 + i)
+          const newScheduleHead = scheduleHead + records.length
+          // Every write of the group in one statement (one round trip); NOTIFY is delivered at commit.
+          const [written] = yield* sql<{ updated: number }>`
+            WITH ev AS (
+              INSERT INTO tasklane_events (position, stream, version, envelope)
+              SELECT * FROM unnest(${Summary.array(events.map((e) => e.position))}::int8[], ${Summary.array(events.map((e) => e.stream as string))}::text[],
+                ${Summary.array(events.map((e) => e.version))}::int4[], ${Summary.array(events.map((e) => envelopes.byPosition.get(e.position)!))}::text[])
+            ), ins AS (
+              INSERT INTO tasklane_tasks SELECT * FROM ${Summary.insertRows(sql, created)}
+            ), upd AS (
+              ${Summary.updateStatement(sql, changed, from)}
+            ), sch AS (
+              INSERT INTO tasklane_schedules (seq, record) SELECT * FROM unnest(${Summary.array(seqs)}::int8[], ${Summary.array(records)}::text[])
+            ), hd AS (
+              UPDATE tasklane_head SET position = ${group.head}, schedule_head = ${newScheduleHead}
+            )
+            SELECT (SELECT count(*) FROM upd)::int4 AS updated,
+              (SELECT pg_notify(${channel}, ${String(group.head)}) WHERE ${events.length > 0}::bool) AS notified`
+          if (written?.updated !== changed.length) {
+            return yield* new StoreError({ operation: "append", reason: "a task summary changed under the head lock (a writer outside the store?)" })
+          }
+          return group
+        }),
+      )
+
+    const commitGroup = (appends: ReadonlyArray<AppendJob>, schedules: ReadonlyArray<ScheduleJob>) =>
+      Effect.gen(function* () {
+        const startedAt = performance.now()
+        // A stored summary that does not parse throws inside the fold: every failure becomes the group's StoreError.
+        const exit = yield* Effect.result(transact(appends, schedules).pipe(Effect.catchCause((cause) => Effect.fail(toStoreError("append")(Cause.squash(cause))))))
+        if (exit._tag === "Failure") {
+          const error = exit.failure
+          faulted = true
+          yield* options.onFault(error)
+          for (const job of appends) Deferred.doneUnsafe(job.deferred, Exit.fail(error))
+          for (const job of schedules) Deferred.doneUnsafe(job.deferred, Exit.fail(new StoreError({ operation: "appendSchedule", reason: error.reason })))
+          return
+        }
+        const group = exit.success
+        if (faulted) {
+          faulted = false
+          yield* options.onFault(undefined)
+        }
+        yield* options.onCommit({ head: group.head, events: group.events })
+        const refused = group.entries.filter((entry) => entry.outcome._tag === "refused").length
+        options.onBatch?.({
+          appends: group.entries.length,
+          events: group.events.length,
+          refused,
+          scheduleRecords: group.schedules.reduce((sum, { job }) => sum + job.encoded.length, 0),
+          durationMs: performance.now() - startedAt,
+        })
+        for (const { job, outcome } of group.entries) {
+          Deferred.doneUnsafe(job.deferred, outcome._tag === "accepted" ? Exit.succeed(outcome.result) : Exit.fail(outcome.error))
+        }
+        for (const { job, seq } of group.schedules) Deferred.doneUnsafe(job.deferred, Exit.succeed(seq))
+      })
+
+    /** Commits one takeAll in order: groups split around exclusive work; answers true at close. */
+    const handle = (messages: ReadonlyArray<Message>) =>
+      Effect.gen(function* () {
+        let appends: Array<AppendJob> = []
+        let schedules: Array<ScheduleJob> = []
+        const flush = Effect.suspend(() => {
+          if (appends.length === 0 && schedules.length === 0) return Effect.void
+          const [a, s] = [appends, schedules]
+          appends = []
+          schedules = []
+          return commitGroup(a, s)
+        })
+        for (const message of messages) {
+          if (message._tag === "append") appends.push(message)
+          else if (message._tag === "schedule") schedules.push(message)
+          else if (message._tag === "exclusive") {
+            yield* flush
+            Deferred.doneUnsafe(message.deferred, yield* Effect.exit(message.work))
+          } else {
+            yield* flush
+            return true
+          }
+        }
+        yield* flush
+        return false
+      })
+
+    const fiber = yield* Effect.forkScoped(
+      Effect.gen(function* () {
+        for (;;) if (yield* handle(yield* Queue.takeAll(queue))) return
+      }),
+    )
+    yield* Effect.addFinalizer(() =>
+      Effect.suspend(() => {
+        closed = true
+        Queue.offerUnsafe(queue, { _tag: "close" })
+        return Effect.asVoid(Fiber.await(fiber))
+      }),
+    )
+
+    const enqueue = <A, E>(message: (deferred: Deferred.Deferred<A, E>) => Message, error: E): Effect.Effect<A, E> =>
+      Effect.suspend(() => {
+        if (closed) return Effect.fail(error)
+        const deferred = Deferred.makeUnsafe<A, E>()
+        Queue.offerUnsafe(queue, message(deferred))
+        return Deferred.await(deferred)
+      })
+
+    return {
+      append: (request) => enqueue<AppendResult, AppendError>((deferred) => ({ _tag: "append", request, deferred }), closedError),
+      appendSchedule: (encoded) =>
+        enqueue<number, StoreError>((deferred) => ({ _tag: "schedule", encoded, deferred }), new StoreError({ operation: "appendSchedule", reason: closedError.reason })),
+      exclusive: <A>(work: Effect.Effect<A, StoreError>) =>
+        enqueue<unknown, StoreError>((deferred) => ({ _tag: "exclusive", work, deferred }), closedError) as Effect.Effect<A, StoreError>,
+    }
+  })
