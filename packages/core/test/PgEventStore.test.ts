@@ -4,6 +4,9 @@
  * database, and prune with its watermark. One private PostgreSQL cluster for
  * this file (support/Postgres.ts), a fresh database per test.
  *
+ * The cases here run on the live clock (`it.live`): the stores' poll of the
+ * head row sleeps on the real clock, as a daemon's does.
+ *
  * Timeouts are longer than the default: every sequential append is a commit
  * that waits for PostgreSQL's fsync (the durability these tests are about),
  * and one conformance case makes 1,500 of them in a row.
@@ -54,7 +57,7 @@ const runTask = (es: EventStore["Service"], task: ReturnType<typeof S.taskId>, i
   })
 
 describe("EventStore PostgreSQL: several instances on one database", () => {
-  it.effect("conflicting appends from two instances: exactly one wins each race, the other gets ConcurrencyConflict", () =>
+  it.live("conflicting appends from two instances: exactly one wins each race, the other gets ConcurrencyConflict", () =>
     Effect.gen(function* () {
       const [a, b] = yield* instances(2)
       const tasks = range(1, 30).map(S.taskId)
@@ -81,7 +84,7 @@ describe("EventStore PostgreSQL: several instances on one database", () => {
       for (const task of tasks) expect((yield* b!.getTask(task))?.context.version).toBe(2)
     }).pipe(Effect.scoped))
 
-  it.effect("three instances appending at once: one gapless log, per-stream versions in order, the same summaries everywhere", () =>
+  it.live("three instances appending at once: one gapless log, per-stream versions in order, the same summaries everywhere", () =>
     Effect.gen(function* () {
       const stores = yield* instances(3)
       // Each task is driven by one instance; 3 x 10 tasks x (1 + 3 x 4) events.
@@ -103,7 +106,7 @@ describe("EventStore PostgreSQL: several instances on one database", () => {
       }
     }).pipe(Effect.scoped))
 
-  it.effect("a subscriber on one instance sees the other instances' appends, in order, live", () =>
+  it.live("a subscriber on one instance sees the other instances' appends, in order, live", () =>
     Effect.gen(function* () {
       // A poll far slower than the test: only NOTIFY can wake the subscriber in time.
       const [a, b, c] = yield* instances(3, { pollMillis: 600_000 })
@@ -115,7 +118,7 @@ describe("EventStore PostgreSQL: several instances on one database", () => {
       expect(received).toEqual((yield* c!.readAll(3)))
     }).pipe(Effect.scoped))
 
-  it.effect("an idempotency key is claimed once across instances: the first committed trigger owns it", () =>
+  it.live("an idempotency key is claimed once across instances: the first committed trigger owns it", () =>
     Effect.gen(function* () {
       const [a, b] = yield* instances(2)
       const results = yield* Effect.all(
@@ -130,7 +133,7 @@ describe("EventStore PostgreSQL: several instances on one database", () => {
 })
 
 describe("EventStore PostgreSQL: prune", () => {
-  it.effect("prune removes finished tasks, raises the watermark, and reads below it fail with PositionPruned on every instance", () =>
+  it.live("prune removes finished tasks, raises the watermark, and reads below it fail with PositionPruned on every instance", () =>
     Effect.gen(function* () {
       const [a, b] = yield* instances(2, { pollMillis: 50 })
       for (const n of [1, 2]) {
@@ -145,7 +148,7 @@ describe("EventStore PostgreSQL: prune", () => {
       const exported: Array<string> = []
       const result = yield* a!.prune({ before: S.epoch + 1_000_000_000, exportTask: (task, json) => Effect.sync(() => void exported.push(`${task.context.taskId}:${JSON.parse(json).length}`)) })
       expect(result).toMatchObject({ dryRun: false, tasks: 2, events: 16, kept: 1 })
-      expect(exported).toEqual([`${S.taskId(1)}:8`, `${S.taskId(2)}:8`])
+      expect(exported).toEqual([`${S.taskId(2)}:8`, `${S.taskId(1)}:8`]) // newest first, as the listings
       expect(result.prunedThrough).toBe(16)
       expect(yield* a!.getTask(S.taskId(1))).toBeUndefined()
       expect(yield* Effect.flip(a!.readAll(1))).toMatchObject({ _tag: "PositionPruned", requested: 1, prunedThrough: 16, oldestRetained: 17 })

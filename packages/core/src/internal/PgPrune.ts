@@ -7,7 +7,7 @@
  * due, and no descendant (children, their children, ... to depth 32) that is
  * unfinished or has a hook due; a finished task kept for a hook or a
  * descendant counts as `kept`. Candidates are read in chunks of
- * {@link CHUNK}, oldest created first, outside the writer; each chunk is then
+ * {@link CHUNK}, newest created first (the listing order), outside the writer; each chunk is then
  * exported (if asked) and deleted in one transaction run alone by the writer
  * (`exclusive`), under the head lock: a task whose version moved since it was
  * chosen stays for the next prune. That transaction deletes the tasks'
