@@ -123,6 +123,7 @@ export const make = (options: Options): Effect.Effect<EventStore["Service"], Sto
     const writer = yield* Writer.make({
       sql: writerSql,
       onBatch: options.onBatch,
+      cacheSize: options.cacheSize,
       onCommit: ({ head }) => advance(head),
       onFault: (error) =>
         SubscriptionRef.set(

@@ -34,7 +34,7 @@ import type * as SqlClient from "effect/sql/SqlClient"
 import { StoreError, type AppendRequest, type AppendResult, type BatchInfo } from "../EventStore.ts"
 import type * as Replay from "../Replay.ts"
 import type { RecordedEvent } from "../TaskEvent.ts"
-import { emptyCounts, Group, parseState, type AppendError, type AppendJob, type ScheduleJob } from "./LevelWriter.ts"
+import { emptyCounts, Group, parseState, StateCache, type AppendError, type AppendJob, type ScheduleJob } from "./LevelWriter.ts"
 import type { Batch } from "./LevelDb.ts"
 import * as Keys from "./LevelKeys.ts"
 import { toStoreError } from "./PgError.ts"
@@ -83,6 +83,7 @@ export interface Writer {
 export const make = (options: {
   readonly sql: SqlClient.SqlClient
   readonly onBatch?: ((info: BatchInfo) => void) | undefined
+  readonly cacheSize?: number | undefined
   /** After each commit, before the callers hear of it. */
   readonly onCommit: (committed: Committed) => Effect.Effect<void>
   /** A commit failed (the error), or one succeeded after a failure (undefined). */
@@ -94,6 +95,17 @@ export const make = (options: {
     let closed = false
     let faulted = false
     const closedError = new StoreError({ operation: "append", reason: "the event store is closed" })
+    /**
+     * Summaries as this writer last committed them, valid only while the head
+     * row is still what its last commit wrote (`lastWritten`): then no other
+     * instance has written since, and a group needs no read of the summaries.
+     */
+    const cache = new StateCache(options.cacheSize ?? 10_000)
+    let lastWritten: string | undefined
+    const forget = () => {
+      cache.clear()
+      lastWritten = undefined
+    }
 
     /** The idempotency keys the triggers among `appends` carry (looked up with the states, before the fold). */
     const triggerKeys = (appends: ReadonlyArray<AppendJob>): Array<string> => {
@@ -126,33 +138,38 @@ export const make = (options: {
     const transact = (appends: ReadonlyArray<AppendJob>, schedules: ReadonlyArray<ScheduleJob>) =>
       sql.withTransaction(
         Effect.gen(function* () {
-          const streams = [...new Set(appends.filter((job) => job.request.fresh !== true).map((job) => job.request.stream as string))]
           const keys = triggerKeys(appends)
-          // The lock, and (in the same statement) the summaries as of the statement's snapshot. That snapshot may
-          // predate the lock (a wait for another instance's group): it is current only if it shows the locked row
-          // itself; otherwise the summaries are read again, now that the lock is held.
+          // The lock, and (in the same statement) the head row as of the statement's snapshot, which may predate
+          // the lock (a wait for another instance's group): summaries read in this statement would be stale then.
           const [head] = yield* sql<{ position: bigint; schedule_head: bigint; pruned_through: bigint; seen: string }>`
             SELECT h.position, h.schedule_head, h.pruned_through,
               (SELECT s.position || ':' || s.schedule_head || ':' || s.pruned_through FROM tasklane_head s) AS seen
             FROM tasklane_head h FOR UPDATE`
           if (head === undefined) return yield* new StoreError({ operation: "append", reason: "the head row is missing (tasklane_head)" })
-          const current = head.seen === `${head.position}:${head.schedule_head}:${head.pruned_through}`
+          const locked = `${head.position}:${head.schedule_head}:${head.pruned_through}`
+          // The cached summaries are exact while nobody else wrote since this writer's last commit.
+          if (locked !== lastWritten) cache.clear()
+          const streams = [...new Set(appends.filter((job) => job.request.fresh !== true && cache.get(job.request.stream) === undefined).map((job) => job.request.stream as string))]
           const { states, taken } = streams.length === 0 && keys.length === 0
             ? { states: new Map<string, Replay.TaskState>(), taken: new Set<string>() }
             : yield* readStates(streams, keys)
-          if (!current) {
+          if (head.seen !== locked && (streams.length > 0 || keys.length > 0)) {
             const again = yield* readStates(streams, keys)
             states.clear()
             taken.clear()
             for (const [k, v] of again.states) states.set(k, v)
             for (const k of again.taken) taken.add(k)
           }
+          const stateOf = (stream: string) => {
+            const cached = cache.get(stream)
+            return cached !== undefined ? cached : (states.get(stream) ?? null)
+          }
           const envelopes = new Envelopes()
           const group = new Group(envelopes, Number(head.position))
           const scheduleHead = Number(head.schedule_head)
-          for (const job of appends) group.add(job, group.knows(job.request.stream) ? null : (states.get(job.request.stream) ?? null))
+          for (const job of appends) group.add(job, group.knows(job.request.stream) ? null : stateOf(job.request.stream))
           for (const job of schedules) group.addSchedule(job, scheduleHead)
-          group.seal(emptyCounts(), (key) => taken.has(key))
+          const sealed = group.seal(emptyCounts(), (key) => taken.has(key))
 
           const created: Array<Summary.Row> = []
           const changed: Array<Summary.Row> = []
@@ -172,7 +189,7 @@ export const make = (options: {
             }
           }
           const records = group.schedules.flatMap(({ job }) => job.encoded)
-          if (group.events.length === 0 && records.length === 0) return group
+          if (group.events.length === 0 && records.length === 0) return { group, sealed, written: locked }
           const events = group.events
           const seqs = records.map((_, i) => scheduleHead + 1 + i)
           const newScheduleHead = scheduleHead + records.length
@@ -196,7 +213,7 @@ export const make = (options: {
           if (written?.updated !== changed.length) {
             return yield* new StoreError({ operation: "append", reason: "a task summary changed under the head lock (a writer outside the store?)" })
           }
-          return group
+          return { group, sealed, written: `${group.head}:${newScheduleHead}:${head.pruned_through}` }
         }),
       )
 
@@ -206,6 +223,7 @@ export const make = (options: {
         // A stored summary that does not parse throws inside the fold: every failure becomes the group's StoreError.
         const exit = yield* Effect.result(transact(appends, schedules).pipe(Effect.catchCause((cause) => Effect.fail(toStoreError("append")(Cause.squash(cause))))))
         if (exit._tag === "Failure") {
+          forget()
           const error = exit.failure
           faulted = true
           yield* options.onFault(error)
@@ -213,7 +231,9 @@ export const make = (options: {
           for (const job of schedules) Deferred.doneUnsafe(job.deferred, Exit.fail(new StoreError({ operation: "appendSchedule", reason: error.reason })))
           return
         }
-        const group = exit.success
+        const { group, sealed, written } = exit.success
+        lastWritten = written
+        for (const [stream, state] of sealed.states) cache.set(stream, state)
         if (faulted) {
           faulted = false
           yield* options.onFault(undefined)
@@ -250,6 +270,8 @@ export const make = (options: {
           else if (message._tag === "schedule") schedules.push(message)
           else if (message._tag === "exclusive") {
             yield* flush
+            // Exclusive work (a rebuild, a prune) rewrites summaries: nothing cached survives it.
+            forget()
             Deferred.doneUnsafe(message.deferred, yield* Effect.exit(message.work))
           } else {
             yield* flush
