@@ -132,6 +132,26 @@ describe("EventStore PostgreSQL: several instances on one database", () => {
     }).pipe(Effect.scoped))
 })
 
+describe("EventStore PostgreSQL: a summary changed behind the store's back", () => {
+  it.live("an append whose summary moved outside the head lock fails whole and writes nothing", () =>
+    Effect.gen(function* () {
+      const url = yield* database
+      const es = Context.get(yield* Layer.build(PgEventStore.layer({ url })), EventStore)
+      const task = S.taskId(1)
+      yield* es.append(S.request(task, "noStream", [S.triggered(task)]))
+      // Not through the store: the writer's cached summary (version 1) no longer matches the row.
+      yield* Effect.promise(() => cluster!.psql(url.slice(url.lastIndexOf("/") + 1), `UPDATE tasklane_tasks SET version = 7, state = replace(state, '"version":1,', '"version":7,') WHERE stream = '${task}'`))
+      const error = yield* Effect.flip(es.append(S.request(task, 1, [S.started(1)])))
+      expect(error).toMatchObject({ _tag: "StoreError", operation: "append" })
+      expect(error.reason).toContain("a task summary changed under the head lock")
+      expect(yield* es.readAll(1)).toHaveLength(1)
+      expect((yield* es.health).status).toBe("degraded")
+      // The next group reads the summary again (the cache was dropped): version 7 is what it finds.
+      expect(yield* Effect.flip(es.append(S.request(task, 1, [S.started(1)])))).toMatchObject({ _tag: "ConcurrencyConflict", actual: 7 })
+      expect((yield* es.health).status).toBe("ok")
+    }).pipe(Effect.scoped))
+})
+
 describe("EventStore PostgreSQL: prune", () => {
   it.live("prune removes finished tasks, raises the watermark, and reads below it fail with PositionPruned on every instance", () =>
     Effect.gen(function* () {

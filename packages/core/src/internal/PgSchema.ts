@@ -65,6 +65,8 @@ const initial = Effect.gen(function* () {
   yield* sql`CREATE INDEX tasklane_tasks_hook ON tasklane_tasks (stream) WHERE pending_hook IS NOT NULL`
   yield* sql`CREATE INDEX tasklane_tasks_finished ON tasklane_tasks (finished_at) WHERE finished_at IS NOT NULL`
   yield* sql`CREATE TABLE tasklane_schedules (seq bigint PRIMARY KEY, record text NOT NULL)`
+  // Raised inside the writer's one-statement write to abort all of it (a plain SELECT cannot raise).
+  yield* sql`CREATE FUNCTION tasklane_fail(reason text) RETURNS integer LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION '%', reason; END $$`
 })
 
 const migrate = Migrator.make({})

@@ -9,6 +9,7 @@
 import { Effect } from "effect"
 import type * as SqlClient from "effect/sql/SqlClient"
 import type { SqlError } from "effect/sql/SqlError"
+import type * as Statement from "effect/sql/Statement"
 import type * as Replay from "../Replay.ts"
 import { taskStatuses } from "../TaskMachine.ts"
 import * as Keys from "./LevelKeys.ts"
@@ -72,9 +73,9 @@ export const insert = (sql: SqlClient.SqlClient, rows: ReadonlyArray<Row>): Effe
 
 /**
  * The UPDATE of existing summaries, each only if it is still at the version
- * it was read at (`from`), returning one row per summary changed.
+ * it was read at (`from`) and `when` holds, returning one row per summary changed.
  */
-export const updateStatement = (sql: SqlClient.SqlClient, rows: ReadonlyArray<Row>, from: ReadonlyArray<number>) => {
+export const updateStatement = (sql: SqlClient.SqlClient, rows: ReadonlyArray<Row>, from: ReadonlyArray<number>, when: Statement.Fragment) => {
   const c = columns(rows)
   return sql`UPDATE tasklane_tasks t SET version = u.version, state = u.state, status = u.status, listed = u.listed,
       definition_id = u.definition_id, parent_id = u.parent_id, created_at = u.created_at, created_key = u.created_key,
@@ -83,7 +84,7 @@ export const updateStatement = (sql: SqlClient.SqlClient, rows: ReadonlyArray<Ro
         ${c.definition}::text[], ${c.parent}::text[], ${c.createdAt}::int8[], ${c.createdKey}::text[], ${c.wakeAt}::int8[],
         ${c.hook}::text[], ${c.finishedAt}::int8[])
         AS u(stream, from_version, version, state, status, listed, definition_id, parent_id, created_at, created_key, wake_at, pending_hook, finished_at)
-      WHERE t.stream = u.stream AND t.version = u.from_version
+      WHERE t.stream = u.stream AND t.version = u.from_version AND ${when}
       RETURNING 1`
 }
 

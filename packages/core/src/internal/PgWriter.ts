@@ -31,6 +31,7 @@
  */
 import { Cause, Deferred, Effect, Exit, Fiber, Queue, type Scope } from "effect"
 import type * as SqlClient from "effect/sql/SqlClient"
+import type { SqlError } from "effect/sql/SqlError"
 import { StoreError, type AppendRequest, type AppendResult, type BatchInfo } from "../EventStore.ts"
 import type * as Replay from "../Replay.ts"
 import type { RecordedEvent } from "../TaskEvent.ts"
@@ -101,7 +102,7 @@ export const make = (options: {
      * instance has written since, and a group needs no read of the summaries.
      */
     const cache = new StateCache(options.cacheSize ?? 10_000)
-    let lastWritten: string | undefined
+    let lastWritten: HeadRow | undefined
     const forget = () => {
       cache.clear()
       lastWritten = undefined
@@ -134,88 +135,140 @@ export const make = (options: {
         },
       )
 
-    /** One group in one transaction (see the module header); answers the group. */
-    const transact = (appends: ReadonlyArray<AppendJob>, schedules: ReadonlyArray<ScheduleJob>) =>
+    /** A head row as text, `position:schedule_head:pruned_through`, to compare. */
+    interface HeadRow {
+      readonly position: number
+      readonly scheduleHead: number
+      readonly prunedThrough: number
+    }
+    const rowText = (h: HeadRow) => `${h.position}:${h.scheduleHead}:${h.prunedThrough}`
+
+    /** Folds a group on `head` with the given summaries (LevelWriter's Group) and lays out its rows. */
+    const prepare = (
+      appends: ReadonlyArray<AppendJob>,
+      schedules: ReadonlyArray<ScheduleJob>,
+      head: HeadRow,
+      stateOf: (stream: string) => Replay.TaskState | null,
+      taken: ReadonlySet<string>,
+    ) => {
+      const envelopes = new Envelopes()
+      const group = new Group(envelopes, head.position)
+      for (const job of appends) group.add(job, group.knows(job.request.stream) ? null : stateOf(job.request.stream))
+      for (const job of schedules) group.addSchedule(job, head.scheduleHead)
+      const sealed = group.seal(emptyCounts(), (key) => taken.has(key))
+      const created: Array<Summary.Row> = []
+      const changed: Array<Summary.Row> = []
+      const from: Array<number> = []
+      // The same order as the seal's claims: the first new task with a key not taken gets it.
+      const claimed = new Set<string>()
+      for (const [stream, state] of group.after) {
+        const before = group.before.get(stream) ?? null
+        if (before === null) {
+          const key = state.context.idempotencyKey
+          const claims = key !== undefined && !taken.has(key) && !claimed.has(key)
+          if (claims) claimed.add(key)
+          created.push({ state, idempotencyKey: claims ? key : null })
+        } else {
+          changed.push({ state, idempotencyKey: null })
+          from.push(before.context.version)
+        }
+      }
+      const records = group.schedules.flatMap(({ job }) => job.encoded)
+      const after: HeadRow = { position: group.head, scheduleHead: head.scheduleHead + records.length, prunedThrough: head.prunedThrough }
+      return { group, sealed, envelopes, created, changed, from, records, head, after }
+    }
+    type Prepared = ReturnType<typeof prepare>
+
+    const empty = (p: Prepared) => p.group.events.length === 0 && p.records.length === 0
+
+    /**
+     * Every write of a group in one statement: the head row (only if it still
+     * is `p.head`: answers false and writes nothing otherwise), events, new and
+     * changed summaries (each changed one only at the version it was read at;
+     * one that moved aborts the statement: a writer outside the store), the
+     * schedule records, and one NOTIFY, delivered at commit.
+     */
+    const write = (p: Prepared): Effect.Effect<boolean, SqlError> => {
+      const events = p.group.events
+      const seqs = p.records.map((_, i) => p.head.scheduleHead + 1 + i)
+      const exists = sql`EXISTS (SELECT 1 FROM hd)`
+      return Effect.map(
+        sql<{ locked: number }>`
+          WITH hd AS (
+            UPDATE tasklane_head SET position = ${p.after.position}, schedule_head = ${p.after.scheduleHead}
+            WHERE position = ${p.head.position} AND schedule_head = ${p.head.scheduleHead} AND pruned_through = ${p.head.prunedThrough}
+            RETURNING 1
+          ), ev AS (
+            INSERT INTO tasklane_events (position, stream, version, envelope)
+            SELECT * FROM unnest(${Summary.array(events.map((e) => e.position))}::int8[], ${Summary.array(events.map((e) => e.stream as string))}::text[],
+              ${Summary.array(events.map((e) => e.version))}::int4[], ${Summary.array(events.map((e) => p.envelopes.byPosition.get(e.position)!))}::text[])
+            WHERE ${exists}
+          ), ins AS (
+            INSERT INTO tasklane_tasks SELECT * FROM ${Summary.insertRows(sql, p.created)} WHERE ${exists}
+          ), upd AS (
+            ${Summary.updateStatement(sql, p.changed, p.from, exists)}
+          ), sch AS (
+            INSERT INTO tasklane_schedules (seq, record) SELECT * FROM unnest(${Summary.array(seqs)}::int8[], ${Summary.array(p.records)}::text[]) WHERE ${exists}
+          )
+          SELECT (SELECT count(*) FROM hd)::int4 AS locked,
+            CASE WHEN ${exists} AND (SELECT count(*) FROM upd) <> ${p.changed.length}
+              THEN tasklane_fail('a task summary changed under the head lock (a writer outside the store?)') END AS checked,
+            (SELECT pg_notify(${channel}, ${String(p.after.position)}) WHERE ${events.length > 0}::bool AND ${exists}) AS notified`,
+        ([row]) => row?.locked === 1,
+      )
+    }
+
+    /**
+     * The fast path, while the cache is exact (the head row is what this
+     * writer last wrote) and the group needs nothing read (every stream cached
+     * or fresh, no idempotency key to look up): the group is folded on the
+     * cached head and written by one statement in its own transaction, no
+     * lock taken first. If another instance wrote meanwhile, the statement's
+     * head condition fails, nothing is written, and the group goes the
+     * locked way. Answers undefined when it does not apply or lost.
+     */
+    const fast = (appends: ReadonlyArray<AppendJob>, schedules: ReadonlyArray<ScheduleJob>) =>
+      Effect.gen(function* () {
+        if (lastWritten === undefined || triggerKeys(appends).length > 0) return undefined
+        if (appends.some((job) => job.request.fresh !== true && cache.get(job.request.stream) === undefined)) return undefined
+        const p = prepare(appends, schedules, lastWritten, (stream) => cache.get(stream) ?? null, new Set())
+        if (empty(p)) return p
+        return (yield* write(p)) ? p : undefined
+      })
+
+    /** The locked way: one transaction that takes the head lock, reads what it needs, folds and writes. */
+    const locked = (appends: ReadonlyArray<AppendJob>, schedules: ReadonlyArray<ScheduleJob>) =>
       sql.withTransaction(
         Effect.gen(function* () {
           const keys = triggerKeys(appends)
           // The lock, and (in the same statement) the head row as of the statement's snapshot, which may predate
           // the lock (a wait for another instance's group): summaries read in this statement would be stale then.
-          const [head] = yield* sql<{ position: bigint; schedule_head: bigint; pruned_through: bigint; seen: string }>`
+          const [row] = yield* sql<{ position: bigint; schedule_head: bigint; pruned_through: bigint; seen: string }>`
             SELECT h.position, h.schedule_head, h.pruned_through,
               (SELECT s.position || ':' || s.schedule_head || ':' || s.pruned_through FROM tasklane_head s) AS seen
             FROM tasklane_head h FOR UPDATE`
-          if (head === undefined) return yield* new StoreError({ operation: "append", reason: "the head row is missing (tasklane_head)" })
-          const locked = `${head.position}:${head.schedule_head}:${head.pruned_through}`
+          if (row === undefined) return yield* new StoreError({ operation: "append", reason: "the head row is missing (tasklane_head)" })
+          const head: HeadRow = { position: Number(row.position), scheduleHead: Number(row.schedule_head), prunedThrough: Number(row.pruned_through) }
           // The cached summaries are exact while nobody else wrote since this writer's last commit.
-          if (locked !== lastWritten) cache.clear()
+          if (lastWritten === undefined || rowText(head) !== rowText(lastWritten)) cache.clear()
           const streams = [...new Set(appends.filter((job) => job.request.fresh !== true && cache.get(job.request.stream) === undefined).map((job) => job.request.stream as string))]
-          const { states, taken } = streams.length === 0 && keys.length === 0
-            ? { states: new Map<string, Replay.TaskState>(), taken: new Set<string>() }
-            : yield* readStates(streams, keys)
-          if (head.seen !== locked && (streams.length > 0 || keys.length > 0)) {
-            const again = yield* readStates(streams, keys)
-            states.clear()
-            taken.clear()
-            for (const [k, v] of again.states) states.set(k, v)
-            for (const k of again.taken) taken.add(k)
-          }
-          const stateOf = (stream: string) => {
+          const needsRead = streams.length > 0 || keys.length > 0
+          let read = needsRead ? yield* readStates(streams, keys) : { states: new Map<string, Replay.TaskState>(), taken: new Set<string>() }
+          if (needsRead && row.seen !== rowText(head)) read = yield* readStates(streams, keys)
+          const { states, taken } = read
+          const p = prepare(appends, schedules, head, (stream) => {
             const cached = cache.get(stream)
             return cached !== undefined ? cached : (states.get(stream) ?? null)
+          }, taken)
+          if (!empty(p) && !(yield* write(p))) {
+            return yield* new StoreError({ operation: "append", reason: "the head row changed under its lock" })
           }
-          const envelopes = new Envelopes()
-          const group = new Group(envelopes, Number(head.position))
-          const scheduleHead = Number(head.schedule_head)
-          for (const job of appends) group.add(job, group.knows(job.request.stream) ? null : stateOf(job.request.stream))
-          for (const job of schedules) group.addSchedule(job, scheduleHead)
-          const sealed = group.seal(emptyCounts(), (key) => taken.has(key))
-
-          const created: Array<Summary.Row> = []
-          const changed: Array<Summary.Row> = []
-          const from: Array<number> = []
-          // The same order as the seal's claims: the first new task with a key not taken gets it.
-          const claimed = new Set<string>()
-          for (const [stream, state] of group.after) {
-            const before = group.before.get(stream) ?? null
-            if (before === null) {
-              const key = state.context.idempotencyKey
-              const claims = key !== undefined && !taken.has(key) && !claimed.has(key)
-              if (claims) claimed.add(key)
-              created.push({ state, idempotencyKey: claims ? key : null })
-            } else {
-              changed.push({ state, idempotencyKey: null })
-              from.push(before.context.version)
-            }
-          }
-          const records = group.schedules.flatMap(({ job }) => job.encoded)
-          if (group.events.length === 0 && records.length === 0) return { group, sealed, written: locked }
-          const events = group.events
-          const seqs = records.map((_, i) => scheduleHead + 1 + i)
-          const newScheduleHead = scheduleHead + records.length
-          // Every write of the group in one statement (one round trip); NOTIFY is delivered at commit.
-          const [written] = yield* sql<{ updated: number }>`
-            WITH ev AS (
-              INSERT INTO tasklane_events (position, stream, version, envelope)
-              SELECT * FROM unnest(${Summary.array(events.map((e) => e.position))}::int8[], ${Summary.array(events.map((e) => e.stream as string))}::text[],
-                ${Summary.array(events.map((e) => e.version))}::int4[], ${Summary.array(events.map((e) => envelopes.byPosition.get(e.position)!))}::text[])
-            ), ins AS (
-              INSERT INTO tasklane_tasks SELECT * FROM ${Summary.insertRows(sql, created)}
-            ), upd AS (
-              ${Summary.updateStatement(sql, changed, from)}
-            ), sch AS (
-              INSERT INTO tasklane_schedules (seq, record) SELECT * FROM unnest(${Summary.array(seqs)}::int8[], ${Summary.array(records)}::text[])
-            ), hd AS (
-              UPDATE tasklane_head SET position = ${group.head}, schedule_head = ${newScheduleHead}
-            )
-            SELECT (SELECT count(*) FROM upd)::int4 AS updated,
-              (SELECT pg_notify(${channel}, ${String(group.head)}) WHERE ${events.length > 0}::bool) AS notified`
-          if (written?.updated !== changed.length) {
-            return yield* new StoreError({ operation: "append", reason: "a task summary changed under the head lock (a writer outside the store?)" })
-          }
-          return { group, sealed, written: `${group.head}:${newScheduleHead}:${head.pruned_through}` }
+          return p
         }),
       )
+
+    const transact = (appends: ReadonlyArray<AppendJob>, schedules: ReadonlyArray<ScheduleJob>) =>
+      Effect.flatMap(fast(appends, schedules), (p) => (p !== undefined ? Effect.succeed(p) : locked(appends, schedules)))
 
     const commitGroup = (appends: ReadonlyArray<AppendJob>, schedules: ReadonlyArray<ScheduleJob>) =>
       Effect.gen(function* () {
@@ -231,8 +284,8 @@ export const make = (options: {
           for (const job of schedules) Deferred.doneUnsafe(job.deferred, Exit.fail(new StoreError({ operation: "appendSchedule", reason: error.reason })))
           return
         }
-        const { group, sealed, written } = exit.success
-        lastWritten = written
+        const { group, sealed, after } = exit.success
+        lastWritten = after
         for (const [stream, state] of sealed.states) cache.set(stream, state)
         if (faulted) {
           faulted = false
