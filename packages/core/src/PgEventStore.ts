@@ -12,18 +12,11 @@
  * ignored here.
  */
 import { Layer } from "effect"
-import { EventStore, type LayerOptions, type StoreError } from "./EventStore.ts"
+import { EventStore, type StoreError } from "./EventStore.ts"
 import * as PgStore from "./internal/PgStore.ts"
 
-/** Options of the PostgreSQL store: a connection URL plus the shared layer options. */
-export interface PgLayerOptions extends LayerOptions {
-  /** `postgres://user:password@host:port/database` (the schema is created or migrated at open). */
-  readonly url: string
-  /** Read connections in the pool (default 4); the writer holds one more. */
-  readonly maxConnections?: number
-  /** How often the head row is polled in case a notification was missed, ms (default 1,000). */
-  readonly pollMillis?: number
-}
+/** Options of the PostgreSQL store: a connection URL (`url`) plus the shared layer options. */
+export type PgLayerOptions = PgStore.Options
 
 /** The PostgreSQL store at `url`; a database that cannot be reached or migrated fails with a StoreError. */
 export const layer = (options: PgLayerOptions): Layer.Layer<EventStore, StoreError> => Layer.effect(EventStore, PgStore.make(options))

@@ -17,14 +17,18 @@
  * dropped LISTEN connection, by polling the head row every second. A
  * subscriber reads the log from its next position in pages; when it finds
  * nothing it waits for the known head to pass what it has seen. The log is
- * read straight from the table: a transaction that took positions p..q
- * committed before any later one could take the head lock, so a reader that
+ * read straight from the table: the group that took positions p..q
+ * committed before any later one could move the head row, so a reader that
  * sees position q+1 sees everything before it (no skipped sequence gap).
+ * `head` on one instance can trail another instance's commits by the time
+ * their NOTIFY takes to arrive (at worst, one poll).
  *
- * Pruned positions (PgPrune) fail reads and strict subscriptions at or
- * below the watermark with PositionPruned, as in the LevelDB store. Health is `degraded` (with the error) after a
- * commit failed and `ok` again once one succeeds; `damage` is always empty
- * (PostgreSQL checks its own pages; there is no LevelDB-style open check).
+ * Pruned positions (PgPrune) fail reads and strict subscriptions at or below
+ * the watermark with PositionPruned, as in the LevelDB store. Health is
+ * `degraded` (with the error) after a commit failed and `ok` again once one
+ * succeeds; `damage` is always empty (there is no LevelDB-style open check:
+ * PostgreSQL recovers its own WAL), and `recovery` / `acceptDamage` options
+ * do not apply.
  */
 import { Cause, Effect, Option, Queue, Redacted, Schema, type Scope, Stream, SubscriptionRef } from "effect"
 import { PgClient } from "@effect/sql-pg"
@@ -40,20 +44,20 @@ import { taskStatuses } from "../TaskMachine.ts"
 import { emptyCounts, parseState } from "./LevelWriter.ts"
 import * as Keys from "./LevelKeys.ts"
 import { toStoreError } from "./PgError.ts"
-import * as Schema_ from "./PgSchema.ts"
 import * as Prune from "./PgPrune.ts"
+import * as PgSchema from "./PgSchema.ts"
 import * as Summary from "./PgSummary.ts"
 import * as Writer from "./PgWriter.ts"
 
 const PAGE = 1024
 
-/** Options of the PostgreSQL layer. */
+/** Options of the PostgreSQL store: a connection URL plus the shared layer options. */
 export interface Options extends LayerOptions {
-  /** `postgres://user:password@host:port/database` */
+  /** `postgres://user:password@host:port/database` (the schema is created or migrated at open). */
   readonly url: string
-  /** Read connections (default 4); the writer has one more of its own. */
+  /** Read connections in the pool (default 4); the writer holds one more. */
   readonly maxConnections?: number
-  /** How often the head row is polled when no notification came (default 1 second). */
+  /** How often the head row is polled in case a notification was missed, ms (default 1,000). */
   readonly pollMillis?: number
 }
 
@@ -112,7 +116,7 @@ export const make = (options: Options): Effect.Effect<EventStore["Service"], Sto
       PgClient.make({ url, maxConnections: options.maxConnections ?? 4, applicationName: "tasklane" }),
       PgClient.makeClient({ url, applicationName: "tasklane-writer" }),
     ]).pipe(Effect.provide(Reactivity.layer), Effect.mapError(toStoreError("open")))
-    yield* attempt("open", Effect.provideService(Schema_.run, SqlClient.SqlClient, writerSql))
+    yield* attempt("open", Effect.provideService(PgSchema.run, SqlClient.SqlClient, writerSql))
     const [row] = yield* attempt("open", sql<{ position: bigint; pruned_through: bigint }>`SELECT position, pruned_through FROM tasklane_head`)
     const committed = yield* SubscriptionRef.make(Number(row?.position ?? 0))
     // The pruned watermark: raised by this instance's prunes at once, by others' through the poll.
@@ -124,7 +128,7 @@ export const make = (options: Options): Effect.Effect<EventStore["Service"], Sto
       sql: writerSql,
       onBatch: options.onBatch,
       cacheSize: options.cacheSize,
-      onCommit: ({ head }) => advance(head),
+      onCommit: advance,
       onFault: (error) =>
         SubscriptionRef.set(
           health,
@@ -135,7 +139,7 @@ export const make = (options: Options): Effect.Effect<EventStore["Service"], Sto
     // The head watcher: NOTIFY from every instance, the head row polled as a fallback.
     const listen = Effect.scoped(
       Effect.gen(function* () {
-        const notifications = yield* sql.listen(Schema_.channel)
+        const notifications = yield* sql.listen(PgSchema.channel)
         for (;;) {
           const notification = yield* Queue.take(notifications)
           const head = Number(notification.payload)

@@ -1,40 +1,46 @@
 /**
  * The writer of the PostgreSQL store: group commit over one dedicated
  * connection, one transaction per group (Effect side; the fold per append is
- * LevelWriter's `Group`, plain code).
+ * LevelWriter's `Group`, plain code, so the rules, errors and envelopes are
+ * the LevelDB store's).
  *
  * Appends and schedule appends are queued; the writer takes everything
- * queued and commits it as one transaction, while the next group queues:
+ * queued and commits it as one group while the next group queues. Every
+ * group ends in one statement (`write`) that moves the head row, inserts the
+ * events, inserts and updates the summaries, inserts the schedule records and
+ * sends one NOTIFY (delivered at commit) — and does all of it only if the head
+ * row is still the one the group was folded on. Every writer of every
+ * instance moves the head row, so groups serialize on it and positions are
+ * gapless in commit order. A conflict or a refused transition fails only its
+ * own append and takes no position: appends are checked in JS against the
+ * summaries, exact because no other group can commit in between (the head
+ * condition), rather than with a savepoint each, which would cost two round
+ * trips per append instead of none.
  *
- *   1. `SELECT … FROM tasklane_head FOR UPDATE`: the head row lock. Every
- *      writer of every instance takes it first, so groups serialize on it and
- *      positions are handed out gapless, in commit order.
- *   2. Read the touched streams' summaries (not for `fresh` ids), then check
- *      and fold each append in JS against them (LevelWriter's Group: the same
- *      rules, errors and envelopes as the LevelDB store). A conflict or a
- *      refused transition fails only its own append and takes no position.
- *      This is check-then-write under the head lock rather than a savepoint
- *      per append: no other transaction can change a summary while the lock
- *      is held, so the check is exact, and a group costs a fixed number of
- *      round trips however many appends it holds (a savepoint each would add
- *      two per append).
- *   3. Write: events (one multi-row insert), new summaries, changed
- *      summaries (each conditional on the version read in 2; fewer rows than
- *      asked means a writer outside this protocol: the whole group fails),
- *      schedule records, the head row, and one NOTIFY (payload: the new
- *      head), delivered by PostgreSQL at commit.
+ * Two ways to a group's summaries:
+ *   - fast: while the head row is what this writer last wrote, the summaries
+ *     it cached from its own commits are exact; a group that needs nothing
+ *     else (no stream it has not cached, no idempotency key to look up) is
+ *     folded on them and written by the one statement, as its own
+ *     transaction. If another instance wrote meanwhile, the head condition
+ *     fails, nothing is written, and the group goes the locked way.
+ *   - locked: a transaction takes the head row lock (`FOR UPDATE`), reads the
+ *     summaries and idempotency keys it needs (again if the first read's
+ *     snapshot predates the lock), folds, and writes.
+ * A changed summary is also written only at the version it was read at; one
+ * that moved anyway (a writer outside the store) aborts the whole statement.
  *
- * If the transaction fails, its accepted appends fail with a StoreError and
- * nothing of the group is visible; health turns `degraded` until a group
- * commits again. Exclusive work (a projection rebuild) runs between groups.
- * Closing stops new appends, commits everything queued, then ends the fiber.
+ * If a group fails, its accepted appends fail with a StoreError, nothing of it
+ * is visible, the cache is dropped, and health turns `degraded` until a group
+ * commits again. Exclusive work (a rebuild, a prune) runs between groups and
+ * drops the cache. Closing stops new appends, commits everything queued, then
+ * ends the fiber.
  */
 import { Cause, Deferred, Effect, Exit, Fiber, Queue, type Scope } from "effect"
 import type * as SqlClient from "effect/sql/SqlClient"
 import type { SqlError } from "effect/sql/SqlError"
 import { StoreError, type AppendRequest, type AppendResult, type BatchInfo } from "../EventStore.ts"
 import type * as Replay from "../Replay.ts"
-import type { RecordedEvent } from "../TaskEvent.ts"
 import { emptyCounts, Group, parseState, StateCache, type AppendError, type AppendJob, type ScheduleJob } from "./LevelWriter.ts"
 import type { Batch } from "./LevelDb.ts"
 import * as Keys from "./LevelKeys.ts"
@@ -66,12 +72,6 @@ class Envelopes implements Batch {
   }
 }
 
-/** What a committed group reports to the store. */
-export interface Committed {
-  readonly head: number
-  readonly events: ReadonlyArray<RecordedEvent>
-}
-
 /** The writer's interface to the store. */
 export interface Writer {
   readonly append: (request: AppendRequest) => Effect.Effect<AppendResult, AppendError>
@@ -85,8 +85,8 @@ export const make = (options: {
   readonly sql: SqlClient.SqlClient
   readonly onBatch?: ((info: BatchInfo) => void) | undefined
   readonly cacheSize?: number | undefined
-  /** After each commit, before the callers hear of it. */
-  readonly onCommit: (committed: Committed) => Effect.Effect<void>
+  /** After each commit (with the new head), before the callers hear of it. */
+  readonly onCommit: (head: number) => Effect.Effect<void>
   /** A commit failed (the error), or one succeeded after a failure (undefined). */
   readonly onFault: (error: StoreError | undefined) => Effect.Effect<void>
 }): Effect.Effect<Writer, never, Scope.Scope> =>
@@ -291,7 +291,7 @@ export const make = (options: {
           faulted = false
           yield* options.onFault(undefined)
         }
-        yield* options.onCommit({ head: group.head, events: group.events })
+        yield* options.onCommit(group.head)
         const refused = group.entries.filter((entry) => entry.outcome._tag === "refused").length
         options.onBatch?.({
           appends: group.entries.length,
