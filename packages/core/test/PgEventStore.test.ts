@@ -57,6 +57,19 @@ const runTask = (es: EventStore["Service"], task: ReturnType<typeof S.taskId>, i
   })
 
 describe("EventStore PostgreSQL: several instances on one database", () => {
+  it.live("three instances opening a fresh database at once migrate it once and all work", () =>
+    Effect.gen(function* () {
+      const url = yield* database
+      const stores = yield* Effect.all(
+        range(1, 3).map(() => Effect.map(Layer.build(PgEventStore.layer({ url })), (context) => Context.get(context, EventStore))),
+        { concurrency: 3 },
+      )
+      yield* Effect.forEach(stores, (es, i) => es.append(S.request(S.taskId(i + 1), "noStream", [S.triggered(S.taskId(i + 1))])), { concurrency: 3 })
+      expect((yield* stores[2]!.readAll(1)).map((e) => e.position)).toEqual([1, 2, 3])
+      const migrations = yield* Effect.promise(() => cluster!.psql(url.slice(url.lastIndexOf("/") + 1), "SELECT count(*) FROM tasklane_migrations"))
+      expect(migrations.trim()).toBe("1")
+    }).pipe(Effect.scoped))
+
   it.live("conflicting appends from two instances: exactly one wins each race, the other gets ConcurrencyConflict", () =>
     Effect.gen(function* () {
       const [a, b] = yield* instances(2)

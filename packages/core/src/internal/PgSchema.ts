@@ -69,10 +69,25 @@ const initial = Effect.gen(function* () {
   yield* sql`CREATE FUNCTION tasklane_fail(reason text) RETURNS integer LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION '%', reason; END $$`
 })
 
-const migrate = Migrator.make({})
-
-/** Brings the database's schema up to date. */
-export const run = migrate({
+const migrate = Migrator.make({})({
   loader: Migrator.fromRecord({ "1_initial": initial }),
   table: "tasklane_migrations",
+})
+
+/** Any constant: the key of the advisory lock that serializes migrations. */
+const LOCK = 7_104_203_118
+
+/**
+ * Brings the database's schema up to date. Instances starting together take
+ * turns under a session advisory lock: the Migrator locks its table, but two
+ * of them could both find it missing and both create it. Run it on a client
+ * of one connection (the lock belongs to the session).
+ */
+export const run = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  return yield* Effect.acquireUseRelease(
+    sql`SELECT pg_advisory_lock(${LOCK})`,
+    () => migrate,
+    () => Effect.ignore(sql`SELECT pg_advisory_unlock(${LOCK})`),
+  )
 })
