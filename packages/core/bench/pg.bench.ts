@@ -1,0 +1,124 @@
+/**
+ * PostgreSQL event store benchmark (`npx tsx packages/core/bench/pg.bench.ts`
+ * from the repository root): durable appends through `PgEventStore.layer`,
+ * each append resolved once its group's transaction committed (fsync on),
+ * with 64 concurrent appenders each running its own task (a trigger, then
+ * iterations of IterationStarted, ProgressUpdated, two TaskLogged,
+ * IterationContinued), in the three shapes of store.bench.ts: one event per
+ * append, runner-like (IterationStarted alone, then the other four), the
+ * whole iteration in one append; plus one appender, and a raw reference: the
+ * same envelopes inserted by multi-row INSERTs in committed transactions of
+ * 64 rows, with no store around them (the ceiling of this disk and server).
+ *
+ * A private cluster (test/support/Postgres.ts: Debian's PostgreSQL, fsync on)
+ * in a temp dir, a fresh database per run. Target (issue 14): >= 20,000
+ * events/s with 64 appenders. Timings are wall clock on a shared machine:
+ * run it twice, and say how busy the machine was.
+ */
+import { Effect, Redacted } from "effect"
+import { PgClient } from "@effect/sql-pg"
+import * as Reactivity from "effect/reactivity/Reactivity"
+import { EventStore } from "../src/EventStore.ts"
+import type { DefinitionId, EventId, TaskId } from "../src/Ids.ts"
+import * as PgEventStore from "../src/PgEventStore.ts"
+import * as TaskEvent from "../src/TaskEvent.ts"
+import * as Postgres from "../test/support/Postgres.ts"
+
+const median = (values: ReadonlyArray<number>) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!
+
+let seq = 0
+const newEvent = (event: TaskEvent.TaskEvent): TaskEvent.NewEvent => {
+  seq += 1
+  return { id: `00000000-0000-7000-8000-${String(seq).padStart(12, "0")}` as EventId, at: 1_700_000_000_000 + seq, event }
+}
+
+const iterationEvents = (n: number): Array<TaskEvent.TaskEvent> => [
+  new TaskEvent.IterationStarted({ iteration: n, attempt: 1 }),
+  new TaskEvent.ProgressUpdated({ progress: { completed: n * 100, total: 1_000_000 } }),
+  new TaskEvent.TaskLogged({ level: "info", message: `indexed documents ${n * 100 - 99} to ${n * 100}` }),
+  new TaskEvent.TaskLogged({ level: "info", message: "page done", data: { page: n, cursor: `c${n}` } }),
+  new TaskEvent.IterationContinued({ input: { folder: "/catalog", cursor: n * 100, batchSize: 100 } }),
+]
+
+type Shape = "single" | "runner" | "iteration"
+const split = (events: Array<TaskEvent.TaskEvent>, shape: Shape): Array<Array<TaskEvent.TaskEvent>> =>
+  shape === "single" ? events.map((e) => [e]) : shape === "runner" ? [events.slice(0, 1), events.slice(1)] : [events]
+
+const cluster = await Postgres.start()
+
+/** One run: `appenders` tasks appended concurrently; durable events/s and events per transaction. */
+const durableRun = async (appenders: number, iterations: number, shape: Shape) => {
+  const url = await cluster.createDatabase()
+  let batches = 0
+  const program = Effect.gen(function* () {
+    const store = yield* EventStore
+    const task = (w: number) =>
+      Effect.gen(function* () {
+        const taskId = `bench-${w}` as TaskId
+        const trigger = new TaskEvent.TaskTriggered({ taskId, definitionId: "reindex" as DefinitionId, input: { folder: "/catalog" }, maxIterations: 1e9 })
+        let version = (yield* store.append({ stream: taskId, expectedVersion: "noStream", events: [newEvent(trigger)], fresh: true })).version
+        for (let n = 1; n <= iterations; n++) {
+          for (const events of split(iterationEvents(n), shape)) {
+            version = (yield* store.append({ stream: taskId, expectedVersion: version, events: events.map(newEvent) })).version
+          }
+        }
+      })
+    const started = performance.now()
+    yield* Effect.forEach(Array.from({ length: appenders }, (_, w) => w), task, { concurrency: "unbounded", discard: true })
+    const seconds = (performance.now() - started) / 1000
+    const events = yield* store.head
+    return { rate: events / seconds, perBatch: events / batches }
+  })
+  return Effect.runPromise(program.pipe(Effect.provide(PgEventStore.layer({ url, onBatch: () => void (batches += 1) }))))
+}
+
+/** Raw reference: `transactions` committed transactions of `size` envelope rows each, one multi-row INSERT apiece; rows/s. */
+const rawRun = async (size: number, transactions: number) => {
+  const url = await cluster.createDatabase()
+  const envelope = JSON.stringify({ id: "00000000-0000-7000-8000-000000000000", stream: "bench-1", version: 1, position: 1, type: "TaskLogged", at: 1, data: { level: "info", message: "indexed documents 1 to 100" }, v: 1 })
+  return Effect.runPromise(
+    Effect.gen(function* () {
+      const sql = yield* PgClient.makeClient({ url: Redacted.make(url) })
+      yield* sql`CREATE TABLE raw (position bigint PRIMARY KEY, stream text NOT NULL, version integer NOT NULL, envelope text NOT NULL)`
+      let position = 0
+      const started = performance.now()
+      for (let t = 0; t < transactions; t++) {
+        const positions = Array.from({ length: size }, () => ++position)
+        yield* sql`INSERT INTO raw SELECT p, 'bench-1', p, ${envelope} FROM unnest(${positions}::int8[]) AS p`
+      }
+      return position / ((performance.now() - started) / 1000)
+    }).pipe(Effect.scoped, Effect.provide(Reactivity.layer)),
+  )
+}
+
+const repeat = async (runs: number, f: () => Promise<number>) => {
+  const values: Array<number> = []
+  for (let i = 0; i < runs; i++) values.push(await f())
+  return median(values)
+}
+
+const rows: Array<{ measure: string; "median /s": string; note: string }> = []
+const row = (measure: string, rate: number, note = "") => {
+  rows.push({ measure, "median /s": Math.round(rate).toLocaleString("en-US"), note })
+  console.error(`  ${measure}: ${Math.round(rate).toLocaleString("en-US")}/s ${note}`)
+}
+
+const started = performance.now()
+try {
+  console.error("benchmarking the PostgreSQL store (about a minute)...")
+  row("raw multi-row INSERT, 64 rows per committed transaction", await repeat(3, () => rawRun(64, 200)), "rows/s, reference ceiling")
+  for (const shape of ["single", "runner", "iteration"] as const) {
+    const perBatch: Array<number> = []
+    const rate = await repeat(3, async () => {
+      const result = await durableRun(64, shape === "single" ? 20 : 40, shape)
+      perBatch.push(result.perBatch)
+      return result.rate
+    })
+    row(`durable appends, 64 appenders, ${shape} (${({ single: 1, runner: 2.5, iteration: 5 })[shape]} ev/append)`, rate, `events/s; ~${Math.round(median(perBatch))} events per transaction`)
+  }
+  row("durable appends, 1 appender, iteration (5 ev/append)", await repeat(3, async () => (await durableRun(1, 50, "iteration")).rate), "events/s; one commit per append")
+} finally {
+  await cluster.stop()
+}
+console.table(rows)
+console.log(`target: durable appends, 64 appenders >= 20,000 events/s (${((performance.now() - started) / 1000).toFixed(1)} s)`)

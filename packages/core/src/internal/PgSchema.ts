@@ -1,0 +1,93 @@
+/**
+ * The PostgreSQL event store's tables, as `effect/sql` Migrator migrations
+ * (recorded in `tasklane_migrations`; the Migrator locks that table, so
+ * daemons starting together migrate once).
+ *
+ * ```
+ * tasklane_head       one row: the last committed position, the schedule log's head, the pruned
+ *                     watermark. Every append locks it (FOR UPDATE): appends serialize on it, so
+ *                     positions are handed out gapless in commit order across every instance.
+ * tasklane_events     the log: global position (PK), (stream, version) unique, the envelope text
+ *                     exactly as TaskEvent.encodeEnvelope wrote it (text, not jsonb: jsonb would
+ *                     reorder keys and History must send the stored bytes verbatim)
+ * tasklane_tasks      one summary per task: the replayed TaskState (JSON text) and the columns the
+ *                     listings, counters and lookups use. `listed` is false once the task is
+ *                     deleted (it then leaves the listings and counters, as in the LevelDB store).
+ *                     `created_key` is LevelKeys' `<created>` suffix (C collation): ascending is
+ *                     newest first, and it is the listing cursor. `idempotency_key` is set only on
+ *                     the first task triggered with the key, and unique across the cluster.
+ * tasklane_schedules  the schedule log: sequence number (gapless from 1), ScheduleEvent JSON
+ * ```
+ */
+import { Effect } from "effect"
+import * as Migrator from "effect/sql/Migrator"
+import * as SqlClient from "effect/sql/SqlClient"
+
+/** The channel one NOTIFY per committed batch goes to (payload: the new head). */
+export const channel = "tasklane_events"
+
+const initial = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  yield* sql`CREATE TABLE tasklane_head (
+    id boolean PRIMARY KEY DEFAULT true CHECK (id),
+    position bigint NOT NULL,
+    schedule_head bigint NOT NULL,
+    pruned_through bigint NOT NULL
+  )`
+  yield* sql`INSERT INTO tasklane_head (id, position, schedule_head, pruned_through) VALUES (true, 0, 0, 0)`
+  yield* sql`CREATE TABLE tasklane_events (
+    position bigint PRIMARY KEY,
+    stream text NOT NULL,
+    version integer NOT NULL,
+    envelope text NOT NULL,
+    UNIQUE (stream, version)
+  )`
+  yield* sql`CREATE TABLE tasklane_tasks (
+    stream text COLLATE "C" PRIMARY KEY,
+    version integer NOT NULL,
+    state text NOT NULL,
+    status text NOT NULL,
+    listed boolean NOT NULL,
+    definition_id text NOT NULL,
+    parent_id text,
+    created_at bigint NOT NULL,
+    created_key text COLLATE "C" NOT NULL,
+    wake_at bigint,
+    pending_hook text,
+    finished_at bigint,
+    idempotency_key text UNIQUE
+  )`
+  yield* sql`CREATE INDEX tasklane_tasks_created ON tasklane_tasks (created_key) WHERE listed`
+  yield* sql`CREATE INDEX tasklane_tasks_status ON tasklane_tasks (status, created_key) WHERE listed`
+  yield* sql`CREATE INDEX tasklane_tasks_definition ON tasklane_tasks (definition_id, created_key) WHERE listed`
+  yield* sql`CREATE INDEX tasklane_tasks_parent ON tasklane_tasks (parent_id, created_key) WHERE listed AND parent_id IS NOT NULL`
+  yield* sql`CREATE INDEX tasklane_tasks_wake ON tasklane_tasks (wake_at) WHERE wake_at IS NOT NULL`
+  yield* sql`CREATE INDEX tasklane_tasks_hook ON tasklane_tasks (stream) WHERE pending_hook IS NOT NULL`
+  yield* sql`CREATE INDEX tasklane_tasks_finished ON tasklane_tasks (finished_at) WHERE finished_at IS NOT NULL`
+  yield* sql`CREATE TABLE tasklane_schedules (seq bigint PRIMARY KEY, record text NOT NULL)`
+  // Raised inside the writer's one-statement write to abort all of it (a plain SELECT cannot raise).
+  yield* sql`CREATE FUNCTION tasklane_fail(reason text) RETURNS integer LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION '%', reason; END $$`
+})
+
+const migrate = Migrator.make({})({
+  loader: Migrator.fromRecord({ "1_initial": initial }),
+  table: "tasklane_migrations",
+})
+
+/** Any constant: the key of the advisory lock that serializes migrations. */
+const LOCK = 7_104_203_118
+
+/**
+ * Brings the database's schema up to date. Instances starting together take
+ * turns under a session advisory lock: the Migrator locks its table, but two
+ * of them could both find it missing and both create it. Run it on a client
+ * of one connection (the lock belongs to the session).
+ */
+export const run = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  return yield* Effect.acquireUseRelease(
+    sql`SELECT pg_advisory_lock(${LOCK})`,
+    () => migrate,
+    () => Effect.ignore(sql`SELECT pg_advisory_unlock(${LOCK})`),
+  )
+})

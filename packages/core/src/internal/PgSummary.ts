@@ -1,0 +1,115 @@
+/**
+ * Task summaries in PostgreSQL (`tasklane_tasks`, see PgSchema): the columns
+ * a TaskState implies, and the statements that write many of them at once
+ * (one statement per kind per group commit, the rows passed as arrays and
+ * `unnest`ed). Also `dump`, the summaries as the LevelDB store's projection
+ * records (same keys, same values), so a rebuild can be compared byte for
+ * byte and the two stores against each other.
+ */
+import { Effect } from "effect"
+import type * as SqlClient from "effect/sql/SqlClient"
+import type { SqlError } from "effect/sql/SqlError"
+import type * as Statement from "effect/sql/Statement"
+import type * as Replay from "../Replay.ts"
+import { taskStatuses } from "../TaskMachine.ts"
+import * as Keys from "./LevelKeys.ts"
+
+/** A summary row to write; `idempotencyKey` only when this task claims the key. */
+export interface Row {
+  readonly state: Replay.TaskState
+  readonly idempotencyKey: string | null
+}
+
+/**
+ * An array parameter. The client infers an array's element type from its
+ * values, so an empty array or one of nulls only is sent as the array literal
+ * instead (text, cast to the column's array type in the statement).
+ */
+export const array = <A>(values: ReadonlyArray<A | null>): ReadonlyArray<A | null> | string =>
+  values.some((v) => v !== null) ? values : `{${values.map(() => "NULL").join(",")}}`
+
+/** The column arrays of summary rows, for `unnest`. */
+export const columns = (rows: ReadonlyArray<Row>) => {
+  const out = {
+    stream: [] as Array<string>, version: [] as Array<number>, state: [] as Array<string>, status: [] as Array<string>,
+    listed: [] as Array<boolean>, definition: [] as Array<string>, parent: [] as Array<string | null>, createdAt: [] as Array<number>,
+    createdKey: [] as Array<string>, wakeAt: [] as Array<number | null>, hook: [] as Array<string | null>,
+    finishedAt: [] as Array<number | null>, idempotencyKey: [] as Array<string | null>,
+  }
+  for (const { state, idempotencyKey } of rows) {
+    const ctx = state.context
+    out.stream.push(ctx.taskId)
+    out.version.push(ctx.version)
+    out.state.push(JSON.stringify(state))
+    out.status.push(state.status)
+    out.listed.push(ctx.deleted !== true)
+    out.definition.push(ctx.definitionId)
+    out.parent.push(ctx.parentId ?? null)
+    out.createdAt.push(Math.floor(ctx.createdAt))
+    out.createdKey.push(Keys.created(ctx))
+    out.wakeAt.push(ctx.wakeAt === undefined ? null : Math.floor(ctx.wakeAt))
+    out.hook.push(ctx.pendingHook ?? null)
+    out.finishedAt.push(ctx.finishedAt === undefined ? null : Math.floor(ctx.finishedAt))
+    out.idempotencyKey.push(idempotencyKey)
+  }
+  return {
+    stream: array(out.stream), version: array(out.version), state: array(out.state), status: array(out.status), listed: array(out.listed),
+    definition: array(out.definition), parent: array(out.parent), createdAt: array(out.createdAt), createdKey: array(out.createdKey),
+    wakeAt: array(out.wakeAt), hook: array(out.hook), finishedAt: array(out.finishedAt), idempotencyKey: array(out.idempotencyKey),
+  }
+}
+
+/** The `unnest(...)` of new summary rows, in tasklane_tasks' column order. */
+export const insertRows = (sql: SqlClient.SqlClient, rows: ReadonlyArray<Row>) => {
+  const c = columns(rows)
+  return sql`unnest(${c.stream}::text[], ${c.version}::int4[], ${c.state}::text[], ${c.status}::text[], ${c.listed}::bool[],
+      ${c.definition}::text[], ${c.parent}::text[], ${c.createdAt}::int8[], ${c.createdKey}::text[], ${c.wakeAt}::int8[],
+      ${c.hook}::text[], ${c.finishedAt}::int8[], ${c.idempotencyKey}::text[])`
+}
+
+/** Inserts summaries of new tasks. */
+export const insert = (sql: SqlClient.SqlClient, rows: ReadonlyArray<Row>): Effect.Effect<void, SqlError> =>
+  rows.length === 0 ? Effect.void : Effect.asVoid(sql`INSERT INTO tasklane_tasks SELECT * FROM ${insertRows(sql, rows)}`)
+
+/**
+ * The UPDATE of existing summaries, each only if it is still at the version
+ * it was read at (`from`) and `when` holds, returning one row per summary changed.
+ */
+export const updateStatement = (sql: SqlClient.SqlClient, rows: ReadonlyArray<Row>, from: ReadonlyArray<number>, when: Statement.Fragment) => {
+  const c = columns(rows)
+  return sql`UPDATE tasklane_tasks t SET version = u.version, state = u.state, status = u.status, listed = u.listed,
+      definition_id = u.definition_id, parent_id = u.parent_id, created_at = u.created_at, created_key = u.created_key,
+      wake_at = u.wake_at, pending_hook = u.pending_hook, finished_at = u.finished_at
+      FROM unnest(${c.stream}::text[], ${array(from)}::int4[], ${c.version}::int4[], ${c.state}::text[], ${c.status}::text[], ${c.listed}::bool[],
+        ${c.definition}::text[], ${c.parent}::text[], ${c.createdAt}::int8[], ${c.createdKey}::text[], ${c.wakeAt}::int8[],
+        ${c.hook}::text[], ${c.finishedAt}::int8[])
+        AS u(stream, from_version, version, state, status, listed, definition_id, parent_id, created_at, created_key, wake_at, pending_hook, finished_at)
+      WHERE t.stream = u.stream AND t.version = u.from_version AND ${when}
+      RETURNING 1`
+}
+
+/**
+ * Every summary as the LevelDB store's projection records, in key order:
+ * the summary, its index records, the idempotency owners and the non-zero
+ * counters (LevelKeys). Derived from the same rows, so it shows what a
+ * listing or a count would read.
+ */
+export const dump = (sql: SqlClient.SqlClient, parse: (json: string) => Replay.TaskState): Effect.Effect<Array<readonly [string, string]>, SqlError> =>
+  Effect.map(sql<{ state: string; idempotency_key: string | null }>`SELECT state, idempotency_key FROM tasklane_tasks`, (rows) => {
+    const records: Array<readonly [string, string]> = []
+    const counts = new Map<string, number>()
+    for (const row of rows) {
+      const state = parse(row.state)
+      const stream = state.context.taskId
+      records.push([Keys.task(stream), row.state])
+      for (const key of Keys.indexKeys(state)) records.push([key, stream])
+      if (row.idempotency_key !== null) records.push([Keys.idempotency(row.idempotency_key), stream])
+      const counted = Keys.countedStatus(state)
+      if (counted !== undefined) counts.set(counted, (counts.get(counted) ?? 0) + 1)
+    }
+    for (const status of taskStatuses) {
+      const n = counts.get(status)
+      if (n !== undefined) records.push([Keys.count(status), String(n)])
+    }
+    return records.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+  })

@@ -1,0 +1,367 @@
+/**
+ * The writer of the PostgreSQL store: group commit over one dedicated
+ * connection, one transaction per group (Effect side; the fold per append is
+ * LevelWriter's `Group`, plain code, so the rules, errors and envelopes are
+ * the LevelDB store's).
+ *
+ * Appends and schedule appends are queued; the writer takes everything
+ * queued and commits it as one group while the next group queues. Every
+ * group ends in one statement (`write`) that moves the head row, inserts the
+ * events, inserts and updates the summaries, inserts the schedule records and
+ * sends one NOTIFY (delivered at commit) — and does all of it only if the head
+ * row is still the one the group was folded on. Every writer of every
+ * instance moves the head row, so groups serialize on it and positions are
+ * gapless in commit order. A conflict or a refused transition fails only its
+ * own append and takes no position: appends are checked in JS against the
+ * summaries, exact because no other group can commit in between (the head
+ * condition), rather than with a savepoint each, which would cost two round
+ * trips per append instead of none.
+ *
+ * Two ways to a group's summaries:
+ *   - fast: while the head row is what this writer last wrote, the summaries
+ *     it cached from its own commits are exact; a group that needs nothing
+ *     else (no stream it has not cached, no idempotency key to look up) is
+ *     folded on them and written by the one statement, as its own
+ *     transaction. If another instance wrote meanwhile, the head condition
+ *     fails, nothing is written, and the group goes the locked way.
+ *   - locked: a transaction takes the head row lock (`FOR UPDATE`), reads the
+ *     summaries and idempotency keys it needs (again if the first read's
+ *     snapshot predates the lock), folds, and writes.
+ * A changed summary is also written only at the version it was read at; one
+ * that moved anyway (a writer outside the store) aborts the whole statement.
+ *
+ * If a group fails, its accepted appends fail with a StoreError, nothing of it
+ * is visible, the cache is dropped, and health turns `degraded` until a group
+ * commits again. Exclusive work (a rebuild, a prune) runs between groups and
+ * drops the cache. Closing stops new appends, commits everything queued, then
+ * ends the fiber.
+ */
+import { Cause, Deferred, Effect, Exit, Fiber, Queue, type Scope } from "effect"
+import type * as SqlClient from "effect/sql/SqlClient"
+import type { SqlError } from "effect/sql/SqlError"
+import type { AppendRequest, AppendResult, BatchInfo } from "../EventStore.ts"
+import { StoreError } from "../StoreErrors.ts"
+import type * as Replay from "../Replay.ts"
+import { emptyCounts, Group, parseState, StateCache, type AppendError, type AppendJob, type ScheduleJob } from "./LevelWriter.ts"
+import type { Batch } from "./LevelDb.ts"
+import * as Keys from "./LevelKeys.ts"
+import { toStoreError } from "./PgError.ts"
+import { channel } from "./PgSchema.ts"
+import * as Summary from "./PgSummary.ts"
+
+type Message =
+  | AppendJob
+  | ScheduleJob
+  | { readonly _tag: "exclusive"; readonly work: Effect.Effect<unknown, StoreError>; readonly deferred: Deferred.Deferred<unknown, StoreError> }
+  | { readonly _tag: "close" }
+
+/** Collects the envelopes a Group writes, by position; the group's other records are the Level layout and are not used here. */
+class Envelopes implements Batch {
+  readonly byPosition = new Map<number, string>()
+  put(key: string, value: string): void {
+    if (key.startsWith(Keys.logPrefix)) this.byPosition.set(Keys.positionOfLogKey(key), value)
+  }
+  del(): void {}
+  get length() {
+    return this.byPosition.size
+  }
+  write(): Promise<void> {
+    return Promise.resolve()
+  }
+  close(): Promise<void> {
+    return Promise.resolve()
+  }
+}
+
+/** The writer's interface to the store. */
+export interface Writer {
+  readonly append: (request: AppendRequest) => Effect.Effect<AppendResult, AppendError>
+  readonly appendSchedule: (encoded: ReadonlyArray<string>) => Effect.Effect<number, StoreError>
+  /** Runs `work` alone between two groups (on the writer's connection). */
+  readonly exclusive: <A>(work: Effect.Effect<A, StoreError>) => Effect.Effect<A, StoreError>
+}
+
+/** Starts the writer fiber on `sql` (a client of one connection); it lives as long as the scope. */
+export const make = (options: {
+  readonly sql: SqlClient.SqlClient
+  readonly onBatch?: ((info: BatchInfo) => void) | undefined
+  readonly cacheSize?: number | undefined
+  /** After each commit (with the new head), before the callers hear of it. */
+  readonly onCommit: (head: number) => Effect.Effect<void>
+  /** A commit failed (the error), or one succeeded after a failure (undefined). */
+  readonly onFault: (error: StoreError | undefined) => Effect.Effect<void>
+}): Effect.Effect<Writer, never, Scope.Scope> =>
+  Effect.gen(function* () {
+    const { sql } = options
+    const queue = yield* Queue.unbounded<Message>()
+    let closed = false
+    let faulted = false
+    const closedError = new StoreError({ operation: "append", reason: "the event store is closed" })
+    /**
+     * Summaries as this writer last committed them, valid only while the head
+     * row is still what its last commit wrote (`lastWritten`): then no other
+     * instance has written since, and a group needs no read of the summaries.
+     */
+    const cache = new StateCache(options.cacheSize ?? 10_000)
+    let lastWritten: HeadRow | undefined
+    const forget = () => {
+      cache.clear()
+      lastWritten = undefined
+    }
+
+    /** The idempotency keys the triggers among `appends` carry (looked up with the states, before the fold). */
+    const triggerKeys = (appends: ReadonlyArray<AppendJob>): Array<string> => {
+      const keys = new Set<string>()
+      for (const job of appends) {
+        for (const { event } of job.request.events) if (event._tag === "TaskTriggered" && event.idempotencyKey !== undefined) keys.add(event.idempotencyKey)
+      }
+      return [...keys]
+    }
+
+    /** The summaries of `streams` and which of `keys` an existing task owns. */
+    const readStates = (streams: ReadonlyArray<string>, keys: ReadonlyArray<string>) =>
+      Effect.map(
+        sql<{ state: string | null; key: string | null }>`SELECT state, NULL AS key FROM tasklane_tasks WHERE stream = ANY(${Summary.array(streams)}::text[])
+          UNION ALL SELECT NULL, idempotency_key FROM tasklane_tasks WHERE idempotency_key = ANY(${Summary.array(keys)}::text[])`,
+        (rows) => {
+          const states = new Map<string, Replay.TaskState>()
+          const taken = new Set<string>()
+          for (const row of rows) {
+            if (row.state !== null) {
+              const state = parseState("append", row.state)
+              states.set(state.context.taskId, state)
+            } else if (row.key !== null) taken.add(row.key)
+          }
+          return { states, taken }
+        },
+      )
+
+    /** A head row as text, `position:schedule_head:pruned_through`, to compare. */
+    interface HeadRow {
+      readonly position: number
+      readonly scheduleHead: number
+      readonly prunedThrough: number
+    }
+    const rowText = (h: HeadRow) => `${h.position}:${h.scheduleHead}:${h.prunedThrough}`
+
+    /** Folds a group on `head` with the given summaries (LevelWriter's Group) and lays out its rows. */
+    const prepare = (
+      appends: ReadonlyArray<AppendJob>,
+      schedules: ReadonlyArray<ScheduleJob>,
+      head: HeadRow,
+      stateOf: (stream: string) => Replay.TaskState | null,
+      taken: ReadonlySet<string>,
+    ) => {
+      const envelopes = new Envelopes()
+      const group = new Group(envelopes, head.position)
+      for (const job of appends) group.add(job, group.knows(job.request.stream) ? null : stateOf(job.request.stream))
+      for (const job of schedules) group.addSchedule(job, head.scheduleHead)
+      const sealed = group.seal(emptyCounts(), (key) => taken.has(key))
+      const created: Array<Summary.Row> = []
+      const changed: Array<Summary.Row> = []
+      const from: Array<number> = []
+      // The same order as the seal's claims: the first new task with a key not taken gets it.
+      const claimed = new Set<string>()
+      for (const [stream, state] of group.after) {
+        const before = group.before.get(stream) ?? null
+        if (before === null) {
+          const key = state.context.idempotencyKey
+          const claims = key !== undefined && !taken.has(key) && !claimed.has(key)
+          if (claims) claimed.add(key)
+          created.push({ state, idempotencyKey: claims ? key : null })
+        } else {
+          changed.push({ state, idempotencyKey: null })
+          from.push(before.context.version)
+        }
+      }
+      const records = group.schedules.flatMap(({ job }) => job.encoded)
+      const after: HeadRow = { position: group.head, scheduleHead: head.scheduleHead + records.length, prunedThrough: head.prunedThrough }
+      return { group, sealed, envelopes, created, changed, from, records, head, after }
+    }
+    type Prepared = ReturnType<typeof prepare>
+
+    const empty = (p: Prepared) => p.group.events.length === 0 && p.records.length === 0
+
+    /**
+     * Every write of a group in one statement: the head row (only if it still
+     * is `p.head`: answers false and writes nothing otherwise), events, new and
+     * changed summaries (each changed one only at the version it was read at;
+     * one that moved aborts the statement: a writer outside the store), the
+     * schedule records, and one NOTIFY, delivered at commit.
+     */
+    const write = (p: Prepared): Effect.Effect<boolean, SqlError> => {
+      const events = p.group.events
+      const seqs = p.records.map((_, i) => p.head.scheduleHead + 1 + i)
+      const exists = sql`EXISTS (SELECT 1 FROM hd)`
+      return Effect.map(
+        sql<{ locked: number }>`
+          WITH hd AS (
+            UPDATE tasklane_head SET position = ${p.after.position}, schedule_head = ${p.after.scheduleHead}
+            WHERE position = ${p.head.position} AND schedule_head = ${p.head.scheduleHead} AND pruned_through = ${p.head.prunedThrough}
+            RETURNING 1
+          ), ev AS (
+            INSERT INTO tasklane_events (position, stream, version, envelope)
+            SELECT * FROM unnest(${Summary.array(events.map((e) => e.position))}::int8[], ${Summary.array(events.map((e) => e.stream as string))}::text[],
+              ${Summary.array(events.map((e) => e.version))}::int4[], ${Summary.array(events.map((e) => p.envelopes.byPosition.get(e.position)!))}::text[])
+            WHERE ${exists}
+          ), ins AS (
+            INSERT INTO tasklane_tasks SELECT * FROM ${Summary.insertRows(sql, p.created)} WHERE ${exists}
+          ), upd AS (
+            ${Summary.updateStatement(sql, p.changed, p.from, exists)}
+          ), sch AS (
+            INSERT INTO tasklane_schedules (seq, record) SELECT * FROM unnest(${Summary.array(seqs)}::int8[], ${Summary.array(p.records)}::text[]) WHERE ${exists}
+          )
+          SELECT (SELECT count(*) FROM hd)::int4 AS locked,
+            CASE WHEN ${exists} AND (SELECT count(*) FROM upd) <> ${p.changed.length}
+              THEN tasklane_fail('a task summary changed under the head lock (a writer outside the store?)') END AS checked,
+            (SELECT pg_notify(${channel}, ${String(p.after.position)}) WHERE ${events.length > 0}::bool AND ${exists}) AS notified`,
+        ([row]) => row?.locked === 1,
+      )
+    }
+
+    /**
+     * The fast path, while the cache is exact (the head row is what this
+     * writer last wrote) and the group needs nothing read (every stream cached
+     * or fresh, no idempotency key to look up): the group is folded on the
+     * cached head and written by one statement in its own transaction, no
+     * lock taken first. If another instance wrote meanwhile, the statement's
+     * head condition fails, nothing is written, and the group goes the
+     * locked way. Answers undefined when it does not apply or lost.
+     */
+    const fast = (appends: ReadonlyArray<AppendJob>, schedules: ReadonlyArray<ScheduleJob>) =>
+      Effect.gen(function* () {
+        if (lastWritten === undefined || triggerKeys(appends).length > 0) return undefined
+        if (appends.some((job) => job.request.fresh !== true && cache.get(job.request.stream) === undefined)) return undefined
+        const p = prepare(appends, schedules, lastWritten, (stream) => cache.get(stream) ?? null, new Set())
+        if (empty(p)) return p
+        return (yield* write(p)) ? p : undefined
+      })
+
+    /** The locked way: one transaction that takes the head lock, reads what it needs, folds and writes. */
+    const locked = (appends: ReadonlyArray<AppendJob>, schedules: ReadonlyArray<ScheduleJob>) =>
+      sql.withTransaction(
+        Effect.gen(function* () {
+          const keys = triggerKeys(appends)
+          // The lock, and (in the same statement) the head row as of the statement's snapshot, which may predate
+          // the lock (a wait for another instance's group): summaries read in this statement would be stale then.
+          const [row] = yield* sql<{ position: bigint; schedule_head: bigint; pruned_through: bigint; seen: string }>`
+            SELECT h.position, h.schedule_head, h.pruned_through,
+              (SELECT s.position || ':' || s.schedule_head || ':' || s.pruned_through FROM tasklane_head s) AS seen
+            FROM tasklane_head h FOR UPDATE`
+          if (row === undefined) return yield* new StoreError({ operation: "append", reason: "the head row is missing (tasklane_head)" })
+          const head: HeadRow = { position: Number(row.position), scheduleHead: Number(row.schedule_head), prunedThrough: Number(row.pruned_through) }
+          // The cached summaries are exact while nobody else wrote since this writer's last commit.
+          if (lastWritten === undefined || rowText(head) !== rowText(lastWritten)) cache.clear()
+          const streams = [...new Set(appends.filter((job) => job.request.fresh !== true && cache.get(job.request.stream) === undefined).map((job) => job.request.stream as string))]
+          const needsRead = streams.length > 0 || keys.length > 0
+          let read = needsRead ? yield* readStates(streams, keys) : { states: new Map<string, Replay.TaskState>(), taken: new Set<string>() }
+          if (needsRead && row.seen !== rowText(head)) read = yield* readStates(streams, keys)
+          const { states, taken } = read
+          const p = prepare(appends, schedules, head, (stream) => {
+            const cached = cache.get(stream)
+            return cached !== undefined ? cached : (states.get(stream) ?? null)
+          }, taken)
+          if (!empty(p) && !(yield* write(p))) {
+            return yield* new StoreError({ operation: "append", reason: "the head row changed under its lock" })
+          }
+          return p
+        }),
+      )
+
+    const transact = (appends: ReadonlyArray<AppendJob>, schedules: ReadonlyArray<ScheduleJob>) =>
+      Effect.flatMap(fast(appends, schedules), (p) => (p !== undefined ? Effect.succeed(p) : locked(appends, schedules)))
+
+    const commitGroup = (appends: ReadonlyArray<AppendJob>, schedules: ReadonlyArray<ScheduleJob>) =>
+      Effect.gen(function* () {
+        const startedAt = performance.now()
+        // A stored summary that does not parse throws inside the fold: every failure becomes the group's StoreError.
+        const exit = yield* Effect.result(transact(appends, schedules).pipe(Effect.catchCause((cause) => Effect.fail(toStoreError("append")(Cause.squash(cause))))))
+        if (exit._tag === "Failure") {
+          forget()
+          const error = exit.failure
+          faulted = true
+          yield* options.onFault(error)
+          for (const job of appends) Deferred.doneUnsafe(job.deferred, Exit.fail(error))
+          for (const job of schedules) Deferred.doneUnsafe(job.deferred, Exit.fail(new StoreError({ operation: "appendSchedule", reason: error.reason })))
+          return
+        }
+        const { group, sealed, after } = exit.success
+        lastWritten = after
+        for (const [stream, state] of sealed.states) cache.set(stream, state)
+        if (faulted) {
+          faulted = false
+          yield* options.onFault(undefined)
+        }
+        yield* options.onCommit(group.head)
+        const refused = group.entries.filter((entry) => entry.outcome._tag === "refused").length
+        options.onBatch?.({
+          appends: group.entries.length,
+          events: group.events.length,
+          refused,
+          scheduleRecords: group.schedules.reduce((sum, { job }) => sum + job.encoded.length, 0),
+          durationMs: performance.now() - startedAt,
+        })
+        for (const { job, outcome } of group.entries) {
+          Deferred.doneUnsafe(job.deferred, outcome._tag === "accepted" ? Exit.succeed(outcome.result) : Exit.fail(outcome.error))
+        }
+        for (const { job, seq } of group.schedules) Deferred.doneUnsafe(job.deferred, Exit.succeed(seq))
+      })
+
+    /** Commits one takeAll in order: groups split around exclusive work; answers true at close. */
+    const handle = (messages: ReadonlyArray<Message>) =>
+      Effect.gen(function* () {
+        let appends: Array<AppendJob> = []
+        let schedules: Array<ScheduleJob> = []
+        const flush = Effect.suspend(() => {
+          if (appends.length === 0 && schedules.length === 0) return Effect.void
+          const [a, s] = [appends, schedules]
+          appends = []
+          schedules = []
+          return commitGroup(a, s)
+        })
+        for (const message of messages) {
+          if (message._tag === "append") appends.push(message)
+          else if (message._tag === "schedule") schedules.push(message)
+          else if (message._tag === "exclusive") {
+            yield* flush
+            // Exclusive work (a rebuild, a prune) rewrites summaries: nothing cached survives it.
+            forget()
+            Deferred.doneUnsafe(message.deferred, yield* Effect.exit(message.work))
+          } else {
+            yield* flush
+            return true
+          }
+        }
+        yield* flush
+        return false
+      })
+
+    const fiber = yield* Effect.forkScoped(
+      Effect.gen(function* () {
+        for (;;) if (yield* handle(yield* Queue.takeAll(queue))) return
+      }),
+    )
+    yield* Effect.addFinalizer(() =>
+      Effect.suspend(() => {
+        closed = true
+        Queue.offerUnsafe(queue, { _tag: "close" })
+        return Effect.asVoid(Fiber.await(fiber))
+      }),
+    )
+
+    const enqueue = <A, E>(message: (deferred: Deferred.Deferred<A, E>) => Message, error: E): Effect.Effect<A, E> =>
+      Effect.suspend(() => {
+        if (closed) return Effect.fail(error)
+        const deferred = Deferred.makeUnsafe<A, E>()
+        Queue.offerUnsafe(queue, message(deferred))
+        return Deferred.await(deferred)
+      })
+
+    return {
+      append: (request) => enqueue<AppendResult, AppendError>((deferred) => ({ _tag: "append", request, deferred }), closedError),
+      appendSchedule: (encoded) =>
+        enqueue<number, StoreError>((deferred) => ({ _tag: "schedule", encoded, deferred }), new StoreError({ operation: "appendSchedule", reason: closedError.reason })),
+      exclusive: <A>(work: Effect.Effect<A, StoreError>) =>
+        enqueue<unknown, StoreError>((deferred) => ({ _tag: "exclusive", work, deferred }), closedError) as Effect.Effect<A, StoreError>,
+    }
+  })

@@ -1,0 +1,199 @@
+/**
+ * The PostgreSQL event store: the conformance suite every store passes, then
+ * what only a shared database has: several store instances (daemons) on one
+ * database, and prune with its watermark. One private PostgreSQL cluster for
+ * this file (support/Postgres.ts), a fresh database per test.
+ *
+ * The cases here run on the live clock (`it.live`): the stores' poll of the
+ * head row sleeps on the real clock, as a daemon's does.
+ *
+ * Timeouts are longer than the default: every sequential append is a commit
+ * that waits for PostgreSQL's fsync (the durability these tests are about),
+ * and one conformance case makes 1,500 of them in a row.
+ */
+import { it } from "@effect/vitest"
+import { Context, Effect, Exit, Fiber, Layer, Stream } from "effect"
+import { afterAll, beforeAll, describe, expect, vi } from "vitest"
+import { EventStore, type LayerOptions } from "../src/EventStore.ts"
+import * as PgEventStore from "../src/PgEventStore.ts"
+import { conformance } from "./EventStoreConformance.ts"
+import * as Postgres from "./support/Postgres.ts"
+import * as S from "./support/StoreEvents.ts"
+
+vi.setConfig({ testTimeout: 120_000 })
+
+let cluster: Postgres.Cluster | undefined
+
+beforeAll(async () => {
+  cluster = await Postgres.start()
+}, 120_000)
+afterAll(async () => {
+  await cluster?.stop()
+}, 60_000)
+
+const database = Effect.promise(() => cluster!.createDatabase())
+
+const pgLayer = (options: LayerOptions = {}) => Layer.unwrap(Effect.map(database, (url) => PgEventStore.layer({ ...options, url })))
+
+conformance("PostgreSQL", pgLayer)
+
+const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i)
+
+/** `n` store instances on one fresh database, opened one after another, closed with the scope. */
+const instances = (n: number, options: Partial<PgEventStore.PgLayerOptions> = {}) =>
+  Effect.gen(function* () {
+    const url = yield* database
+    const stores: Array<EventStore["Service"]> = []
+    for (let i = 0; i < n; i++) stores.push(Context.get(yield* Layer.build(PgEventStore.layer({ ...options, url })), EventStore))
+    return stores
+  })
+
+/** Triggers `task` on `es` and runs `iterations` iterations, one append each. */
+const runTask = (es: EventStore["Service"], task: ReturnType<typeof S.taskId>, iterations: number) =>
+  Effect.gen(function* () {
+    let version = (yield* es.append(S.request(task, "noStream", [S.triggered(task)]))).version
+    for (let n = 1; n <= iterations; n++) version = (yield* es.append(S.request(task, version, S.iteration(n)))).version
+    return version
+  })
+
+describe("EventStore PostgreSQL: several instances on one database", () => {
+  it.live("three instances opening a fresh database at once migrate it once and all work", () =>
+    Effect.gen(function* () {
+      const url = yield* database
+      const stores = yield* Effect.all(
+        range(1, 3).map(() => Effect.map(Layer.build(PgEventStore.layer({ url })), (context) => Context.get(context, EventStore))),
+        { concurrency: 3 },
+      )
+      yield* Effect.forEach(stores, (es, i) => es.append(S.request(S.taskId(i + 1), "noStream", [S.triggered(S.taskId(i + 1))])), { concurrency: 3 })
+      expect((yield* stores[2]!.readAll(1)).map((e) => e.position)).toEqual([1, 2, 3])
+      const migrations = yield* Effect.promise(() => cluster!.psql(url.slice(url.lastIndexOf("/") + 1), "SELECT count(*) FROM tasklane_migrations"))
+      expect(migrations.trim()).toBe("1")
+    }).pipe(Effect.scoped))
+
+  it.live("conflicting appends from two instances: exactly one wins each race, the other gets ConcurrencyConflict", () =>
+    Effect.gen(function* () {
+      const [a, b] = yield* instances(2)
+      const tasks = range(1, 30).map(S.taskId)
+      yield* Effect.forEach(tasks, (task) => a!.append(S.request(task, "noStream", [S.triggered(task)])), { concurrency: "unbounded" })
+      const races = yield* Effect.forEach(
+        tasks,
+        (task) => Effect.all([Effect.exit(a!.append(S.request(task, 1, [S.started(1)]))), Effect.exit(b!.append(S.request(task, 1, [S.started(1)])))], { concurrency: 2 }),
+        { concurrency: "unbounded" },
+      )
+      for (const [x, y] of races) {
+        expect([x, y].filter(Exit.isSuccess)).toHaveLength(1)
+        const lost = Exit.isFailure(x) ? x : y
+        expect(lost).toMatchObject({ _tag: "Failure" })
+        const error = yield* Effect.flip(lost)
+        expect(error).toMatchObject({ _tag: "ConcurrencyConflict", expected: 1, actual: 2 })
+      }
+      // Creating the same stream from both at once: one TaskTriggered only.
+      const again = yield* Effect.all(
+        [a!, b!].map((es) => Effect.exit(es.append(S.request(S.taskId(99), "noStream", [S.triggered(S.taskId(99))])))),
+        { concurrency: 2 },
+      )
+      expect(again.filter(Exit.isSuccess)).toHaveLength(1)
+      expect((yield* b!.readStream(S.taskId(99))).map((e) => e.version)).toEqual([1])
+      for (const task of tasks) expect((yield* b!.getTask(task))?.context.version).toBe(2)
+    }).pipe(Effect.scoped))
+
+  it.live("three instances appending at once: one gapless log, per-stream versions in order, the same summaries everywhere", () =>
+    Effect.gen(function* () {
+      const stores = yield* instances(3)
+      // Each task is driven by one instance; 3 x 10 tasks x (1 + 3 x 4) events.
+      yield* Effect.forEach(range(1, 30), (n) => runTask(stores[n % 3]!, S.taskId(n), 3), { concurrency: "unbounded", discard: true })
+      const total = 30 * 13
+      for (const es of stores) {
+        const all = yield* es.readAll(1)
+        expect(all.map((e) => e.position)).toEqual(range(1, total))
+        for (let n = 1; n <= 30; n++) expect(all.filter((e) => e.stream === S.taskId(n)).map((e) => e.version)).toEqual(range(1, 13))
+        expect((yield* es.countByStatus).continue).toBe(30)
+      }
+      const dumps = yield* Effect.forEach(stores, (es) => es.dumpProjections)
+      expect(dumps[1]).toEqual(dumps[0])
+      expect(dumps[2]).toEqual(dumps[0])
+      // Every instance learns the head (its own commits, the others' NOTIFY, or the poll).
+      for (const es of stores) {
+        while ((yield* es.head) < total) yield* Effect.sleep("20 millis")
+        expect(yield* es.head).toBe(total)
+      }
+    }).pipe(Effect.scoped))
+
+  it.live("a subscriber on one instance sees the other instances' appends, in order, live", () =>
+    Effect.gen(function* () {
+      // A poll far slower than the test: only NOTIFY can wake the subscriber in time.
+      const [a, b, c] = yield* instances(3, { pollMillis: 600_000 })
+      yield* runTask(b!, S.taskId(1), 1) // positions 1..5
+      const fiber = yield* Effect.forkChild(Stream.runCollect(Stream.take(a!.subscribe(3), 5 * 20 - 2)))
+      yield* Effect.forEach(range(2, 20), (n) => runTask(n % 2 === 0 ? b! : c!, S.taskId(n), 1), { concurrency: "unbounded", discard: true })
+      const received = yield* Fiber.join(fiber)
+      expect(received.map((e) => e.position)).toEqual(range(3, 100))
+      expect(received).toEqual((yield* c!.readAll(3)))
+    }).pipe(Effect.scoped))
+
+  it.live("an idempotency key is claimed once across instances: the first committed trigger owns it", () =>
+    Effect.gen(function* () {
+      const [a, b] = yield* instances(2)
+      const results = yield* Effect.all(
+        range(1, 10).map((n) => (n % 2 === 0 ? a! : b!).append(S.request(S.taskId(n), "noStream", [S.triggered(S.taskId(n), { idempotencyKey: "nightly" })]))),
+        { concurrency: "unbounded" },
+      )
+      const first = results.map((r) => r.events[0]!).sort((x, y) => x.position - y.position)[0]!
+      expect((yield* a!.findByIdempotencyKey("nightly"))?.context.taskId).toBe(first.stream)
+      expect((yield* b!.findByIdempotencyKey("nightly"))?.context.taskId).toBe(first.stream)
+      expect((yield* a!.dumpProjections).filter(([key]) => key.startsWith("p!idem!"))).toEqual([["p!idem!nightly", first.stream]])
+    }).pipe(Effect.scoped))
+})
+
+describe("EventStore PostgreSQL: a summary changed behind the store's back", () => {
+  it.live("an append whose summary moved outside the head lock fails whole and writes nothing", () =>
+    Effect.gen(function* () {
+      const url = yield* database
+      const es = Context.get(yield* Layer.build(PgEventStore.layer({ url })), EventStore)
+      const task = S.taskId(1)
+      yield* es.append(S.request(task, "noStream", [S.triggered(task)]))
+      // Not through the store: the writer's cached summary (version 1) no longer matches the row.
+      yield* Effect.promise(() => cluster!.psql(url.slice(url.lastIndexOf("/") + 1), `UPDATE tasklane_tasks SET version = 7, state = replace(state, '"version":1,', '"version":7,') WHERE stream = '${task}'`))
+      const error = yield* Effect.flip(es.append(S.request(task, 1, [S.started(1)])))
+      expect(error).toMatchObject({ _tag: "StoreError", operation: "append", reason: expect.stringContaining("a task summary changed under the head lock") })
+      expect(yield* es.readAll(1)).toHaveLength(1)
+      expect((yield* es.health).status).toBe("degraded")
+      // The next group reads the summary again (the cache was dropped): version 7 is what it finds.
+      expect(yield* Effect.flip(es.append(S.request(task, 1, [S.started(1)])))).toMatchObject({ _tag: "ConcurrencyConflict", actual: 7 })
+      expect((yield* es.health).status).toBe("ok")
+    }).pipe(Effect.scoped))
+})
+
+describe("EventStore PostgreSQL: prune", () => {
+  it.live("prune removes finished tasks, raises the watermark, and reads below it fail with PositionPruned on every instance", () =>
+    Effect.gen(function* () {
+      const [a, b] = yield* instances(2, { pollMillis: 50 })
+      for (const n of [1, 2]) {
+        yield* runTask(a!, S.taskId(n), 1)
+        yield* a!.append(S.request(S.taskId(n), "any", [S.started(2), S.done(), S.onDoneCompleted()]))
+      }
+      yield* runTask(a!, S.taskId(3), 1) // still waiting: kept out of the prune, not counted as kept
+      yield* a!.append(S.request(S.taskId(4), "noStream", [S.triggered(S.taskId(4))]))
+      yield* a!.append(S.request(S.taskId(4), 1, [S.started(1), S.done()])) // its onDone hook is due: kept
+      const dry = yield* a!.prune({ before: S.epoch + 1_000_000_000, dryRun: true })
+      expect(dry).toMatchObject({ dryRun: true, tasks: 2, kept: 1, prunedThrough: 0 })
+      const exported: Array<string> = []
+      const result = yield* a!.prune({ before: S.epoch + 1_000_000_000, exportTask: (task, json) => Effect.sync(() => void exported.push(`${task.context.taskId}:${JSON.parse(json).length}`)) })
+      expect(result).toMatchObject({ dryRun: false, tasks: 2, events: 16, kept: 1 })
+      expect(exported).toEqual([`${S.taskId(2)}:8`, `${S.taskId(1)}:8`]) // newest first, as the listings
+      expect(result.prunedThrough).toBe(16)
+      expect(yield* a!.getTask(S.taskId(1))).toBeUndefined()
+      expect(yield* Effect.flip(a!.readAll(1))).toMatchObject({ _tag: "PositionPruned", requested: 1, prunedThrough: 16, oldestRetained: 17 })
+      expect((yield* a!.readAll(0)).map((e) => e.stream)).toEqual([...Array(5).fill(S.taskId(3)), ...Array(3).fill(S.taskId(4))])
+      expect(yield* a!.retention).toMatchObject({ prunedThrough: 16, oldestRetained: 17 })
+      // The other instance learns the watermark from the head row.
+      while ((yield* Effect.exit(b!.readAll(1)))._tag === "Success") yield* Effect.sleep("20 millis")
+      expect(yield* Effect.flip(Stream.runCollect(b!.subscribe(5)))).toMatchObject({ _tag: "PositionPruned" })
+      // Positions are not reused; a pruned task's idempotency key and id can be used again.
+      const next = yield* b!.append(S.request(S.taskId(1), "noStream", [S.triggered(S.taskId(1))]))
+      expect(next.events[0]!.position).toBe(25)
+      const before = yield* a!.dumpProjections
+      yield* a!.rebuildProjections
+      expect(yield* a!.dumpProjections).toEqual(before)
+    }).pipe(Effect.scoped))
+})
