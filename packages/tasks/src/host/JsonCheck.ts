@@ -10,8 +10,8 @@
  * only on the failure path, so it may redo work the runner did.
  */
 import { Exit, Schema, SchemaIssue } from "effect"
-import type { Interface } from "./Interface.ts"
-import { effectInputSchema } from "./InputValidation.ts"
+import type { Interface } from "../Interface.ts"
+import { effectInputSchema } from "./InputCodec.ts"
 
 /** Where a value stops being JSON (`["data", "callback"]`, empty for the value itself) and what was found there. */
 export interface NotJson {
