@@ -19,17 +19,18 @@ export type InputJsonSchema = JsonSchema.Document<"draft-2020-12">
 
 const formatter = SchemaIssue.makeFormatterStandardSchemaV1()
 
+/** Every problem a schema reported, with its field path (a symbol key as its string form). */
+export const inputIssuesOf = (error: Schema.SchemaError): ReadonlyArray<InputIssue> =>
+  formatter(error.issue).issues.map((issue) => ({
+    path: (issue.path ?? []).map((segment) => {
+      const key = typeof segment === "object" ? segment.key : segment
+      return typeof key === "symbol" ? String(key) : key
+    }),
+    message: issue.message,
+  }))
+
 const toInvalidInput = (definitionId: string) => (error: Schema.SchemaError): InvalidInput =>
-  new InvalidInput({
-    definitionId,
-    issues: formatter(error.issue).issues.map((issue) => ({
-      path: (issue.path ?? []).map((segment) => {
-        const key = typeof segment === "object" ? segment.key : segment
-        return typeof key === "symbol" ? String(key) : key
-      }),
-      message: issue.message,
-    })),
-  })
+  new InvalidInput({ definitionId, issues: inputIssuesOf(error) })
 
 const all = { errors: "all" } as const
 
