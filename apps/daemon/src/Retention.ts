@@ -19,7 +19,7 @@
 import * as Fs from "node:fs/promises"
 import * as Path from "node:path"
 import { Clock, Context, Duration, Effect, Layer, Semaphore } from "effect"
-import { EventStore, HistoryFile, type Replay, TaskRpc } from "@tasklane/core"
+import { EventStore, HistoryFile, type Replay, StoreErrors, StoreRetention, TaskRpc } from "@tasklane/core"
 import type { Config } from "@tasklane/tasks"
 
 const units: Readonly<Record<string, number>> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 }
@@ -32,7 +32,7 @@ export const parseDuration = (text: string): number | undefined => {
   return Number.isFinite(ms) ? Math.round(ms) : undefined
 }
 
-const statuses: ReadonlyArray<string> = EventStore.PrunableStatus.literals
+const statuses: ReadonlyArray<string> = StoreRetention.PrunableStatus.literals
 
 /** What is wrong with a config's `retention`, if anything (configs may be plain JavaScript: nothing is trusted). */
 export const configProblem = (retention: unknown): string | undefined => {
@@ -54,7 +54,7 @@ export const configProblem = (retention: unknown): string | undefined => {
 /** A Prune request (the RPC's payload). */
 export interface PruneRequest {
   readonly olderThanMs: number
-  readonly statuses?: ReadonlyArray<EventStore.PrunableStatus> | undefined
+  readonly statuses?: ReadonlyArray<StoreRetention.PrunableStatus> | undefined
   readonly dryRun?: boolean | undefined
   readonly exportTo?: string | undefined
 }
@@ -69,7 +69,7 @@ export class Retention extends Context.Service<
     /** Prunes now (waits for a prune already running). */
     readonly prune: (request: PruneRequest) => Effect.Effect<TaskRpc.PruneReport, TaskRpc.InvalidRequest | TaskRpc.DaemonError>
     /** The store's retention figures, at most {@link infoMaxAgeMs} old and never from before the last prune. */
-    readonly info: Effect.Effect<EventStore.RetentionInfo, EventStore.StoreError>
+    readonly info: Effect.Effect<EventStore.RetentionInfo, StoreErrors.StoreError>
   }
 >()("@tasklane/daemon/Retention") {}
 
@@ -89,7 +89,7 @@ const exportTo = (dir: string) => (task: Replay.TaskState, envelopesJson: string
       }
       return Fs.writeFile(Path.join(dir, `${task.context.taskId}.json`), `${JSON.stringify(doc, null, 2)}\n`)
     },
-    catch: (cause) => new EventStore.StoreError({ operation: "export", reason: cause instanceof Error ? cause.message : String(cause) }),
+    catch: (cause) => new StoreErrors.StoreError({ operation: "export", reason: cause instanceof Error ? cause.message : String(cause) }),
   })
 
 /** The service, and with `config` the periodic prune for the layer's lifetime. */
@@ -129,7 +129,7 @@ export const layer = (config: Config.RetentionConfig | undefined) =>
           const dir = dryRun ? undefined : request.exportTo
           yield* prepareDir(dir)
           const before = (yield* Clock.currentTimeMillis) - request.olderThanMs
-          const chosen = request.statuses ?? EventStore.PrunableStatus.literals
+          const chosen = request.statuses ?? StoreRetention.PrunableStatus.literals
           const sizeBefore = (yield* store.retention).sizeOnDisk
           const result = yield* store.prune({
             before,

@@ -18,7 +18,8 @@
  * already running returns at once.
  *
  * Hot path: an iteration is a short Effect pipeline (no generators) around
- * plain bookkeeping; its timer is a plain `setTimeout` on its {@link Iteration.Stop}.
+ * plain bookkeeping; its timer is a plain `setTimeout` on its {@link Iteration.Stop}
+ * (`setTimer` in the options puts it on another clock).
  */
 import { Cause, Clock, Context, Duration, Effect, Exit, Layer, Schedule } from "effect"
 import type { Ids, Lifecycle, Replay } from "@tasklane/core"
@@ -34,6 +35,12 @@ import { Tasks } from "./Tasks.ts"
 export interface RunnerOptions {
   /** Seconds a running iteration has to answer an abort before it is forced. */
   readonly abortGraceSeconds: number
+  /**
+   * Starts an iteration's hard-timeout timer; default `setTimeout`. Tests on
+   * `TestClock` pass one that sleeps on the Effect clock. Taken once here,
+   * so an iteration pays for no fiber and no lookup.
+   */
+  readonly setTimer?: Iteration.SetTimer | undefined
 }
 
 interface Running {
@@ -85,6 +92,7 @@ export const layer = (options: RunnerOptions) =>
       const running = new Map<Ids.TaskId, Running>()
       const clock = yield* Clock.Clock
       const now = () => clock.currentTimeMillisUnsafe()
+      const setTimer = options.setTimer ?? Iteration.setTimer
 
       const record = (taskId: Ids.TaskId, command: Lifecycle.Command) =>
         tasks.execute(taskId, command).pipe(
@@ -144,9 +152,9 @@ export const layer = (options: RunnerOptions) =>
             record: (command) => Effect.ignore(record(taskId, command)),
             context,
           })
-          const timer = setTimeout(() => stop.fire({ _tag: "TimedOut" }), entry.timeout * 1000)
+          const cancelTimer = setTimer(entry.timeout * 1000, () => stop.fire({ _tag: "TimedOut" }))
           return isolation.iteration({ entry, state, signal: abort.signal, stop, host: host(taskId, state.context.iteration, sink), now }).pipe(
-            Effect.ensuring(Effect.sync(() => clearTimeout(timer))),
+            Effect.ensuring(Effect.sync(cancelTimer)),
             Effect.flatMap(({ command, answered }) => {
               if (!answered) abort.abort()
               return Effect.as(sink.close, command)

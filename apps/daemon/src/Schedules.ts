@@ -46,7 +46,7 @@
  */
 import { randomBytes } from "node:crypto"
 import { Clock, Context, type Cron, Duration, Effect, Layer, Result, Semaphore } from "effect"
-import { EventStore, type Replay, Schedule, ScheduleEvent, TaskMachine, TaskRpc } from "@tasklane/core"
+import { EventStore, type Replay, Schedule, ScheduleEvent, type StoreErrors, TaskMachine, TaskRpc } from "@tasklane/core"
 import type { Ids } from "@tasklane/core"
 import { TaskDefinition } from "@tasklane/tasks"
 import { Registry } from "./Registry.ts"
@@ -96,7 +96,7 @@ export const declaredId = (definitionId: string, name: string): string => `${def
 
 const sameJson = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b)
 
-const storeError = (what: string) => (e: EventStore.StoreError) => new TaskRpc.DaemonError({ reason: `${what}: ${e.message}` })
+const storeError = (what: string) => (e: StoreErrors.StoreError) => new TaskRpc.DaemonError({ reason: `${what}: ${e.message}` })
 
 /** The live service over the event store's schedule log and the task service. */
 export const layer = (options: Options = {}) =>

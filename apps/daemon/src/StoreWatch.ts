@@ -4,7 +4,7 @@
  * reopens the database; damage accepted at open), and Info carries its
  * health to `tasklane daemon status` and the UI. The daemon only has to act
  * when the store gives up (`failed`: the database could not be reopened, see
- * `EventStore.RecoveryOptions`): {@link untilStoreFails} then fails with
+ * `LevelEventStore.RecoveryOptions`): {@link untilStoreFails} then fails with
  * {@link StoreFailed}, the daemon stops gracefully and exits with
  * {@link exitCodes}`.storeFailed` so that a supervisor restarts it.
  */

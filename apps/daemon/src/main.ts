@@ -13,6 +13,7 @@ import { parseArgs } from "node:util"
 import { NodeRuntime } from "@effect/platform-node"
 import { Cause, Console, Context, Effect, Exit, Layer, Option, Runtime } from "effect"
 import { EventStore } from "@tasklane/core"
+import { LevelEventStore } from "@tasklane/core/level"
 import type { TaskDefinition } from "@tasklane/tasks"
 import * as DataDir from "./DataDir.ts"
 import { examples } from "./examples/index.ts"
@@ -217,7 +218,7 @@ export const daemon = (options: DaemonOptions) =>
       const recorder = options.web === undefined && options.metrics === undefined && options.otlp === undefined
         ? undefined
         : Metrics.makeRecorder()
-      const store = EventStore.layer({
+      const store = LevelEventStore.layer({
         directory: paths.store,
         acceptDamage: options.acceptStoreDamage,
         ...(recorder === undefined ? {} : { onBatch: recorder.onBatch }),

@@ -7,6 +7,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { EventStore, Ids, StoreHealth, TaskEvent } from "@tasklane/core"
+import { LevelEventStore } from "@tasklane/core/level"
 import { Context, Effect, Layer } from "effect"
 import { PrometheusMetrics } from "effect/observability"
 import * as Metrics from "../src/Metrics.ts"
@@ -118,7 +119,7 @@ describe("Metrics.layer", () => {
   it.effect("follows the store from its head: a task triggered before it started is counted from its next event, by its definition", () =>
     Effect.gen(function*() {
       const recorder = Metrics.makeRecorder()
-      const store = yield* Layer.build(EventStore.layerMemoryWith({ onBatch: recorder.onBatch }))
+      const store = yield* Layer.build(LevelEventStore.layerMemoryWith({ onBatch: recorder.onBatch }))
       const es = Context.get(store, EventStore.EventStore)
       const old = task(10)
       const fresh = task(11)

@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { EventStore } from "@tasklane/core"
+import { LevelEventStore } from "@tasklane/core/level"
 import { Effect, Layer } from "effect"
 import { TestClock } from "effect/testing"
 import * as Retention from "../src/Retention.ts"
@@ -20,7 +21,7 @@ const countingStore = (reads: { count: number }) =>
         retention: Effect.map(store.retention, (info) => ({ ...info, sizeOnDisk: ++reads.count })),
       })
     }),
-  ).pipe(Layer.provide(EventStore.layerMemory))
+  ).pipe(Layer.provide(LevelEventStore.layerMemory))
 
 describe("Retention.info", () => {
   it.effect("reuses the store's figures for infoMaxAgeMs, then reads them again; a prune refreshes them at once", () => {

@@ -7,6 +7,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { EventStore } from "@tasklane/core"
+import { LevelEventStore } from "@tasklane/core/level"
 import { Effect } from "effect"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
@@ -26,7 +27,7 @@ const dataDir = (text: string) =>
     Effect.sync(() => {
       const directory = Fs.mkdtempSync(Path.join(Os.tmpdir(), "tl-schedimport-"))
       Fs.writeFileSync(Path.join(directory, "schedules.jsonl"), text)
-      return { directory, file: Path.join(directory, "schedules.jsonl"), store: EventStore.layer({ directory: Path.join(directory, "store") }) }
+      return { directory, file: Path.join(directory, "schedules.jsonl"), store: LevelEventStore.layer({ directory: Path.join(directory, "store") }) }
     }),
     ({ directory }) => Effect.sync(() => Fs.rmSync(directory, { recursive: true, force: true })),
   )

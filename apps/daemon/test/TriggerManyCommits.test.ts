@@ -9,6 +9,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { EventStore, TaskRpc } from "@tasklane/core"
+import { LevelEventStore } from "@tasklane/core/level"
 import { TaskDefinition } from "@tasklane/tasks/host"
 import { Effect, Layer } from "effect"
 import { mkdtempSync, rmSync } from "node:fs"
@@ -50,7 +51,7 @@ const withTasks = <A, E>(use: Effect.Effect<A, E, Tasks>) =>
         idleMs: 1_000,
         blockedPath: join(dir, "blocked.json"),
       })),
-      Layer.provideMerge(EventStore.layer({ directory: join(dir, "store"), onBatch: (info) => void batches.push(info) })),
+      Layer.provideMerge(LevelEventStore.layer({ directory: join(dir, "store"), onBatch: (info) => void batches.push(info) })),
     )
     const result = yield* use.pipe(Effect.provide(layer), Effect.ensuring(Effect.sync(() => rmSync(dir, { recursive: true, force: true }))))
     return { result, batches }

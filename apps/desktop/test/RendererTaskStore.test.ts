@@ -5,7 +5,7 @@
  */
 import { type Ids, TaskEvent, type TaskRpc } from "@tasklane/core/client"
 import { describe, expect, it } from "vitest"
-import { TaskListModel } from "../src/renderer/TaskListModel.ts"
+import { type TaskListSnapshot, TaskListModel } from "../src/renderer/TaskListModel.ts"
 import { TaskStore } from "../src/renderer/TaskStore.ts"
 
 let position = 0
@@ -31,8 +31,26 @@ const manualStore = () => {
   return { store, flush: () => pending.splice(0).forEach((f) => f()) }
 }
 const id = (s: string) => s as Ids.TaskId
+/** Lets settled promises' callbacks run. */
+const settle = () => new Promise((resolve) => setTimeout(resolve, 0))
 
 describe("TaskStore", () => {
+  it("is an Observable whose snapshot (the flush count) changes exactly when listeners are told", () => {
+    const { store, flush } = manualStore()
+    const before = store.getSnapshot()
+    let told = 0
+    const unsubscribe = store.subscribe(() => told++)
+    store.apply([triggered("s1", 1)])
+    expect(store.getSnapshot()).toBe(before)
+    flush()
+    expect(told).toBe(1)
+    expect(store.getSnapshot()).not.toBe(before)
+    unsubscribe()
+    store.apply([triggered("s2", 2)])
+    flush()
+    expect(told).toBe(1)
+  })
+
   it("folds live events with Replay.step and tells listeners once per batch", () => {
     const { store, flush } = manualStore()
     const batches: Array<Array<string>> = []
@@ -89,26 +107,76 @@ describe("TaskListModel", () => {
       return { tasks: all.slice(start, end), ...(end < all.length && { cursor: String(end) }) } as TaskRpc.TaskPage
     }
     let changes = 0
-    const model = new TaskListModel(store, { status: "triggered" }, loader, () => changes++)
+    const model = new TaskListModel(store, { status: "triggered" }, loader)
+    model.subscribe(() => changes++)
+    const rows = () => model.getSnapshot().rows
     model.start()
     await Promise.resolve()
     await Promise.resolve()
-    expect(model.rows.length).toBe(500)
+    expect(rows().length).toBe(500)
     model.want(100)
     expect(requests).toEqual([undefined])
     model.want(300)
     await Promise.resolve()
     await Promise.resolve()
     expect(requests).toEqual([undefined, "500"])
-    expect(model.rows.length).toBe(1000)
+    expect(rows().length).toBe(1000)
 
     // A new task appears at the top; one that leaves the filtered status leaves the list.
     store.apply([triggered("newest", 200_000), started("t100000", 2, 100_001)])
     flush()
-    expect(model.rows[0]).toBe("newest")
-    expect(model.rows).not.toContain("t100000")
-    expect(model.rows.length).toBe(1000)
+    expect(rows()[0]).toBe("newest")
+    expect(rows()).not.toContain("t100000")
+    expect(rows().length).toBe(1000)
     expect(changes).toBeGreaterThan(2)
+    model.dispose()
+  })
+
+  it("is an Observable: a new snapshot per change, the same one between changes, and published rows are never mutated", async () => {
+    const { store, flush } = manualStore()
+    const page = states(3, 300)
+    const answers: Array<{ resolve: (page: TaskRpc.TaskPage) => void; reject: (cause: unknown) => void }> = []
+    const model = new TaskListModel(store, {}, () => new Promise((resolve, reject) => answers.push({ resolve, reject })))
+    const seen: Array<TaskListSnapshot> = []
+    const unsubscribe = model.subscribe(() => seen.push(model.getSnapshot()))
+    const initial = model.getSnapshot()
+    expect(model.getSnapshot()).toBe(initial)
+
+    model.start()
+    expect(seen).toHaveLength(1)
+    expect(seen[0]).toMatchObject({ loading: true, rows: [] })
+    expect(model.getSnapshot()).toBe(seen[0])
+
+    // A failed page says why; retry clears it and asks again.
+    answers[0]!.reject(new Error("daemon away"))
+    await settle()
+    expect(model.getSnapshot()).toMatchObject({ loading: false, error: "daemon away" })
+    model.retry()
+    expect(model.getSnapshot()).toMatchObject({ loading: true, error: "" })
+    answers[1]!.resolve({ tasks: page } as unknown as TaskRpc.TaskPage)
+    await settle()
+    const loaded = model.getSnapshot()
+    expect(loaded).toMatchObject({ rows: ["t300", "t299", "t298"], exhausted: true, loading: false, error: "" })
+    const told = seen.length
+
+    // A change that keeps every row where it is publishes nothing.
+    store.apply([started("t300", 2, 301)])
+    flush()
+    expect(seen).toHaveLength(told)
+    expect(model.getSnapshot()).toBe(loaded)
+
+    // A new task is a new snapshot; the one handed out before keeps its rows.
+    store.apply([triggered("t400", 400)])
+    flush()
+    expect(seen).toHaveLength(told + 1)
+    expect(model.getSnapshot().rows).toEqual(["t400", "t300", "t299", "t298"])
+    expect(loaded.rows).toEqual(["t300", "t299", "t298"])
+
+    unsubscribe()
+    store.apply([triggered("t500", 500)])
+    flush()
+    expect(seen).toHaveLength(told + 1)
+    expect(model.getSnapshot().rows[0]).toBe("t500")
     model.dispose()
   })
 })

@@ -23,6 +23,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { Effect } from "effect"
 import * as EventStore from "../src/EventStore.ts"
+import * as LevelEventStore from "../src/LevelEventStore.ts"
 import type { DefinitionId, EventId, TaskId } from "../src/Ids.ts"
 import * as TaskEvent from "../src/TaskEvent.ts"
 
@@ -67,7 +68,7 @@ const fill = (directory: string, old: number, now: number) =>
     for (let n = 0; n < 100; n++) jobs.push([taskId("waiting", n), now - 40 * DAY + n, false])
     yield* Effect.forEach(jobs, ([id, at, finish]) => write(id, at, finish), { concurrency: 1024, discard: true })
     return yield* store.head
-  }).pipe(Effect.provide(EventStore.layer({ directory })))
+  }).pipe(Effect.provide(LevelEventStore.layer({ directory })))
 
 /** Measured in a fresh process: open time, RSS once open, list / show / history times. */
 const measure = (directory: string) =>
@@ -94,7 +95,7 @@ const measure = (directory: string) =>
       ;(globalThis as { gc?: () => void }).gc?.()
       const rss = process.memoryUsage().rss
       return { openMs, rss, listAll, listDone, show, history, size: 0, counts: yield* store.countByStatus }
-    }).pipe(Effect.provide(EventStore.layer({ directory })))
+    }).pipe(Effect.provide(LevelEventStore.layer({ directory })))
   })
 
 type Measured = Effect.Success<ReturnType<typeof measure>>
@@ -133,7 +134,7 @@ const main = async () => {
         const store = yield* EventStore.EventStore
         const pruned = yield* store.prune({ before: now - 30 * DAY })
         return { ...pruned, sizeAfter: (yield* store.retention).sizeOnDisk! }
-      }).pipe(Effect.provide(EventStore.layer({ directory }))),
+      }).pipe(Effect.provide(LevelEventStore.layer({ directory }))),
     )
     console.log(
       `prune: ${result.tasks} tasks, ${result.events} events, ${mb(result.bytes)} of records, kept ${result.kept}, ` +

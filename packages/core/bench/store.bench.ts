@@ -5,7 +5,7 @@
  * - raw classic-level: synced chained batches of envelope-sized puts (the
  *   disk's ceiling on this machine; the only place outside the store that
  *   touches LevelDB's API, on purpose);
- * - durable appends through `EventStore.layer` (each append resolves once its
+ * - durable appends through `LevelEventStore.layer` (each append resolves once its
  *   group's synced batch is written) with 1 and 64 concurrent appenders, each
  *   running its own task: a trigger, then iterations of IterationStarted,
  *   ProgressUpdated, two TaskLogged, IterationContinued, appended
@@ -22,6 +22,7 @@ import * as fs from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
 import * as EventStore from "../src/EventStore.ts"
+import * as LevelEventStore from "../src/LevelEventStore.ts"
 import type { DefinitionId, EventId, TaskId } from "../src/Ids.ts"
 import * as Replay from "../src/Replay.ts"
 import * as TaskEvent from "../src/TaskEvent.ts"
@@ -78,7 +79,7 @@ const durableRun = (appenders: number, iterations: number, shape: Shape) =>
       const events = yield* store.head
       return { rate: events / seconds, perBatch: events / batches }
     })
-    return Effect.runPromise(program.pipe(Effect.provide(EventStore.layer({ directory, onBatch: () => void (batches += 1) }))))
+    return Effect.runPromise(program.pipe(Effect.provide(LevelEventStore.layer({ directory, onBatch: () => void (batches += 1) }))))
   })
 
 /** Raw classic-level: synced chained batches of `size` envelope-sized puts; entries/s. */

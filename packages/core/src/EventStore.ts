@@ -19,19 +19,12 @@
  * append fails its caller, though a record whose sync failed can reappear
  * after the reopen (its events are then published like any commit). Waiting
  * for space has no bound; other failures to reopen (5 in a row by default,
- * `RecoveryOptions`) turn it `failed` for good: the process should exit and
- * be restarted. The memory layer is always `ok`.
+ * `LevelEventStore.RecoveryOptions`) turn it `failed` for good: the process
+ * should exit and be restarted. The memory layer is always `ok`.
  *
- * Damage at open (LevelDB layer): a write-ahead log cut or damaged, a table
- * that does not read, a stored head or task summaries that disagree with the
- * log's last events fail the layer with StoreDamaged, listing what was found
- * (and remembered for the next open, since LevelDB's recovery discards the
- * evidence). With `acceptDamage` the store is copied beside itself, repaired
- * (RepairDB; the log cut after its last intact event; projections rebuilt)
- * and opens with the findings in `health.damage`. The checks at open are
- * cheap (the last 1,000 events, a head checkpoint kept outside LevelDB);
- * every record is read once more in the background after open, and what
- * that finds is added to `health.damage`.
+ * Damage found at open (the LevelDB layer's checks: see LevelEventStore)
+ * fails the layer with StoreDamaged, or, when accepted, is reported in
+ * `health.damage`.
  *
  * Retention (`prune`, `retention`; the LevelPrune module says how): finished
  * tasks can be removed with their events, summaries, index entries and
@@ -58,17 +51,20 @@
  * not encode is a StoreError and nothing is written) and decoded at read (a
  * stored one that does not decode is a StoreError naming its sequence number).
  *
- * Implementations: `layer` (LevelDB) and `layerMemory` (the same code over
- * an in-memory level), both in `internal/` (LevelStore, LevelCommitter,
- * LevelWriter, LevelKeys, LevelRebuild, LevelCheck, LevelPrune, LevelDb). They are loaded by dynamic import when
- * a layer is built, so importing this contract (clients, the renderer) never
- * loads classic-level's native module, and there is no import cycle. Both
- * pass one conformance suite (test/EventStoreConformance.ts).
+ * This module is the contract only: the service, its request and result
+ * types and the options every layer takes. The errors are in `StoreErrors`.
+ * Implementations depend on both; neither depends on an implementation, so
+ * importing them (clients, the renderer, the daemon's services) loads no
+ * storage code. Implementations: `LevelEventStore` (`@tasklane/core/level`:
+ * `layer` over LevelDB, `layerMemory` the same code over an in-memory level),
+ * its internals in `internal/Level*.ts`. Every implementation passes one
+ * conformance suite (test/EventStoreConformance.ts).
  */
-import { Context, Effect, Layer, Schema, type Stream } from "effect"
-import { TaskId } from "./Ids.ts"
+import { Context, type Effect, type Stream } from "effect"
+import type { TaskId } from "./Ids.ts"
 import type { StoreHealth } from "./StoreHealth.ts"
-import type { PositionPruned, PrunableStatus } from "./StoreRetention.ts"
+import type { ConcurrencyConflict, InvalidTransition, PositionPruned, StoreError } from "./StoreErrors.ts"
+import type { PrunableStatus } from "./StoreRetention.ts"
 import type { ScheduleEvent } from "./ScheduleEvent.ts"
 import type { NewEvent, RecordedEvent } from "./TaskEvent.ts"
 import type { TaskState } from "./Replay.ts"
@@ -96,69 +92,6 @@ export interface AppendResult {
   readonly events: ReadonlyArray<RecordedEvent>
   readonly state: TaskState
 }
-
-/** The stream's version was not the expected one; nothing was written. */
-export class ConcurrencyConflict extends Schema.TaggedError<ConcurrencyConflict>()("ConcurrencyConflict", {
-  stream: TaskId,
-  expected: Schema.Union([Schema.Number, Schema.Literals(["noStream", "any"])]),
-  actual: Schema.Number,
-}) {
-  override get message() {
-    return `stream ${this.stream} is at version ${this.actual}, expected ${this.expected}`
-  }
-}
-
-/** The events do not fold on the stream's state (the machine refused one); nothing was written. */
-export class InvalidTransition extends Schema.TaggedError<InvalidTransition>()("InvalidTransition", {
-  stream: TaskId,
-  position: Schema.Number,
-  state: Schema.String,
-  event: Schema.String,
-  reason: Schema.String,
-}) {
-  override get message() {
-    return `stream ${this.stream}: ${this.event} is not accepted in state ${this.state} (${this.reason})`
-  }
-}
-
-/** Another process holds the data directory. */
-export class StoreLocked extends Schema.TaggedError<StoreLocked>()("StoreLocked", {
-  directory: Schema.String,
-}) {
-  override get message() {
-    return `the data directory ${this.directory} is in use by another Tasklane process`
-  }
-}
-
-/** The storage failed (I/O, corruption, a stored record that does not decode). */
-export class StoreError extends Schema.TaggedError<StoreError>()("StoreError", {
-  operation: Schema.String,
-  reason: Schema.String,
-}) {
-  override get message() {
-    return `event store ${this.operation} failed: ${this.reason}`
-  }
-}
-
-/**
- * The store found damage when it opened (a lost or damaged write-ahead log,
- * a damaged table, projections that disagree with the log) and was not told
- * to accept it ({@link LayerOptions.acceptDamage}); nothing was changed.
- */
-export class StoreDamaged extends Schema.TaggedError<StoreDamaged>()("StoreDamaged", {
-  directory: Schema.String,
-  /** What was found, one sentence each. */
-  findings: Schema.Array(Schema.String),
-}) {
-  override get message() {
-    return `the event store in ${this.directory} is damaged:\n  - ${this.findings.join("\n  - ")}\n` +
-      "Tasks whose last events were lost would run again. Restore the directory from a backup, or accept the damage: " +
-      "start the daemon with --accept-store-damage (it keeps a copy of the damaged store beside it, cuts the log after " +
-      "its last intact event, rebuilds the task summaries from the log, and reports what was lost)."
-  }
-}
-
-export { PositionPruned, PrunableStatus } from "./StoreRetention.ts"
 
 /** What to prune: finished tasks whose last final event is older than `before`. */
 export interface PruneRequest {
@@ -308,54 +241,13 @@ export interface BatchInfo {
   readonly durationMs: number
 }
 
-/** Tuning and observation options of the level layers. */
+/**
+ * Options every implementation's layer takes (each may add its own: the
+ * LevelDB layer's are `LevelEventStore.Options`).
+ */
 export interface LayerOptions {
   /** Task states the writer keeps in memory (least recently used are dropped; default 10,000). */
   readonly cacheSize?: number
   /** Called after every durable group commit (tests and metrics). */
   readonly onBatch?: (info: BatchInfo) => void
-  /**
-   * Open a damaged store anyway (LevelDB layer): keep a copy of it, repair it
-   * (RepairDB when LevelDB cannot open it; the log cut after its last intact
-   * event; projections rebuilt) and report the damage in {@link StoreHealth}.
-   * Default false: damage fails the layer with {@link StoreDamaged}.
-   */
-  readonly acceptDamage?: boolean
-  /** Reopening after a write fault (LevelDB layer): see the module header for the defaults. */
-  readonly recovery?: RecoveryOptions
 }
-
-/** How the store retries after a write fault. */
-export interface RecoveryOptions {
-  /** First wait before a reopen attempt (default 250 ms); it doubles after each failed attempt. */
-  readonly initialDelayMillis?: number
-  /** Longest wait between attempts (default 5 s). */
-  readonly maxDelayMillis?: number
-  /** Consecutive failed attempts, not counting waits for free space, before the store reports `failed` (default 5). */
-  readonly maxFailures?: number
-}
-
-const level = Effect.promise(() => Promise.all([import("./internal/LevelDb.ts"), import("./internal/LevelStore.ts")]))
-
-/**
- * The LevelDB store in `directory` (created if missing); another process
- * holding it fails with {@link StoreLocked}, damage found at open with
- * {@link StoreDamaged} unless accepted.
- */
-export const layer = (options: LayerOptions & { readonly directory: string }): Layer.Layer<EventStore, StoreLocked | StoreDamaged | StoreError> =>
-  Layer.effect(
-    EventStore,
-    Effect.flatMap(level, ([Db, Store]) =>
-      Effect.flatMap(Db.openClassic(options.directory, { repair: options.acceptDamage === true }), (db) => Store.make(db, options))),
-  )
-
-/** A fresh in-memory store with options; same implementation as {@link layer}. */
-export const layerMemoryWith = (options: LayerOptions): Layer.Layer<EventStore, StoreError> =>
-  Layer.effect(
-    EventStore,
-    Effect.flatMap(level, ([Db, Store]) =>
-      Effect.flatMap(Db.openMemory, (db) => Store.make(db, options).pipe(Effect.catchTag("StoreDamaged", (damaged) => Effect.die(damaged))))),
-  )
-
-/** A fresh in-memory store (for unit tests and tools); same implementation as {@link layer}. */
-export const layerMemory: Layer.Layer<EventStore, StoreError> = layerMemoryWith({})

@@ -7,7 +7,8 @@
  */
 import { Schema } from "effect"
 import { Rpc, RpcGroup } from "effect/rpc"
-import { PositionPruned, PrunableStatus } from "./StoreRetention.ts"
+import { PositionPruned } from "./StoreErrors.ts"
+import { PrunableStatus } from "./StoreRetention.ts"
 import { TaskId } from "./Ids.ts"
 import { CatchUp, Overlap, ScheduleInfo, UnknownSchedule } from "./Schedule.ts"
 import { ScheduleEvent } from "./ScheduleEvent.ts"

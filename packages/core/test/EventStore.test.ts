@@ -14,6 +14,7 @@ import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { describe, expect } from "vitest"
 import * as EventStore from "../src/EventStore.ts"
+import * as LevelEventStore from "../src/LevelEventStore.ts"
 import * as Check from "../src/internal/LevelCheck.ts"
 import * as LevelDb from "../src/internal/LevelDb.ts"
 import * as Keys from "../src/internal/LevelKeys.ts"
@@ -29,9 +30,9 @@ const tempDir = Effect.acquireRelease(
   (directory) => Effect.promise(() => fs.rm(directory, { recursive: true, force: true })),
 )
 
-const levelLayer = (options: EventStore.LayerOptions = {}) => Layer.unwrap(Effect.map(tempDir, (directory) => EventStore.layer({ ...options, directory })))
+const levelLayer = (options: EventStore.LayerOptions = {}) => Layer.unwrap(Effect.map(tempDir, (directory) => LevelEventStore.layer({ ...options, directory })))
 
-conformance("memory", (options) => EventStore.layerMemoryWith(options ?? {}))
+conformance("memory", (options) => LevelEventStore.layerMemoryWith(options ?? {}))
 conformance("LevelDB", levelLayer)
 
 /** Opens the store in `directory` from a separate Node process; resolves to what it printed. */
@@ -71,7 +72,7 @@ describe("EventStore LevelDB layer", () => {
   it.effect("reopening the directory recovers the head, stream versions and projections", () =>
     Effect.gen(function* () {
       const directory = yield* tempDir
-      const layer = EventStore.layer({ directory })
+      const layer = LevelEventStore.layer({ directory })
       const before = yield* Effect.andThen(someHistory, snapshot).pipe(Effect.provide(layer))
       expect(before.head).toBe(17)
       const after = yield* Effect.gen(function* () {
@@ -92,13 +93,13 @@ describe("EventStore LevelDB layer", () => {
       const directory = yield* tempDir
       yield* Effect.gen(function* () {
         yield* someHistory
-        const inProcess = yield* Effect.flip(Layer.build(EventStore.layer({ directory })))
+        const inProcess = yield* Effect.flip(Layer.build(LevelEventStore.layer({ directory })))
         expect(inProcess).toMatchObject({ _tag: "StoreLocked", directory })
         expect(inProcess.message).toContain(directory)
         // Another process is refused too. (LevelDB's own in-process refusal would have dropped
         // this process's lock and let it in; the store's registry must prevent that.)
         expect(yield* openInChild(directory)).toEqual({ _tag: "StoreLocked", directory })
-      }).pipe(Effect.provide(EventStore.layer({ directory })))
+      }).pipe(Effect.provide(LevelEventStore.layer({ directory })))
       // Closing the scope released the lock.
       expect(yield* openInChild(directory)).toEqual({ opened: true, head: 17 })
     }),
@@ -107,7 +108,7 @@ describe("EventStore LevelDB layer", () => {
   it.effect("a rebuild interrupted by a crash is finished on the next open", () =>
     Effect.gen(function* () {
       const directory = yield* tempDir
-      const layer = EventStore.layer({ directory })
+      const layer = LevelEventStore.layer({ directory })
       const before = yield* Effect.andThen(someHistory, snapshot).pipe(Effect.provide(layer))
       // Simulate a crash mid-rebuild: the mark is set and some projections are already gone.
       yield* Effect.gen(function* () {
@@ -124,7 +125,7 @@ describe("EventStore LevelDB layer", () => {
   it.effect("a corrupt log record older than the tail checked at open is a typed StoreError on read, not a crash", () =>
     Effect.gen(function* () {
       const directory = yield* tempDir
-      const layer = EventStore.layer({ directory })
+      const layer = LevelEventStore.layer({ directory })
       yield* Effect.gen(function* () {
         const es = yield* EventStore.EventStore
         const tasks = Array.from({ length: Check.TAIL + 10 }, (_, i) => S.taskId(i + 1))
@@ -149,7 +150,7 @@ describe("EventStore LevelDB layer", () => {
   it.effect("the schedule log survives a reopen in order, passes the checks at open, and continues its numbering", () =>
     Effect.gen(function* () {
       const directory = yield* tempDir
-      const layer = EventStore.layer({ directory })
+      const layer = LevelEventStore.layer({ directory })
       const created = new ScheduleEvent.ScheduleCreated({ id: "a", at: S.epoch, definitionId: "quick", cron: "* * * * *", input: {}, overlap: "queue", catchUp: "all" })
       const fired = new ScheduleEvent.ScheduleFired({ id: "a", at: S.epoch + 60_001, slot: S.epoch + 60_000, queued: true })
       yield* Effect.gen(function* () {
@@ -177,7 +178,7 @@ describe("EventStore LevelDB layer", () => {
   it.effect("a stored schedule record that does not decode is a StoreError naming its number", () =>
     Effect.gen(function* () {
       const directory = yield* tempDir
-      const layer = EventStore.layer({ directory })
+      const layer = LevelEventStore.layer({ directory })
       yield* Effect.gen(function* () {
         const es = yield* EventStore.EventStore
         yield* es.appendSchedule(["a", "b", "c"].map((id) => new ScheduleEvent.SchedulePaused({ id, at: S.epoch })))

@@ -13,6 +13,8 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { describe, expect } from "vitest"
 import * as EventStore from "../src/EventStore.ts"
+import * as LevelEventStore from "../src/LevelEventStore.ts"
+import * as StoreErrors from "../src/StoreErrors.ts"
 import type { StoreHealth } from "../src/StoreHealth.ts"
 import * as LevelDb from "../src/internal/LevelDb.ts"
 import * as Keys from "../src/internal/LevelKeys.ts"
@@ -34,10 +36,10 @@ const history = Effect.gen(function* () {
   yield* es.append(S.request(S.taskId(2), 5, [S.started(2), S.done()]))
 })
 
-const store = (directory: string, options: Partial<EventStore.LayerOptions> = {}) => EventStore.layer({ directory, ...options })
+const store = (directory: string, options: Partial<LevelEventStore.Options> = {}) => LevelEventStore.layer({ directory, ...options })
 
 /** What an open gives: the store's head, health and task 2's status, or the typed failure. */
-const open = (directory: string, options: Partial<EventStore.LayerOptions> = {}) =>
+const open = (directory: string, options: Partial<LevelEventStore.Options> = {}) =>
   Effect.gen(function* () {
     const es = yield* EventStore.EventStore
     const projections = yield* es.dumpProjections
@@ -61,7 +63,7 @@ const overwrite = (file: string, offset: number, bytes: string) => {
 
 const expectDamaged = (result: Awaited<ReturnType<typeof Effect.runPromise<unknown, unknown>>>, pattern: RegExp) => {
   expect(result).toMatchObject({ _tag: "Failure", failure: { _tag: "StoreDamaged" } })
-  const failure = (result as { failure: EventStore.StoreDamaged }).failure
+  const failure = (result as { failure: StoreErrors.StoreDamaged }).failure
   expect(failure.findings.join("\n")).toMatch(pattern)
   expect(failure.message).toContain("--accept-store-damage")
   return failure
@@ -184,7 +186,7 @@ describe("LevelDB store damage at open", () => {
         const es = yield* EventStore.EventStore
         yield* history
         return yield* es.health
-      }).pipe(Effect.provide(Layer.fresh(EventStore.layerMemory)))
+      }).pipe(Effect.provide(Layer.fresh(LevelEventStore.layerMemory)))
       expect(memory).toMatchObject({ status: "ok", damage: [] })
     }))
 })

@@ -16,6 +16,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { describe, expect } from "vitest"
 import * as EventStore from "../src/EventStore.ts"
+import * as LevelEventStore from "../src/LevelEventStore.ts"
 import type { TaskId } from "../src/Ids.ts"
 import * as ScheduleEvent from "../src/ScheduleEvent.ts"
 import * as S from "./support/StoreEvents.ts"
@@ -120,10 +121,10 @@ describe("LevelDB store write faults", () => {
         const projections = yield* es.dumpProjections
         yield* es.rebuildProjections
         expect(yield* es.dumpProjections).toEqual(projections)
-      }).pipe(Effect.provide(EventStore.layer({ directory: path.join(mount, "store"), recovery })))
+      }).pipe(Effect.provide(LevelEventStore.layer({ directory: path.join(mount, "store"), recovery })))
       // And after a restart, nothing is reported damaged.
       const reopened = yield* Effect.flatMap(EventStore.EventStore, (es) => es.health).pipe(
-        Effect.provide(EventStore.layer({ directory: path.join(mount, "store") })),
+        Effect.provide(LevelEventStore.layer({ directory: path.join(mount, "store") })),
       )
       expect(reopened).toMatchObject({ status: "ok", damage: [] })
     }))
@@ -150,6 +151,6 @@ describe("LevelDB store write faults", () => {
         expect(failed._tag).toBe("Some")
         expect(failed._tag === "Some" && failed.value.error).toMatch(/gave up writing after 3 failed attempts .*Corruption/)
         expect((yield* Effect.flip(trigger(3))).message).toMatch(/gave up writing/)
-      }).pipe(Effect.provide(EventStore.layer({ directory, recovery })))
+      }).pipe(Effect.provide(LevelEventStore.layer({ directory, recovery })))
     }))
 })

@@ -15,6 +15,8 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { describe, expect } from "vitest"
 import * as EventStore from "../src/EventStore.ts"
+import * as LevelEventStore from "../src/LevelEventStore.ts"
+import * as StoreErrors from "../src/StoreErrors.ts"
 import * as LevelDb from "../src/internal/LevelDb.ts"
 import * as Keys from "../src/internal/LevelKeys.ts"
 import type { TaskId } from "../src/Ids.ts"
@@ -152,7 +154,7 @@ const suite = (name: string, makeLayer: () => Layer.Layer<EventStore.EventStore,
             const error = yield* Effect.flip(es.readAll(from))
             expect(error).toMatchObject({ _tag: "PositionPruned", requested: from, prunedThrough, oldestRetained: retention.oldestRetained })
             const failed = yield* Effect.flip(Stream.runCollect(es.subscribe(from)))
-            expect(failed).toBeInstanceOf(EventStore.PositionPruned)
+            expect(failed).toBeInstanceOf(StoreErrors.PositionPruned)
           }
           const head = yield* es.head
           expect(positionsOf(yield* es.readAll(prunedThrough + 1))).toEqual(Array.from({ length: head - prunedThrough }, (_, i) => prunedThrough + 1 + i))
@@ -179,7 +181,7 @@ const suite = (name: string, makeLayer: () => Layer.Layer<EventStore.EventStore,
           const { prunedThrough } = yield* es.prune({ before: cutoff })
           expect(prunedThrough).toBe(head)
           const outcome = yield* Effect.flip(Effect.forever(Effect.map(pull, (events) => seen.push(...positionsOf(events)))))
-          expect(outcome).toBeInstanceOf(EventStore.PositionPruned)
+          expect(outcome).toBeInstanceOf(StoreErrors.PositionPruned)
           expect(outcome).toMatchObject({ requested: seen.length + 1, prunedThrough: head })
           expect(seen).toEqual(Array.from({ length: seen.length }, (_, i) => i + 1))
         })),
@@ -220,14 +222,14 @@ const suite = (name: string, makeLayer: () => Layer.Layer<EventStore.EventStore,
       ))
   })
 
-suite("memory", () => EventStore.layerMemory)
-suite("LevelDB", () => Layer.unwrap(Effect.map(tempDir, (directory) => EventStore.layer({ directory }))))
+suite("memory", () => LevelEventStore.layerMemory)
+suite("LevelDB", () => Layer.unwrap(Effect.map(tempDir, (directory) => LevelEventStore.layer({ directory }))))
 
 describe("EventStore.prune: LevelDB on disk", () => {
   it.effect("a reopen after a prune (its head event pruned too) finds no damage, keeps the head and the watermark, and the size on disk drops", () =>
     Effect.gen(function* () {
       const directory = yield* tempDir
-      const layer = EventStore.layer({ directory })
+      const layer = LevelEventStore.layer({ directory })
       const first = yield* Effect.gen(function* () {
         const es = yield* EventStore.EventStore
         const payload = "x".repeat(2000)
@@ -265,7 +267,7 @@ describe("EventStore.prune: LevelDB on disk", () => {
   it.effect("tasks deleted before the deleted index existed are indexed once by the first prune, then pruned", () =>
     Effect.gen(function* () {
       const directory = yield* tempDir
-      const layer = EventStore.layer({ directory })
+      const layer = LevelEventStore.layer({ directory })
       const deleted = yield* Effect.gen(function* () {
         const es = yield* EventStore.EventStore
         const id = yield* task(1, { finish: "done" })

@@ -11,6 +11,7 @@ import { Effect, Layer } from "effect"
 import * as fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import * as EventStore from "../src/EventStore.ts"
+import * as LevelEventStore from "../src/LevelEventStore.ts"
 import type { TaskId } from "../src/Ids.ts"
 import * as Lifecycle from "../src/Lifecycle.ts"
 import * as Replay from "../src/Replay.ts"
@@ -100,14 +101,14 @@ const check = (layer: Layer.Layer<EventStore.EventStore, unknown>, runs: number)
   )
 
 describe("live and replayed states agree (property)", () => {
-  it("memory store", () => check(EventStore.layerMemory, 150), 60_000)
+  it("memory store", () => check(LevelEventStore.layerMemory, 150), 60_000)
 
   it("LevelDB store", async () => {
     const dirs: Array<string> = []
     const layer = Layer.unwrap(Effect.sync(() => {
       const dir = mkdtempSync(join(tmpdir(), "tl-prop-"))
       dirs.push(dir)
-      return EventStore.layer({ directory: dir })
+      return LevelEventStore.layer({ directory: dir })
     }))
     try {
       await check(layer, 25)
@@ -118,7 +119,7 @@ describe("live and replayed states agree (property)", () => {
 
   it("the generated sequences are not vacuous: they reach every status", async () => {
     const samples = fc.sample(scenario, { numRuns: 60, seed: 7 })
-    const results = await Promise.all(samples.map((s) => Effect.runPromise(applyLive(s).pipe(Effect.provide(EventStore.layerMemory)))))
+    const results = await Promise.all(samples.map((s) => Effect.runPromise(applyLive(s).pipe(Effect.provide(LevelEventStore.layerMemory)))))
     const reached = new Set(results.flatMap((r) => [...r.live.values()].map((state) => state.status)))
     expect([...reached].sort()).toEqual(["aborted", "continue", "done", "error", "maxIterations", "running", "triggered"])
     expect(results.filter((r) => r.legal >= 5).length).toBeGreaterThan(30)

@@ -1,10 +1,12 @@
 /**
  * What every view gets from the app root: the daemon client and the live
- * task store, plus hooks that re-render on their changes.
+ * task store, plus hooks that re-render on their changes (each one
+ * {@link useObservable} over one model).
  */
-import { createContext, useContext, useEffect, useState, useSyncExternalStore } from "react"
+import { createContext, useContext, useEffect, useState } from "react"
 import type { ConnectionStatus, DaemonClient } from "./DaemonClient.ts"
-import type { LiveTasks } from "./LiveTasks.ts"
+import type { LiveSnapshot, LiveTasks } from "./LiveTasks.ts"
+import { useObservable } from "./useObservable.ts"
 
 /** The app's services. */
 export interface App {
@@ -23,24 +25,13 @@ export const useApp = (): App => {
 }
 
 /** The store's revision: re-renders once per batch of live changes. */
-export const useStoreVersion = (): number => {
-  const { live } = useApp()
-  return useSyncExternalStore((listener) => live.store.subscribe(listener), () => live.store.version)
-}
+export const useStoreVersion = (): number => useObservable(useApp().live.store)
 
 /** The connection status. */
-export const useConnection = (): ConnectionStatus => {
-  const { client } = useApp()
-  return useSyncExternalStore(client.onStatus, client.status)
-}
+export const useConnection = (): ConnectionStatus => useObservable(useApp().client.connection)
 
-/** Re-renders when `Info` or the live-update problem changes. */
-export const useInfo = (): LiveTasks["info"] => {
-  const { live } = useApp()
-  const [, setTick] = useState(0)
-  useEffect(() => live.onInfo(() => setTick((n) => n + 1)), [live])
-  return live.info
-}
+/** The latest `Info` and the live-update problem. */
+export const useLive = (): LiveSnapshot => useObservable(useApp().live)
 
 /** Re-renders every `ms` while mounted (running durations). */
 export const useTick = (ms: number): void => {

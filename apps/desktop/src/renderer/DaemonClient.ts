@@ -11,12 +11,13 @@
  * Calls made while connecting wait for the connection; calls made while
  * reconnecting fail at once with a transport error, and streams end with
  * one. Every reconnect bumps `epoch`, so followers (the live task store, log
- * views) know to resubscribe.
+ * views) know to resubscribe. The status is the {@link Observable} `connection`.
  */
 import { type DesktopBridge, TaskRpc } from "@tasklane/core/client"
 import { Cause, Effect, Exit, Fiber, Layer, Scope, Stream } from "effect"
 import { RpcClient, type RpcClientError, type RpcGroup, RpcSerialization } from "effect/rpc"
 import * as BridgeSocket from "./BridgeSocket.ts"
+import { Listeners, type Observable } from "./Observable.ts"
 
 /** The typed client: one method per RPC. */
 export type TaskClient = RpcClient.RpcClient<RpcGroup.Rpcs<typeof TaskRpc.TaskRpcs>, RpcClientError.RpcClientError>
@@ -32,9 +33,8 @@ export interface ConnectionStatus {
 
 /** The facade the views use. */
 export interface DaemonClient {
-  readonly status: () => ConnectionStatus
-  /** Calls `listener` on every status change; returns an unsubscribe function. */
-  readonly onStatus: (listener: (status: ConnectionStatus) => void) => () => void
+  /** The connection status; a new snapshot on every change. */
+  readonly connection: Observable<ConnectionStatus>
   /** Runs one RPC; rejects with the typed error instance itself (e.g. `InvalidInput`) or a transport error. */
   readonly call: <A, E>(use: (client: TaskClient) => Effect.Effect<A, E>) => Promise<A>
   /**
@@ -67,10 +67,10 @@ export const describeError = (error: unknown): string => {
 /** Builds the client over `bridge`; the connection is made in the background. */
 export const connect = (bridge: DesktopBridge.DesktopBridge): DaemonClient => {
   let status: ConnectionStatus = { state: "connecting", detail: "", epoch: 0 }
-  const statusListeners = new Set<(status: ConnectionStatus) => void>()
+  const statusListeners = new Listeners()
   const setStatus = (next: Partial<ConnectionStatus>) => {
     status = { ...status, ...next }
-    for (const listener of statusListeners) listener(status)
+    statusListeners.notify()
   }
   // See what the bridge says on failures, so the status bar can show it.
   // (Explicit members, not a spread: Electron's contextBridge object is a proxy of the preload's.)
@@ -105,11 +105,7 @@ export const connect = (bridge: DesktopBridge.DesktopBridge): DaemonClient => {
   ) as TaskClient
 
   return {
-    status: () => status,
-    onStatus: (listener) => {
-      statusListeners.add(listener)
-      return () => void statusListeners.delete(listener)
-    },
+    connection: { subscribe: statusListeners.add, getSnapshot: () => status },
     call: (use) =>
       Effect.runPromiseExit(use(client)).then((exit) => {
         if (Exit.isSuccess(exit)) return exit.value

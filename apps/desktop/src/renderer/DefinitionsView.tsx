@@ -11,7 +11,7 @@
  * iteration, editable, and the trigger records `forkedFrom`.
  */
 import { type Ids, TaskRpc } from "@tasklane/core/client"
-import { useEffect, useMemo, useRef, useState } from "react"
+import { useEffect, useMemo, useState } from "react"
 import { useApp } from "./AppContext.ts"
 import { describeError } from "./DaemonClient.ts"
 import * as Format from "./Format.ts"
@@ -20,6 +20,7 @@ import { SchemaForm } from "./form/SchemaForm.tsx"
 import * as ForkDraft from "./history/ForkDraft.ts"
 import * as Router from "./Router.ts"
 import { ErrorBanner } from "./Widgets.tsx"
+import { useLoad } from "./useLoad.ts"
 
 /** Quiet time after an edit before the input is validated. */
 const validateDelayMs = 250
@@ -30,10 +31,22 @@ type Issues = ReadonlyArray<TaskRpc.InputIssue>
 const startingValue = (schema: unknown): unknown => {
   try {
     return FormModel.initialValue(FormModel.fromJsonSchema(schema))
-  } catch {
+  } catch (error) {
+    // The form still opens (empty), and the daemon's validation says what the input lacks.
+    console.error("tasklane: could not derive the form's starting value from the input schema", error)
     return {}
   }
 }
+
+/** Resolves after `ms`, unless `signal` aborts first (then it never settles: its load was dropped). */
+const quiet = (ms: number, signal: AbortSignal): Promise<void> =>
+  new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms)
+    signal.addEventListener("abort", () => clearTimeout(timer), { once: true })
+  })
+
+/** The daemon's verdict on an input: its issues (none when valid). */
+type Verdict = { readonly issues: Issues }
 
 const TriggerForm = ({ definition, fork }: {
   readonly definition: TaskRpc.DefinitionInfo
@@ -45,26 +58,30 @@ const TriggerForm = ({ definition, fork }: {
   const [issues, setIssues] = useState<Issues>([])
   // Problems are shown once the user has edited the form or pressed Trigger, not on a form just opened.
   const [touched, setTouched] = useState(fork !== undefined)
-  const [checking, setChecking] = useState(false)
   const [submitting, setSubmitting] = useState(false)
   const [error, setError] = useState("")
-  const sequence = useRef(0)
 
-  useEffect(() => {
-    const request = ++sequence.current
-    setChecking(true)
-    const timer = setTimeout(() => {
-      client.call((c) => c.ValidateInput({ definitionId: definition.id, input: value })).then(
-        () => request === sequence.current && (setIssues([]), setError("")),
-        (cause: unknown) => {
-          if (request !== sequence.current) return
-          if (cause instanceof TaskRpc.InvalidInput) setIssues(cause.issues)
-          else setError(`Could not validate the input: ${describeError(cause)}`)
-        },
-      ).finally(() => request === sequence.current && setChecking(false))
-    }, validateDelayMs)
-    return () => clearTimeout(timer)
+  // Each edit replaces the check under way (its answer is dropped), after a quiet time.
+  const check = useLoad<Verdict>(async (signal) => {
+    await quiet(validateDelayMs, signal)
+    try {
+      await client.call((c) => c.ValidateInput({ definitionId: definition.id, input: value }))
+      return { issues: [] }
+    } catch (cause) {
+      if (cause instanceof TaskRpc.InvalidInput) return { issues: cause.issues }
+      throw cause
+    }
   }, [client, definition.id, value])
+  const checking = check.loading
+  // A settled check updates what the form shows; the trigger's own answers (below) update the same state.
+  useEffect(() => {
+    if (check.loading) return
+    if (check.error) setError(`Could not validate the input: ${check.error}`)
+    else if (check.value !== undefined) {
+      setIssues(check.value.issues)
+      if (check.value.issues.length === 0) setError("")
+    }
+  }, [check.loading, check.error, check.value])
 
   const trigger = () => {
     setTouched(true)
@@ -113,27 +130,17 @@ const TriggerForm = ({ definition, fork }: {
 /** The trigger form for a fork: loads the input the original had at that iteration first. */
 const ForkForm = ({ definition, origin }: { readonly definition: TaskRpc.DefinitionInfo; readonly origin: ForkDraft.ForkOrigin }) => {
   const { client } = useApp()
-  const [input, setInput] = useState<{ value: unknown } | undefined>(undefined)
-  const [error, setError] = useState("")
   const { taskId, iteration } = origin
-  useEffect(() => {
-    let current = true
-    setInput(undefined)
-    setError("")
-    ForkDraft.load(client, { taskId, iteration }).then(
-      (value) => current && setInput({ value }),
-      (cause) => current && setError(`Could not read the fork's input: ${describeError(cause)}`),
-    )
-    return () => void (current = false)
-  }, [client, taskId, iteration])
+  // Wrapped, so an input that is itself `undefined` still counts as loaded.
+  const input = useLoad(() => ForkDraft.load(client, { taskId, iteration }).then((value) => ({ value })), [client, taskId, iteration])
   return (
     <>
       <p className="fork-note" data-testid="fork-note">
         Forking <a className="mono" href={Router.href({ view: "task", taskId: origin.taskId })}>{origin.taskId}</a> from iteration {origin.iteration}:
         the input below is what that iteration had; edit it and trigger.
       </p>
-      <ErrorBanner message={error} />
-      {input !== undefined && <TriggerForm definition={definition} fork={{ origin, input: input.value }} />}
+      <ErrorBanner message={input.error && `Could not read the fork's input: ${input.error}`} />
+      {input.value !== undefined && <TriggerForm definition={definition} fork={{ origin, input: input.value.value }} />}
     </>
   )
 }
@@ -144,11 +151,9 @@ export const DefinitionsView = ({ definitionId, fork }: {
   readonly fork?: ForkDraft.ForkOrigin | undefined
 }) => {
   const { client } = useApp()
-  const [definitions, setDefinitions] = useState<ReadonlyArray<TaskRpc.DefinitionInfo> | undefined>(undefined)
-  const [error, setError] = useState("")
-  useEffect(() => {
-    client.call((c) => c.Definitions({})).then(setDefinitions, (cause) => setError(`Could not load definitions: ${describeError(cause)}`))
-  }, [client])
+  const load = useLoad(() => client.call((c) => c.Definitions({})), [client])
+  const definitions = load.value
+  const error = load.error && `Could not load definitions: ${load.error}`
   const selected = useMemo(() => definitions?.find((d) => d.id === definitionId), [definitions, definitionId])
 
   return (

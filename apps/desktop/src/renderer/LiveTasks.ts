@@ -12,23 +12,34 @@
  * `GetTask`. `Info` is polled every second for the status bar and the list
  * totals, and re-read soon after live changes (at most every 250 ms), so the
  * counts do not lag what the list shows. `dispose()` stops all of it.
+ *
+ * `Info` and the live-update problem are an {@link Observable}
+ * ({@link LiveSnapshot}); the tasks themselves are the store's.
  */
 import type { Ids, TaskRpc } from "@tasklane/core/client"
 import { type DaemonClient, describeError } from "./DaemonClient.ts"
+import { Listeners, type Observable } from "./Observable.ts"
 import { TaskStore } from "./TaskStore.ts"
 
 const isPositionPruned = (error: unknown): error is { readonly _tag: "PositionPruned"; readonly prunedThrough: number } =>
   typeof error === "object" && error !== null && (error as { _tag?: unknown })._tag === "PositionPruned" &&
   typeof (error as { prunedThrough?: unknown }).prunedThrough === "number"
 
-/** The live store plus what the status bar shows. */
-export class LiveTasks {
-  readonly store: TaskStore
+/** What the status bar and the list totals show. */
+export interface LiveSnapshot {
   /** The latest `Info` (undefined until the first answer). */
-  info: TaskRpc.DaemonInfo | undefined
+  readonly info: TaskRpc.DaemonInfo | undefined
   /** A live-update problem worth showing (empty when all is well). */
-  problem = ""
-  private readonly infoListeners = new Set<() => void>()
+  readonly problem: string
+}
+
+/** The live store plus what the status bar shows. */
+export class LiveTasks implements Observable<LiveSnapshot> {
+  readonly store: TaskStore
+  private state: LiveSnapshot = { info: undefined, problem: "" }
+  private readonly listeners = new Listeners()
+  /** The last `Info` failure logged, so a daemon that keeps failing it is logged once, not every second. */
+  private infoFailure = ""
   private cancelSubscribe: () => void = () => {}
   private readonly timers: Array<ReturnType<typeof setInterval>> = []
   private readonly disposers: Array<() => void> = []
@@ -40,7 +51,8 @@ export class LiveTasks {
     this.store = new TaskStore((flush) => requestAnimationFrame(flush))
     this.store.onStale = (taskId) => void this.refresh(taskId)
     this.store.onProblem = (message) => this.setProblem(message)
-    this.unsubscribeStatus = client.onStatus((status) => {
+    this.unsubscribeStatus = client.connection.subscribe(() => {
+      const status = client.connection.getSnapshot()
       if (status.state === "connected" && status.epoch !== this.epoch) {
         this.epoch = status.epoch
         void this.follow()
@@ -54,17 +66,16 @@ export class LiveTasks {
       }, 250)
     })
     this.disposers.push(unsubscribeStore)
-    if (client.status().state === "connected") {
-      this.epoch = client.status().epoch
+    const status = client.connection.getSnapshot()
+    if (status.state === "connected") {
+      this.epoch = status.epoch
       void this.follow()
     } else void this.pollInfo()
   }
 
   /** Calls `listener` when `info` or `problem` changes; returns an unsubscribe function. */
-  onInfo(listener: () => void): () => void {
-    this.infoListeners.add(listener)
-    return () => void this.infoListeners.delete(listener)
-  }
+  readonly subscribe = this.listeners.add
+  readonly getSnapshot = (): LiveSnapshot => this.state
 
   /** Re-reads one task into the store. */
   async refresh(taskId: Ids.TaskId): Promise<void> {
@@ -104,26 +115,35 @@ export class LiveTasks {
         }
         // A transport error is followed by a reconnect (new epoch); a daemon error is retried here.
         if (error !== undefined) this.setProblem(`live updates stopped: ${describeError(error)}`)
-        if (this.client.status().state === "connected" && epoch === this.epoch) setTimeout(() => void this.follow(), 1000)
+        if (this.client.connection.getSnapshot().state === "connected" && epoch === this.epoch) setTimeout(() => void this.follow(), 1000)
       },
     )
     this.setProblem("")
   }
 
   private async pollInfo(): Promise<TaskRpc.DaemonInfo | undefined> {
-    if (this.client.status().state === "reconnecting") return undefined
+    if (this.client.connection.getSnapshot().state === "reconnecting") return undefined
     try {
-      this.info = await this.client.call((c) => c.Info())
-      for (const listener of this.infoListeners) listener()
-      return this.info
-    } catch {
+      const info = await this.client.call((c) => c.Info())
+      this.infoFailure = ""
+      this.publish({ info })
+      return info
+    } catch (error) {
+      // The status bar keeps the last figures (and shows the connection state); the cause goes to the console.
+      const message = describeError(error)
+      if (message !== this.infoFailure) console.error(`tasklane: could not read the daemon's Info: ${message}`)
+      this.infoFailure = message
       return undefined
     }
   }
 
   private setProblem(problem: string): void {
-    if (problem === this.problem) return
-    this.problem = problem
-    for (const listener of this.infoListeners) listener()
+    if (problem === this.state.problem) return
+    this.publish({ problem })
+  }
+
+  private publish(next: Partial<LiveSnapshot>): void {
+    this.state = { ...this.state, ...next }
+    this.listeners.notify()
   }
 }

@@ -5,7 +5,8 @@
  * `#/definitions/<id>/fork/<taskId>/<iteration>` (the trigger form prefilled
  * for a fork) and `#/schedules`. Anything else is the task list.
  */
-import { useSyncExternalStore } from "react"
+import type { Observable } from "./Observable.ts"
+import { useObservable } from "./useObservable.ts"
 
 /** A parsed route. */
 export type Route =
@@ -60,10 +61,14 @@ export const navigate = (route: Route): void => {
   location.hash = href(route)
 }
 
-const subscribe = (listener: () => void) => {
-  addEventListener("hashchange", listener)
-  return () => removeEventListener("hashchange", listener)
+/** The location hash, changing on navigation. */
+const hash: Observable<string> = {
+  subscribe: (listener) => {
+    addEventListener("hashchange", listener)
+    return () => removeEventListener("hashchange", listener)
+  },
+  getSnapshot: () => location.hash,
 }
 
 /** The current route; re-renders on navigation. */
-export const useRoute = (): Route => parse(useSyncExternalStore(subscribe, () => location.hash))
+export const useRoute = (): Route => parse(useObservable(hash))

@@ -5,13 +5,13 @@
  * their task. A long history shows its newest 50 until "show all N". A failed
  * load says why and offers a retry.
  */
-import { useCallback, useEffect, useState } from "react"
+import { useState } from "react"
 import { useApp } from "./AppContext.ts"
-import { describeError } from "./DaemonClient.ts"
 import * as Format from "./Format.ts"
 import * as Router from "./Router.ts"
 import * as ScheduleHistoryModel from "./ScheduleHistoryModel.ts"
 import { ErrorBanner } from "./Widgets.tsx"
+import { useLoad } from "./useLoad.ts"
 
 const HistoryRow = ({ row }: { readonly row: ScheduleHistoryModel.Row }) => (
   <tr data-kind={row.kind} data-outcome={row.outcome}>
@@ -32,20 +32,14 @@ const HistoryRow = ({ row }: { readonly row: ScheduleHistoryModel.Row }) => (
 /** The records of schedule `scheduleId`, loaded when mounted (the card mounts it when History opens). */
 export const ScheduleHistory = ({ scheduleId, id }: { readonly scheduleId: string; readonly id: string }) => {
   const { client } = useApp()
-  const [rows, setRows] = useState<ReadonlyArray<ScheduleHistoryModel.Row> | undefined>(undefined)
-  const [error, setError] = useState("")
   const [showAll, setShowAll] = useState(false)
-  const load = useCallback(() => {
-    setError("")
-    client.call((c) => c.ScheduleHistory({ scheduleId })).then(
-      (records) => setRows(ScheduleHistoryModel.rows(records)),
-      (cause: unknown) => setError(`Could not load the history: ${describeError(cause)}`),
-    )
-  }, [client, scheduleId])
-  useEffect(load, [load])
+  const load = useLoad(() => client.call((c) => c.ScheduleHistory({ scheduleId })).then(ScheduleHistoryModel.rows), [client, scheduleId])
+  const rows = load.value
+  // A retry hides the last failure while it runs, as "Loading…".
+  const error = load.error && !load.loading ? `Could not load the history: ${load.error}` : ""
   return (
     <section className="schedule-history" id={id} aria-label="History">
-      <ErrorBanner message={error} action={{ label: "retry", run: load }} />
+      <ErrorBanner message={error} action={{ label: "retry", run: load.reload }} />
       {rows === undefined && !error && <p className="muted">Loading…</p>}
       {rows !== undefined && (
         <table className="schedule-history-table" data-testid="schedule-history">

@@ -13,7 +13,7 @@
  * says why.
  */
 import type { Effect } from "effect"
-import { useCallback, useEffect, useState } from "react"
+import { useEffect, useState } from "react"
 import { useApp, useConnection } from "./AppContext.ts"
 import { describeError, type TaskClient } from "./DaemonClient.ts"
 import * as Format from "./Format.ts"
@@ -21,6 +21,7 @@ import * as Router from "./Router.ts"
 import { ScheduleHistory } from "./ScheduleHistory.tsx"
 import "./SchedulesView.css"
 import { ConfirmDialog, ErrorBanner, StatusBadge } from "./Widgets.tsx"
+import { useLoad } from "./useLoad.ts"
 
 /** A schedule as `ScheduleList` answers it. */
 type ScheduleInfo = Effect.Success<ReturnType<TaskClient["ScheduleList"]>>[number]
@@ -142,29 +143,25 @@ const ScheduleCard = ({ schedule, onChanged }: { readonly schedule: ScheduleInfo
 export const SchedulesView = () => {
   const { client } = useApp()
   const { epoch } = useConnection()
-  const [schedules, setSchedules] = useState<ReadonlyArray<ScheduleInfo> | undefined>(undefined)
-  const [error, setError] = useState("")
-  const load = useCallback(() => {
-    client.call((c) => c.ScheduleList()).then(
-      (list) => (setSchedules(list), setError("")),
-      (cause: unknown) => setError(`Could not load schedules: ${describeError(cause)}`),
-    )
-  }, [client])
+  // Reloaded on every reconnect; an action reloads at once, the timer only when no load is under way.
+  const load = useLoad(() => client.call((c) => c.ScheduleList()), [client, epoch])
+  const { refresh } = load
   useEffect(() => {
-    load()
-    const timer = setInterval(load, refreshMs)
+    const timer = setInterval(refresh, refreshMs)
     return () => clearInterval(timer)
-  }, [load, epoch])
+  }, [refresh])
+  const schedules = load.value
+  const error = load.error && `Could not load schedules: ${load.error}`
   return (
     <section className="view schedules-view">
-      <ErrorBanner message={error} action={{ label: "retry", run: load }} />
+      <ErrorBanner message={error} action={{ label: "retry", run: load.reload }} />
       {schedules === undefined && !error && <p className="muted">Loading…</p>}
       {schedules?.length === 0 && (
         <p className="empty">
           No schedules. Add one with <span className="mono">tasklane schedule add</span>, or declare <span className="mono">schedules</span> on a task definition.
         </p>
       )}
-      {schedules?.map((s) => <ScheduleCard key={s.id} schedule={s} onChanged={load} />)}
+      {schedules?.map((s) => <ScheduleCard key={s.id} schedule={s} onChanged={load.reload} />)}
     </section>
   )
 }

@@ -6,7 +6,7 @@
  * version.
  */
 import type { StoreHealth } from "@tasklane/core/client"
-import { useApp, useConnection, useInfo } from "./AppContext.ts"
+import { useConnection, useLive } from "./AppContext.ts"
 
 /** The store's health in a few words, with the full story in the tooltip; nothing while it is ok and undamaged. */
 const StoreState = ({ health }: { readonly health: StoreHealth.StoreHealth | undefined }) => {
@@ -22,9 +22,8 @@ const StoreState = ({ health }: { readonly health: StoreHealth.StoreHealth | und
 
 /** The bar at the bottom of every view. */
 export const StatusBar = () => {
-  const { live } = useApp()
   const connection = useConnection()
-  const info = useInfo()
+  const { info, problem } = useLive()
   const label = connection.state === "connected" ? "connected" : connection.state === "connecting" ? "connecting…" : "reconnecting…"
   return (
     <footer className="status-bar" data-connection={connection.state}>
@@ -39,7 +38,7 @@ export const StatusBar = () => {
           <StoreState health={info.store} />
         </>
       )}
-      {live.problem && <span className="status-problem" title={live.problem}>{live.problem}</span>}
+      {problem && <span className="status-problem" title={problem}>{problem}</span>}
       <span className="spacer" />
       {info && <span className="muted">tasklane {info.version}</span>}
     </footer>

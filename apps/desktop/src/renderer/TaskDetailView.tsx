@@ -14,10 +14,11 @@ import { useEffect, useState } from "react"
 import { useApp, useConnection, useStoreVersion, useTick } from "./AppContext.ts"
 import { describeError } from "./DaemonClient.ts"
 import * as Format from "./Format.ts"
-import * as Router from "./Router.ts"
 import { ForkedFrom, ForkList } from "./history/Forks.tsx"
+import * as Router from "./Router.ts"
 import { TaskRow } from "./TaskListView.tsx"
 import { ConfirmDialog, ErrorBanner, JsonBlock, ProgressBar, StatusBadge } from "./Widgets.tsx"
+import { useLoad } from "./useLoad.ts"
 
 /** Log lines kept on screen (the oldest are dropped beyond this). */
 const maxLogLines = 5000
@@ -60,30 +61,24 @@ export const TaskDetailView = ({ taskId }: { readonly taskId: Ids.TaskId }) => {
   const { client, live } = useApp()
   useStoreVersion()
   useTick(1000)
-  const [loadError, setLoadError] = useState("")
   const [actionError, setActionError] = useState("")
   const [confirming, setConfirming] = useState<"abort" | "delete" | undefined>(undefined)
   const [aborting, setAborting] = useState(false)
   const [deleting, setDeleting] = useState(false)
 
-  useEffect(() => {
-    setLoadError("")
-    client.call((c) => c.GetTask({ taskId })).then(
-      (state) => live.store.load([state]),
-      (error) => setLoadError(describeError(error)),
-    )
-    client.call((c) => c.ListTasks({ parentId: taskId, limit: 1000 })).then(
-      (page) => live.store.load(page.tasks),
-      () => {},
-    )
-  }, [client, live, taskId])
+  // Both answers go into the live store, which the view reads; the loads only say whether they failed.
+  const task = useLoad(() => client.call((c) => c.GetTask({ taskId })).then((state) => live.store.load([state])), [client, live, taskId])
+  const children = useLoad(
+    () => client.call((c) => c.ListTasks({ parentId: taskId, limit: 1000 })).then((page) => live.store.load(page.tasks)),
+    [client, live, taskId],
+  )
 
   const state = live.store.get(taskId)
   if (state === undefined) {
     return (
       <section className="view detail-view">
         <a href={Router.href({ view: "tasks" })} className="back">← Tasks</a>
-        {loadError ? <ErrorBanner message={`Could not load task ${taskId}: ${loadError}`} /> : <p className="muted">Loading…</p>}
+        {task.error ? <ErrorBanner message={`Could not load task ${taskId}: ${task.error}`} /> : <p className="muted">Loading…</p>}
       </section>
     )
   }
@@ -108,7 +103,7 @@ export const TaskDetailView = ({ taskId }: { readonly taskId: Ids.TaskId }) => {
       (error) => setActionError(`Delete failed: ${describeError(error)}`),
     ).finally(() => setDeleting(false))
   }
-  const children = live.store.childrenOf(taskId)
+  const childTasks = live.store.childrenOf(taskId)
   const end = c.finishedAt ?? (final ? c.updatedAt : Date.now())
 
   return (
@@ -158,8 +153,9 @@ export const TaskDetailView = ({ taskId }: { readonly taskId: Ids.TaskId }) => {
       <h3>Logs</h3>
       <LogView taskId={taskId} />
       <h3>Children</h3>
-      {children.length === 0 ? <p className="muted">No child tasks.</p> : (
-        <div className="children">{children.map((child) => <TaskRow key={child.context.taskId} state={child} now={Date.now()} />)}</div>
+      {children.error && <p className="muted">Could not list the child tasks: {children.error}</p>}
+      {childTasks.length === 0 ? (children.error ? null : <p className="muted">No child tasks.</p>) : (
+        <div className="children">{childTasks.map((child) => <TaskRow key={child.context.taskId} state={child} now={Date.now()} />)}</div>
       )}
       <h3>Forks</h3>
       <ForkList taskId={taskId} definitionId={c.definitionId} />

@@ -10,9 +10,13 @@
  * sorted place and one that no longer matches (or was deleted) leaves. A
  * task older than the last loaded row is left for its page to bring.
  * `dispose()` stops listening; a page that arrives later is dropped.
+ *
+ * It is an {@link Observable}: every change publishes a new
+ * {@link TaskListSnapshot} (a published `rows` array is never mutated).
  */
 import type { Ids, Replay, TaskRpc } from "@tasklane/core/client"
 import { describeError } from "./DaemonClient.ts"
+import { Listeners, type Observable } from "./Observable.ts"
 import { compareNewestFirst, matches, type TaskFilter, type TaskStore } from "./TaskStore.ts"
 
 type TaskId = Ids.TaskId
@@ -23,15 +27,22 @@ export type PageLoader = (filter: TaskFilter, cursor: string | undefined) => Pro
 /** Rows in view are at most this close to the loaded end before the next page is asked for. */
 export const prefetchRows = 250
 
-/** One filtered, paged, live task list. */
-export class TaskListModel {
+/** What the list shows at one moment. */
+export interface TaskListSnapshot {
   /** Loaded rows, in list order. */
-  rows: Array<TaskId> = []
+  readonly rows: ReadonlyArray<TaskId>
   /** The daemon has no further page. */
-  exhausted = false
-  loading = false
+  readonly exhausted: boolean
+  /** A page is being loaded. */
+  readonly loading: boolean
   /** Why the last page failed to load (empty if it did not). */
-  error = ""
+  readonly error: string
+}
+
+/** One filtered, paged, live task list. */
+export class TaskListModel implements Observable<TaskListSnapshot> {
+  private state: TaskListSnapshot = { rows: [], exhausted: false, loading: false, error: "" }
+  private readonly listeners = new Listeners()
   private readonly rowSet = new Set<TaskId>()
   private cursor: string | undefined
   private disposed = false
@@ -41,10 +52,12 @@ export class TaskListModel {
     private readonly store: TaskStore,
     readonly filter: TaskFilter,
     private readonly loadPage: PageLoader,
-    private readonly onChange: () => void,
   ) {
     this.unsubscribe = store.subscribe((changed) => this.update(changed))
   }
+
+  readonly subscribe = this.listeners.add
+  readonly getSnapshot = (): TaskListSnapshot => this.state
 
   /** Loads the first page. */
   start(): void {
@@ -53,12 +66,12 @@ export class TaskListModel {
 
   /** Tells the model row `index` is on screen: loads the next page if it is near the loaded end. */
   want(index: number): void {
-    if (index >= this.rows.length - prefetchRows) this.loadNext()
+    if (index >= this.state.rows.length - prefetchRows) this.loadNext()
   }
 
   /** Retries after a failed page load. */
   retry(): void {
-    this.error = ""
+    if (this.state.error && !this.disposed) this.publish({ error: "" })
     this.loadNext()
   }
 
@@ -69,52 +82,54 @@ export class TaskListModel {
   }
 
   private loadNext(): void {
-    if (this.loading || this.exhausted || this.error || this.disposed) return
-    this.loading = true
+    const { loading, exhausted, error } = this.state
+    if (loading || exhausted || error || this.disposed) return
+    this.publish({ loading: true })
     this.loadPage(this.filter, this.cursor).then(
       (page) => {
         if (this.disposed) return
-        this.loading = false
         this.store.load(page.tasks)
+        const rows = [...this.state.rows]
         for (const summary of page.tasks) {
           const id = summary.context.taskId
           const state = this.store.get(id)
-          if (!this.rowSet.has(id) && state !== undefined && matches(this.filter, state)) this.add(this.rows.length, id)
+          if (!this.rowSet.has(id) && state !== undefined && matches(this.filter, state)) {
+            rows.push(id)
+            this.rowSet.add(id)
+          }
         }
         this.cursor = page.cursor
-        this.exhausted = page.cursor === undefined
-        this.onChange()
+        this.publish({ rows, loading: false, exhausted: page.cursor === undefined })
       },
       (error: unknown) => {
         if (this.disposed) return
-        this.loading = false
-        this.error = describeError(error)
-        this.onChange()
+        this.publish({ loading: false, error: describeError(error) })
       },
     )
   }
 
-  private add(index: number, id: TaskId): void {
-    this.rows.splice(index, 0, id)
-    this.rowSet.add(id)
+  private publish(next: Partial<TaskListSnapshot>): void {
+    this.state = { ...this.state, ...next }
+    this.listeners.notify()
   }
 
   /** Where a task belongs among the loaded rows (binary search), or undefined past the loaded end. */
-  private placeOf(state: Replay.TaskState): number | undefined {
+  private placeOf(rows: ReadonlyArray<TaskId>, state: Replay.TaskState): number | undefined {
     let low = 0
-    let high = this.rows.length
+    let high = rows.length
     while (low < high) {
       const mid = (low + high) >>> 1
-      const other = this.store.get(this.rows[mid]!)
+      const other = this.store.get(rows[mid]!)
       if (other !== undefined && compareNewestFirst(other, state) < 0) low = mid + 1
       else high = mid
     }
-    return low === this.rows.length && !this.exhausted ? undefined : low
+    return low === rows.length && !this.state.exhausted ? undefined : low
   }
 
   private update(changed: ReadonlySet<TaskId>): void {
+    // Copied on the first change, so the published snapshot's rows stay as they were.
+    let rows: Array<TaskId> | undefined
     let removed = false
-    let added = false
     for (const id of changed) {
       const state = this.store.get(id)
       if (state === undefined) continue
@@ -123,16 +138,17 @@ export class TaskListModel {
       if (listed && !wanted) {
         this.rowSet.delete(id)
         removed = true
-      } else if (!listed && wanted && (this.rows.length > 0 || this.exhausted)) {
-        const index = this.placeOf(state)
+      } else if (!listed && wanted && (this.state.rows.length > 0 || this.state.exhausted)) {
+        const current = rows ?? this.state.rows
+        const index = this.placeOf(current, state)
         if (index !== undefined) {
-          this.add(index, id)
-          added = true
+          rows ??= [...this.state.rows]
+          rows.splice(index, 0, id)
+          this.rowSet.add(id)
         }
       }
     }
-    if (removed) this.rows = this.rows.filter((id) => this.rowSet.has(id))
-    else if (added) this.rows = [...this.rows]
-    if (removed || added) this.onChange()
+    if (removed) rows = (rows ?? this.state.rows).filter((id) => this.rowSet.has(id))
+    if (rows !== undefined) this.publish({ rows })
   }
 }

@@ -10,12 +10,14 @@
 import { type Ids, type Replay, TaskMachine, type TaskRpc } from "@tasklane/core/client"
 import { useVirtualizer } from "@tanstack/react-virtual"
 import { memo, useEffect, useMemo, useRef, useState } from "react"
-import { useApp, useConnection, useInfo, useStoreVersion, useTick } from "./AppContext.ts"
+import { useApp, useConnection, useLive, useStoreVersion, useTick } from "./AppContext.ts"
 import * as Format from "./Format.ts"
 import * as Router from "./Router.ts"
 import { TaskListModel } from "./TaskListModel.ts"
 import type { TaskFilter } from "./TaskStore.ts"
 import { ErrorBanner, ProgressBar, StatusBadge } from "./Widgets.tsx"
+import { useLoad } from "./useLoad.ts"
+import { useObservable } from "./useObservable.ts"
 
 /** Height of one row in px (must match `.task-row` in styles.css). */
 const rowHeight = 32
@@ -51,24 +53,20 @@ export const TaskRow = memo(({ state, now }: { readonly state: Replay.TaskState;
 /** The live, virtualized task list. */
 export const TaskListView = () => {
   const { client, live } = useApp()
-  const info = useInfo()
+  const { info } = useLive()
   useStoreVersion()
   useTick(1000)
   const [status, setStatus] = useState<TaskFilter["status"]>(undefined)
   const [definitionId, setDefinitionId] = useState<string | undefined>(undefined)
   const [searchText, setSearchText] = useState("")
   const [search, setSearch] = useState("")
-  const [definitions, setDefinitions] = useState<ReadonlyArray<TaskRpc.DefinitionInfo>>([])
-  const [, setModelTick] = useState(0)
+  // The definition filter's options; if they cannot be read, the banner says so (the list itself still works).
+  const definitions = useLoad(() => client.call((c) => c.Definitions({})), [client])
 
   useEffect(() => {
     const timer = setTimeout(() => setSearch(searchText.trim()), 300)
     return () => clearTimeout(timer)
   }, [searchText])
-
-  useEffect(() => {
-    client.call((c) => c.Definitions({})).then(setDefinitions, () => {})
-  }, [client])
 
   const filter = useMemo<TaskFilter>(() => ({ status, definitionId, search: search || undefined }), [status, definitionId, search])
   const model = useMemo(
@@ -86,7 +84,6 @@ export const TaskListView = () => {
               ...(cursor && { cursor }),
             })
           ),
-        () => setModelTick((n) => n + 1),
       ),
     [client, live, filter],
   )
@@ -94,15 +91,16 @@ export const TaskListView = () => {
     model.start()
     return () => model.dispose()
   }, [model])
+  const list = useObservable(model)
   // A page that failed while the daemon was away is asked for again once it is back.
   const { epoch } = useConnection()
   useEffect(() => {
-    if (model.error) model.retry()
+    if (model.getSnapshot().error) model.retry()
   }, [model, epoch])
 
   const total = knownTotal(filter, info)
-  const loaded = model.rows.length
-  const count = model.exhausted ? loaded : Math.max(total ?? 0, loaded + 1)
+  const loaded = list.rows.length
+  const count = list.exhausted ? loaded : Math.max(total ?? 0, loaded + 1)
 
   const scrollRef = useRef<HTMLDivElement>(null)
   const virtualizer = useVirtualizer({
@@ -140,7 +138,7 @@ export const TaskListView = () => {
           Definition{" "}
           <select aria-label="Definition filter" value={definitionId ?? ""} onChange={(e) => setDefinitionId(e.target.value || undefined)}>
             <option value="">all</option>
-            {definitions.map((d) => <option key={d.id} value={d.id}>{d.id}</option>)}
+            {(definitions.value ?? []).map((d) => <option key={d.id} value={d.id}>{d.id}</option>)}
           </select>
         </label>
         <input
@@ -152,10 +150,12 @@ export const TaskListView = () => {
           onChange={(e) => setSearchText(e.target.value)}
         />
         <span className="muted count">
-          {model.exhausted || total !== undefined ? tasksLabel(model.exhausted ? loaded : count) : `${loaded.toLocaleString()} loaded, more…`}
+          {list.exhausted || total !== undefined ? tasksLabel(list.exhausted ? loaded : count) : `${loaded.toLocaleString()} loaded, more…`}
         </span>
       </div>
-      <ErrorBanner message={model.error && `Could not load tasks: ${model.error}`} action={{ label: "retry", run: () => model.retry() }} />
+      {list.error
+        ? <ErrorBanner message={`Could not load tasks: ${list.error}`} action={{ label: "retry", run: () => model.retry() }} />
+        : <ErrorBanner message={definitions.error && `Could not load the definitions for the filter: ${definitions.error}`} action={{ label: "retry", run: definitions.reload }} />}
       <div className="task-row task-head" role="row">
         <span className="col-status">Status</span>
         <span className="col-def">Definition</span>
@@ -166,15 +166,15 @@ export const TaskListView = () => {
         <span className="col-duration">Duration</span>
       </div>
       <div className="task-scroll" ref={scrollRef} data-testid="task-scroll">
-        {count === 0 && !model.loading && <p className="empty">No tasks{status || definitionId || search ? " match these filters" : " yet"}.</p>}
+        {count === 0 && !list.loading && <p className="empty">No tasks{status || definitionId || search ? " match these filters" : " yet"}.</p>}
         <div style={{ height: virtualizer.getTotalSize(), position: "relative" }}>
           {items.map((item) => {
-            const id = model.rows[item.index] as Ids.TaskId | undefined
+            const id = list.rows[item.index] as Ids.TaskId | undefined
             const state = id === undefined ? undefined : live.store.get(id)
             return (
               // Keyed by slot, not by row: scrolling reuses the DOM of rows that left the screen (an update, not a mount).
               <div key={item.index % slots} className="virtual-row" style={{ transform: `translateY(${item.start}px)` }}>
-                {state !== undefined ? <TaskRow state={state} now={now} /> : <div className="task-row placeholder">{model.loading ? "loading…" : model.error ? "not loaded" : "more…"}</div>}
+                {state !== undefined ? <TaskRow state={state} now={now} /> : <div className="task-row placeholder">{list.loading ? "loading…" : list.error ? "not loaded" : "more…"}</div>}
               </div>
             )
           })}

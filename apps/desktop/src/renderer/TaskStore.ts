@@ -13,8 +13,10 @@
  * is told, so the caller re-reads it. Listeners are told about changes at
  * most once per `schedule` tick (an animation frame in the browser), with the
  * set of ids that changed, so thousands of events per second cost one render.
+ * It is an {@link Observable} whose snapshot is that flush count.
  */
 import { type Ids, Replay, TaskEvent, TaskMachine } from "@tasklane/core/client"
+import { Listeners, type Observable } from "./Observable.ts"
 
 type TaskState = Replay.TaskState
 type TaskId = Ids.TaskId
@@ -27,10 +29,10 @@ export const compareNewestFirst = (a: TaskState, b: TaskState): number =>
   b.context.createdAt - a.context.createdAt || (a.context.taskId < b.context.taskId ? -1 : a.context.taskId > b.context.taskId ? 1 : 0)
 
 /** The live map of task summaries. */
-export class TaskStore {
+export class TaskStore implements Observable<number> {
   private readonly tasks = new Map<TaskId, TaskState>()
   private readonly children = new Map<TaskId, Set<TaskId>>()
-  private readonly listeners = new Set<(changed: ReadonlySet<TaskId>) => void>()
+  private readonly listeners = new Listeners<[changed: ReadonlySet<TaskId>]>()
   private changed = new Set<TaskId>()
   private scheduled = false
   private revision = 0
@@ -48,10 +50,11 @@ export class TaskStore {
     return this.tasks.get(taskId)
   }
 
-  /** Bumped on every flush: a cheap snapshot for React's `useSyncExternalStore`. */
-  get version(): number {
-    return this.revision
-  }
+  /** The number of flushes so far: a snapshot that changes exactly when listeners are told. */
+  readonly getSnapshot = (): number => this.revision
+
+  /** Calls `listener` with the ids changed since the last call, at most once per scheduler tick. */
+  readonly subscribe = this.listeners.add
 
   /** The known (not deleted) children of a task, newest first. */
   childrenOf(parentId: TaskId): ReadonlyArray<TaskState> {
@@ -102,12 +105,6 @@ export class TaskStore {
     }
   }
 
-  /** Calls `listener` with the ids changed since the last call, at most once per scheduler tick. */
-  subscribe(listener: (changed: ReadonlySet<TaskId>) => void): () => void {
-    this.listeners.add(listener)
-    return () => void this.listeners.delete(listener)
-  }
-
   private put(state: TaskState): void {
     const id = state.context.taskId
     this.tasks.set(id, state)
@@ -128,7 +125,7 @@ export class TaskStore {
     const changed = this.changed
     this.changed = new Set()
     this.revision++
-    for (const listener of this.listeners) listener(changed)
+    this.listeners.notify(changed)
   }
 }
 

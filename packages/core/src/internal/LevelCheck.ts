@@ -30,7 +30,7 @@
 import { Cause, Clock, Effect } from "effect"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
-import { StoreError } from "../EventStore.ts"
+import { StoreError } from "../StoreErrors.ts"
 import { storeError, type Db, type Disk } from "./LevelDb.ts"
 import * as Keys from "./LevelKeys.ts"
 import { isPrunedHole, readPrunedThrough } from "./LevelPrune.ts"

@@ -32,7 +32,8 @@
  * new appends, writes everything queued, then ends the fiber.
  */
 import { Cause, Clock, Deferred, Effect, Exit, Fiber, PubSub, Queue, Scope, SubscriptionRef } from "effect"
-import { StoreError, type AppendRequest, type AppendResult, type LayerOptions } from "../EventStore.ts"
+import type { AppendRequest, AppendResult, LayerOptions } from "../EventStore.ts"
+import { StoreError } from "../StoreErrors.ts"
 import type * as Replay from "../Replay.ts"
 import { StoreHealth } from "../StoreHealth.ts"
 import { fromEnvelope, type RecordedEvent } from "../TaskEvent.ts"
@@ -92,11 +93,21 @@ const settle = (group: Group, failure?: StoreError): void => {
   for (const { job, seq } of group.schedules) Deferred.doneUnsafe(job.deferred, failure !== undefined ? Exit.fail(failure) : Exit.succeed(seq))
 }
 
+/** How the store retries after a write fault (LevelDB layer; the module header of EventStore gives the defaults). */
+export interface RecoveryOptions {
+  /** First wait before a reopen attempt (default 250 ms); it doubles after each failed attempt. */
+  readonly initialDelayMillis?: number
+  /** Longest wait between attempts (default 5 s). */
+  readonly maxDelayMillis?: number
+  /** Consecutive failed attempts, not counting waits for free space, before the store reports `failed` (default 5). */
+  readonly maxFailures?: number
+}
+
 /** What the writer needs from the store around it. */
 export interface Context {
   readonly db: Db
   readonly view: View
-  readonly options: LayerOptions
+  readonly options: LayerOptions & { readonly recovery?: RecoveryOptions }
   readonly pubsub: PubSub.PubSub<ReadonlyArray<RecordedEvent>>
   readonly health: SubscriptionRef.SubscriptionRef<StoreHealth>
   /** Recomputes the projections from the log (runs alone). */

@@ -35,7 +35,7 @@
 import { Effect, type Scope } from "effect"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
-import { StoreError, StoreLocked } from "../EventStore.ts"
+import { StoreError, StoreLocked } from "../StoreErrors.ts"
 
 /** Key range of an iteration; keys and values are utf8 strings. */
 export interface Range {

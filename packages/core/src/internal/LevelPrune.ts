@@ -45,14 +45,8 @@
  * prune overtook fails the same way instead of returning a hole.
  */
 import { Clock, Effect, Option, Stream } from "effect"
-import {
-  PositionPruned,
-  pruneListLimit,
-  StoreError,
-  type PruneRequest,
-  type PruneResult,
-  type RetentionInfo,
-} from "../EventStore.ts"
+import { pruneListLimit, type PruneRequest, type PruneResult, type RetentionInfo } from "../EventStore.ts"
+import { PositionPruned, StoreError } from "../StoreErrors.ts"
 import type { TaskId } from "../Ids.ts"
 import type * as Replay from "../Replay.ts"
 import { fromEnvelope, type RecordedEvent } from "../TaskEvent.ts"

@@ -15,7 +15,7 @@
  * during a rebuild may see partial projections.
  */
 import { Effect } from "effect"
-import { StoreError } from "../EventStore.ts"
+import { StoreError } from "../StoreErrors.ts"
 import * as Replay from "../Replay.ts"
 import { fromEnvelope } from "../TaskEvent.ts"
 import { storeError, type Db } from "./LevelDb.ts"

@@ -27,7 +27,8 @@
  * decode is a StoreError naming the sequence number).
  */
 import { Deferred, Effect, Exit, Option, PubSub, Schema, type Scope, Stream, SubscriptionRef } from "effect"
-import { type PositionPruned, StoreDamaged, StoreError, type EventStore, type LayerOptions, type TaskFilter, type TaskPage } from "../EventStore.ts"
+import type { EventStore, LayerOptions, TaskFilter, TaskPage } from "../EventStore.ts"
+import { type PositionPruned, StoreDamaged, StoreError } from "../StoreErrors.ts"
 import type { TaskId } from "../Ids.ts"
 import type * as Replay from "../Replay.ts"
 import { ScheduleEvent } from "../ScheduleEvent.ts"
@@ -129,11 +130,24 @@ const recover = (db: Db, view: View, watermark: Prune.Watermark) =>
     taskStatuses.forEach((status, i) => (view.counts[status] = Number(counts[i] ?? 0)))
   })
 
+/** The LevelDB layer's options: the contract's, and what only a store on disk has. */
+export interface Options extends LayerOptions {
+  /**
+   * Open a damaged store anyway: keep a copy of it, repair it (RepairDB when
+   * LevelDB cannot open it; the log cut after its last intact event;
+   * projections rebuilt) and report the damage in `StoreHealth`. Default
+   * false: damage fails the layer with StoreDamaged.
+   */
+  readonly acceptDamage?: boolean
+  /** Reopening after a write fault: see the EventStore module header for the defaults. */
+  readonly recovery?: Committer.RecoveryOptions
+}
+
 /** How often, at most, the committed head is recorded outside LevelDB. */
 const CHECKPOINT_EVERY = "1 second"
 
 /** Checks a store on disk at open: damage fails with StoreDamaged (and is remembered), or is repaired when accepted. */
-const checkDisk = (db: Db, options: LayerOptions): Effect.Effect<ReadonlyArray<string>, StoreError | StoreDamaged> =>
+const checkDisk = (db: Db, options: Options): Effect.Effect<ReadonlyArray<string>, StoreError | StoreDamaged> =>
   Effect.gen(function* () {
     const disk = db.disk
     if (disk === undefined) return []
@@ -169,7 +183,7 @@ const keepCheckpoint = (db: Db, view: View): Effect.Effect<void, never, Scope.Sc
   })
 
 /** Builds the store over an open database; the writer lives as long as the scope. */
-export const make = (db: Db, options: LayerOptions = {}): Effect.Effect<EventStore["Service"], StoreError | StoreDamaged, Scope.Scope> =>
+export const make = (db: Db, options: Options = {}): Effect.Effect<EventStore["Service"], StoreError | StoreDamaged, Scope.Scope> =>
   Effect.gen(function* () {
     const view: View = { head: 0, scheduleHead: 0, counts: emptyCounts(), cache: new StateCache(options.cacheSize ?? 10_000) }
     const watermark: Prune.Watermark = { prunedThrough: 0 }

@@ -17,7 +17,8 @@
  * is durable; it changes only in {@link commit}, after the batch is written.
  */
 import { Schema, type Deferred } from "effect"
-import { ConcurrencyConflict, InvalidTransition, StoreError, type AppendRequest, type AppendResult } from "../EventStore.ts"
+import type { AppendRequest, AppendResult } from "../EventStore.ts"
+import { ConcurrencyConflict, InvalidTransition, StoreError } from "../StoreErrors.ts"
 import * as Replay from "../Replay.ts"
 import { encodeEnvelope, type RecordedEvent } from "../TaskEvent.ts"
 import { taskStatuses, type TaskStatus } from "../TaskMachine.ts"

@@ -18,7 +18,7 @@ import * as TaskDefinition from "./TaskDefinition.ts"
 import type { Stop } from "./Stop.ts"
 import { storableWakeAt } from "./WakeAt.ts"
 
-export { Stop, timer } from "./Stop.ts"
+export { type SetTimer, setTimer, Stop, timer } from "./Stop.ts"
 
 /** How the run of an iteration ended, before it is recorded. */
 export type Outcome =

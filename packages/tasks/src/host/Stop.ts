@@ -47,9 +47,23 @@ export class Stop {
   }
 }
 
-/** A stop fired with TimedOut after `millis` of real time, and `cancel` to clear its timer once the run is over. */
-export const timer = (millis: number): { readonly stop: Stop; readonly cancel: () => void } => {
+/**
+ * Calls `fire` after `millis`; answers a function that cancels it. The
+ * iteration timer is plain code (one per iteration, no fiber), so whoever
+ * needs it on another clock than real time (a test on `TestClock`) passes
+ * its own once, where the host is set up.
+ */
+export type SetTimer = (millis: number, fire: () => void) => () => void
+
+/** {@link SetTimer} on real time: `setTimeout`. */
+export const setTimer: SetTimer = (millis, fire) => {
+  const handle = setTimeout(fire, millis)
+  return () => clearTimeout(handle)
+}
+
+/** A stop fired with TimedOut after `millis` (of real time by default), and `cancel` to clear its timer once the run is over. */
+export const timer = (millis: number, set: SetTimer = setTimer): { readonly stop: Stop; readonly cancel: () => void } => {
   const stop = new Stop()
-  const handle = setTimeout(() => stop.fire({ _tag: "TimedOut" }), millis)
-  return { stop, cancel: () => clearTimeout(handle) }
+  const cancel = set(millis, () => stop.fire({ _tag: "TimedOut" }))
+  return { stop, cancel }
 }

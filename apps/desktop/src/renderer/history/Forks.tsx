@@ -3,11 +3,10 @@
  * list of tasks forked from a task (`ListTasks { definitionId, forkedFrom }`).
  */
 import type { Ids, Replay } from "@tasklane/core/client"
-import { useEffect, useState } from "react"
 import { useApp } from "../AppContext.ts"
-import { describeError } from "../DaemonClient.ts"
 import * as Router from "../Router.ts"
 import { StatusBadge } from "../Widgets.tsx"
+import { useLoad } from "../useLoad.ts"
 
 /** "forked from <link> at iteration N" (nothing for a task that is not a fork). */
 export const ForkedFrom = ({ context }: { readonly context: Replay.TaskState["context"] }) =>
@@ -21,15 +20,12 @@ export const ForkedFrom = ({ context }: { readonly context: Replay.TaskState["co
 /** The tasks forked from `taskId`, newest first, each with its status and fork iteration. */
 export const ForkList = ({ taskId, definitionId }: { readonly taskId: Ids.TaskId; readonly definitionId: string }) => {
   const { client } = useApp()
-  const [forks, setForks] = useState<ReadonlyArray<Replay.TaskState> | undefined>(undefined)
-  const [error, setError] = useState("")
-  useEffect(() => {
-    client.call((c) => c.ListTasks({ definitionId, forkedFrom: taskId, limit: 100 })).then(
-      (page) => setForks(page.tasks),
-      (cause) => setError(`Could not list forks: ${describeError(cause)}`),
-    )
-  }, [client, taskId, definitionId])
-  if (error) return <p className="muted">{error}</p>
+  const load = useLoad(
+    () => client.call((c) => c.ListTasks({ definitionId, forkedFrom: taskId, limit: 100 })).then((page) => page.tasks),
+    [client, taskId, definitionId],
+  )
+  const forks = load.value
+  if (load.error) return <p className="muted">Could not list forks: {load.error}</p>
   if (forks === undefined) return <p className="muted">Loading forks…</p>
   if (forks.length === 0) return <p className="muted">No forks.</p>
   return (

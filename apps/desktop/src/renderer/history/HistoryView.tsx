@@ -21,6 +21,7 @@ import { type DaemonClient, describeError } from "../DaemonClient.ts"
 import * as Format from "../Format.ts"
 import * as Router from "../Router.ts"
 import { ErrorBanner, JsonBlock, StatusBadge } from "../Widgets.tsx"
+import { useLoad } from "../useLoad.ts"
 import { EventList } from "./EventList.tsx"
 import * as ForkDraft from "./ForkDraft.ts"
 import { fetchHistory } from "./HistoryFetch.ts"
@@ -238,24 +239,21 @@ const loadTaskHistory = async (client: DaemonClient, taskId: Ids.TaskId, onProgr
 /** A task's history from the daemon, checked against its projection. */
 export const TaskHistoryView = ({ taskId }: { readonly taskId: Ids.TaskId }) => {
   const { client } = useApp()
-  const [loaded, setLoaded] = useState<{ history: HistoryModel.History; projection: Replay.TaskState } | undefined>(undefined)
   const [progress, setProgress] = useState(0)
-  const [error, setError] = useState("")
   const [generation, setGeneration] = useState(0)
-  useEffect(() => {
-    let cancelled = false
-    setError("")
+  const load = useLoad(async (signal) => {
     setProgress(0)
-    loadTaskHistory(client, taskId, (loaded) => !cancelled && setProgress(loaded)).then(
-      (result) => {
-        if (cancelled) return
-        if (result instanceof HistoryModel.HistoryLoadError) setError(`This task's history does not replay: ${result.message}`)
-        else setLoaded(result)
-      },
-      (cause) => !cancelled && setError(`Could not load the history of ${taskId}: ${describeError(cause)}`),
-    )
-    return () => void (cancelled = true)
+    let result: Awaited<ReturnType<typeof loadTaskHistory>>
+    try {
+      result = await loadTaskHistory(client, taskId, (loaded) => !signal.aborted && setProgress(loaded))
+    } catch (cause) {
+      throw new Error(`Could not load the history of ${taskId}: ${describeError(cause)}`)
+    }
+    if (result instanceof HistoryModel.HistoryLoadError) throw new Error(`This task's history does not replay: ${result.message}`)
+    return result
   }, [client, taskId, generation])
+  const loaded = load.value
+  const error = load.loading ? "" : load.error
   const back = { href: Router.href({ view: "task", taskId }), label: "← Task" }
   if (loaded === undefined) {
     return (

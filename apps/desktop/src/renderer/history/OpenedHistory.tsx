@@ -6,8 +6,10 @@
  * as its readable error, so the view can say why.
  */
 import type { DesktopBridge } from "@tasklane/core/client"
-import { useEffect, useSyncExternalStore } from "react"
+import { useEffect } from "react"
+import { Cell } from "../Observable.ts"
 import * as Router from "../Router.ts"
+import { useObservable } from "../useObservable.ts"
 import * as HistoryModel from "./HistoryModel.ts"
 
 /** What was opened: a file's envelopes, or why it could not be read as a history. */
@@ -15,16 +17,14 @@ export type Opened =
   | { readonly name: string; readonly envelopes: ReadonlyArray<unknown> }
   | { readonly name: string; readonly error: string }
 
-let current: Opened | undefined
-const listeners = new Set<() => void>()
+const current = new Cell<Opened | undefined>(undefined)
 
 /** Parses an opened file's text and shows it in the History view. */
 export const open = (name: string, text: string): void => {
   const start = performance.now()
   const envelopes = HistoryModel.parseFile(name, text)
   performance.measure("history-parse", { start, end: performance.now() })
-  current = envelopes instanceof HistoryModel.HistoryLoadError ? { name, error: envelopes.message } : { name, envelopes }
-  for (const listener of listeners) listener()
+  current.set(envelopes instanceof HistoryModel.HistoryLoadError ? { name, error: envelopes.message } : { name, envelopes })
   Router.navigate({ view: "historyFile" })
 }
 
@@ -35,15 +35,13 @@ export const openFile = (file: File): void => {
     performance.measure("history-read", { start, end: performance.now() })
     open(file.name, text)
   }, (error: unknown) => {
-    current = { name: file.name, error: `Could not read ${file.name}: ${String(error)}` }
-    for (const listener of listeners) listener()
+    current.set({ name: file.name, error: `Could not read ${file.name}: ${String(error)}` })
     Router.navigate({ view: "historyFile" })
   })
 }
 
 /** The opened file (re-renders when another is opened). */
-export const useOpened = (): Opened | undefined =>
-  useSyncExternalStore((listener) => (listeners.add(listener), () => void listeners.delete(listener)), () => current)
+export const useOpened = (): Opened | undefined => useObservable(current)
 
 /** Opens files from the host's menu and from drops on the window, while mounted. */
 export const useOpenSources = (bridge: DesktopBridge.DesktopBridge): void => {
