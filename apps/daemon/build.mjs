@@ -35,5 +35,7 @@ await Promise.all([
   // The CLI inlines effect too: one file starts in half the time. Only `replay-test` loads task
   // modules, through tsx (external: it registers its loader by a path relative to itself, imported lazily).
   bundle(join(here, "src", "cli", "main.ts"), join(here, "dist", "cli.mjs"), ["tsx"]),
+  // Node built-ins only: what `pnpm start` (apps/desktop/bin/start.mjs, plain Node) shares with the CLI and the desktop.
+  bundle(join(here, "src", "Launcher.ts"), join(here, "dist", "launcher.mjs"), []),
 ])
 copyFileSync(join(here, "src", "internal", "resolveHooks.mjs"), join(here, "dist", "internal", "resolveHooks.mjs"))

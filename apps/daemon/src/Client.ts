@@ -1,6 +1,8 @@
 /**
- * The typed Node client for the daemon's unix socket, used by the CLI, the
- * desktop main process and the tests: an Effect `RpcClient` for `TaskRpcs`
+ * The typed Node client for the daemon's unix socket, used by the CLI and the
+ * tests. (Not by the desktop: its main process tunnels the renderer's RPC
+ * frames to the socket as they are, apps/desktop/src/main/DaemonLink.ts, and
+ * the renderer's own client decodes them.) An Effect `RpcClient` for `TaskRpcs`
  * speaking NDJSON (replies read and requests written by the daemon's own
  * compiled walkers, internal/WireCodecs.ts), plus a promise-friendly
  * `connect` for non-Effect callers.

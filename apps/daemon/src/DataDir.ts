@@ -24,14 +24,18 @@
  * a Tasklane daemon; `daemon stop` signals nothing else.
  *
  * Node-specific on purpose (pids, unix sockets, POSIX modes), so it uses
- * `node:fs` directly rather than Effect's FileSystem service.
+ * `node:fs` directly rather than Effect's FileSystem service. What every
+ * launcher needs (where the directory is, its file names, creating it, the
+ * live pid in `daemon.pid`) lives in the dependency-light Launcher module,
+ * shared with the desktop app and `pnpm start`; this module wraps it in
+ * Effect and adds what only the daemon and the CLI do.
  */
 import { Effect, Option, Schema, Scope } from "effect"
 import * as Crypto from "node:crypto"
 import * as Fs from "node:fs/promises"
-import * as Os from "node:os"
 import * as Path from "node:path"
 import { probeSocket } from "./internal/Probe.ts"
+import * as Launcher from "./Launcher.ts"
 
 /** The data directory could not be created, tightened, read or written. */
 export class DataDirError extends Schema.TaggedError<DataDirError>()("DataDirError", {
@@ -56,55 +60,21 @@ export class DaemonAlreadyRunning extends Schema.TaggedError<DaemonAlreadyRunnin
 }
 
 /** Everything the daemon keeps in its data directory. */
-export interface Paths {
-  readonly directory: string
-  readonly socket: string
-  readonly pidFile: string
-  /** The LevelDB directory. */
-  readonly store: string
-  readonly log: string
-  /** The web mode's access token (`--http`), 0600. */
-  readonly webToken: string
-  /** The web UI's URL while web mode serves, 0600; removed when it stops. */
-  readonly webUrl: string
-}
+export type Paths = Launcher.Paths
 
 /** Where to look for the data directory; `env` and `home` default to the process's. */
-export interface ResolveInput {
-  readonly dataDir?: string | undefined
-  readonly env?: Readonly<Record<string, string | undefined>> | undefined
-  readonly home?: string | undefined
-}
+export type ResolveInput = Launcher.ResolveInput
 
 /** The absolute data directory from `--data-dir`, `$TASKLANE_HOME`, `$XDG_DATA_HOME` or the home directory. */
-export const resolveDirectory = (input: ResolveInput = {}): string => {
-  const env = input.env ?? process.env
-  const home = input.home ?? Os.homedir()
-  const expand = (path: string) => (path === "~" || path.startsWith("~/") ? Path.join(home, path.slice(1)) : path)
-  if (input.dataDir) return Path.resolve(expand(input.dataDir))
-  if (env.TASKLANE_HOME) return Path.resolve(expand(env.TASKLANE_HOME))
-  // XDG: an empty or relative $XDG_DATA_HOME is invalid and ignored.
-  const xdg = env.XDG_DATA_HOME
-  if (xdg && Path.isAbsolute(xdg)) return Path.join(xdg, "tasklane")
-  return Path.join(home, ".local", "share", "tasklane")
-}
+export const resolveDirectory: (input?: ResolveInput) => string = Launcher.resolveDataDir
 
 /** The files inside a data directory. */
-export const paths = (directory: string): Paths => ({
-  directory,
-  socket: Path.join(directory, "daemon.sock"),
-  pidFile: Path.join(directory, "daemon.pid"),
-  store: Path.join(directory, "store"),
-  log: Path.join(directory, "daemon.log"),
-  webToken: Path.join(directory, "web-token"),
-  webUrl: Path.join(directory, "web-url"),
-})
+export const paths: (directory: string) => Paths = Launcher.paths
 
 const fsError = (directory: string, what: string) => (cause: unknown) =>
   new DataDirError({ directory, reason: `${what}: ${cause instanceof Error ? cause.message : String(cause)}` })
 
-const errnoCode = (cause: unknown): string | undefined =>
-  typeof cause === "object" && cause !== null && "code" in cause ? String(cause.code) : undefined
+const errnoCode = Launcher.errnoCode
 
 /** Write `content` to `file` atomically with mode 0600 (a temporary file renamed over it). */
 const writePrivate = async (file: string, content: string) => {
@@ -115,39 +85,12 @@ const writePrivate = async (file: string, content: string) => {
 
 /** Create the directory (mode 0700) or tighten an existing one to 0700; returns its paths. */
 export const ensure = (directory: string): Effect.Effect<Paths, DataDirError> =>
-  Effect.tryPromise({
-    try: async () => {
-      await Fs.mkdir(directory, { recursive: true, mode: 0o700 })
-      const stat = await Fs.stat(directory)
-      if (!stat.isDirectory()) throw new Error("exists and is not a directory")
-      if ((stat.mode & 0o777) !== 0o700) await Fs.chmod(directory, 0o700)
-      return paths(directory)
-    },
-    catch: fsError(directory, "cannot prepare"),
-  })
-
-const isAlive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (cause) {
-    // EPERM: the process exists but belongs to someone else.
-    return errnoCode(cause) === "EPERM"
-  }
-}
+  Effect.try({ try: () => Launcher.ensureDirectory(directory), catch: fsError(directory, "cannot prepare") })
 
 /** The pid of a live daemon from `daemon.pid`; none if the file is missing, garbage or names a dead process. */
 export const readPid = (paths: Paths): Effect.Effect<Option.Option<number>, DataDirError> =>
-  Effect.tryPromise({
-    try: async () => {
-      try {
-        const pid = Number((await Fs.readFile(paths.pidFile, "utf8")).trim())
-        return Number.isSafeInteger(pid) && pid > 0 && isAlive(pid) ? Option.some(pid) : Option.none()
-      } catch (cause) {
-        if (errnoCode(cause) === "ENOENT") return Option.none<number>()
-        throw cause
-      }
-    },
+  Effect.try({
+    try: () => Option.fromUndefinedOr(Launcher.readPid(paths.pidFile)),
     catch: fsError(paths.directory, "cannot read the pid file"),
   })
 
@@ -287,9 +230,4 @@ export const writeWebUrl = (paths: Paths, url: string): Effect.Effect<void, Data
 
 /** The URL in `web-url`, if a daemon in web mode wrote one. */
 export const readWebUrl = (paths: Paths): Effect.Effect<Option.Option<string>> =>
-  Effect.promise(() =>
-    Fs.readFile(paths.webUrl, "utf8").then(
-      (content) => (content.trim() === "" ? Option.none<string>() : Option.some(content.trim())),
-      () => Option.none<string>(),
-    )
-  )
+  Effect.sync(() => Option.fromUndefinedOr(Launcher.readWebUrl(paths)))

@@ -15,6 +15,7 @@ import { Cause, Console, Context, Effect, Exit, Layer, Option, Runtime } from "e
 import { EventStore } from "@tasklane/core"
 import { LevelEventStore } from "@tasklane/core/level"
 import type { TaskDefinition } from "@tasklane/tasks"
+import * as DaemonFlags from "./DaemonFlags.ts"
 import * as DataDir from "./DataDir.ts"
 import { examples } from "./examples/index.ts"
 import * as Hooks from "./Hooks.ts"
@@ -39,49 +40,14 @@ import { version } from "./version.ts"
 
 export { version } from "./version.ts"
 
+/** `tasklane daemon --help`; the Options section comes from the flag table (DaemonFlags). */
 const usage = `Usage: tasklane daemon [options]
 
 Runs the Tasklane daemon in the foreground: executes tasks, stores every event
 in LevelDB under the data directory, serves clients on <data dir>/daemon.sock.
 
 Options:
-  --data-dir DIR        data directory (default: $TASKLANE_HOME, else
-                        $XDG_DATA_HOME/tasklane, else ~/.local/share/tasklane)
-  --config FILE         tasklane.config.ts to load (default: ./tasklane.config.ts if present)
-  --tasks DIR           also load every task module in DIR (repeatable)
-  --concurrency N       iterations running at once (default: config, else 8)
-  --isolation MODE      where task code runs unless a definition says otherwise:
-                        worker (a thread pool: memory limit, killed at its timeout;
-                        the default) or inline (the daemon's own loop: fastest)
-  --worker-memory MB    heap limit of each worker thread (default: config, else 512)
-  --no-examples         do not load the built-in example tasks
-  --abort-grace S       seconds a running task gets to answer an abort
-                        (default: the config's abortGracePeriod, else 10)
-  --shutdown-grace S    seconds running iterations get to finish on SIGTERM (default 10)
-  --http HOST:PORT      also serve the web UI and RPC over WebSocket on HOST:PORT
-                        (PORT alone: 127.0.0.1:PORT; 0: a free port); prints the URL
-                        with its access token (kept in <data dir>/web-token)
-  --http-ui DIR         the built UI to serve (default: apps/desktop/out/renderer)
-  --metrics HOST:PORT   also serve Prometheus metrics at http://HOST:PORT/metrics and
-                        nothing else (PORT alone: 127.0.0.1:PORT; 0: a free port).
-                        Like web mode (which serves /metrics too) it requires the
-                        token in <data dir>/web-token: send it as a bearer token
-                        (Prometheus: authorization.credentials_file); the Host
-                        header must name the address given here
-  --otlp-endpoint URL   push traces, logs and metrics over OTLP/HTTP to URL/v1/traces,
-                        URL/v1/logs and URL/v1/metrics (default: $OTEL_EXPORTER_OTLP_ENDPOINT;
-                        off when neither is set). One span per task with a child span
-                        per iteration; spans task code creates with Effect.withSpan
-                        nest under their iteration. Also read: OTEL_SERVICE_NAME
-                        (default tasklane), OTEL_EXPORTER_OTLP_PROTOCOL (http/json,
-                        the default, or http/protobuf), OTEL_BSP_SCHEDULE_DELAY (ms
-                        between span/log sends, 5000), OTEL_METRIC_EXPORT_INTERVAL
-                        (ms between metric sends, 60000), OTEL_EXPORTER_OTLP_HEADERS,
-                        OTEL_RESOURCE_ATTRIBUTES
-  --accept-store-damage start even though the event store is damaged: keep a copy
-                        of it beside it, cut its log after the last intact event,
-                        rebuild the task summaries, and report what was lost
-  -h, --help            show this help
+${DaemonFlags.optionsHelp()}
 
 Exit codes: 0 stopped by SIGINT/SIGTERM; 1 could not start; 65 the event store
 is damaged (the message lists what was found; see --accept-store-damage);
@@ -148,27 +114,7 @@ const metricsAddress = (value: string | undefined): WebServer.Address | undefine
 
 /** Parses the daemon's flags (throws a one-line Error on bad usage). */
 export const parseOptions = (argv: ReadonlyArray<string>): DaemonOptions | "help" => {
-  const { values } = parseArgs({
-    args: [...argv],
-    options: {
-      "data-dir": { type: "string" },
-      config: { type: "string" },
-      tasks: { type: "string", multiple: true },
-      concurrency: { type: "string" },
-      isolation: { type: "string" },
-      "worker-memory": { type: "string" },
-      "no-examples": { type: "boolean" },
-      "abort-grace": { type: "string" },
-      "shutdown-grace": { type: "string" },
-      http: { type: "string" },
-      "http-ui": { type: "string" },
-      metrics: { type: "string" },
-      "otlp-endpoint": { type: "string" },
-      "accept-store-damage": { type: "boolean" },
-      help: { type: "boolean", short: "h" },
-    },
-    strict: true,
-  })
+  const { values } = parseArgs({ args: [...argv], options: DaemonFlags.parseArgsOptions, strict: true })
   if (values.help) return "help"
   return {
     dataDir: DataDir.resolveDirectory({ dataDir: values["data-dir"] }),
@@ -179,7 +125,7 @@ export const parseOptions = (argv: ReadonlyArray<string>): DaemonOptions | "help
     workerMemoryMb: positive("worker-memory", values["worker-memory"], undefined),
     examples: values["no-examples"] !== true,
     abortGraceSeconds: positive("abort-grace", values["abort-grace"], undefined),
-    shutdownGraceSeconds: positive("shutdown-grace", values["shutdown-grace"], 10)!,
+    shutdownGraceSeconds: positive("shutdown-grace", values["shutdown-grace"], DaemonFlags.row("shutdown-grace").default)!,
     web: webMode(values.http, values["http-ui"]),
     metrics: metricsAddress(values.metrics),
     otlp: Tracing.resolveOptions(values["otlp-endpoint"], process.env),

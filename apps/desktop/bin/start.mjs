@@ -8,10 +8,8 @@
 // the app (out/main, out/preload, out/renderer).
 import { spawn } from "node:child_process"
 import { existsSync, readFileSync } from "node:fs"
-import { createConnection } from "node:net"
-import { homedir } from "node:os"
-import { dirname, isAbsolute, join, resolve } from "node:path"
-import { fileURLToPath } from "node:url"
+import { dirname, join, resolve } from "node:path"
+import { fileURLToPath, pathToFileURL } from "node:url"
 import { parseArgs } from "node:util"
 
 const desktopDir = resolve(dirname(fileURLToPath(import.meta.url)), "..")
@@ -67,15 +65,16 @@ if (values.help) {
 const port = values.port ?? "4817"
 if (!/^\d+$/.test(port) || Number(port) > 65535) fail(`--port must be a number from 0 to 65535, got "${port}"`)
 
-/** Mirrors the daemon's DataDir.resolveDirectory: --data-dir, $TASKLANE_HOME, $XDG_DATA_HOME/tasklane, ~/.local/share/tasklane. */
-const resolveDataDir = (flag, env = process.env, home = homedir()) => {
-  const expand = (path) => (path === "~" || path.startsWith("~/") ? join(home, path.slice(1)) : path)
-  if (flag) return resolve(expand(flag))
-  if (env.TASKLANE_HOME) return resolve(expand(env.TASKLANE_HOME))
-  if (env.XDG_DATA_HOME && isAbsolute(env.XDG_DATA_HOME)) return join(env.XDG_DATA_HOME, "tasklane")
-  return join(home, ".local", "share", "tasklane")
+// Where the data directory is and whether a daemon serves it: the daemon
+// package's Launcher, shared with the CLI and the desktop app. Plain Node runs
+// this file, so it loads Launcher's build (made with the daemon's).
+const launcherBundle = join(repoDir, "apps", "daemon", "dist", "launcher.mjs")
+if (!existsSync(launcherBundle)) {
+  fail(`the daemon is not built; run \`${pnpm} install\` (or \`${pnpm} --filter @tasklane/daemon build\`)`)
 }
-const dataDir = resolveDataDir(values["data-dir"])
+const Launcher = await import(pathToFileURL(launcherBundle).href)
+const dataDir = Launcher.resolveDataDir({ dataDir: values["data-dir"] })
+const files = Launcher.paths(dataDir)
 
 /** The Electron binary, or why there is none; never triggers electron's download. */
 const electronBinary = () => {
@@ -116,22 +115,10 @@ const supervise = (child, label) => {
   child.on("exit", (code, signal) => process.exit(code ?? (signal === "SIGINT" || signal === "SIGTERM" ? 0 : 1)))
 }
 
-/** Whether something answers on the daemon's socket. */
-const daemonAnswers = () =>
-  new Promise((done) => {
-    const socket = createConnection({ path: join(dataDir, "daemon.sock") })
-    const finish = (answer) => {
-      socket.destroy()
-      done(answer)
-    }
-    socket.setTimeout(1000, () => finish(false))
-    socket.once("connect", () => finish(true))
-    socket.once("error", () => finish(false))
-  })
-
-const readText = (file) => {
+/** The live pid in daemon.pid, if it can be read. */
+const livePid = () => {
   try {
-    return readFileSync(file, "utf8").trim() || undefined
+    return Launcher.readPid(files.pidFile)
   } catch {
     return undefined
   }
@@ -154,9 +141,9 @@ if (electron.path !== undefined) {
   if (!existsSync(join(repoDir, "apps", "daemon", "dist", "tasklane.mjs"))) {
     fail(`the daemon is not built; run \`${pnpm} install\` (or \`${pnpm} --filter @tasklane/daemon build\`)`)
   }
-  if (await daemonAnswers()) {
-    const pid = readText(join(dataDir, "daemon.pid"))
-    const url = readText(join(dataDir, "web-url"))
+  if (await Launcher.answers(files.socket, 1000)) {
+    const pid = livePid()
+    const url = Launcher.readWebUrl(files)
     console.log(`A Tasklane daemon is already running for ${dataDir}${pid ? ` (pid ${pid})` : ""}.`)
     if (url !== undefined) {
       console.log(`web UI: ${url}`)

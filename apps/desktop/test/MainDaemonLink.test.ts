@@ -4,7 +4,6 @@
  * round-trips RPC frames, answers bad frames without bothering the daemon,
  * reports a daemon going away and reconnects to the next one.
  */
-import { DataDir } from "@tasklane/daemon"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
@@ -177,13 +176,6 @@ describe("DaemonLink with a real daemon", () => {
 })
 
 describe("DaemonLink paths", () => {
-  it("resolves the data directory as the daemon does", () => {
-    const home = "/home/someone"
-    for (const env of [{}, { TASKLANE_HOME: "/srv/tl" }, { TASKLANE_HOME: "~/tl" }, { XDG_DATA_HOME: "/xdg" }, { XDG_DATA_HOME: "relative" }]) {
-      expect(DaemonLink.resolveDataDir(env, home)).toBe(DataDir.resolveDirectory({ env, home }))
-    }
-  })
-
   it("finds the daemon's bin through the @tasklane/daemon dependency", () => {
     expect(DaemonLink.defaultDaemonBin({})).toBe(bin)
     expect(Fs.existsSync(DaemonLink.defaultDaemonBin({}))).toBe(true)

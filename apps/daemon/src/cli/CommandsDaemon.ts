@@ -1,7 +1,9 @@
 /**
  * `tasklane daemon start|stop|status`: a background daemon for servers
  * without a service manager. `start` spawns `tasklane daemon` detached, its
- * output appended to `<data dir>/daemon.log`, and waits until it serves;
+ * output appended to `<data dir>/daemon.log`, and waits until it serves
+ * (Launcher); its flags are the foreground daemon's (DaemonFlags), passed
+ * through, paths made absolute;
  * `stop` sends SIGTERM to the pid in `<data dir>/daemon.pid` and waits for a
  * graceful exit, but only while that pid is a running daemon
  * (`DataDir.runningDaemon`): a pid file left by a daemon that died is removed
@@ -14,15 +16,14 @@
  */
 import { Effect, Option, Schema } from "effect"
 import { Command, Flag } from "effect/cli"
-import { spawn } from "node:child_process"
 import * as Fs from "node:fs"
-import * as Path from "node:path"
 import type { StoreHealth } from "@tasklane/core"
 import * as Client from "../Client.ts"
+import * as DaemonFlags from "../DaemonFlags.ts"
 import * as DataDir from "../DataDir.ts"
+import * as Launcher from "../Launcher.ts"
 import { dataDir, socketPath, withClient } from "./Connect.ts"
 import * as Output from "./Output.ts"
-import { opt } from "./Output.ts"
 
 /** The background daemon did not start or stop as asked. */
 export class DaemonControlError extends Schema.TaggedError<DaemonControlError>()("DaemonControlError", { reason: Schema.String }) {
@@ -31,44 +32,31 @@ export class DaemonControlError extends Schema.TaggedError<DaemonControlError>()
   }
 }
 
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM"
+/** An effect/cli flag for a row of the daemon's flag table; `daemon start` passes it through. */
+const startFlag = (row: DaemonFlags.Row): Flag.Flag<unknown> => {
+  const described = <A>(flag: Flag.Flag<A>) => Flag.withDescription(flag, row.summary ?? "")
+  switch (row.kind) {
+    case "string":
+      return described(Flag.String(row.name).pipe(Flag.optional))
+    case "strings":
+      return described(Flag.String(row.name).pipe(Flag.atLeast(0)))
+    case "boolean":
+      return described(Flag.Boolean(row.name).pipe(Flag.withDefault(false)))
+    case "count":
+      return described(Flag.Int(row.name).pipe(Flag.optional))
+    case "seconds":
+      return described(Flag.Finite(row.name).pipe(Flag.optional))
+    case "choice":
+      return described(Flag.Literals(row.name, row.choices ?? []).pipe(Flag.optional))
   }
 }
 
+/** A parsed flag's value as the flag table's argument builder takes it: an absent optional flag is undefined. */
+const flagValue = (value: unknown): DaemonFlags.Value =>
+  Option.isOption(value) ? Option.getOrUndefined(value as Option.Option<DaemonFlags.Value>) : value as DaemonFlags.Value
+
 const start = Command.make("start", {
-  config: Flag.String("config").pipe(Flag.optional, Flag.withDescription("tasklane.config.ts to load")),
-  concurrency: Flag.Int("concurrency").pipe(Flag.optional, Flag.withDescription("iterations running at once")),
-  noExamples: Flag.Boolean("no-examples").pipe(Flag.withDefault(false), Flag.withDescription("do not load the built-in example tasks")),
-  isolation: Flag.Literals("isolation", ["worker", "inline"]).pipe(
-    Flag.optional,
-    Flag.withDescription("where task code runs unless a definition says otherwise: worker threads (default) or the daemon's own loop"),
-  ),
-  workerMemory: Flag.Int("worker-memory").pipe(Flag.optional, Flag.withDescription("heap limit in MB of each worker thread (default 512)")),
-  tasks: Flag.String("tasks").pipe(Flag.atLeast(0), Flag.withDescription("also load every task module in this folder (repeatable)")),
-  abortGrace: Flag.Finite("abort-grace").pipe(Flag.optional, Flag.withDescription("seconds a running task gets to answer an abort")),
-  shutdownGrace: Flag.Finite("shutdown-grace").pipe(Flag.optional, Flag.withDescription("seconds running iterations get to finish on stop")),
-  http: Flag.String("http").pipe(
-    Flag.optional,
-    Flag.withDescription("also serve the web UI and RPC over WebSocket on HOST:PORT (PORT alone: 127.0.0.1; 0: a free port)"),
-  ),
-  httpUi: Flag.String("http-ui").pipe(Flag.optional, Flag.withDescription("the built web UI to serve with --http")),
-  metrics: Flag.String("metrics").pipe(
-    Flag.optional,
-    Flag.withDescription("also serve Prometheus metrics at http://HOST:PORT/metrics (bearer token: <data dir>/web-token)"),
-  ),
-  otlpEndpoint: Flag.String("otlp-endpoint").pipe(
-    Flag.optional,
-    Flag.withDescription("push traces, logs and metrics over OTLP/HTTP to URL/v1/... (default: $OTEL_EXPORTER_OTLP_ENDPOINT)"),
-  ),
-  acceptStoreDamage: Flag.Boolean("accept-store-damage").pipe(
-    Flag.withDefault(false),
-    Flag.withDescription("start even though the event store is damaged (a copy is kept, the store repaired, the loss reported)"),
-  ),
+  daemon: Object.fromEntries(DaemonFlags.startRows.map((row) => [row.name, startFlag(row)])),
   timeout: Flag.Finite("timeout").pipe(Flag.withDefault(20), Flag.withDescription("seconds to wait until it serves")),
 }, (options) =>
   Effect.gen(function*() {
@@ -81,59 +69,37 @@ const start = Command.make("start", {
         Output.line(`a daemon is already running for ${paths.directory}${pid === undefined ? "" : ` (pid ${pid})`}`))
     }
     yield* DataDir.ensure(paths.directory)
-    const config = opt(options.config)
-    const concurrency = opt(options.concurrency)
-    const isolation = opt(options.isolation)
-    const workerMemory = opt(options.workerMemory)
-    const abortGrace = opt(options.abortGrace)
-    const shutdownGrace = opt(options.shutdownGrace)
-    const http = opt(options.http)
-    const httpUi = opt(options.httpUi)
-    const metrics = opt(options.metrics)
-    const otlpEndpoint = opt(options.otlpEndpoint)
-    const args = [
-      ...process.execArgv,
-      process.argv[1]!,
-      "daemon",
-      "--data-dir",
-      paths.directory,
-      ...(config === undefined ? [] : ["--config", config]),
-      ...(concurrency === undefined ? [] : ["--concurrency", String(concurrency)]),
-      ...(options.noExamples ? ["--no-examples"] : []),
-      ...(isolation === undefined ? [] : ["--isolation", isolation]),
-      ...(workerMemory === undefined ? [] : ["--worker-memory", String(workerMemory)]),
-      ...options.tasks.flatMap((dir) => ["--tasks", Path.resolve(dir)]),
-      ...(abortGrace === undefined ? [] : ["--abort-grace", String(abortGrace)]),
-      ...(shutdownGrace === undefined ? [] : ["--shutdown-grace", String(shutdownGrace)]),
-      ...(http === undefined ? [] : ["--http", http]),
-      ...(httpUi === undefined ? [] : ["--http-ui", Path.resolve(httpUi)]),
-      ...(metrics === undefined ? [] : ["--metrics", metrics]),
-      ...(otlpEndpoint === undefined ? [] : ["--otlp-endpoint", otlpEndpoint]),
-      ...(options.acceptStoreDamage ? ["--accept-store-damage"] : []),
-    ]
+    const values = Object.fromEntries(Object.entries(options.daemon).map(([name, value]) => [name, flagValue(value)]))
+    // With --http it serves once the web server wrote its URL too.
+    const web = values["http"] !== undefined
     // Left behind by a daemon that was killed: not this one's URL.
     Fs.rmSync(paths.webUrl, { force: true })
-    const log = Fs.openSync(paths.log, "a")
-    const child = spawn(process.execPath, args, { detached: true, stdio: ["ignore", log, log], env: process.env })
-    Fs.closeSync(log)
-    let exitCode: number | string | undefined
-    child.on("exit", (code, signal) => (exitCode = code ?? signal ?? -1))
-    child.unref()
-    const deadline = Date.now() + options.timeout * 1000
-    for (;;) {
-      if (exitCode !== undefined) {
-        return yield* new DaemonControlError({ reason: `the daemon exited (${exitCode}) before serving; see ${paths.log}` })
-      }
-      const probe = yield* Effect.exit(Client.ensureReachable({ socketPath: socket, connectTimeout: 500 }))
-      // With --http it serves once the web server wrote its URL too.
-      if (probe._tag === "Success" && (http === undefined || Option.isSome(yield* DataDir.readWebUrl(paths)))) break
-      if (Date.now() > deadline) {
-        return yield* new DaemonControlError({ reason: `the daemon did not serve within ${options.timeout} s; see ${paths.log}` })
-      }
-      yield* Effect.sleep("50 millis")
+    const daemon = Launcher.spawnDetached({
+      // This very `tasklane` (its bin, under this Node and its flags).
+      command: { command: process.execPath, args: [...process.execArgv, process.argv[1]!] },
+      flags: ["--data-dir", paths.directory, ...DaemonFlags.startArgs(values)],
+      log: paths.log,
+    })
+    const outcome = yield* Effect.promise(() =>
+      Launcher.waitUntilServing({
+        socket,
+        daemon,
+        timeoutMs: options.timeout * 1000,
+        ready: () => !web || Launcher.readWebUrl(paths) !== undefined,
+        intervalMs: 50,
+        dialTimeoutMs: 500,
+      })
+    )
+    if (outcome._tag === "Exited") {
+      const exit = outcome.exit._tag === "Exited" ? `exited (${outcome.exit.status})` : Launcher.describeExit(outcome.exit)
+      return yield* new DaemonControlError({ reason: `the daemon ${exit} before serving; see ${paths.log}` })
     }
-    const webUrl = Option.getOrUndefined(yield* DataDir.readWebUrl(paths))
-    yield* Output.print({ started: true, pid: child.pid, dataDir: paths.directory, log: paths.log, webUrl }, (r) =>
+    if (outcome._tag === "TimedOut") {
+      return yield* new DaemonControlError({ reason: `the daemon did not serve within ${options.timeout} s; see ${paths.log}` })
+    }
+    outcome.socket.destroy()
+    const webUrl = Launcher.readWebUrl(paths)
+    yield* Output.print({ started: true, pid: daemon.pid, dataDir: paths.directory, log: paths.log, webUrl }, (r) =>
       Output.line(`started daemon (pid ${r.pid}) for ${r.dataDir}; log ${r.log}${r.webUrl === undefined ? "" : `\nweb UI: ${r.webUrl}`}`))
   })).pipe(Command.withDescription("Start the daemon in the background (log in <data dir>/daemon.log)"))
 
@@ -155,7 +121,7 @@ const stop = Command.make("stop", {
     }
     yield* Effect.sync(() => process.kill(pid, "SIGTERM"))
     const deadline = Date.now() + timeout * 1000
-    while (alive(pid)) {
+    while (Launcher.isAlive(pid)) {
       if (Date.now() > deadline) {
         return yield* new DaemonControlError({ reason: `the daemon (pid ${pid}) did not stop within ${timeout} s` })
       }

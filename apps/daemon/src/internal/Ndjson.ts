@@ -7,8 +7,9 @@
  * 37 s in 16 KiB chunks before it reaches its limit. That is a denial of
  * service for the daemon and a slow client for large History replies.
  *
- * This parser keeps the bytes of the unfinished line as a list of chunks,
- * looks for the newline only in new bytes, and decodes a line once. It keeps
+ * This parser splits lines with LineFraming (shared with the desktop's tunnel),
+ * which keeps the bytes of the unfinished line as a list of chunks, looks for
+ * the newline only in new bytes, and joins a line once; each line is decoded once. It keeps
  * Effect's contract so RpcServer/RpcClient react as they do to the stock one:
  * a line that is not JSON throws `NdjsonDecodeError` (the whole buffer is
  * dropped), more than `maxBufferSize` bytes without a newline throws
@@ -31,9 +32,7 @@
  */
 import { Layer } from "effect"
 import { RpcSerialization } from "effect/rpc"
-
-const newline = 0x0a
-const carriageReturn = 0x0d
+import * as LineFraming from "../LineFraming.ts"
 
 const validHeaders = (headers: unknown): boolean =>
   headers === undefined ||
@@ -68,52 +67,19 @@ export const make = (options: Options): RpcSerialization.RpcSerialization["Servi
     codecFor: options.codecFor ?? stock.codecFor,
     makeUnsafe: () => {
       const { encode } = stock.makeUnsafe()
-      let pending: Array<Buffer> = []
-      let pendingBytes = 0
-
-      const fail = (error: unknown): never => {
-        pending = []
-        pendingBytes = 0
-        throw error
-      }
+      const lines = LineFraming.make({
+        maxLineBytes: options.maxBufferSize,
+        tooLong: () => new RpcSerialization.MaxBufferSizeExceeded({ maxBufferSize: options.maxBufferSize }),
+      })
       const parseLine = (line: Buffer): unknown => {
-        const end = line.length > 0 && line[line.length - 1] === carriageReturn ? line.length - 1 : line.length
-        if (end === 0) return undefined
         try {
-          return sanitize(JSON.parse(line.toString("utf8", 0, end)))
+          return sanitize(JSON.parse(line.toString("utf8")))
         } catch (cause) {
-          return fail(new RpcSerialization.NdjsonDecodeError({ cause }))
+          lines.reset()
+          throw new RpcSerialization.NdjsonDecodeError({ cause })
         }
       }
-
-      const decode = (data: Uint8Array | string): ReadonlyArray<unknown> => {
-        const chunk = typeof data === "string" ? Buffer.from(data, "utf8") : Buffer.from(data.buffer, data.byteOffset, data.byteLength)
-        const items: Array<unknown> = []
-        let start = 0
-        let index = chunk.indexOf(newline, start)
-        while (index !== -1) {
-          if (pendingBytes + index - start > options.maxBufferSize) {
-            fail(new RpcSerialization.MaxBufferSizeExceeded({ maxBufferSize: options.maxBufferSize }))
-          }
-          const piece = chunk.subarray(start, index)
-          const line = pendingBytes === 0 ? piece : Buffer.concat([...pending, piece])
-          pending = []
-          pendingBytes = 0
-          const item = parseLine(line)
-          if (item !== undefined) items.push(item)
-          start = index + 1
-          index = chunk.indexOf(newline, start)
-        }
-        if (start < chunk.length) {
-          // Copy: the socket may reuse the chunk's memory after this call.
-          pending.push(Buffer.from(chunk.subarray(start)))
-          pendingBytes += chunk.length - start
-          if (pendingBytes > options.maxBufferSize) {
-            fail(new RpcSerialization.MaxBufferSizeExceeded({ maxBufferSize: options.maxBufferSize }))
-          }
-        }
-        return items
-      }
+      const decode = (data: Uint8Array | string): ReadonlyArray<unknown> => lines.push(data).map(parseLine)
       return { decode, encode }
     },
   })

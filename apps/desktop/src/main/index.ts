@@ -15,6 +15,7 @@
  * (frames are decoded by FrameCheck inside the link).
  */
 import { DesktopBridge } from "@tasklane/core/client"
+import * as Launcher from "@tasklane/daemon/launcher"
 import { app, BrowserWindow, dialog, ipcMain, type IpcMainEvent, type IpcMainInvokeEvent, Menu, screen, shell } from "electron"
 import * as Path from "node:path"
 import * as AppMenu from "./AppMenu.ts"
@@ -26,7 +27,7 @@ import type { ConnectResult } from "../preload/Bridge.ts"
 const here = import.meta.dirname
 const preload = Path.join(here, "..", "preload", "index.cjs")
 const rendererFile = Path.join(here, "..", "renderer", "index.html")
-const dataDir = DaemonLink.resolveDataDir()
+const dataDir = Launcher.resolveDataDir()
 const links = new Map<number, DaemonLink.DaemonLink>()
 
 const stateFile = () => Path.join(app.getPath("userData"), "window-state.json")
