@@ -22,7 +22,7 @@
 import { Replay, TaskEvent, TaskRpc } from "@tasklane/core"
 import { Stream } from "effect"
 import { afterAll, describe, expect, it } from "vitest"
-import type { Connection } from "../../apps/daemon/src/Client.ts"
+import type { Connection } from "@tasklane/daemon/client"
 import { fixtureConfig } from "../support/DaemonProcess.ts"
 import { restartable, sleep } from "../support/TaskPolling.ts"
 

@@ -9,7 +9,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type { Replay } from "@tasklane/core"
-import type { Connection } from "../../apps/daemon/src/Client.ts"
+import type { Connection } from "@tasklane/daemon/client"
 import { ok, tasklane } from "../support/CliProcess.ts"
 import { poll, restartable, sleep } from "../support/TaskPolling.ts"
 

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { ok, tasklane } from "../support/CliProcess.ts"
 import { type DaemonProcess, removeDataDir, startDaemon, tempDataDir } from "../support/DaemonProcess.ts"
-import { type Connection } from "../../apps/daemon/src/Client.ts"
+import { type Connection } from "@tasklane/daemon/client"
 import { connectTo, waitFor } from "../support/TaskPolling.ts"
 
 const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}$/

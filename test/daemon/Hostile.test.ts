@@ -11,7 +11,7 @@
 import { join } from "node:path"
 import type { Replay } from "@tasklane/core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import type { Connection } from "../../apps/daemon/src/Client.ts"
+import type { Connection } from "@tasklane/daemon/client"
 import { type DaemonProcess, removeDataDir, startDaemon, tempDataDir } from "../support/DaemonProcess.ts"
 import { connectTo, eventTypes, getTask, history, restartable, sleep, waitFor } from "../support/TaskPolling.ts"
 

@@ -12,7 +12,7 @@ import type { Ids, Replay, TaskEvent } from "@tasklane/core"
 import { TaskRpc } from "@tasklane/core"
 import { Effect, Fiber, Stream } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import type { Connection } from "../../apps/daemon/src/Client.ts"
+import type { Connection } from "@tasklane/daemon/client"
 import { type DaemonProcess, fixtureConfig, removeDataDir, startDaemon, tempDataDir } from "../support/DaemonProcess.ts"
 import { connectTo, eventTypes, getTask, history, poll, rejection, sleep, waitFor } from "../support/TaskPolling.ts"
 

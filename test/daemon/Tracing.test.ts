@@ -15,7 +15,7 @@ import type * as Net from "node:net"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type { Replay } from "@tasklane/core"
-import type { Connection } from "../../apps/daemon/src/Client.ts"
+import type { Connection } from "@tasklane/daemon/client"
 import { type DaemonProcess, removeDataDir, startDaemon, tempDataDir } from "../support/DaemonProcess.ts"
 import { connectTo, poll, waitFor } from "../support/TaskPolling.ts"
 

@@ -8,7 +8,7 @@
  */
 import { TaskRpc } from "@tasklane/core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import type { Connection } from "../../apps/daemon/src/Client.ts"
+import type { Connection } from "@tasklane/daemon/client"
 import { type DaemonProcess, removeDataDir, startDaemon, tempDataDir } from "../support/DaemonProcess.ts"
 import { connectTo, eventTypes, rejection, waitFor } from "../support/TaskPolling.ts"
 

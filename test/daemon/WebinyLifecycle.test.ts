@@ -15,7 +15,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import type { Ids } from "@tasklane/core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import type { Connection } from "../../apps/daemon/src/Client.ts"
+import type { Connection } from "@tasklane/daemon/client"
 import { type DaemonProcess, removeDataDir, startDaemon, tempDataDir } from "../support/DaemonProcess.ts"
 import { connectTo, poll, waitFor } from "../support/TaskPolling.ts"
 

@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Context, Effect, Layer } from "effect"
-import { TaskDefinition } from "@tasklane/tasks"
+import { TaskDefinition } from "@tasklane/tasks/host"
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest"
 import backup from "../../docs/examples/Backup.ts"
 import countLines from "../../docs/examples/CountLines.ts"

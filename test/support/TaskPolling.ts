@@ -6,8 +6,8 @@
  * hanging test says where the task got stuck.
  */
 import { type Replay, type TaskEvent, TaskRpc } from "@tasklane/core"
-import type { Connection } from "../../apps/daemon/src/Client.ts"
-import { connect } from "../../apps/daemon/src/Client.ts"
+import type { Connection } from "@tasklane/daemon/client"
+import { connect } from "@tasklane/daemon/client"
 import { type DaemonProcess, removeDataDir, startDaemon, tempDataDir } from "./DaemonProcess.ts"
 
 /** A client connection to a test daemon. */

@@ -7,7 +7,7 @@
  */
 import { Context, Effect, Layer } from "effect"
 import type { Ids } from "@tasklane/core"
-import { TaskDefinition } from "@tasklane/tasks"
+import { TaskDefinition } from "@tasklane/tasks/host"
 import { Isolation } from "./Isolation.ts"
 import { Registry } from "./Registry.ts"
 import { Tasks } from "./Tasks.ts"

@@ -17,11 +17,10 @@
  */
 import { Context, Deferred, Duration, Effect, Exit, Layer, Option } from "effect"
 import type { Lifecycle, Replay, TaskEvent } from "@tasklane/core"
-import { TaskDefinition } from "@tasklane/tasks"
 import * as Containment from "./Containment.ts"
 import * as CoalescingSocket from "./internal/CoalescingSocket.ts"
 import { Tracing } from "./Tracing.ts"
-import { Iteration } from "@tasklane/tasks/host"
+import { Iteration, TaskDefinition } from "@tasklane/tasks/host"
 import type { Call, WorkerData } from "./internal/WorkerProtocol.ts"
 import * as WorkerPool from "./WorkerPool.ts"
 

@@ -8,7 +8,7 @@
 import { Context, Effect, Layer } from "effect"
 import type { Lifecycle, TaskEvent } from "@tasklane/core"
 import { TaskRpc } from "@tasklane/core"
-import { TaskDefinition } from "@tasklane/tasks"
+import { TaskDefinition } from "@tasklane/tasks/host"
 
 /** A definition plus what the daemon derives from it once. */
 export interface Entry {

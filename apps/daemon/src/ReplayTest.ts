@@ -30,8 +30,7 @@
 import { Clock, Effect } from "effect"
 import { JsonDiff } from "@tasklane/core"
 import type { Lifecycle, Replay, TaskEvent } from "@tasklane/core"
-import { TaskDefinition } from "@tasklane/tasks"
-import { Iteration } from "@tasklane/tasks/host"
+import { Iteration, TaskDefinition } from "@tasklane/tasks/host"
 
 /** What an iteration answered, as compared. */
 export interface Answer {

@@ -12,7 +12,7 @@ import { extname, join, resolve } from "node:path"
 import { pathToFileURL } from "node:url"
 import { Effect, Schema } from "effect"
 import type { Config } from "@tasklane/tasks"
-import { TaskDefinition } from "@tasklane/tasks"
+import { TaskDefinition } from "@tasklane/tasks/host"
 import * as Retention from "./Retention.ts"
 
 /** A config or task module could not be loaded; `path` names the file. */

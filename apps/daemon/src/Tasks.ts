@@ -16,8 +16,7 @@ import { randomFillSync } from "node:crypto"
 import { Clock, Context, Effect, Layer } from "effect"
 import { EventStore, Ids, Lifecycle, Replay, TaskMachine, TaskRpc } from "@tasklane/core"
 import type { TaskEvent } from "@tasklane/core"
-import { TaskDefinition } from "@tasklane/tasks"
-import { WakeAt } from "@tasklane/tasks/host"
+import { TaskDefinition, WakeAt } from "@tasklane/tasks/host"
 import { Isolation } from "./Isolation.ts"
 import { Registry, type Entry } from "./Registry.ts"
 import { Slots } from "./Slots.ts"
@@ -127,9 +126,6 @@ export const layer = Layer.effect(
         })
       })
 
-    const toInvalidInput = (invalid: TaskDefinition.InvalidInput) =>
-      new TaskRpc.InvalidInput({ definitionId: invalid.definitionId, issues: invalid.issues })
-
     /** The definition and the decoded input, or why the input is refused; no side effects. */
     const checkInput = (
       request: Pick<TriggerRequest, "definitionId" | "input" | "allowPrivate">,
@@ -142,9 +138,7 @@ export const layer = Layer.effect(
         const message = `the input is nested deeper than ${TaskRpc.maxInputDepth} levels`
         return Effect.fail(new TaskRpc.InvalidInput({ definitionId: request.definitionId, issues: [{ path: [], message }] }))
       }
-      return TaskDefinition.decodeInput(entry.definition.task, request.input).pipe(
-        Effect.mapBoth({ onFailure: toInvalidInput, onSuccess: (input) => ({ entry, input }) }),
-      )
+      return Effect.map(TaskDefinition.decodeInput(entry.definition.task, request.input), (input) => ({ entry, input }))
     }
 
     /** The checks that need the store or task code: the parent and fork source exist, onBeforeTrigger agrees. */
@@ -167,9 +161,7 @@ export const layer = Layer.effect(
         return Effect.fail(new TaskRpc.InvalidRequest({ field: "name", reason }))
       }
       return Effect.flatMap(checkInput(request), ({ entry, input }) => {
-        const encode = TaskDefinition.encodeInput(entry.definition.task, input).pipe(
-          Effect.mapBoth({ onFailure: toInvalidInput, onSuccess: (encoded) => ({ entry, encoded }) }),
-        )
+        const encode = Effect.map(TaskDefinition.encodeInput(entry.definition.task, input), (encoded) => ({ entry, encoded }))
         const related = request.parentId !== undefined || request.forkedFrom !== undefined || entry.definition.task.onBeforeTrigger !== undefined
         return related ? Effect.andThen(checkRelations(request, entry, input), encode) : encode
       })

@@ -25,7 +25,7 @@ import { pathToFileURL } from "node:url"
 import { Worker } from "node:worker_threads"
 import { Effect } from "effect"
 import type { TaskEvent } from "@tasklane/core"
-import type { TaskDefinition } from "@tasklane/tasks"
+import type { TaskDefinition } from "@tasklane/tasks/host"
 import type { Call, FromWorker, Job, ToWorker, WorkerData } from "./internal/WorkerProtocol.ts"
 
 /** Pool settings. */

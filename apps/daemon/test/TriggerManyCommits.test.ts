@@ -10,7 +10,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { EventStore, TaskRpc } from "@tasklane/core"
 import { LevelEventStore } from "@tasklane/core/level"
-import { TaskDefinition } from "@tasklane/tasks"
+import { TaskDefinition } from "@tasklane/tasks/host"
 import { Effect, Layer } from "effect"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"

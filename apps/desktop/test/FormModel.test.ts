@@ -6,7 +6,7 @@
  * the generated fields the way the form does yields a value the original
  * schema decodes, and that the issues for an untouched form land on fields.
  */
-import { TaskDefinition } from "@tasklane/tasks"
+import { TaskDefinition } from "@tasklane/tasks/host"
 import { Effect, Schema } from "effect"
 import { describe, expect, it } from "vitest"
 import {

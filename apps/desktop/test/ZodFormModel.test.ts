@@ -6,7 +6,7 @@
  * constraints, defaults and options a user sees, and a record or a loose
  * object handled like their Effect Schema counterparts.
  */
-import { TaskDefinition } from "@tasklane/tasks"
+import { TaskDefinition } from "@tasklane/tasks/host"
 import { describe, expect, it } from "vitest"
 import { type FormNode, fromJsonSchema, hints, initialValue } from "../src/renderer/form/FormModel.ts"
 

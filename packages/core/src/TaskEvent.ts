@@ -11,26 +11,13 @@
 import { Option, Schema } from "effect"
 import { DefinitionId, EventId, TaskId } from "./Ids.ts"
 import { compileBodies } from "./internal/EventJson.ts"
+import { ErrorInfo, Progress } from "./TaskShapes.ts"
 
 /** A JSON value as stored (input, output, log data). */
 export const Json = Schema.Unknown
 
-/** Error details as recorded: what `controller.response.error` and a thrown error become. */
-export const ErrorInfo = Schema.Struct({
-  message: Schema.String,
-  code: Schema.optional(Schema.String),
-  data: Schema.optional(Json),
-  stack: Schema.optional(Schema.String),
-})
-export type ErrorInfo = typeof ErrorInfo.Type
-
-/** Progress as reported by `controller.state.setProgress`. */
-export const Progress = Schema.Struct({
-  completed: Schema.Number,
-  total: Schema.optional(Schema.Number),
-  message: Schema.optional(Schema.String),
-})
-export type Progress = typeof Progress.Type
+/** Error details and progress: the shapes the authoring API speaks too (see `TaskShapes`). */
+export { ErrorInfo, Progress }
 
 /** Lifecycle hooks that run after a final event and are recorded as completed or failed. */
 export const HookName = Schema.Literals(["onDone", "onError", "onAbort", "onMaxIterations"])

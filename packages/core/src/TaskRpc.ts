@@ -16,6 +16,7 @@ import { TaskState } from "./Replay.ts"
 import { StoreHealth } from "./StoreHealth.ts"
 import { EventEnvelope } from "./TaskEvent.ts"
 import { TaskStatus } from "./TaskMachine.ts"
+import { InputIssue, InvalidInput, renderPath } from "./TaskShapes.ts"
 
 /** Longest task name a Trigger accepts, in characters (`String.length`); a longer one fails with {@link InvalidRequest}. */
 export const maxNameLength = 200
@@ -63,27 +64,8 @@ export class DefinitionInfo extends Schema.Class<DefinitionInfo>("DefinitionInfo
   inputSchema: Schema.optional(Schema.Unknown),
 }) {}
 
-/** One field-level problem with task input. */
-export const InputIssue = Schema.Struct({
-  path: Schema.Array(Schema.Union([Schema.String, Schema.Number])),
-  message: Schema.String,
-})
-export type InputIssue = typeof InputIssue.Type
-
-/** A field path as authors write it: `users[1].name`; the whole input is `input`. */
-export const renderPath = (path: ReadonlyArray<string | number>): string =>
-  path.length === 0 ? "input" : path.map((key) => (typeof key === "number" ? `[${key}]` : `.${key}`)).join("").slice(1)
-
-/** The input does not match the definition's schema; nothing was stored. */
-export class InvalidInput extends Schema.TaggedError<InvalidInput>()("InvalidInput", {
-  definitionId: Schema.String,
-  issues: Schema.Array(InputIssue),
-}) {
-  override get message() {
-    const fields = this.issues.map((issue) => `${renderPath(issue.path)}: ${issue.message}`)
-    return `Invalid input for task definition "${this.definitionId}": ${fields.join("; ")}`
-  }
-}
+/** Refused input and its field paths: the shapes the authoring API speaks too (see `TaskShapes`). */
+export { InputIssue, InvalidInput, renderPath }
 
 /** A request field breaks a limit of the contract (a task name longer than {@link maxNameLength}); nothing was stored. */
 export class InvalidRequest extends Schema.TaggedError<InvalidRequest>()("InvalidRequest", {

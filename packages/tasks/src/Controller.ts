@@ -9,6 +9,7 @@
  * - `logger`: task log lines (stored when the definition has `databaseLogs`).
  * - `task`: trigger child tasks and list them.
  */
+import type { TaskShapes } from "@tasklane/core"
 import type { ErrorDetails, ErrorInput } from "./ErrorInfo.ts"
 import type { Result } from "./Result.ts"
 import type { TaskSnapshot } from "./TaskSnapshot.ts"
@@ -48,12 +49,8 @@ export interface ControllerResponse<Input, Output> {
   aborted(message?: string): Result.Aborted
 }
 
-/** Progress of a task, as shown by clients. */
-export interface Progress {
-  readonly completed: number
-  readonly total?: number | undefined
-  readonly message?: string | undefined
-}
+/** Progress of a task, as shown by clients (the recorded shape, `TaskShapes.Progress` of `@tasklane/core`). */
+export type Progress = TaskShapes.Progress
 
 /** The task's input and output, kept across iterations. */
 export interface ControllerState<Input, Output> {

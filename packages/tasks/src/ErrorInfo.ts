@@ -1,18 +1,15 @@
 /**
  * Error details as plain data: what `controller.response.error(...)`, a thrown
  * value, a rejected promise or `controller.logger.error(..., { error })` becomes
- * before it is recorded. Mirrors `ErrorInfo` in `@tasklane/core`'s events.
+ * before it is recorded: `ErrorInfo` is the recorded shape itself
+ * (`TaskShapes.ErrorInfo` of `@tasklane/core`, what events and the wire carry).
  * {@link errorInfoOf} is the one reading of `error(message, details?)`, the
  * two-argument form Webiny's `controller.response.error` has.
  */
+import type { TaskShapes } from "@tasklane/core"
 
 /** Error details as recorded for a failed task or an error log line. */
-export interface ErrorInfo {
-  readonly message: string
-  readonly code?: string | undefined
-  readonly data?: unknown
-  readonly stack?: string | undefined
-}
+export type ErrorInfo = TaskShapes.ErrorInfo
 
 /** Structured error details (Webiny's `IResponseError`: `code` and `data` may be null there). */
 export interface ErrorDetails {

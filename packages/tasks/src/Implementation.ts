@@ -15,7 +15,7 @@
  * hooks; a definition that points at one with `handler` needs its services too.
  */
 import { Context, Effect, Option } from "effect"
-import { InvalidDefinition } from "./Definition.ts"
+import { InvalidDefinition } from "./InvalidDefinition.ts"
 import { toErrorInfo } from "./ErrorInfo.ts"
 import type { Handler, Interface } from "./Interface.ts"
 

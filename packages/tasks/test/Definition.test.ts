@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Context, Effect, Schema } from "effect"
-import { TaskDefinition } from "../src/index.ts"
+import { TaskDefinition } from "../src/host.ts"
 
 class Minimal implements TaskDefinition.Interface {
   readonly id: string = "minimal"

@@ -5,7 +5,7 @@
  */
 import { describe, expect, expectTypeOf, it } from "@effect/vitest"
 import { Context, Effect } from "effect"
-import { TaskDefinition } from "../src/index.ts"
+import { TaskDefinition } from "../src/host.ts"
 
 class Catalog extends Context.Service<Catalog, {
   readonly page: (cursor: number, size: number) => Effect.Effect<ReadonlyArray<string>>

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Schema } from "effect"
-import { TaskDefinition } from "../src/index.ts"
+import { TaskDefinition } from "../src/host.ts"
 
 const Input = Schema.Struct({
   folder: Schema.String.annotate({ title: "Folder", description: "Where to look" }),

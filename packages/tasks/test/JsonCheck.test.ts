@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Schema } from "effect"
-import { TaskDefinition } from "../src/index.ts"
+import { TaskDefinition } from "../src/host.ts"
 
 const task = (schema?: Schema.Codec<any, unknown>): TaskDefinition.Interface => ({
   id: "t",

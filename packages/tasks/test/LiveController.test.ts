@@ -2,7 +2,7 @@
  * makeController with an injected clock, AbortSignal and recording sinks.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { TaskDefinition } from "../src/index.ts"
+import { TaskDefinition } from "../src/host.ts"
 
 interface Input {
   readonly folder: string

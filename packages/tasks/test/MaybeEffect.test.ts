@@ -4,7 +4,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Exit, Fiber } from "effect"
 import { TestClock } from "effect/testing"
-import { TaskDefinition } from "../src/index.ts"
+import { TaskDefinition } from "../src/host.ts"
 
 describe("toEffect", () => {
   it.effect("passes values, resolved Promises and Effects through", () =>

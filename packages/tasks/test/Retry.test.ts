@@ -2,7 +2,7 @@
  * Retry delays: exponential backoff, capped, and nothing once attempts run out.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { TaskDefinition } from "../src/index.ts"
+import { TaskDefinition } from "../src/host.ts"
 
 describe("retryDelaySeconds", () => {
   it("never retries without a policy", () => {

@@ -6,7 +6,7 @@
  * plain data a worker thread can receive (structured-cloneable).
  */
 import { describe, expect, it } from "@effect/vitest"
-import { TaskDefinition } from "../src/index.ts"
+import { TaskDefinition } from "../src/host.ts"
 
 const definition = { id: "reindex", title: "Reindex the catalog", maxIterations: 5, databaseLogs: true, isPrivate: false }
 

@@ -9,7 +9,8 @@
  */
 import { describe, expect, expectTypeOf, it } from "@effect/vitest"
 import { Context, Effect } from "effect"
-import { Config, TaskDefinition, TaskHandler } from "../src/index.ts"
+import { Config, TaskHandler } from "../src/index.ts"
+import { TaskDefinition } from "../src/host.ts"
 
 const controllerFor = (logs: Array<TaskDefinition.LogEntry> = []) =>
   TaskDefinition.makeController<Record<string, unknown>, Record<string, unknown>>({

@@ -7,7 +7,7 @@
  */
 import { type Context, Effect, Fiber } from "effect"
 import type { Lifecycle } from "@tasklane/core"
-import type { TaskDefinition } from "@tasklane/tasks"
+import type { TaskDefinition } from "@tasklane/tasks/host"
 
 /** Minimum time between two recorded progress updates of one task. */
 export const progressIntervalMs = 1000

@@ -15,7 +15,7 @@
  * run's AbortSignal.
  */
 import type { Lifecycle, Replay, TaskEvent } from "@tasklane/core"
-import type { TaskDefinition } from "@tasklane/tasks"
+import type { TaskDefinition } from "@tasklane/tasks/host"
 
 /** What a worker thread is started with (`workerData`). */
 export interface WorkerData {

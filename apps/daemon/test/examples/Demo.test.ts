@@ -4,7 +4,7 @@
  * checks by field path, and hooks that print to stderr.
  */
 import { Effect } from "effect"
-import { TaskDefinition } from "@tasklane/tasks"
+import { TaskDefinition } from "@tasklane/tasks/host"
 import { afterEach, describe, expect, it, vi } from "vitest"
 import demo from "../../src/examples/Demo.ts"
 import { last, load, makeClock, runIteration, runToEnd } from "./TaskHarness.ts"

@@ -4,7 +4,7 @@
  * description (clients generate their forms from them).
  */
 import { Context, Effect } from "effect"
-import { TaskDefinition } from "@tasklane/tasks"
+import { TaskDefinition } from "@tasklane/tasks/host"
 import { describe, expect, it } from "vitest"
 import { examples } from "../../src/examples/index.ts"
 

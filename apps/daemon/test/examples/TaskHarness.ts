@@ -8,7 +8,7 @@
  * kept for assertions.
  */
 import { Context, Effect } from "effect"
-import { TaskDefinition } from "@tasklane/tasks"
+import { TaskDefinition } from "@tasklane/tasks/host"
 
 /** A manual clock: `now` in epoch ms, moved forward by `step` ms before every read. */
 export interface Clock {

@@ -14,7 +14,7 @@
  */
 import { Effect } from "effect"
 import type { Lifecycle, Replay, TaskEvent } from "@tasklane/core"
-import * as TaskDefinition from "../TaskDefinition.ts"
+import * as TaskDefinition from "./TaskDefinition.ts"
 import type { Stop } from "./Stop.ts"
 import { storableWakeAt } from "./WakeAt.ts"
 

@@ -9,9 +9,9 @@
  * form `Schema.toCodecJson` gives dates and bigints) and that walk. Called
  * only on the failure path, so it may redo work the runner did.
  */
-import { Exit, Schema, SchemaIssue } from "effect"
-import type { Interface } from "./Interface.ts"
-import { effectInputSchema } from "./InputValidation.ts"
+import { Exit, Schema } from "effect"
+import type { Interface } from "../Interface.ts"
+import { effectInputSchema, inputIssuesOf } from "./InputCodec.ts"
 
 /** Where a value stops being JSON (`["data", "callback"]`, empty for the value itself) and what was found there. */
 export interface NotJson {
@@ -83,18 +83,9 @@ const render = (root: string, path: ReadonlyArray<string | number>): string =>
 
 const at = (root: string, problem: NotJson) => `${render(root, problem.path)} is ${problem.found}`
 
-const formatter = SchemaIssue.makeFormatterStandardSchemaV1()
-
 const issuesOf = (exit: Exit.Exit<unknown, unknown>) => {
   const error = Exit.isFailure(exit) ? exit.cause.reasons.find((reason) => reason._tag === "Fail")?.error : undefined
-  if (!Schema.isSchemaError(error)) return undefined
-  return formatter(error.issue).issues.map((issue) => ({
-    path: (issue.path ?? []).map((segment) => {
-      const key = typeof segment === "object" ? segment.key : segment
-      return typeof key === "symbol" ? String(key) : key
-    }),
-    message: issue.message,
-  }))
+  return Schema.isSchemaError(error) ? inputIssuesOf(error) : undefined
 }
 
 const valueAt = (value: unknown, path: ReadonlyArray<PropertyKey>): unknown =>

@@ -11,25 +11,15 @@
  */
 import { Schedule } from "@tasklane/core"
 import { Cause, type Context, Effect, Result, Schema } from "effect"
-import { type Implementation, isImplementation } from "./Implementation.ts"
-import { inputValidationProblem } from "./InputValidation.ts"
-import { defaults, type Handler, type Interface, type Isolation, type Runnable, type ScheduleDeclaration } from "./Interface.ts"
-import { type RetryPolicy, retryPolicyProblems } from "./Retry.ts"
+import { type Implementation, isImplementation } from "../Implementation.ts"
+import { defaults, type Handler, type Interface, type Isolation, type Runnable, type ScheduleDeclaration } from "../Interface.ts"
+import { InvalidDefinition } from "../InvalidDefinition.ts"
+import type { RetryPolicy } from "../Retry.ts"
+import { inputValidationProblem } from "./InputCodec.ts"
+import { retryPolicyProblems } from "./RetryPolicy.ts"
 
 /** A definition id: camelCase letters and digits, starting with a lowercase letter. */
 export const idPattern = /^[a-z][a-zA-Z0-9]*$/
-
-/** A task definition class is unusable; `className` names it, `reasons` says why. */
-export class InvalidDefinition extends Schema.TaggedError<InvalidDefinition>()("InvalidDefinition", {
-  className: Schema.String,
-  id: Schema.optional(Schema.String),
-  reasons: Schema.Array(Schema.String),
-}) {
-  override get message(): string {
-    const id = this.id === undefined ? "" : ` (id "${this.id}")`
-    return `Task definition ${this.className}${id} is invalid: ${this.reasons.join("; ")}`
-  }
-}
 
 /** A validated task definition with every default applied. */
 export interface Definition<Input = any, Output = any> {

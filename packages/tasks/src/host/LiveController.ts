@@ -12,10 +12,10 @@
  * record it, and `response.done()` without an output answers with the state's
  * output.
  */
-import type { Controller, ContinueOptions, LogLevel, Progress, TriggerParams } from "./Controller.ts"
-import { type ErrorInfo, toErrorInfo } from "./ErrorInfo.ts"
-import { Result } from "./Result.ts"
-import type { TaskSnapshot } from "./TaskSnapshot.ts"
+import type { Controller, ContinueOptions, LogLevel, Progress, TriggerParams } from "../Controller.ts"
+import { type ErrorInfo, toErrorInfo } from "../ErrorInfo.ts"
+import { Result } from "../Result.ts"
+import type { TaskSnapshot } from "../TaskSnapshot.ts"
 
 /** One log line as the controller hands it to the runner. */
 export interface LogEntry {
