@@ -39,7 +39,12 @@ export const layer = Layer.effect(
           ? undefined
           : yield* isolation.hook(entry.definition, hook, TaskDefinition.lifecycleHookParams(state, entry.definition))
         yield* tasks.execute(taskId, { _tag: "HookResult", hook, ...(error === undefined ? {} : { error }) })
-      }).pipe(Effect.catch((error) => Effect.logWarning(`task ${taskId}: hook not recorded: ${error.message}`)))
+      }).pipe(
+        Effect.catch((error) => {
+          const note = `task ${taskId}: hook not recorded: ${error.message}`
+          return error._tag === "StorageFailed" ? Effect.logWarning(note, error.cause) : Effect.logWarning(note)
+        }),
+      )
 
     return { runDue }
   }),
