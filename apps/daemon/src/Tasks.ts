@@ -7,6 +7,11 @@
  * command is decided again on the fresh state. Nothing is stored for a
  * refused trigger (invalid input, onBeforeTrigger threw, unknown definition).
  *
+ * Errors are the command side's own (`TaskErrors`; invalid input stays
+ * `TaskRpc.InvalidInput`): a store failure is `StorageFailed` with the
+ * store's error as its cause. Callers inside the daemon match on them; the
+ * edges (`WireErrors`) turn them into the contract's wire errors.
+ *
  * Hot path: a trigger without an idempotency key, parent or onBeforeTrigger,
  * and every command the runner records, run as short Effect pipelines over
  * synchronous steps (no generators: each costs microseconds per call); the
