@@ -15,7 +15,7 @@ import { Retention } from "./Retention.ts"
 import { Scheduler } from "./Scheduler.ts"
 import { Schedules } from "./Schedules.ts"
 import * as TaskErrors from "./TaskErrors.ts"
-import { Tasks, type TriggerOutcome } from "./Tasks.ts"
+import { type ItemRefused, Tasks, type TriggerOutcome } from "./Tasks.ts"
 import { atEdge, logCause, streamAtEdge, toWire } from "./WireErrors.ts"
 
 /** What Info reports about this process. */
@@ -42,11 +42,16 @@ const toLogLine = (recorded: TaskEvent.RecordedEvent): TaskRpc.LogLine | undefin
   })
 }
 
-/** A TriggerMany item's outcome as the wire has it; a refused item's storage failure is logged like a request's. */
-const outcomeToWire = (outcome: TriggerOutcome): Effect.Effect<TaskRpc.TriggerOutcome> =>
-  outcome._tag === "Triggered"
-    ? Effect.succeed(outcome)
-    : Effect.as(logCause("TriggerMany")(outcome.error), new TaskRpc.TriggerItemRefused({ error: toWire(outcome.error) }))
+/**
+ * TriggerMany's outcomes as the wire has them. Items refused by a storage
+ * failure are logged like a request's, once per batch (one store fault
+ * usually refuses every item of it): the first one's cause and their count.
+ */
+const outcomesToWire = (outcomes: ReadonlyArray<TriggerOutcome>): Effect.Effect<ReadonlyArray<TaskRpc.TriggerOutcome>> => {
+  const wire = outcomes.map((o) => (o._tag === "Triggered" ? o : new TaskRpc.TriggerItemRefused({ error: toWire(o.error) })))
+  const failed = outcomes.filter((o) => o._tag === "TriggerItemRefused" && o.error._tag === "StorageFailed")
+  return failed.length === 0 ? Effect.succeed(wire) : Effect.as(logCause(`TriggerMany (${failed.length} item(s) refused)`)((failed[0] as ItemRefused).error), wire)
+}
 
 /** The handlers layer. */
 export const layer = (identity: DaemonIdentity) =>
@@ -82,7 +87,7 @@ export const layer = (identity: DaemonIdentity) =>
           Effect.succeed(registry.all.filter((entry) => includePrivate === true || !entry.info.isPrivate).map((entry) => entry.info)),
         Trigger: (request) => atEdge("Trigger")(tasks.trigger(request)),
         TriggerMany: ({ triggers }) =>
-          tasks.triggerMany(triggers).pipe(Effect.flatMap((outcomes) => Effect.forEach(outcomes, outcomeToWire)), atEdge("TriggerMany")),
+          tasks.triggerMany(triggers).pipe(Effect.flatMap(outcomesToWire), atEdge("TriggerMany")),
         ValidateInput: ({ definitionId, input }) => atEdge("ValidateInput")(tasks.validateInput(definitionId, input)),
         Abort: ({ taskId, message }) => atEdge("Abort")(tasks.abort(taskId, message)),
         GetTask: ({ taskId }) => atEdge("GetTask")(tasks.get(taskId)),
