@@ -10,6 +10,7 @@ import type { Ids } from "@tasklane/core"
 import { TaskDefinition } from "@tasklane/tasks"
 import { Isolation } from "./Isolation.ts"
 import { Registry } from "./Registry.ts"
+import * as TaskErrors from "./TaskErrors.ts"
 import { Tasks } from "./Tasks.ts"
 
 /** The hook runner. */
@@ -40,10 +41,7 @@ export const layer = Layer.effect(
           : yield* isolation.hook(entry.definition, hook, TaskDefinition.lifecycleHookParams(state, entry.definition))
         yield* tasks.execute(taskId, { _tag: "HookResult", hook, ...(error === undefined ? {} : { error }) })
       }).pipe(
-        Effect.catch((error) => {
-          const note = `task ${taskId}: hook not recorded: ${error.message}`
-          return error._tag === "StorageFailed" ? Effect.logWarning(note, error.cause) : Effect.logWarning(note)
-        }),
+        Effect.catch((error) => Effect.logWarning(`task ${taskId}: hook not recorded: ${error.message}`, ...TaskErrors.causeOf(error))),
       )
 
     return { runDue }

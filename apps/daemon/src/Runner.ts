@@ -29,7 +29,7 @@ import { Isolation } from "./Isolation.ts"
 import { Iteration } from "@tasklane/tasks/host"
 import { Registry } from "./Registry.ts"
 import { Slots } from "./Slots.ts"
-import type * as TaskErrors from "./TaskErrors.ts"
+import * as TaskErrors from "./TaskErrors.ts"
 import { Tasks } from "./Tasks.ts"
 import { atEdge } from "./WireErrors.ts"
 
@@ -92,10 +92,7 @@ export const layer = (options: RunnerOptions) =>
       /** Records a command; a failure is logged here (with a storage failure's cause), so callers may drop it. */
       const record = (taskId: Ids.TaskId, command: Lifecycle.Command) =>
         tasks.execute(taskId, command).pipe(
-          Effect.tapError((error) => {
-            const note = `task ${taskId}: ${command._tag} not recorded: ${error.message}`
-            return error._tag === "StorageFailed" ? Effect.logWarning(note, error.cause) : Effect.logWarning(note)
-          }),
+          Effect.tapError((error) => Effect.logWarning(`task ${taskId}: ${command._tag} not recorded: ${error.message}`, ...TaskErrors.causeOf(error))),
         )
 
       /** Records an outcome, answering the task's state after it; a store fault is retried (a refusal by the lifecycle is final: the state moved on). */

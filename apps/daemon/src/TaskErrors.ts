@@ -94,5 +94,8 @@ export class StorageFailed extends Schema.TaggedError<StorageFailed>()("StorageF
 export const storageFailed = (error: { readonly message: string }, what?: string): StorageFailed =>
   new StorageFailed({ reason: what === undefined ? error.message : `${what}: ${error.message}`, cause: error })
 
+/** What to log beside a failure's message: a storage failure's cause; nothing for a refusal (its message says it all). */
+export const causeOf = (error: unknown): ReadonlyArray<unknown> => (error instanceof StorageFailed ? [error.cause] : [])
+
 /** Any of the command side's errors. */
 export type TaskError = TaskNotFound | DefinitionNotFound | TriggerVetoed | ActionNotAllowed | InvalidField | BatchTooLarge | StorageFailed

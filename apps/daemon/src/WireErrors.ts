@@ -25,7 +25,8 @@ export type Wire<E> = E extends TaskErrors.TaskNotFound ? TaskRpc.UnknownTask
   : E extends TaskErrors.StorageFailed ? TaskRpc.DaemonError
   : E
 
-const convert = (error: TaskErrors.TaskError): TaskRpc.TriggerError | TaskRpc.TooManyTriggers => {
+/** The wire form of a domain error; undefined for any other error (one that is already the contract's). */
+const convert = (error: TaskErrors.TaskError): TaskRpc.TriggerError | TaskRpc.TooManyTriggers | undefined => {
   switch (error._tag) {
     case "TaskNotFound":
       return new TaskRpc.UnknownTask({ taskId: error.taskId })
@@ -41,24 +42,14 @@ const convert = (error: TaskErrors.TaskError): TaskRpc.TriggerError | TaskRpc.To
       return new TaskRpc.TooManyTriggers({ count: error.count, max: error.max })
     case "StorageFailed":
       return new TaskRpc.DaemonError({ reason: error.reason })
+    default:
+      return undefined
   }
 }
 
-const domainTags: ReadonlySet<unknown> = new Set<TaskErrors.TaskError["_tag"]>([
-  "TaskNotFound",
-  "DefinitionNotFound",
-  "TriggerVetoed",
-  "ActionNotAllowed",
-  "InvalidField",
-  "BatchTooLarge",
-  "StorageFailed",
-])
-
-const isDomain = (error: unknown): error is TaskErrors.TaskError =>
-  typeof error === "object" && error !== null && domainTags.has((error as { readonly _tag?: unknown })._tag)
-
 /** The wire form of `error` (no logging: see {@link logCause}). */
-export const toWire = <E>(error: E): Wire<E> => (isDomain(error) ? convert(error) : error) as Wire<E>
+export const toWire = <E>(error: E): Wire<E> =>
+  (typeof error === "object" && error !== null ? convert(error as unknown as TaskErrors.TaskError) ?? error : error) as Wire<E>
 
 /** Logs a storage failure's cause, naming what was asked (`what`); other errors are the client's business and log nothing. */
 export const logCause = (what: string) => (error: unknown): Effect.Effect<void> =>
