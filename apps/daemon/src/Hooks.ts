@@ -10,6 +10,7 @@ import type { Ids } from "@tasklane/core"
 import { TaskDefinition } from "@tasklane/tasks/host"
 import { Isolation } from "./Isolation.ts"
 import { Registry } from "./Registry.ts"
+import * as TaskErrors from "./TaskErrors.ts"
 import { Tasks } from "./Tasks.ts"
 
 /** The hook runner. */
@@ -39,7 +40,9 @@ export const layer = Layer.effect(
           ? undefined
           : yield* isolation.hook(entry.definition, hook, TaskDefinition.lifecycleHookParams(state, entry.definition))
         yield* tasks.execute(taskId, { _tag: "HookResult", hook, ...(error === undefined ? {} : { error }) })
-      }).pipe(Effect.catch((error) => Effect.logWarning(`task ${taskId}: hook not recorded: ${error.message}`)))
+      }).pipe(
+        Effect.catch((error) => Effect.logWarning(`task ${taskId}: hook not recorded: ${error.message}`, ...TaskErrors.causeOf(error))),
+      )
 
     return { runDue }
   }),

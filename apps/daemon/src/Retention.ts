@@ -21,6 +21,7 @@ import * as Path from "node:path"
 import { Clock, Context, Duration, Effect, Layer, Semaphore } from "effect"
 import { EventStore, HistoryFile, type Replay, StoreErrors, StoreRetention, TaskRpc } from "@tasklane/core"
 import type { Config } from "@tasklane/tasks"
+import * as TaskErrors from "./TaskErrors.ts"
 
 const units: Readonly<Record<string, number>> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 }
 
@@ -67,13 +68,11 @@ export class Retention extends Context.Service<
   Retention,
   {
     /** Prunes now (waits for a prune already running). */
-    readonly prune: (request: PruneRequest) => Effect.Effect<TaskRpc.PruneReport, TaskRpc.InvalidRequest | TaskRpc.DaemonError>
+    readonly prune: (request: PruneRequest) => Effect.Effect<TaskRpc.PruneReport, TaskErrors.InvalidField | TaskErrors.StorageFailed>
     /** The store's retention figures, at most {@link infoMaxAgeMs} old and never from before the last prune. */
     readonly info: Effect.Effect<EventStore.RetentionInfo, StoreErrors.StoreError>
   }
 >()("@tasklane/daemon/Retention") {}
-
-const toDaemonError = (error: { readonly message: string }) => new TaskRpc.DaemonError({ reason: error.message })
 
 /** Writes one task's history file into `dir`. */
 const exportTo = (dir: string) => (task: Replay.TaskState, envelopesJson: string) =>
@@ -119,9 +118,9 @@ export const layer = (config: Config.RetentionConfig | undefined) =>
           ? Effect.tryPromise({
             try: () => Fs.mkdir(dir, { recursive: true }),
             catch: (cause) =>
-              new TaskRpc.InvalidRequest({ field: "exportTo", reason: `cannot create ${dir} (${cause instanceof Error ? cause.message : String(cause)})` }),
+              new TaskErrors.InvalidField({ field: "exportTo", reason: `cannot create ${dir} (${cause instanceof Error ? cause.message : String(cause)})` }),
           })
-          : Effect.fail(new TaskRpc.InvalidRequest({ field: "exportTo", reason: `must be an absolute directory, got ${JSON.stringify(dir)}` }))
+          : Effect.fail(new TaskErrors.InvalidField({ field: "exportTo", reason: `must be an absolute directory, got ${JSON.stringify(dir)}` }))
 
       const prune = (request: PruneRequest) =>
         Effect.gen(function*() {
@@ -155,7 +154,7 @@ export const layer = (config: Config.RetentionConfig | undefined) =>
             millis: result.millis,
           })
         }).pipe(
-          Effect.mapError((error) => (error._tag === "StoreError" ? toDaemonError(error) : error)),
+          Effect.mapError((error) => (error._tag === "StoreError" ? TaskErrors.storageFailed(error) : error)),
           Effect.ensuring(Effect.sync(() => {
             generation++
             cached = undefined

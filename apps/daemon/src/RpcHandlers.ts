@@ -1,16 +1,22 @@
 /**
  * The daemon's handlers for every RPC of `TaskRpc.TaskRpcs`: thin adapters
  * from requests to the task service, the event store, the registry and the
- * scheduler, the schedules, retention. Storage failures become `DaemonError`; nothing here throws.
+ * scheduler, the schedules, retention. This is the RPC edge: the services'
+ * errors become the contract's wire errors here (`WireErrors.atEdge`, which
+ * logs a storage failure's cause; the client gets `DaemonError`), and a store
+ * failure met here directly becomes one the same way. Nothing here throws.
  */
 import { Effect, Stream } from "effect"
 import { EventStore, TaskEvent, TaskRpc } from "@tasklane/core"
 import type { Ids } from "@tasklane/core"
+import { defined } from "./internal/Defined.ts"
 import { Registry } from "./Registry.ts"
 import { Retention } from "./Retention.ts"
 import { Scheduler } from "./Scheduler.ts"
 import { Schedules } from "./Schedules.ts"
-import { Tasks } from "./Tasks.ts"
+import * as TaskErrors from "./TaskErrors.ts"
+import { type ItemRefused, Tasks, type TriggerOutcome } from "./Tasks.ts"
+import { atEdge, logCause, streamAtEdge, toWire } from "./WireErrors.ts"
 
 /** What Info reports about this process. */
 export interface DaemonIdentity {
@@ -20,8 +26,8 @@ export interface DaemonIdentity {
   readonly concurrency: number
 }
 
-const toDaemonError = (error: { readonly message: string }) => new TaskRpc.DaemonError({ reason: error.message })
-const toWire = (recorded: TaskEvent.RecordedEvent) => TaskEvent.toEnvelope(recorded) as TaskEvent.EventEnvelope
+const storageFailed = (error: { readonly message: string }) => TaskErrors.storageFailed(error)
+const toEnvelope = (recorded: TaskEvent.RecordedEvent) => TaskEvent.toEnvelope(recorded) as TaskEvent.EventEnvelope
 
 const toLogLine = (recorded: TaskEvent.RecordedEvent): TaskRpc.LogLine | undefined => {
   const event = recorded.event
@@ -36,9 +42,16 @@ const toLogLine = (recorded: TaskEvent.RecordedEvent): TaskRpc.LogLine | undefin
   })
 }
 
-/** The object without its undefined fields (for exactOptionalPropertyTypes). */
-const definedOnly = <A extends object>(fields: A): { [K in keyof A]: Exclude<A[K], undefined> } =>
-  Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined)) as never
+/**
+ * TriggerMany's outcomes as the wire has them. Items refused by a storage
+ * failure are logged like a request's, once per batch (one store fault
+ * usually refuses every item of it): the first one's cause and their count.
+ */
+const outcomesToWire = (outcomes: ReadonlyArray<TriggerOutcome>): Effect.Effect<ReadonlyArray<TaskRpc.TriggerOutcome>> => {
+  const wire = outcomes.map((o) => (o._tag === "Triggered" ? o : new TaskRpc.TriggerItemRefused({ error: toWire(o.error) })))
+  const failed = outcomes.filter((o) => o._tag === "TriggerItemRefused" && o.error._tag === "StorageFailed")
+  return failed.length === 0 ? Effect.succeed(wire) : Effect.as(logCause(`TriggerMany (${failed.length} item(s) refused)`)((failed[0] as ItemRefused).error), wire)
+}
 
 /** The handlers layer. */
 export const layer = (identity: DaemonIdentity) =>
@@ -55,14 +68,14 @@ export const layer = (identity: DaemonIdentity) =>
         Effect.gen(function*() {
           yield* tasks.get(taskId)
           const head = yield* store.head
-          const past = (yield* store.readStream(taskId).pipe(Effect.mapError(toDaemonError))).filter((e) => e.position <= head)
+          const past = (yield* store.readStream(taskId).pipe(Effect.mapError(storageFailed))).filter((e) => e.position <= head)
           const lines = Stream.fromIterable(past.flatMap((e) => toLogLine(e) ?? []))
           // Finished as of `head`: decided from the events read, so a task ending meanwhile is seen live.
-          if (!follow || past.some((e) => TaskEvent.finalTypes.has(e.event._tag))) return lines
+          if (!follow || past.some((e) => TaskEvent.isFinal(e.event))) return lines
           const live = store.subscribe(head + 1).pipe(
-            Stream.mapError(toDaemonError),
+            Stream.mapError(storageFailed),
             Stream.filter((recorded) => recorded.stream === taskId),
-            Stream.takeUntil((recorded) => TaskEvent.finalTypes.has(recorded.event._tag)),
+            Stream.takeUntil((recorded) => TaskEvent.isFinal(recorded.event)),
             Stream.map(toLogLine),
             Stream.filter((line): line is TaskRpc.LogLine => line !== undefined),
           )
@@ -72,41 +85,51 @@ export const layer = (identity: DaemonIdentity) =>
       return {
         Definitions: ({ includePrivate }) =>
           Effect.succeed(registry.all.filter((entry) => includePrivate === true || !entry.info.isPrivate).map((entry) => entry.info)),
-        Trigger: (request) => tasks.trigger(request),
-        TriggerMany: ({ triggers }) => tasks.triggerMany(triggers),
-        ValidateInput: ({ definitionId, input }) => tasks.validateInput(definitionId, input),
-        Abort: ({ taskId, message }) => tasks.abort(taskId, message),
-        GetTask: ({ taskId }) => tasks.get(taskId),
+        Trigger: (request) => atEdge("Trigger")(tasks.trigger(request)),
+        TriggerMany: ({ triggers }) =>
+          tasks.triggerMany(triggers).pipe(Effect.flatMap(outcomesToWire), atEdge("TriggerMany")),
+        ValidateInput: ({ definitionId, input }) => atEdge("ValidateInput")(tasks.validateInput(definitionId, input)),
+        Abort: ({ taskId, message }) => atEdge("Abort")(tasks.abort(taskId, message)),
+        GetTask: ({ taskId }) => atEdge("GetTask")(tasks.get(taskId)),
         ListTasks: ({ limit, cursor, status, definitionId, parentId, forkedFrom, search }) =>
-          store.listTasks(definedOnly({ status, definitionId, parentId, forkedFrom, search }), definedOnly({ limit: limit ?? 100, cursor })).pipe(
+          store.listTasks(defined({ status, definitionId, parentId, forkedFrom, search }), defined({ limit: limit ?? 100, cursor })).pipe(
             Effect.map((page) => new TaskRpc.TaskPage(page)),
-            Effect.mapError(toDaemonError),
+            Effect.mapError(storageFailed),
+            atEdge("ListTasks"),
           ),
         History: ({ taskId, fromVersion, limit }) =>
           tasks.get(taskId).pipe(
-            Effect.andThen(store.readStreamJson(taskId, fromVersion, limit)),
-            Effect.mapError((error) => (error._tag === "StoreError" ? toDaemonError(error) : error)),
+            Effect.andThen(store.readStreamJson(taskId, fromVersion, limit).pipe(Effect.mapError(storageFailed))),
+            atEdge("History"),
           ),
-        Logs: ({ taskId, follow }) => Stream.unwrap(logs(taskId, follow === true)),
+        Logs: ({ taskId, follow }) => streamAtEdge("Logs")(Stream.unwrap(logs(taskId, follow === true))),
         Subscribe: ({ fromPosition, types }) => {
           // Absent: from the start of what is retained (0); 1 fails once anything was pruned.
           const all = store.subscribe(fromPosition ?? 0)
           const wanted = types === undefined ? undefined : new Set(types)
           const chosen = wanted === undefined ? all : all.pipe(Stream.filter((recorded) => wanted.has(recorded.event._tag)))
-          return chosen.pipe(Stream.map(toWire), Stream.mapError((error) => (error._tag === "PositionPruned" ? error : toDaemonError(error))))
+          return chosen.pipe(
+            Stream.map(toEnvelope),
+            Stream.mapError((error) => (error._tag === "PositionPruned" ? error : storageFailed(error))),
+            streamAtEdge("Subscribe"),
+          )
         },
-        Prune: (request) => retention.prune(request),
+        Prune: (request) => atEdge("Prune")(retention.prune(request)),
         DeleteTask: ({ taskId }) =>
           tasks.execute(taskId, { _tag: "Delete" }).pipe(
             Effect.asVoid,
             Effect.catchTag("CommandRejected", (rejected) =>
-              Effect.fail(new TaskRpc.NotAllowed({ taskId, status: rejected.status, reason: rejected.reason }))),
+              Effect.fail(new TaskErrors.ActionNotAllowed({ taskId, status: rejected.status, reason: rejected.reason }))),
+            atEdge("DeleteTask"),
           ),
         Info: () =>
           Effect.gen(function*() {
             const head = yield* store.head
-            const counts = yield* Effect.orElseSucceed(store.countByStatus, () => ({}))
-            const kept = yield* Effect.option(retention.info)
+            // Info answers even when the store cannot count or size itself (UIs poll it): those figures are left out, and why is logged.
+            const counts = yield* store.countByStatus.pipe(
+              Effect.catch((error) => Effect.as(Effect.logDebug("Info: task counts left out", error), {})),
+            )
+            const kept = yield* Effect.option(retention.info.pipe(Effect.tapError((error) => Effect.logDebug("Info: retention figures left out", error))))
             return new TaskRpc.DaemonInfo({
               ...identity,
               pid: process.pid,
@@ -124,13 +147,13 @@ export const layer = (identity: DaemonIdentity) =>
               }),
             })
           }),
-        ScheduleAdd: (request) => schedules.add(request),
+        ScheduleAdd: (request) => atEdge("ScheduleAdd")(schedules.add(request)),
         ScheduleList: () => schedules.list,
-        SchedulePause: ({ scheduleId }) => schedules.pause(scheduleId),
-        ScheduleResume: ({ scheduleId }) => schedules.resume(scheduleId),
-        ScheduleRemove: ({ scheduleId }) => schedules.remove(scheduleId),
-        ScheduleTriggerNow: ({ scheduleId }) => schedules.triggerNow(scheduleId),
-        ScheduleHistory: ({ scheduleId }) => schedules.history(scheduleId),
+        SchedulePause: ({ scheduleId }) => atEdge("SchedulePause")(schedules.pause(scheduleId)),
+        ScheduleResume: ({ scheduleId }) => atEdge("ScheduleResume")(schedules.resume(scheduleId)),
+        ScheduleRemove: ({ scheduleId }) => atEdge("ScheduleRemove")(schedules.remove(scheduleId)),
+        ScheduleTriggerNow: ({ scheduleId }) => atEdge("ScheduleTriggerNow")(schedules.triggerNow(scheduleId)),
+        ScheduleHistory: ({ scheduleId }) => atEdge("ScheduleHistory")(schedules.history(scheduleId)),
       }
     }),
   )

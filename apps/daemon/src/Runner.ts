@@ -29,7 +29,9 @@ import { Isolation } from "./Isolation.ts"
 import { Iteration, TaskDefinition } from "@tasklane/tasks/host"
 import { Registry } from "./Registry.ts"
 import { Slots } from "./Slots.ts"
+import * as TaskErrors from "./TaskErrors.ts"
 import { Tasks } from "./Tasks.ts"
+import { atEdge } from "./WireErrors.ts"
 
 /** Options of the runner. */
 export interface RunnerOptions {
@@ -94,17 +96,18 @@ export const layer = (options: RunnerOptions) =>
       const now = () => clock.currentTimeMillisUnsafe()
       const setTimer = options.setTimer ?? Iteration.setTimer
 
+      /** Records a command; a failure is logged here (with a storage failure's cause), so callers may drop it. */
       const record = (taskId: Ids.TaskId, command: Lifecycle.Command) =>
         tasks.execute(taskId, command).pipe(
-          Effect.tapError((error) => Effect.logWarning(`task ${taskId}: ${command._tag} not recorded: ${error.message}`)),
+          Effect.tapError((error) => Effect.logWarning(`task ${taskId}: ${command._tag} not recorded: ${error.message}`, ...TaskErrors.causeOf(error))),
         )
 
       /** Records an outcome, answering the task's state after it; a store fault is retried (a refusal by the lifecycle is final: the state moved on). */
       const recordOutcome = (taskId: Ids.TaskId, command: Lifecycle.Command): Effect.Effect<Replay.TaskState | undefined> =>
         record(taskId, command).pipe(
           // The retry is set up only after a failure: recording is the hot path.
-          Effect.catchTag("DaemonError", () =>
-            record(taskId, command).pipe(Effect.retry({ while: (error) => error._tag === "DaemonError", schedule: untilStored }))),
+          Effect.catchTag("StorageFailed", () =>
+            record(taskId, command).pipe(Effect.retry({ while: (error) => error._tag === "StorageFailed", schedule: untilStored }))),
           Effect.orElseSucceed(() => undefined),
         )
 
@@ -114,6 +117,7 @@ export const layer = (options: RunnerOptions) =>
         return {
           onLog: sink.onLog,
           onProgress: sink.onProgress,
+          // Task code is an edge too: a refused child trigger rejects with the error a client would get.
           trigger: (params) =>
             Effect.runPromiseWith(context)(
               tasks.trigger({
@@ -124,7 +128,7 @@ export const layer = (options: RunnerOptions) =>
                 parentId: taskId,
                 idempotencyKey: params.idempotencyKey ?? `child:${taskId}:${iteration}:${++children}`,
                 allowPrivate: true,
-              }).pipe(Effect.map((child) => ({ id: child.context.taskId }))),
+              }).pipe(Effect.map((child) => ({ id: child.context.taskId })), atEdge(`task ${taskId}: child trigger`)),
             ),
           listChildren: (definitionId) =>
             Effect.runPromiseWith(context)(
@@ -218,10 +222,14 @@ export const layer = (options: RunnerOptions) =>
         })
       }
 
+      /** Why a task's state could not be read before a run: gone (deleted) says nothing; a store fault is logged. */
+      const notRead = (taskId: Ids.TaskId, error: TaskErrors.TaskNotFound | TaskErrors.StorageFailed) =>
+        error._tag === "TaskNotFound" ? Effect.void : Effect.logWarning(`task ${taskId}: not run, its state could not be read`, error.cause)
+
       const runIteration = (taskId: Ids.TaskId): Effect.Effect<Started> => {
         if (running.has(taskId)) return Effect.succeed("skipped")
         return Effect.matchEffect(tasks.get(taskId), {
-          onFailure: () => Effect.succeed("skipped"),
+          onFailure: (error) => Effect.as(notRead(taskId, error), "skipped" as const),
           onSuccess: (current) => (running.has(taskId) ? Effect.succeed("skipped") : start(taskId, current)),
         })
       }
@@ -231,7 +239,7 @@ export const layer = (options: RunnerOptions) =>
         const iteration = newRunning()
         running.set(taskId, iteration)
         return Effect.matchEffect(tasks.get(taskId), {
-          onFailure: () => Effect.sync((): Started => (running.delete(taskId), "skipped")),
+          onFailure: (error) => Effect.as(notRead(taskId, error), "skipped" as const).pipe(Effect.ensuring(Effect.sync(() => running.delete(taskId)))),
           onSuccess: (current) => {
             if (current.status === "running" && current.context.iteration === 1) return runStarted(taskId, current, iteration)
             running.delete(taskId)

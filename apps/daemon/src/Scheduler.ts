@@ -19,9 +19,10 @@
  * grace period to finish; the rest are interrupted and recorded as such.
  */
 import { Clock, Context, Duration, Effect, Exit, Fiber, Layer, Option, Queue, Scope, Stream } from "effect"
-import type { Ids, Replay } from "@tasklane/core"
+import type { Ids } from "@tasklane/core"
 import { EventStore, TaskEvent } from "@tasklane/core"
 import { Hooks } from "./Hooks.ts"
+import { allTasks } from "./internal/AllTasks.ts"
 import { TaskQueue } from "./internal/TaskQueue.ts"
 import { Isolation } from "./Isolation.ts"
 import { Runner } from "./Runner.ts"
@@ -50,19 +51,6 @@ export class Scheduler extends Context.Service<
 /** How long a task whose start the store could not record waits before it is tried again. */
 const retryStartMs = 1000
 
-/** Lists every task in a status, page by page. */
-const allInStatus = (store: EventStore.EventStore["Service"], status: "running" | "triggered" | "continue") =>
-  Effect.gen(function*() {
-    const all: Array<Replay.TaskState> = []
-    let cursor: string | undefined
-    do {
-      const page = yield* store.listTasks({ status }, { limit: 1000, ...(cursor === undefined ? {} : { cursor }) })
-      all.push(...page.tasks)
-      cursor = page.cursor
-    } while (cursor !== undefined)
-    return all
-  })
-
 /** The live scheduler; it starts with the layer and stops with its scope. */
 export const layer = (options: SchedulerOptions) =>
   Layer.effect(
@@ -86,7 +74,11 @@ export const layer = (options: SchedulerOptions) =>
       // A new task may take a slot at its trigger only when no task waits for one (ready or released).
       slots.countWaitingWith(() => queue.readySize + released.length)
       const definitionOf = (taskId: Ids.TaskId) =>
-        store.getTask(taskId).pipe(Effect.map((state) => state?.context.definitionId ?? ""), Effect.orElseSucceed(() => ""))
+        store.getTask(taskId).pipe(
+          Effect.map((state) => state?.context.definitionId ?? ""),
+          // Unknown, the task counts against no definition's limit; its start reads the store again and fails there if it must.
+          Effect.catch((error) => Effect.as(Effect.logDebug(`task ${taskId}: its definition could not be read`, error), "")),
+        )
       const finished = (definitionId: string) => {
         slots.release(definitionId)
         const next = parked.get(definitionId)?.shift()
@@ -107,19 +99,23 @@ export const layer = (options: SchedulerOptions) =>
       const startWork = (effect: Effect.Effect<void>) => Effect.forkIn(effect, workScope)
 
       // Recovery, before anything else writes: iterations the daemon died in are interrupted (or end as poison tasks).
-      for (const state of yield* allInStatus(store, "running")) {
-        yield* Effect.ignore(tasks.execute(state.context.taskId, { _tag: "Interrupt", reason: "crash" }))
+      for (const state of yield* allTasks(store, { status: "running" })) {
+        yield* tasks.execute(state.context.taskId, { _tag: "Interrupt", reason: "crash" }).pipe(
+          Effect.catch((error) => Effect.logWarning(`task ${state.context.taskId}: its interrupted iteration was not recorded`, error)),
+        )
       }
       // Waiting tasks, the interrupted ones included, are queued by the scan; the log is followed from here on.
       const head = yield* store.head
       for (const status of ["triggered", "continue"] as const) {
-        for (const state of yield* allInStatus(store, status)) enqueue(state.context.taskId, state.context.wakeAt)
+        for (const state of yield* allTasks(store, { status })) enqueue(state.context.taskId, state.context.wakeAt)
       }
       // A hook that blocked the event loop until the watchdog stopped the daemon is not run again.
       for (const { taskId, hook, label } of isolation.blocked) {
         if (hook === undefined) continue
         const error = { message: `${label} blocked the event loop past its timeout; the daemon was stopped and restarted`, code: "BLOCKED" }
-        yield* Effect.ignore(tasks.execute(taskId as Ids.TaskId, { _tag: "HookResult", hook, error }))
+        yield* tasks.execute(taskId as Ids.TaskId, { _tag: "HookResult", hook, error }).pipe(
+          Effect.catch((failure) => Effect.logWarning(`task ${taskId}: the blocked ${hook} hook was not recorded as failed`, failure)),
+        )
       }
       for (const state of yield* store.pendingHooks) yield* startWork(hooks.runDue(state.context.taskId))
 
@@ -156,11 +152,9 @@ export const layer = (options: SchedulerOptions) =>
                 return runner.requestAbort(recorded.stream)
               default:
                 // A task that ends while waiting (aborted during its delay) leaves the queue now, not at its wake time.
-                if (TaskEvent.finalTypes.has(event._tag)) queue.remove(recorded.stream)
-                if (TaskEvent.finalTypes.has(event._tag) && (event as { hookDue?: boolean }).hookDue !== false) {
-                  return Effect.asVoid(startWork(hooks.runDue(recorded.stream)))
-                }
-                return Effect.void
+                if (!TaskEvent.isFinal(event)) return Effect.void
+                queue.remove(recorded.stream)
+                return event.hookDue === false ? Effect.void : Effect.asVoid(startWork(hooks.runDue(recorded.stream)))
             }
           })
         ),

@@ -51,7 +51,8 @@ import type { Ids } from "@tasklane/core"
 import { TaskDefinition } from "@tasklane/tasks"
 import { Registry } from "./Registry.ts"
 import * as ScheduleLog from "./ScheduleLog.ts"
-import { Tasks } from "./Tasks.ts"
+import * as TaskErrors from "./TaskErrors.ts"
+import { Tasks, type TriggerError } from "./Tasks.ts"
 
 /** What ScheduleAdd asks for. */
 export interface AddRequest {
@@ -71,16 +72,19 @@ export class Schedules extends Context.Service<
     /** Validates (cron, zone, input) and stores a new schedule. */
     readonly add: (
       request: AddRequest,
-    ) => Effect.Effect<Schedule.ScheduleInfo, TaskRpc.InvalidInput | TaskRpc.InvalidRequest | TaskRpc.UnknownDefinition | TaskRpc.DaemonError>
+    ) => Effect.Effect<
+      Schedule.ScheduleInfo,
+      TaskRpc.InvalidInput | TaskErrors.InvalidField | TaskErrors.DefinitionNotFound | TaskErrors.StorageFailed
+    >
     /** Every schedule, oldest first, with its next due time, next runs and latest firings (with their tasks' status). */
     readonly list: Effect.Effect<ReadonlyArray<Schedule.ScheduleInfo>>
-    readonly pause: (id: string) => Effect.Effect<Schedule.ScheduleInfo, Schedule.UnknownSchedule | TaskRpc.DaemonError>
-    readonly resume: (id: string) => Effect.Effect<Schedule.ScheduleInfo, Schedule.UnknownSchedule | TaskRpc.DaemonError>
-    readonly remove: (id: string) => Effect.Effect<void, Schedule.UnknownSchedule | TaskRpc.DaemonError>
+    readonly pause: (id: string) => Effect.Effect<Schedule.ScheduleInfo, Schedule.UnknownSchedule | TaskErrors.StorageFailed>
+    readonly resume: (id: string) => Effect.Effect<Schedule.ScheduleInfo, Schedule.UnknownSchedule | TaskErrors.StorageFailed>
+    readonly remove: (id: string) => Effect.Effect<void, Schedule.UnknownSchedule | TaskErrors.StorageFailed>
     /** Triggers the schedule's definition now, outside its slots. */
-    readonly triggerNow: (id: string) => Effect.Effect<Replay.TaskState, Schedule.UnknownSchedule | TaskRpc.TriggerError>
+    readonly triggerNow: (id: string) => Effect.Effect<Replay.TaskState, Schedule.UnknownSchedule | TriggerError>
     /** Every record of the schedule, oldest first (a removed schedule's too, ending in its removal). */
-    readonly history: (id: string) => Effect.Effect<ReadonlyArray<ScheduleEvent.ScheduleEvent>, Schedule.UnknownSchedule | TaskRpc.DaemonError>
+    readonly history: (id: string) => Effect.Effect<ReadonlyArray<ScheduleEvent.ScheduleEvent>, Schedule.UnknownSchedule | TaskErrors.StorageFailed>
   }
 >()("@tasklane/daemon/Schedules") {}
 
@@ -89,14 +93,14 @@ export interface Options {
   readonly legacyFile?: string
 }
 
-const invalid = (field: string, reason: string) => new TaskRpc.InvalidRequest({ field, reason })
+const invalid = (field: string, reason: string) => new TaskErrors.InvalidField({ field, reason })
 
 /** The stable id of the schedule `name` declared by definition `definitionId`. */
 export const declaredId = (definitionId: string, name: string): string => `${definitionId}.${name}`
 
 const sameJson = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b)
 
-const storeError = (what: string) => (e: StoreErrors.StoreError) => new TaskRpc.DaemonError({ reason: `${what}: ${e.message}` })
+const storeError = (what: string) => (e: StoreErrors.StoreError) => TaskErrors.storageFailed(e, what)
 
 /** The live service over the event store's schedule log and the task service. */
 export const layer = (options: Options = {}) =>
@@ -165,7 +169,13 @@ export const layer = (options: Options = {}) =>
         Effect.gen(function*() {
           const status = entry.taskId === undefined
             ? undefined
-            : yield* tasks.get(entry.taskId as Ids.TaskId).pipe(Effect.map((task) => task.status), Effect.orElseSucceed(() => undefined))
+            : yield* tasks.get(entry.taskId as Ids.TaskId).pipe(
+              Effect.map((task) => task.status),
+              // A firing whose task is gone (deleted, pruned) is listed without a status; so is one whose task could not be read.
+              Effect.catch((error) =>
+                Effect.as(error._tag === "TaskNotFound" ? Effect.void : Effect.logDebug(`schedule ${entry.id}: status of task ${entry.taskId} left out`, error), undefined)
+              ),
+            )
           const outcome = entry._tag === "ScheduleTriggered"
             ? "manual"
             : entry.queued === true
@@ -260,7 +270,7 @@ export const layer = (options: Options = {}) =>
           ? Effect.succeed(false)
           : tasks.get(state.lastTaskId as Ids.TaskId).pipe(
             Effect.map((task) => !TaskMachine.isFinal(task.status)),
-            Effect.catchTag("UnknownTask", () => Effect.succeed(false)),
+            Effect.catchTag("TaskNotFound", () => Effect.succeed(false)),
           )
 
       /** Handles one due slot by the overlap decision and records it; a storage failure leaves it due. */
@@ -283,7 +293,7 @@ export const layer = (options: Options = {}) =>
         Effect.gen(function*() {
           const at = yield* Clock.currentTimeMillis
           const fired = yield* Effect.result(triggerOf(state, Schedule.idempotencyKey(state.id, slot)))
-          if (Result.isFailure(fired) && fired.failure._tag === "DaemonError") return yield* fired.failure
+          if (Result.isFailure(fired) && fired.failure._tag === "StorageFailed") return yield* fired.failure
           if (Result.isFailure(fired)) {
             yield* Effect.logWarning(`schedule ${state.id}: slot ${new Date(slot).toISOString()} not fired: ${fired.failure.message}`)
             return yield* record(new ScheduleEvent.ScheduleFired({ id: state.id, at, slot, error: fired.failure.message }))
@@ -366,7 +376,7 @@ export const layer = (options: Options = {}) =>
 
       const loop = Effect.forever(
         round.pipe(
-          Effect.catch((error) => Effect.as(Effect.logError(`schedules: ${error.message}; retrying`), 1000)),
+          Effect.catch((error) => Effect.as(Effect.logError(`schedules: ${error.message}; retrying`, error), 1000)),
           Effect.flatMap((millis) => Effect.sleep(Duration.millis(millis))),
         ),
       )

@@ -7,6 +7,11 @@
  * command is decided again on the fresh state. Nothing is stored for a
  * refused trigger (invalid input, onBeforeTrigger threw, unknown definition).
  *
+ * Errors are the command side's own (`TaskErrors`; invalid input stays
+ * `TaskRpc.InvalidInput`): a store failure is `StorageFailed` with the
+ * store's error as its cause. Callers inside the daemon match on them; the
+ * edges (`WireErrors`) turn them into the contract's wire errors.
+ *
  * Hot path: a trigger without an idempotency key, parent or onBeforeTrigger,
  * and every command the runner records, run as short Effect pipelines over
  * synchronous steps (no generators: each costs microseconds per call); the
@@ -19,7 +24,9 @@ import type { TaskEvent } from "@tasklane/core"
 import { TaskDefinition, WakeAt } from "@tasklane/tasks/host"
 import { Isolation } from "./Isolation.ts"
 import { Registry, type Entry } from "./Registry.ts"
+import { allTasks } from "./internal/AllTasks.ts"
 import { Slots } from "./Slots.ts"
+import * as TaskErrors from "./TaskErrors.ts"
 
 /** A trigger request, from a client or from a running task (child). */
 export interface TriggerRequest {
@@ -34,8 +41,24 @@ export interface TriggerRequest {
   readonly allowPrivate?: boolean | undefined
 }
 
-/** What a trigger can fail with. */
-export type TriggerError = TaskRpc.TriggerError
+/** What a trigger can fail with (the RPC edge maps it to `TaskRpc.TriggerError`). */
+export type TriggerError =
+  | TaskRpc.InvalidInput
+  | TaskErrors.InvalidField
+  | TaskErrors.DefinitionNotFound
+  | TaskErrors.TriggerVetoed
+  | TaskErrors.TaskNotFound
+  | TaskErrors.ActionNotAllowed
+  | TaskErrors.StorageFailed
+
+/** One `triggerMany` item that was refused; nothing was stored for it. */
+export interface ItemRefused {
+  readonly _tag: "TriggerItemRefused"
+  readonly error: TriggerError
+}
+
+/** The outcome of one `triggerMany` item, at the item's index. */
+export type TriggerOutcome = TaskRpc.Triggered | ItemRefused
 
 /** The task service. */
 export class Tasks extends Context.Service<
@@ -46,25 +69,23 @@ export class Tasks extends Context.Service<
     /** Many triggers in one go, answered per item in order (see `TaskRpc`'s TriggerMany); fails only when there are too many. */
     readonly triggerMany: (
       requests: ReadonlyArray<TriggerRequest>,
-    ) => Effect.Effect<ReadonlyArray<TaskRpc.TriggerOutcome>, TaskRpc.TooManyTriggers>
+    ) => Effect.Effect<ReadonlyArray<TriggerOutcome>, TaskErrors.BatchTooLarge>
     /** Checks input against the definition's schema as a trigger would, without onBeforeTrigger and without storing anything. */
-    readonly validateInput: (definitionId: string, input: unknown) => Effect.Effect<void, TaskRpc.InvalidInput | TaskRpc.UnknownDefinition>
+    readonly validateInput: (definitionId: string, input: unknown) => Effect.Effect<void, TaskRpc.InvalidInput | TaskErrors.DefinitionNotFound>
     /** Decides and records a lifecycle command on an existing task. */
     readonly execute: (
       taskId: Ids.TaskId,
       command: Lifecycle.Command,
-    ) => Effect.Effect<Replay.TaskState, Lifecycle.CommandRejected | TaskRpc.UnknownTask | TaskRpc.DaemonError>
+    ) => Effect.Effect<Replay.TaskState, Lifecycle.CommandRejected | TaskErrors.TaskNotFound | TaskErrors.StorageFailed>
     /** Aborts a task and, recursively, its children that have not finished. */
     readonly abort: (
       taskId: Ids.TaskId,
       message: string | undefined,
-    ) => Effect.Effect<Replay.TaskState, TaskRpc.NotAllowed | TaskRpc.UnknownTask | TaskRpc.DaemonError>
+    ) => Effect.Effect<Replay.TaskState, TaskErrors.ActionNotAllowed | TaskErrors.TaskNotFound | TaskErrors.StorageFailed>
     /** The task's current state. */
-    readonly get: (taskId: Ids.TaskId) => Effect.Effect<Replay.TaskState, TaskRpc.UnknownTask | TaskRpc.DaemonError>
+    readonly get: (taskId: Ids.TaskId) => Effect.Effect<Replay.TaskState, TaskErrors.TaskNotFound | TaskErrors.StorageFailed>
   }
 >()("@tasklane/daemon/Tasks") {}
-
-const toDaemonError = (error: { readonly message: string }) => new TaskRpc.DaemonError({ reason: error.message })
 
 // Random bytes for ids come from a pool refilled 4 KiB at a time (one call per ~400 ids).
 const pool = new Uint8Array(4096)
@@ -100,11 +121,11 @@ export const layer = Layer.effect(
     const now = () => clock.currentTimeMillisUnsafe()
     const inFlightKeys = new Map<string, Promise<unknown>>()
 
-    const get = (taskId: Ids.TaskId): Effect.Effect<Replay.TaskState, TaskRpc.UnknownTask | TaskRpc.DaemonError> =>
+    const get = (taskId: Ids.TaskId): Effect.Effect<Replay.TaskState, TaskErrors.TaskNotFound | TaskErrors.StorageFailed> =>
       Effect.matchEffect(store.getTask(taskId), {
-        onFailure: (error) => Effect.fail(toDaemonError(error)),
+        onFailure: (error) => Effect.fail(TaskErrors.storageFailed(error)),
         onSuccess: (state) =>
-          state === undefined || state.context.deleted === true ? Effect.fail(new TaskRpc.UnknownTask({ taskId })) : Effect.succeed(state),
+          state === undefined || state.context.deleted === true ? Effect.fail(new TaskErrors.TaskNotFound({ taskId })) : Effect.succeed(state),
       })
 
     /** Decides `command` on the task's current state and appends its events; a conflicting writer makes it decide again. */
@@ -112,7 +133,7 @@ export const layer = Layer.effect(
       taskId: Ids.TaskId,
       command: Lifecycle.Command,
       attempt = 1,
-    ): Effect.Effect<Replay.TaskState, Lifecycle.CommandRejected | TaskRpc.UnknownTask | TaskRpc.DaemonError> =>
+    ): Effect.Effect<Replay.TaskState, Lifecycle.CommandRejected | TaskErrors.TaskNotFound | TaskErrors.StorageFailed> =>
       Effect.flatMap(get(taskId), (state) => {
         const options = registry.get(state.context.definitionId)?.decideOptions ?? {}
         const events = Lifecycle.decide(state, command, options)
@@ -122,17 +143,17 @@ export const layer = Layer.effect(
         return Effect.matchEffect(store.append(request), {
           onSuccess: (appended) => Effect.succeed(appended.state),
           onFailure: (error) =>
-            error._tag === "ConcurrencyConflict" && attempt < 20 ? execute(taskId, command, attempt + 1) : Effect.fail(toDaemonError(error)),
+            error._tag === "ConcurrencyConflict" && attempt < 20 ? execute(taskId, command, attempt + 1) : Effect.fail(TaskErrors.storageFailed(error)),
         })
       })
 
     /** The definition and the decoded input, or why the input is refused; no side effects. */
     const checkInput = (
       request: Pick<TriggerRequest, "definitionId" | "input" | "allowPrivate">,
-    ): Effect.Effect<{ readonly entry: Entry; readonly input: unknown }, TaskRpc.UnknownDefinition | TaskRpc.InvalidInput> => {
+    ): Effect.Effect<{ readonly entry: Entry; readonly input: unknown }, TaskErrors.DefinitionNotFound | TaskRpc.InvalidInput> => {
       const entry = registry.get(request.definitionId)
       if (entry === undefined || (entry.definition.isPrivate && request.allowPrivate !== true)) {
-        return Effect.fail(new TaskRpc.UnknownDefinition({ definitionId: request.definitionId }))
+        return Effect.fail(new TaskErrors.DefinitionNotFound({ definitionId: request.definitionId }))
       }
       if (TaskRpc.nestsDeeperThan(request.input, TaskRpc.maxInputDepth)) {
         const message = `the input is nested deeper than ${TaskRpc.maxInputDepth} levels`
@@ -152,13 +173,13 @@ export const layer = Layer.effect(
           name: request.name,
           parentId: request.parentId,
         })
-        if (refused !== undefined) return yield* new TaskRpc.TriggerRefused({ definitionId: entry.definition.id, reason: refused })
+        if (refused !== undefined) return yield* new TaskErrors.TriggerVetoed({ definitionId: entry.definition.id, reason: refused })
       })
 
     const validate = (request: TriggerRequest): Effect.Effect<{ readonly entry: Entry; readonly encoded: unknown }, TriggerError> => {
       if (request.name !== undefined && request.name.length > TaskRpc.maxNameLength) {
         const reason = `the task name is ${request.name.length} characters long; at most ${TaskRpc.maxNameLength} are allowed`
-        return Effect.fail(new TaskRpc.InvalidRequest({ field: "name", reason }))
+        return Effect.fail(new TaskErrors.InvalidField({ field: "name", reason }))
       }
       return Effect.flatMap(checkInput(request), ({ entry, input }) => {
         const encode = Effect.map(TaskDefinition.encodeInput(entry.definition.task, input), (encoded) => ({ entry, encoded }))
@@ -170,10 +191,10 @@ export const layer = Layer.effect(
     /** The task that owns this idempotency key, if any; a key whose task was deleted is refused. */
     const owner = (key: string) =>
       Effect.gen(function*() {
-        const existing = yield* store.findByIdempotencyKey(key).pipe(Effect.mapError(toDaemonError))
+        const existing = yield* store.findByIdempotencyKey(key).pipe(Effect.mapError((error) => TaskErrors.storageFailed(error)))
         // A key stays with its first task for good: after that task is deleted the key is refused, not reused.
         if (existing?.context.deleted === true) {
-          return yield* new TaskRpc.NotAllowed({
+          return yield* new TaskErrors.ActionNotAllowed({
             taskId: existing.context.taskId,
             status: existing.status,
             reason: `its idempotency key "${key}" cannot be reused after the task was deleted`,
@@ -215,7 +236,8 @@ export const layer = Layer.effect(
       const definitionId = command.definitionId as string
       const admitted = mayAdmit && command.wakeAt === undefined && slots.waiting() === 0 && slots.free(definitionId)
       const events = Lifecycle.decide(Replay.initial, admitted ? { ...command, start: true } : command)
-      if (events instanceof Lifecycle.CommandRejected) return new TaskRpc.DaemonError({ reason: events.message })
+      // Refused only if the decider and the planner disagree: a fault of the daemon, reported as one.
+      if (events instanceof Lifecycle.CommandRejected) return TaskErrors.storageFailed(events)
       if (admitted) {
         slots.take(definitionId)
         slots.admitted.set(command.taskId, definitionId)
@@ -224,9 +246,9 @@ export const layer = Layer.effect(
     }
 
     /** Appends an admitted trigger, its events stamped `at`; a failed append gives its slot back. */
-    const appendAdmitted = ({ command, events, admitted }: Exclude<ReturnType<typeof admit>, TaskRpc.DaemonError>, at: number) =>
+    const appendAdmitted = ({ command, events, admitted }: Exclude<ReturnType<typeof admit>, TaskErrors.StorageFailed>, at: number) =>
       store.append({ stream: command.taskId, expectedVersion: "noStream", events: stamp(events, at), fresh: true }).pipe(
-        Effect.mapError(toDaemonError),
+        Effect.mapError((error) => TaskErrors.storageFailed(error)),
         Effect.tapError(() =>
           Effect.sync(() => {
             if (!admitted) return
@@ -241,7 +263,7 @@ export const layer = Layer.effect(
     const create = (request: TriggerRequest) =>
       Effect.flatMap(plan(request), (command) => {
         const decided = admit(command, true)
-        if (decided instanceof TaskRpc.DaemonError) return Effect.fail(decided)
+        if (decided instanceof TaskErrors.StorageFailed) return Effect.fail(decided)
         return Effect.map(appendAdmitted(decided, now()), ({ appended, admitted }) => (admitted ? stateAfterTrigger(appended) : appended.state))
       })
 
@@ -280,9 +302,9 @@ export const layer = Layer.effect(
     const trigger = (request: TriggerRequest): Effect.Effect<Replay.TaskState, TriggerError> =>
       holdingKeys(request.idempotencyKey === undefined ? [] : [request.idempotencyKey], Effect.suspend(() => store_(request)))
 
-    const triggered = (taskId: Ids.TaskId, version: number, existing: boolean): TaskRpc.TriggerOutcome =>
+    const triggered = (taskId: Ids.TaskId, version: number, existing: boolean): TriggerOutcome =>
       new TaskRpc.Triggered({ taskId, version, existing })
-    const refused = (error: TriggerError): TaskRpc.TriggerOutcome => new TaskRpc.TriggerItemRefused({ error })
+    const refused = (error: TriggerError): TriggerOutcome => ({ _tag: "TriggerItemRefused", error })
 
     /**
      * Many triggers: each item checked in order exactly as `trigger` checks it
@@ -295,11 +317,11 @@ export const layer = Layer.effect(
     const triggerMany = (requests: ReadonlyArray<TriggerRequest>) =>
       Effect.gen(function*() {
         if (requests.length > TaskRpc.maxTriggersPerRequest) {
-          return yield* new TaskRpc.TooManyTriggers({ count: requests.length, max: TaskRpc.maxTriggersPerRequest })
+          return yield* new TaskErrors.BatchTooLarge({ count: requests.length, max: TaskRpc.maxTriggersPerRequest })
         }
         const keys = [...new Set(requests.flatMap((r) => r.idempotencyKey ?? []))]
         return yield* holdingKeys(keys, Effect.gen(function*() {
-          const outcomes: Array<TaskRpc.TriggerOutcome | undefined> = new Array(requests.length)
+          const outcomes: Array<TriggerOutcome | undefined> = new Array(requests.length)
           /** For an item whose key an earlier item of this batch planned: that item's index. */
           const sameAs = new Map<number, number>()
           const firstWithKey = new Map<string, number>()
@@ -331,13 +353,13 @@ export const layer = Layer.effect(
           let mayAdmit = true
           const decided = planned.map(([i, command]) => {
             const one = admit(command, mayAdmit)
-            if (!(one instanceof TaskRpc.DaemonError) && !one.admitted && command.wakeAt === undefined) mayAdmit = false
+            if (!(one instanceof TaskErrors.StorageFailed) && !one.admitted && command.wakeAt === undefined) mayAdmit = false
             return [i, one] as const
           })
           // Each append only queues its request for the writer, so all of them wait for the same few group commits.
           const at = now()
           yield* Effect.forEach(decided, ([i, one]) => {
-            if (one instanceof TaskRpc.DaemonError) return Effect.sync(() => void (outcomes[i] = refused(one)))
+            if (one instanceof TaskErrors.StorageFailed) return Effect.sync(() => void (outcomes[i] = refused(one)))
             return appendAdmitted(one, at).pipe(
               Effect.match({
                 onFailure: (error) => void (outcomes[i] = refused(error)),
@@ -350,26 +372,31 @@ export const layer = Layer.effect(
             // The earlier item's append failed: this one is refused the same way (nothing of either was stored).
             outcomes[i] = first._tag === "Triggered" ? triggered(first.taskId, first.version, true) : first
           }
-          return outcomes as ReadonlyArray<TaskRpc.TriggerOutcome>
+          return outcomes as ReadonlyArray<TriggerOutcome>
         }))
       })
 
-    const abort = (taskId: Ids.TaskId, message: string | undefined): Effect.Effect<Replay.TaskState, TaskRpc.NotAllowed | TaskRpc.UnknownTask | TaskRpc.DaemonError> =>
+    const abort = (
+      taskId: Ids.TaskId,
+      message: string | undefined,
+    ): Effect.Effect<Replay.TaskState, TaskErrors.ActionNotAllowed | TaskErrors.TaskNotFound | TaskErrors.StorageFailed> =>
       Effect.gen(function*() {
         const state = yield* execute(taskId, { _tag: "Abort", ...(message === undefined ? {} : { message }) }).pipe(
           Effect.catchTag("CommandRejected", (rejected) =>
-            Effect.fail(new TaskRpc.NotAllowed({ taskId, status: rejected.status, reason: rejected.reason }))),
+            Effect.fail(new TaskErrors.ActionNotAllowed({ taskId, status: rejected.status, reason: rejected.reason }))),
         )
-        let cursor: string | undefined
-        do {
-          const page = yield* store.listTasks({ parentId: taskId }, { limit: 1000, ...(cursor === undefined ? {} : { cursor }) }).pipe(
-            Effect.mapError(toDaemonError),
+        const children = yield* allTasks(store, { parentId: taskId }).pipe(Effect.mapError((error) => TaskErrors.storageFailed(error)))
+        for (const child of children) {
+          if (TaskMachine.isFinal(child.status)) continue
+          // The parent's abort stands whatever happens to a child: one that ended meanwhile is expected, one the
+          // store failed to abort is worth a warning; either way the other children are still aborted.
+          yield* abort(child.context.taskId, `parent ${taskId} was aborted`).pipe(
+            Effect.catch((error) => {
+              const note = `task ${taskId}: child ${child.context.taskId} not aborted: ${error.message}`
+              return error._tag === "ActionNotAllowed" ? Effect.logDebug(note) : Effect.logWarning(note, error)
+            }),
           )
-          for (const child of page.tasks) {
-            if (!TaskMachine.isFinal(child.status)) yield* Effect.ignore(abort(child.context.taskId, `parent ${taskId} was aborted`))
-          }
-          cursor = page.cursor
-        } while (cursor !== undefined)
+        }
         return state
       })
 

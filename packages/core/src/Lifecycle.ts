@@ -11,6 +11,7 @@ import {
   trusted,
   type ErrorInfo,
   type FailureReason,
+  type FinalEventType,
   type HookName,
   type Progress,
   type TaskEvent,
@@ -83,7 +84,13 @@ export interface DecideOptions {
 /** Re-runs of an iteration after daemon crashes before the task fails as a poison task (BullMQ's `maxStalledCount`). */
 export const defaultMaxCrashRetries = 1
 
-const hookFor = { TaskDone: "onDone", TaskFailed: "onError", TaskAborted: "onAbort", MaxIterationsReached: "onMaxIterations" } as const
+/** The hook due after each final event (typed against the final event set, so the two cannot drift apart). */
+const hookFor = {
+  TaskDone: "onDone",
+  TaskFailed: "onError",
+  TaskAborted: "onAbort",
+  MaxIterationsReached: "onMaxIterations",
+} as const satisfies Record<FinalEventType, HookName>
 
 /** Marks final events whose hook the definition does not implement. */
 const withHooks = (events: ReadonlyArray<TaskEvent>, options: DecideOptions): ReadonlyArray<TaskEvent> => {

@@ -174,8 +174,17 @@ export type EventType = TaskEvent["_tag"]
 /** Every event type, in declaration order. */
 export const eventTypes: ReadonlyArray<EventType> = TaskEvent.members.map((member) => member.identifier as EventType)
 
-/** The events that end a task (the task machine's final statuses: done, error, aborted, maxIterations). */
-export const finalTypes: ReadonlySet<EventType> = new Set<EventType>(["TaskDone", "TaskFailed", "TaskAborted", "MaxIterationsReached"])
+/** An event that ends a task (the task machine's final statuses: done, error, aborted, maxIterations). */
+export type FinalEvent = TaskDone | TaskFailed | TaskAborted | MaxIterationsReached
+
+/** The tag of a {@link FinalEvent}. */
+export type FinalEventType = FinalEvent["_tag"]
+
+/** The types of the events that end a task: the one list of them. */
+export const finalTypes: ReadonlySet<EventType> = new Set<FinalEventType>(["TaskDone", "TaskFailed", "TaskAborted", "MaxIterationsReached"])
+
+/** True for an event that ends a task. */
+export const isFinal = (event: TaskEvent): event is FinalEvent => finalTypes.has(event._tag)
 
 /** The events that end an iteration and, with it, the task or its turn: a continue, a retry, or a final event. */
 export const outcomeTypes: ReadonlySet<EventType> = new Set<EventType>(["IterationContinued", "RetryScheduled", ...finalTypes])

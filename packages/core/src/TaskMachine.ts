@@ -23,7 +23,7 @@
 import { Schema } from "effect"
 import { assign, setup } from "xstate"
 import { DefinitionId, TaskId } from "./Ids.ts"
-import { ErrorInfo, FailureReason, HookName, Json, Progress, type TaskEvent } from "./TaskEvent.ts"
+import { ErrorInfo, type FinalEventType, FailureReason, HookName, Json, Progress, type TaskEvent } from "./TaskEvent.ts"
 
 /** Every state of the machine; the last four are final. */
 export const Status = Schema.Literals(["untriggered", "triggered", "running", "continue", "done", "error", "aborted", "maxIterations"])
@@ -182,7 +182,7 @@ const stamp = <A extends object>(e: MachineEvent, fields: A): A & Pick<TaskConte
 const finish = <A extends object>(e: MachineEvent, hook: HookName, fields: A) => {
   const finished = fields as A & { wakeAt: number | undefined; pendingHook: HookName | undefined; finishedAt: number }
   finished.wakeAt = undefined
-  finished.pendingHook = body<"TaskDone" | "TaskFailed" | "TaskAborted" | "MaxIterationsReached">(e).hookDue === false ? undefined : hook
+  finished.pendingHook = body<FinalEventType>(e).hookDue === false ? undefined : hook
   finished.finishedAt = e.at
   return stamp(e, finished)
 }

@@ -6,7 +6,7 @@
  * 0 ok, 1 a waited task ended badly (or the command failed otherwise),
  * 2 bad usage or invalid input, 3 daemon unreachable.
  */
-import { TaskRpc } from "@tasklane/core"
+import { TaskMachine, TaskRpc } from "@tasklane/core"
 import { Cause, Effect, Exit, Option, Schema } from "effect"
 import { CliError, Flag, GlobalFlag } from "effect/cli"
 
@@ -86,9 +86,9 @@ const paint = (code: string) => (text: string): string => (colours() ? `\u001b[$
 /** Text styles; plain text when colours are off. */
 export const style = { bold: paint("1"), dim: paint("2"), red: paint("31"), green: paint("32"), yellow: paint("33"), cyan: paint("36") }
 
-/** A task status, coloured by how it went. */
+/** A task status, coloured by how it went: done green, any other final status red, the rest yellow. */
 export const status = (s: string): string =>
-  s === "done" ? style.green(s) : s === "error" || s === "aborted" || s === "maxIterations" ? style.red(s) : style.yellow(s)
+  s === "done" ? style.green(s) : TaskMachine.isFinal(s as TaskMachine.Status) ? style.red(s) : style.yellow(s)
 
 /** Writes a line to stdout. */
 export const line = (text: string): Effect.Effect<void> => Effect.sync(() => void process.stdout.write(`${text}\n`))

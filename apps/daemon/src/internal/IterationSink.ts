@@ -8,6 +8,7 @@
 import { type Context, Effect, Fiber } from "effect"
 import type { Lifecycle } from "@tasklane/core"
 import type { TaskDefinition } from "@tasklane/tasks/host"
+import { defined } from "./Defined.ts"
 
 /** Minimum time between two recorded progress updates of one task. */
 export const progressIntervalMs = 1000
@@ -19,9 +20,6 @@ export interface IterationSink {
   /** Flushes held-back progress, records everything queued, and stops. */
   readonly close: Effect.Effect<void>
 }
-
-const defined = <A extends object>(fields: A): A =>
-  Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined)) as A
 
 /** The sink for one iteration; `record` stores one command (failures are the caller's to log), run with `context`. */
 export const make = (options: {
