@@ -17,7 +17,7 @@ import * as LevelEventStore from "../src/LevelEventStore.ts"
 import * as StoreErrors from "../src/StoreErrors.ts"
 import type { StoreHealth } from "../src/StoreHealth.ts"
 import * as LevelDb from "../src/internal/LevelDb.ts"
-import * as Keys from "../src/internal/LevelKeys.ts"
+import * as Keys from "../src/internal/RecordKeys.ts"
 import * as S from "./support/StoreEvents.ts"
 
 const tempDir = Effect.acquireRelease(

@@ -1,7 +1,7 @@
 import * as fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import * as Replay from "../src/Replay.ts"
-import { StateCache } from "../src/internal/LevelWriter.ts"
+import { StateCache } from "../src/internal/AppendGroup.ts"
 
 /** The reference: a list of keys, least recently set first. */
 const reference = (capacity: number) => {

@@ -32,7 +32,7 @@ import * as fs from "node:fs/promises"
 import * as path from "node:path"
 import { StoreError } from "../StoreErrors.ts"
 import { storeError, type Db, type Disk } from "./LevelDb.ts"
-import * as Keys from "./LevelKeys.ts"
+import * as Keys from "./RecordKeys.ts"
 import { isPrunedHole, readPrunedThrough } from "./LevelPrune.ts"
 import { rebuild } from "./LevelRebuild.ts"
 

@@ -37,9 +37,9 @@ import { StoreError } from "../StoreErrors.ts"
 import type * as Replay from "../Replay.ts"
 import { StoreHealth } from "../StoreHealth.ts"
 import { fromEnvelope, type RecordedEvent } from "../TaskEvent.ts"
-import { isOutOfSpace, storeError, type Db } from "./LevelDb.ts"
-import * as Keys from "./LevelKeys.ts"
-import { commit, Group, parseState, type AppendError, type AppendJob, type ScheduleJob, type Sealed, type View } from "./LevelWriter.ts"
+import { isOutOfSpace, storeError, type Batch, type Db } from "./LevelDb.ts"
+import * as Keys from "./RecordKeys.ts"
+import { commit, Group, parseState, type AppendError, type AppendJob, type ScheduleJob, type Sealed, type View } from "./AppendGroup.ts"
 
 /** Start writing a group once it holds this many events if the disk is idle (the rest is prepared meanwhile). */
 const SPLIT_EVENTS = 256
@@ -54,7 +54,7 @@ type Message =
   | { readonly _tag: "close" }
 
 interface InFlight {
-  readonly group: Group
+  readonly group: Group<Batch>
   readonly sealed: Sealed
   readonly seq: number
   readonly startedAt: number
@@ -84,7 +84,7 @@ const errorOf = (cause: Cause.Cause<StoreError>): StoreError => {
   return error._tag === "Some" ? error.value : new StoreError({ operation: "append", reason: Cause.pretty(cause) })
 }
 
-const settle = (group: Group, failure?: StoreError): void => {
+const settle = (group: Group<Batch>, failure?: StoreError): void => {
   for (const { job, outcome } of group.entries) {
     const exit: Exit.Exit<AppendResult, AppendError> =
       outcome._tag === "refused" ? Exit.fail(outcome.error) : failure !== undefined ? Exit.fail(failure) : Exit.succeed(outcome.result)
@@ -125,7 +125,7 @@ export const make = ({ db, view, options, pubsub, health, rebuild, reload }: Con
     const queue = yield* Queue.unbounded<Message>()
     /** The write failure that made the store degraded, and since when; undefined while writable. */
     let fault: { readonly error: StoreError; readonly since: number } | undefined
-    let open: Group | undefined
+    let open: Group<Batch> | undefined
     let inflight: InFlight | undefined
     let seq = 0
     let closed = false

@@ -291,7 +291,7 @@ export const openClassic = (directory: string, options: OpenOptions = {}): Effec
           })().finally(() => (pending = undefined))
           return pending
         }
-        // Every key starts with a lowercase letter (LevelKeys): this range is the whole database.
+        // Every key starts with a lowercase letter (RecordKeys): this range is the whole database.
         const compact = () => (pending ?? Promise.resolve()).then(() => db.compactRange("0", "~"))
         const adapted = adapt(() => db as AbstractLevelLike, () => pending, makeDisk(real, repaired, reopen, compact))
         return { _tag: "open" as const, db: adapted, real }

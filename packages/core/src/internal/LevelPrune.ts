@@ -52,8 +52,8 @@ import type * as Replay from "../Replay.ts"
 import { fromEnvelope, type RecordedEvent } from "../TaskEvent.ts"
 import { finalStatuses, isFinal } from "../TaskMachine.ts"
 import { storeError, type Db } from "./LevelDb.ts"
-import * as Keys from "./LevelKeys.ts"
-import { parseState, writeCounts, type View } from "./LevelWriter.ts"
+import * as Keys from "./RecordKeys.ts"
+import { parseState, writeCounts, type View } from "./AppendGroup.ts"
 
 /** Tasks deleted per synced batch. */
 export const CHUNK = 256

@@ -19,9 +19,9 @@ import { StoreError } from "../StoreErrors.ts"
 import * as Replay from "../Replay.ts"
 import { fromEnvelope } from "../TaskEvent.ts"
 import { storeError, type Db } from "./LevelDb.ts"
-import * as Keys from "./LevelKeys.ts"
+import * as Keys from "./RecordKeys.ts"
 import { isPrunedHole, readPrunedThrough } from "./LevelPrune.ts"
-import { emptyCounts, writeCounts, writeProjections } from "./LevelWriter.ts"
+import { emptyCounts, writeCounts, writeProjections } from "./AppendGroup.ts"
 import type { TaskStatus } from "../TaskMachine.ts"
 
 const CHUNK = 4096

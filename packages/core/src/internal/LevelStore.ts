@@ -21,7 +21,7 @@
  * gap and no duplicate. Pruned positions (LevelPrune) fail reads and
  * subscriptions at or below the watermark with PositionPruned.
  *
- * The schedule log (`c!`, LevelKeys) is encoded here before it reaches the
+ * The schedule log (`c!`, RecordKeys) is encoded here before it reaches the
  * writer (a record that does not encode fails its append, nothing queued)
  * and decoded at read, gapless from 1 (a hole or a record that does not
  * decode is a StoreError naming the sequence number).
@@ -35,12 +35,12 @@ import { ScheduleEvent } from "../ScheduleEvent.ts"
 import { StoreHealth } from "../StoreHealth.ts"
 import { EventDecodeError, fromEnvelope, type RecordedEvent } from "../TaskEvent.ts"
 import { storeError, type Db } from "./LevelDb.ts"
-import * as Keys from "./LevelKeys.ts"
+import * as Keys from "./RecordKeys.ts"
 import * as Check from "./LevelCheck.ts"
 import { rebuild } from "./LevelRebuild.ts"
 import * as Committer from "./LevelCommitter.ts"
 import * as Prune from "./LevelPrune.ts"
-import { emptyCounts, parseState, StateCache, type View } from "./LevelWriter.ts"
+import { emptyCounts, parseState, StateCache, type View } from "./AppendGroup.ts"
 import { taskStatuses } from "../TaskMachine.ts"
 
 const PAGE = 1024

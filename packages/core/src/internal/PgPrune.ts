@@ -23,7 +23,7 @@ import type { StoreError } from "../StoreErrors.ts"
 import type { TaskId } from "../Ids.ts"
 import type * as Replay from "../Replay.ts"
 import { finalStatuses, isFinal } from "../TaskMachine.ts"
-import { parseState } from "./LevelWriter.ts"
+import { parseState } from "./AppendGroup.ts"
 import { toStoreError } from "./PgError.ts"
 import { array } from "./PgSummary.ts"
 

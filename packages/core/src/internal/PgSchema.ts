@@ -13,7 +13,7 @@
  * tasklane_tasks      one summary per task: the replayed TaskState (JSON text) and the columns the
  *                     listings, counters and lookups use. `listed` is false once the task is
  *                     deleted (it then leaves the listings and counters, as in the LevelDB store).
- *                     `created_key` is LevelKeys' `<created>` suffix (C collation): ascending is
+ *                     `created_key` is RecordKeys' `<created>` suffix (C collation): ascending is
  *                     newest first, and it is the listing cursor. `idempotency_key` is set only on
  *                     the first task triggered with the key, and unique across the cluster.
  * tasklane_schedules  the schedule log: sequence number (gapless from 1), ScheduleEvent JSON

@@ -12,7 +12,7 @@ import type { SqlError } from "effect/sql/SqlError"
 import type * as Statement from "effect/sql/Statement"
 import type * as Replay from "../Replay.ts"
 import { taskStatuses } from "../TaskMachine.ts"
-import * as Keys from "./LevelKeys.ts"
+import * as Keys from "./RecordKeys.ts"
 
 /** A summary row to write; `idempotencyKey` only when this task claims the key. */
 export interface Row {
@@ -91,7 +91,7 @@ export const updateStatement = (sql: SqlClient.SqlClient, rows: ReadonlyArray<Ro
 /**
  * Every summary as the LevelDB store's projection records, in key order:
  * the summary, its index records, the idempotency owners and the non-zero
- * counters (LevelKeys). Derived from the same rows, so it shows what a
+ * counters (RecordKeys). Derived from the same rows, so it shows what a
  * listing or a count would read.
  */
 export const dump = (sql: SqlClient.SqlClient, parse: (json: string) => Replay.TaskState): Effect.Effect<Array<readonly [string, string]>, SqlError> =>

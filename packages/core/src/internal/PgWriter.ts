@@ -1,7 +1,7 @@
 /**
  * The writer of the PostgreSQL store: group commit over one dedicated
  * connection, one transaction per group (Effect side; the fold per append is
- * LevelWriter's `Group`, plain code, so the rules, errors and envelopes are
+ * AppendGroup's `Group`, plain code, so the rules, errors and envelopes are
  * the LevelDB store's).
  *
  * Appends and schedule appends are queued; the writer takes everything
@@ -42,9 +42,8 @@ import type { SqlError } from "effect/sql/SqlError"
 import type { AppendRequest, AppendResult, BatchInfo } from "../EventStore.ts"
 import { StoreError } from "../StoreErrors.ts"
 import type * as Replay from "../Replay.ts"
-import { emptyCounts, Group, parseState, StateCache, type AppendError, type AppendJob, type ScheduleJob } from "./LevelWriter.ts"
-import type { Batch } from "./LevelDb.ts"
-import * as Keys from "./LevelKeys.ts"
+import { emptyCounts, Group, parseState, StateCache, type AppendError, type AppendJob, type Records, type ScheduleJob } from "./AppendGroup.ts"
+import * as Keys from "./RecordKeys.ts"
 import { toStoreError } from "./PgError.ts"
 import { channel } from "./PgSchema.ts"
 import * as Summary from "./PgSummary.ts"
@@ -55,22 +54,13 @@ type Message =
   | { readonly _tag: "exclusive"; readonly work: Effect.Effect<unknown, StoreError>; readonly deferred: Deferred.Deferred<unknown, StoreError> }
   | { readonly _tag: "close" }
 
-/** Collects the envelopes a Group writes, by position; the group's other records are the Level layout and are not used here. */
-class Envelopes implements Batch {
+/** Collects the envelopes a Group writes, by position; the group's other records are the key layout's, mapped onto tables elsewhere (PgSummary). */
+class Envelopes implements Records {
   readonly byPosition = new Map<number, string>()
   put(key: string, value: string): void {
     if (key.startsWith(Keys.logPrefix)) this.byPosition.set(Keys.positionOfLogKey(key), value)
   }
   del(): void {}
-  get length() {
-    return this.byPosition.size
-  }
-  write(): Promise<void> {
-    return Promise.resolve()
-  }
-  close(): Promise<void> {
-    return Promise.resolve()
-  }
 }
 
 /** The writer's interface to the store. */
@@ -144,7 +134,7 @@ export const make = (options: {
     }
     const rowText = (h: HeadRow) => `${h.position}:${h.scheduleHead}:${h.prunedThrough}`
 
-    /** Folds a group on `head` with the given summaries (LevelWriter's Group) and lays out its rows. */
+    /** Folds a group on `head` with the given summaries (AppendGroup's Group) and lays out its rows. */
     const prepare = (
       appends: ReadonlyArray<AppendJob>,
       schedules: ReadonlyArray<ScheduleJob>,

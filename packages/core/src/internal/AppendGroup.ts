@@ -1,5 +1,5 @@
 /**
- * One group commit of the level store, built append by append: a
+ * One group commit of an event store, built append by append: a
  * {@link Group} validates each append against the state before it (the
  * committed view, or the group being written just before it), folds it with
  * the replay step, assigns gapless positions and stream versions and puts
@@ -15,6 +15,10 @@
  *
  * The {@link View} (head, counters, a bounded cache of stream states) is what
  * is durable; it changes only in {@link commit}, after the batch is written.
+ *
+ * Storage-neutral: a group writes {@link Records} (keys of RecordKeys). The
+ * LevelDB store writes them as one batch; the PostgreSQL store keeps the
+ * envelopes and maps the projection changes onto its tables.
  */
 import { Schema, type Deferred } from "effect"
 import type { AppendRequest, AppendResult } from "../EventStore.ts"
@@ -22,10 +26,19 @@ import { ConcurrencyConflict, InvalidTransition, StoreError } from "../StoreErro
 import * as Replay from "../Replay.ts"
 import { encodeEnvelope, type RecordedEvent } from "../TaskEvent.ts"
 import { taskStatuses, type TaskStatus } from "../TaskMachine.ts"
-import type { Batch } from "./LevelDb.ts"
-import * as Keys from "./LevelKeys.ts"
+import * as Keys from "./RecordKeys.ts"
 
 /** Why an append was refused. */
+/**
+ * Where a group puts its records (keys of {@link Keys}): a LevelDB write
+ * batch, or the PostgreSQL writer, which keeps the envelopes and maps the
+ * rest onto its tables.
+ */
+export interface Records {
+  put(key: string, value: string): void
+  del(key: string): void
+}
+
 export type AppendError = ConcurrencyConflict | InvalidTransition | StoreError
 
 /** An append waiting for the writer. */
@@ -106,7 +119,7 @@ export const parseState = (operation: string, json: string): Replay.TaskState =>
 
 /** Writes the projection changes of one stream (state before -> after) into the batch and the counters. */
 export const writeProjections = (
-  batch: Batch,
+  batch: Records,
   stream: string,
   before: Replay.TaskState,
   after: Replay.TaskState,
@@ -132,7 +145,7 @@ export const writeProjections = (
 }
 
 /** Writes the counters that changed; a zero counter has no key (so a rebuild writes the same records). */
-export const writeCounts = (batch: Batch, before: Record<TaskStatus, number>, after: Record<TaskStatus, number>): void => {
+export const writeCounts = (batch: Records, before: Record<TaskStatus, number>, after: Record<TaskStatus, number>): void => {
   for (const status of taskStatuses) {
     if (before[status] === after[status]) continue
     if (after[status] === 0) batch.del(Keys.count(status))
@@ -173,8 +186,8 @@ export interface Sealed {
   readonly scheduleHead: number | undefined
 }
 
-/** A group commit under construction. */
-export class Group {
+/** A group commit under construction, writing into `batch`. */
+export class Group<B extends Records = Records> {
   /** Every append taken, in order, with its outcome. */
   readonly entries: Array<{ readonly job: AppendJob; readonly outcome: Outcome }> = []
   /** Accepted events in position order. */
@@ -189,7 +202,7 @@ export class Group {
   readonly schedules: Array<{ readonly job: ScheduleJob; readonly seq: number }> = []
 
   constructor(
-    readonly batch: Batch,
+    readonly batch: B,
     /** The position before this group's first event. */
     readonly start: number,
   ) {}

@@ -1,6 +1,9 @@
 /**
- * The key layout of the level-backed event store, and the projection
- * records a task state implies. Pure: no database access.
+ * The key layout of the event store's records, and the projection records a
+ * task state implies. Pure: no database access. The LevelDB store stores
+ * these keys as they are; the PostgreSQL store maps them onto its tables and
+ * uses the same `<created>` ordering and paging cursors, so both list tasks
+ * alike.
  *
  * Keys are utf8 strings whose byte order is the order the store reads in.
  * Variable parts (task ids, definition ids, idempotency keys) are escaped so
