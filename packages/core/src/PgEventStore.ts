@@ -9,15 +9,27 @@
  * (internal/PgWriter), and reads, subscriptions woken by LISTEN/NOTIFY with a
  * slow poll as fallback (internal/PgStore) are described in their modules.
  * `LayerOptions.acceptDamage` and `recovery` are LevelDB matters and are
- * ignored here.
+ * ignored here. With `exclusive`, the store is the only one on its database
+ * (a session advisory lock, internal/PgLock): what one daemon needs until
+ * cluster mode lands.
  */
 import { Layer } from "effect"
 import { EventStore } from "./EventStore.ts"
 import type { StoreError } from "./StoreErrors.ts"
+import * as PgLock from "./internal/PgLock.ts"
 import * as PgStore from "./internal/PgStore.ts"
 
 /** Options of the PostgreSQL store: a connection URL (`url`) plus the shared layer options. */
 export type PgLayerOptions = PgStore.Options
 
-/** The PostgreSQL store at `url`; a database that cannot be reached or migrated fails with a StoreError. */
-export const layer = (options: PgLayerOptions): Layer.Layer<EventStore, StoreError> => Layer.effect(EventStore, PgStore.make(options))
+/** Another instance holds the database's lock (an `exclusive` store only): it names that instance when it can. */
+export const DatabaseInUse = PgLock.DatabaseInUse
+/** See {@link DatabaseInUse}. */
+export type DatabaseInUse = PgLock.DatabaseInUse
+
+/**
+ * The PostgreSQL store at `url`; a database that cannot be reached or
+ * migrated fails with a StoreError, an `exclusive` one whose database another
+ * instance holds with DatabaseInUse.
+ */
+export const layer = (options: PgLayerOptions): Layer.Layer<EventStore, StoreError | DatabaseInUse> => Layer.effect(EventStore, PgStore.make(options))
