@@ -47,9 +47,9 @@ export const rows = [
     kind: "string",
     metavar: "URL",
     help: [
-      "the event store: a postgres:// or postgresql:// URL",
-      "(one daemon per database for now) (default: the config's",
-      "`store`, else LevelDB in <data dir>/store)",
+      "the event store: a postgres:// or postgresql:// URL (one",
+      "daemon per database for now; default: the config's `store`,",
+      "else LevelDB in <data dir>/store)",
     ],
     summary: "the event store: a postgres:// URL (default: the config's store, else LevelDB in the data dir)",
   },
