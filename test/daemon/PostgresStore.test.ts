@@ -9,7 +9,9 @@
  * serving; a database that cannot be reached fails fast, naming the URL
  * without its password.
  */
+import { writeFileSync } from "node:fs"
 import * as Net from "node:net"
+import { join } from "node:path"
 import { Replay, TaskEvent } from "@tasklane/core"
 import { Stream } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
@@ -126,7 +128,7 @@ describe("a daemon on PostgreSQL", () => {
     const { daemon } = await daemonOn(url)
     const killed = await cluster!.psql(
       new URL(url).pathname.slice(1),
-      "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name LIKE 'tasklane-lock %'",
+      "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name LIKE 'tasklane-lock %' AND datname = current_database()",
     )
     expect(killed.trim()).toBe("1")
     expect(await daemon.exited).toBe(75)
@@ -157,9 +159,15 @@ describe("a daemon on PostgreSQL", () => {
     expect(output.trim().split("\n")).toHaveLength(1)
   }, 30_000)
 
-  it("refuses a URL that is not postgres:// and --accept-store-damage with it, as usage errors", async () => {
+  it("refuses a store that is not a postgres:// URL (flag or config), and --accept-store-damage with PostgreSQL", async () => {
     const dataDir = tempDataDir()
     cleanup.push(() => removeDataDir(dataDir))
+    const config = join(dataDir, "tasklane.config.mjs")
+    writeFileSync(config, `export default { tasks: [], store: "level:./here" }\n`)
+    const configured = await startDaemon({ dataDir, args: ["--config", config, "--no-examples"], waitReady: false })
+    expect(await configured.exited).toBe(1)
+    expect(configured.output()).toContain(`cannot load ${config}: \`store\` must be a postgres:// or postgresql:// URL`)
+
     const wrong = await startDaemon({ dataDir, args: ["--store", "mysql://db/tasks"], waitReady: false })
     expect(await wrong.exited).toBe(1)
     expect(wrong.output()).toContain("--store must be a postgres:// or postgresql:// URL")

@@ -96,11 +96,11 @@ const isolationOf = (value: string | undefined): TaskDefinition.Isolation | unde
   throw new Error(`--isolation must be worker or inline, got "${value}"`)
 }
 
-const storeOf = (value: string | undefined, acceptStoreDamage: boolean): StoreChoice.Choice | undefined => {
+// --accept-store-damage with PostgreSQL is refused when the store opens (StoreChoice), whether --store or the config chose it.
+const storeOf = (value: string | undefined): StoreChoice.Choice | undefined => {
   if (value === undefined) return undefined
   const problem = StoreChoice.problem(value)
   if (problem !== undefined) throw new Error(`--store ${problem}`)
-  if (acceptStoreDamage) throw new Error("--accept-store-damage applies to the embedded LevelDB store only, not with --store")
   return StoreChoice.postgres(value)
 }
 
@@ -130,7 +130,7 @@ export const parseOptions = (argv: ReadonlyArray<string>): DaemonOptions | "help
   if (values.help) return "help"
   return {
     dataDir: DataDir.resolveDirectory({ dataDir: values["data-dir"] }),
-    store: storeOf(values.store, values["accept-store-damage"] === true),
+    store: storeOf(values.store),
     configPath: values.config,
     taskDirs: values.tasks ?? [],
     concurrency: positive("concurrency", values.concurrency, undefined),
