@@ -157,9 +157,9 @@ export const layer = (
   }
   return Layer.unwrap(
     Effect.map(Effect.promise(() => import("@tasklane/core/postgres")), ({ PgEventStore }) =>
-      PgEventStore.layer({
+      PgEventStore.layerExclusive({
         url: choice.url,
-        exclusive: { holder: `pid ${process.pid} on ${Os.hostname()}` },
+        holder: `pid ${process.pid} on ${Os.hostname()}`,
         ...(onBatch === undefined ? {} : { onBatch }),
       })),
   ).pipe(
