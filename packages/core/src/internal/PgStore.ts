@@ -4,7 +4,9 @@
  * every operation is a few SQL statements.
  *
  * Lifecycle: `make` takes the database's lock first when `exclusive` is
- * set (PgLock: one instance per database until cluster mode), then opens two clients to the database, a pool for reads and
+ * set (PgLock: one instance per database until cluster mode; losing it
+ * makes the health `failed` for good), then opens two clients to the
+ * database, a pool for reads and
  * LISTEN (a few connections) and one connection for the writer, brings the
  * schema up to date (Migrator), reads the head row, and forks the writer and
  * the head watcher. Several instances (daemons) may share one database:
@@ -149,11 +151,14 @@ export const make = (options: Options): Effect.Effect<EventStore["Service"], Sto
       onBatch: options.onBatch,
       cacheSize: options.cacheSize,
       onCommit: advance,
+      // `failed` (the lock's connection was lost) is final: a later commit does not make the store ok again.
       onFault: (error) =>
-        SubscriptionRef.set(
-          health,
-          error === undefined ? new StoreHealth({ status: "ok", damage: [] }) : new StoreHealth({ status: "degraded", error: error.message, since: Date.now(), damage: [] }),
-        ),
+        SubscriptionRef.update(health, (current) =>
+          current.status === "failed"
+            ? current
+            : error === undefined
+            ? new StoreHealth({ status: "ok", damage: [] })
+            : new StoreHealth({ status: "degraded", error: error.message, since: Date.now(), damage: [] })),
     })
 
     // The head watcher: NOTIFY from every instance, the head row polled as a fallback.
