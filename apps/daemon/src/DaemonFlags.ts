@@ -43,6 +43,17 @@ export const rows = [
     help: ["data directory (default: $TASKLANE_HOME, else", "$XDG_DATA_HOME/tasklane, else ~/.local/share/tasklane)"],
   },
   {
+    name: "store",
+    kind: "string",
+    metavar: "URL",
+    help: [
+      "the event store: a postgres:// or postgresql:// URL (one",
+      "daemon per database for now; default: the config's `store`,",
+      "else LevelDB in <data dir>/store)",
+    ],
+    summary: "the event store: a postgres:// URL (default: the config's store, else LevelDB in the data dir)",
+  },
+  {
     name: "config",
     kind: "string",
     metavar: "FILE",

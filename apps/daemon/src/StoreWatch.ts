@@ -6,9 +6,11 @@
  * when the store gives up (`failed`: the database could not be reopened, see
  * `LevelEventStore.RecoveryOptions`): {@link untilStoreFails} then fails with
  * {@link StoreFailed}, the daemon stops gracefully and exits with
- * {@link exitCodes}`.storeFailed` so that a supervisor restarts it.
+ * {@link exitCodes}`.storeFailed` so that a supervisor restarts it. A store
+ * on PostgreSQL turns `failed` when it loses the connection that holds its
+ * database's lock (another daemon could then take the database).
  */
-import { Effect, Schema, Stream } from "effect"
+import { Context, Effect, Schema, Stream } from "effect"
 import type { EventStore } from "@tasklane/core"
 
 /** Exit codes of the foreground daemon besides 0 (stopped) and 1 (could not start). */
@@ -21,22 +23,33 @@ export const exitCodes = {
 
 /** The event store cannot write any more and gave up reopening its database. */
 export class StoreFailed extends Schema.TaggedError<StoreFailed>()("StoreFailed", {
-  directory: Schema.String,
+  /** The LevelDB store's directory. */
+  directory: Schema.optional(Schema.String),
+  /** The PostgreSQL store's URL, without its password. */
+  url: Schema.optional(Schema.String),
   reason: Schema.String,
 }) {
   override get message() {
-    return `the event store in ${this.directory} cannot write: ${this.reason}. ` +
+    return `the event store ${this.url === undefined ? `in ${this.directory}` : `at ${this.url}`} cannot write: ${this.reason}. ` +
       `Stopping with exit code ${exitCodes.storeFailed} so that a supervisor restarts the daemon`
   }
 }
 
+/** Where the daemon's store is, as {@link StoreFailed} names it: a LevelDB directory or a URL without its password. */
+export class Location extends Context.Service<Location, { readonly directory: string } | { readonly url: string }>()(
+  "@tasklane/daemon/StoreWatch/Location",
+) {}
+
 /** Waits until the store reports `failed`, then fails with {@link StoreFailed}; never succeeds. */
-export const untilStoreFails = (store: EventStore.EventStore["Service"], directory: string): Effect.Effect<never, StoreFailed> =>
+export const untilStoreFails = (
+  store: EventStore.EventStore["Service"],
+  location: Location["Service"],
+): Effect.Effect<never, StoreFailed> =>
   store.healthChanges.pipe(
     Stream.filter((health) => health.status === "failed"),
     Stream.runHead,
     Effect.flatMap((failed) =>
-      failed._tag === "Some" ? Effect.fail(new StoreFailed({ directory, reason: failed.value.error ?? "unknown error" })) : Effect.never
+      failed._tag === "Some" ? Effect.fail(new StoreFailed({ ...location, reason: failed.value.error ?? "unknown error" })) : Effect.never
     ),
   )
 

@@ -13,7 +13,6 @@ import { parseArgs } from "node:util"
 import { NodeRuntime } from "@effect/platform-node"
 import { Cause, Console, Context, Effect, Exit, Layer, Option, Runtime } from "effect"
 import { EventStore } from "@tasklane/core"
-import { LevelEventStore } from "@tasklane/core/level"
 import type { TaskDefinition } from "@tasklane/tasks"
 import * as DaemonFlags from "./DaemonFlags.ts"
 import * as DataDir from "./DataDir.ts"
@@ -31,6 +30,7 @@ import * as Scheduler from "./Scheduler.ts"
 import * as Schedules from "./Schedules.ts"
 import * as Server from "./Server.ts"
 import * as Slots from "./Slots.ts"
+import * as StoreChoice from "./StoreChoice.ts"
 import * as StoreWatch from "./StoreWatch.ts"
 import * as TaskLoader from "./TaskLoader.ts"
 import * as Tasks from "./Tasks.ts"
@@ -44,15 +44,17 @@ export { version } from "./version.ts"
 const usage = `Usage: tasklane daemon [options]
 
 Runs the Tasklane daemon in the foreground: executes tasks, stores every event
-in LevelDB under the data directory, serves clients on <data dir>/daemon.sock.
+in LevelDB under the data directory (or, with --store, in PostgreSQL), serves
+clients on <data dir>/daemon.sock.
 
 Options:
 ${DaemonFlags.optionsHelp()}
 
 Exit codes: 0 stopped by SIGINT/SIGTERM; 1 could not start; 65 the event store
 is damaged (the message lists what was found; see --accept-store-damage);
-75 the event store could not write and gave up reopening its database (a
-supervisor should restart the daemon).
+75 the event store could not write and gave up reopening its database, or
+lost the connection holding its PostgreSQL database (a supervisor should
+restart the daemon).
 
 The client commands' --socket, --json and --verbose do not apply here: the
 daemon always serves <data dir>/daemon.sock and prints plain lines.
@@ -61,6 +63,8 @@ daemon always serves <data dir>/daemon.sock and prints plain lines.
 /** Daemon options after parsing. */
 export interface DaemonOptions {
   readonly dataDir: string
+  /** `--store`; undefined: the config's `store`, else LevelDB in the data dir. */
+  readonly store: StoreChoice.Choice | undefined
   readonly configPath: string | undefined
   readonly taskDirs: ReadonlyArray<string>
   readonly concurrency: number | undefined
@@ -92,6 +96,14 @@ const isolationOf = (value: string | undefined): TaskDefinition.Isolation | unde
   throw new Error(`--isolation must be worker or inline, got "${value}"`)
 }
 
+// --accept-store-damage with PostgreSQL is refused when the store opens (StoreChoice), whether --store or the config chose it.
+const storeOf = (value: string | undefined): StoreChoice.Choice | undefined => {
+  if (value === undefined) return undefined
+  const problem = StoreChoice.problem(value)
+  if (problem !== undefined) throw new Error(`--store ${problem}`)
+  return StoreChoice.postgres(value)
+}
+
 /** Worker threads idle this long are terminated (an idle daemon holds none). */
 const workerIdleMs = 60_000
 
@@ -118,6 +130,7 @@ export const parseOptions = (argv: ReadonlyArray<string>): DaemonOptions | "help
   if (values.help) return "help"
   return {
     dataDir: DataDir.resolveDirectory({ dataDir: values["data-dir"] }),
+    store: storeOf(values.store),
     configPath: values.config,
     taskDirs: values.tasks ?? [],
     concurrency: positive("concurrency", values.concurrency, undefined),
@@ -133,7 +146,18 @@ export const parseOptions = (argv: ReadonlyArray<string>): DaemonOptions | "help
   }
 }
 
-/** The whole daemon as one layer: store, registry, scheduler, RPC servers (it provides the store, for the health watch). */
+/** The store to open: `--store` wins over the config's `store`, which must pass the same check; else LevelDB. */
+const storeChoice = (options: DaemonOptions, loaded: TaskLoader.Loaded) => {
+  if (options.store !== undefined) return Effect.succeed(options.store)
+  const configured = loaded.config?.store
+  if (configured === undefined) return Effect.succeed(StoreChoice.level)
+  const problem = StoreChoice.problem(configured)
+  return problem === undefined
+    ? Effect.succeed(StoreChoice.postgres(configured))
+    : Effect.fail(new TaskLoader.LoadError({ path: loaded.configPath ?? "config", reason: `\`store\` ${problem}` }))
+}
+
+/** The whole daemon as one layer: store, registry, scheduler, RPC servers (it provides the store and its location, for the health watch). */
 export const daemon = (options: DaemonOptions) =>
   Layer.unwrap(
     Effect.gen(function*() {
@@ -164,17 +188,12 @@ export const daemon = (options: DaemonOptions) =>
       const recorder = options.web === undefined && options.metrics === undefined && options.otlp === undefined
         ? undefined
         : Metrics.makeRecorder()
-      const store = LevelEventStore.layer({
-        directory: paths.store,
+      const choice = yield* storeChoice(options, loaded)
+      const store = StoreChoice.layer(choice, {
+        paths,
         acceptDamage: options.acceptStoreDamage,
         ...(recorder === undefined ? {} : { onBatch: recorder.onBatch }),
-      }).pipe(
-        Layer.catchTag("StoreLocked", () =>
-          Layer.effect(EventStore.EventStore)(
-            Effect.flatMap(DataDir.readPid(paths), (pid) =>
-              Effect.fail(new DataDir.DaemonAlreadyRunning({ directory: paths.directory, ...(Option.isSome(pid) ? { pid: pid.value } : {}) }))),
-          )),
-      )
+      }).pipe(Layer.merge(Layer.succeed(StoreWatch.Location)(StoreChoice.describeLocation(choice, paths))))
       // Once the store is open this process owns the directory: what a daemon that died left is stale.
       const owned = Layer.effectDiscard(Effect.andThen(EventStore.EventStore, DataDir.removeStale(paths))).pipe(Layer.provideMerge(store))
       const core = Tasks.layer.pipe(
@@ -209,6 +228,7 @@ export const daemon = (options: DaemonOptions) =>
           yield* DataDir.writePid(paths)
           yield* Console.log(`tasklane daemon ${version} (pid ${process.pid}) serving ${paths.socket}`)
           yield* Console.log(`data dir ${paths.directory}; ${implementations.length} task definitions; concurrency ${concurrency}`)
+          if (choice._tag === "postgres") yield* Console.log(`event store: PostgreSQL at ${StoreChoice.redact(choice.url)} (this daemon holds it alone)`)
           if (options.otlp !== undefined) yield* Console.log(`otlp: sending traces, logs and metrics to ${options.otlp.endpoint} (${options.otlp.protocol})`)
         }),
       )
@@ -223,7 +243,7 @@ const program = (argv: ReadonlyArray<string>) =>
     // Serves until interrupted (SIGINT/SIGTERM), or until the store gives up writing.
     return yield* Effect.scoped(
       Effect.flatMap(Layer.build(daemon(parsed)), (context) =>
-        StoreWatch.untilStoreFails(Context.get(context, EventStore.EventStore), DataDir.paths(parsed.dataDir).store)),
+        StoreWatch.untilStoreFails(Context.get(context, EventStore.EventStore), Context.get(context, StoreWatch.Location))),
     )
   }).pipe(
     Effect.catch((error) =>

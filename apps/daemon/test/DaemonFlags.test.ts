@@ -12,6 +12,7 @@ import { parseOptions } from "../src/main.ts"
 describe("DaemonFlags", () => {
   it("passes every daemon start flag through to arguments the daemon parses to the same settings", () => {
     const args = DaemonFlags.startArgs({
+      store: "postgres://tasklane:pw@db:5432/tasks",
       config: "conf/tasklane.config.ts",
       tasks: ["tasks-a", "/abs/tasks-b"],
       concurrency: 3,
@@ -32,6 +33,7 @@ describe("DaemonFlags", () => {
     if (options === "help") throw new Error("parsed as --help")
     expect(options).toMatchObject({
       dataDir: "/data",
+      store: { _tag: "postgres", url: "postgres://tasklane:pw@db:5432/tasks" },
       // The config path is passed as given: the daemon runs in the CLI's working directory.
       configPath: "conf/tasklane.config.ts",
       taskDirs: ["/work/tasks-a", "/abs/tasks-b"],

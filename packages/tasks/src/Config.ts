@@ -33,6 +33,11 @@ export interface Config<
   readonly isolation?: Isolation | undefined
   /** Heap limit in MB of each worker thread unless a definition says otherwise (`--worker-memory` wins). */
   readonly workerMemoryMb?: number | undefined
+  /**
+   * The event store: a `postgres://` or `postgresql://` URL (one daemon per
+   * database for now); `--store` wins; absent: LevelDB in the data directory.
+   */
+  readonly store?: string | undefined
   /** Prune finished tasks periodically (as `tasklane prune` does); absent: tasks are kept until pruned by hand. */
   readonly retention?: RetentionConfig | undefined
 }

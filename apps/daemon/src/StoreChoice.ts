@@ -1,0 +1,171 @@
+/**
+ * Which event store the daemon opens, and opening it: the embedded LevelDB
+ * in the data directory (the default: no `--store`, no `store` in the
+ * config) or a PostgreSQL database named by a `postgres://` /
+ * `postgresql://` URL. Also how such a URL is shown to people: without its
+ * password, in every message the daemon prints.
+ *
+ * The URL checks are pure (main.ts checks the flag while parsing and the
+ * config's `store` after loading it, with the same rules); {@link layer} is
+ * the effect edge. The PostgreSQL store is imported dynamically there, so a
+ * daemon on LevelDB never loads the PostgreSQL client. It is opened
+ * `exclusive` (one daemon per database: a session advisory lock, see
+ * PgEventStore) until cluster mode lands (issue 14).
+ */
+import * as Os from "node:os"
+import { Effect, Layer, Option, Schema } from "effect"
+import { EventStore, StoreErrors } from "@tasklane/core"
+import { LevelEventStore } from "@tasklane/core/level"
+import * as DataDir from "./DataDir.ts"
+
+/** The store the daemon opens. */
+export type Choice =
+  | { readonly _tag: "level" }
+  | { readonly _tag: "postgres"; readonly url: string }
+
+/** The embedded LevelDB store in the data directory. */
+export const level: Choice = { _tag: "level" }
+
+const schemes = new Set(["postgres:", "postgresql:"])
+
+/**
+ * What is wrong with a store URL, if anything: it must parse as a URL with
+ * the `postgres:` or `postgresql:` scheme and a host. Configs may be plain
+ * JavaScript, so the value is not trusted to be a string.
+ */
+export const problem = (value: unknown): string | undefined => {
+  if (typeof value !== "string") return `must be a postgres:// URL, got ${typeof value}`
+  let url: URL
+  try {
+    url = new URL(value)
+  } catch {
+    return `must be a postgres://user:password@host:port/database URL, got "${redact(value)}"`
+  }
+  if (!schemes.has(url.protocol)) {
+    return `must be a postgres:// or postgresql:// URL (LevelDB, the default, needs no --store), got "${redact(value)}"`
+  }
+  if (url.hostname === "") return `must name a host (postgres://user@host:port/database), got "${redact(value)}"`
+  return undefined
+}
+
+/** The store for a URL that passed {@link problem}. */
+export const postgres = (url: string): Choice => ({ _tag: "postgres", url })
+
+/**
+ * The URL as it may be shown: the password replaced by `***`. A string that
+ * is not a URL is shown up to its last `@` cut away, where a password would be.
+ */
+export const redact = (value: string): string => {
+  try {
+    const url = new URL(value)
+    if (url.password === "") return value
+    url.password = "***"
+    return url.toString()
+  } catch {
+    const at = value.lastIndexOf("@")
+    return at < 0 ? value : `…${value.slice(at)}`
+  }
+}
+
+/**
+ * A message with every occurrence of the URL's password removed: the
+ * client's errors are shown as they are, and none may leak it.
+ */
+export const scrub = (url: string, message: string): string => {
+  let password = ""
+  try {
+    password = decodeURIComponent(new URL(url).password)
+  } catch {
+    return message
+  }
+  return password === "" ? message : message.split(password).join("***").split(encodeURIComponent(password)).join("***")
+}
+
+/** The PostgreSQL store could not be opened (unreachable, refused, missing database, failed migration). */
+export class StoreUnavailable extends Schema.TaggedError<StoreUnavailable>()("StoreUnavailable", {
+  /** The URL without its password. */
+  url: Schema.String,
+  reason: Schema.String,
+}) {
+  override get message() {
+    return `cannot open the PostgreSQL event store at ${this.url}: ${this.reason}`
+  }
+}
+
+/** Another daemon holds the PostgreSQL database (one daemon per database until cluster mode). */
+export class StoreInUse extends Schema.TaggedError<StoreInUse>()("StoreInUse", {
+  /** The URL without its password. */
+  url: Schema.String,
+  /** Who holds it, as that daemon recorded it (`pid N on HOST`). */
+  holder: Schema.optional(Schema.String),
+}) {
+  override get message() {
+    return `another tasklane daemon is using the database ${this.url}${this.holder === undefined ? "" : ` (${this.holder})`}; ` +
+      "cluster mode is not available yet: run one daemon per database"
+  }
+}
+
+/** A store option that does not fit the chosen store. */
+export class StoreUsage extends Schema.TaggedError<StoreUsage>()("StoreUsage", { reason: Schema.String }) {
+  override get message() {
+    return this.reason
+  }
+}
+
+/** Where the store is, as messages name it: the LevelDB directory, or the URL without its password. */
+export const describeLocation = (choice: Choice, paths: DataDir.Paths): { readonly directory: string } | { readonly url: string } =>
+  choice._tag === "level" ? { directory: paths.store } : { url: redact(choice.url) }
+
+/** Options of {@link layer}. */
+export interface LayerOptions {
+  readonly paths: DataDir.Paths
+  /** `--accept-store-damage`: LevelDB only (refused with PostgreSQL). */
+  readonly acceptDamage: boolean
+  readonly onBatch?: EventStore.LayerOptions["onBatch"]
+}
+
+/**
+ * The chosen store. LevelDB: its lock held by another process is
+ * DaemonAlreadyRunning (naming that daemon's pid when it wrote one).
+ * PostgreSQL: StoreUnavailable or StoreInUse, one line each, the password
+ * never in them.
+ */
+export const layer = (
+  choice: Choice,
+  options: LayerOptions,
+): Layer.Layer<
+  EventStore.EventStore,
+  StoreErrors.StoreError | StoreErrors.StoreDamaged | DataDir.DataDirError | DataDir.DaemonAlreadyRunning | StoreUnavailable | StoreInUse | StoreUsage
+> => {
+  const { paths, onBatch } = options
+  if (choice._tag === "level") {
+    return LevelEventStore.layer({ directory: paths.store, acceptDamage: options.acceptDamage, ...(onBatch === undefined ? {} : { onBatch }) }).pipe(
+      Layer.catchTag("StoreLocked", () =>
+        Layer.effect(EventStore.EventStore)(
+          Effect.flatMap(DataDir.readPid(paths), (pid) =>
+            Effect.fail(new DataDir.DaemonAlreadyRunning({ directory: paths.directory, ...(Option.isSome(pid) ? { pid: pid.value } : {}) }))),
+        )),
+    )
+  }
+  const url = redact(choice.url)
+  if (options.acceptDamage) {
+    return Layer.effect(EventStore.EventStore)(Effect.fail(
+      new StoreUsage({
+        reason: "--accept-store-damage applies to the embedded LevelDB store only; PostgreSQL recovers its own write-ahead log (drop the flag)",
+      }),
+    ))
+  }
+  return Layer.unwrap(
+    Effect.map(Effect.promise(() => import("@tasklane/core/postgres")), ({ PgEventStore }) =>
+      PgEventStore.layerExclusive({
+        url: choice.url,
+        holder: `pid ${process.pid} on ${Os.hostname()}`,
+        ...(onBatch === undefined ? {} : { onBatch }),
+      })),
+  ).pipe(
+    Layer.catchTag("DatabaseInUse", (inUse) =>
+      Layer.effect(EventStore.EventStore)(Effect.fail(new StoreInUse({ url, ...(inUse.holder === undefined ? {} : { holder: inUse.holder }) })))),
+    Layer.catchTag("StoreError", (error) =>
+      Layer.effect(EventStore.EventStore)(Effect.fail(new StoreUnavailable({ url, reason: scrub(choice.url, error.reason) })))),
+  )
+}
