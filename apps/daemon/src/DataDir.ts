@@ -8,8 +8,9 @@
  *   2. `ensure`: create the directory with mode 0700, or tighten an existing
  *      one to 0700 (it holds the socket, the store and later the web token).
  *   3. `runningDaemon` gives a friendlier message first than the store's
- *      lock would; then open the store: LevelDB's lock is the real
- *      one-daemon-per-directory mutex. Holding it, `removeStale` removes
+ *      lock would; then open the store: with LevelDB, its lock is the real
+ *      one-daemon-per-directory mutex (a PostgreSQL store's advisory lock
+ *      guards its database instead, and the pid file this directory). Holding it, `removeStale` removes
  *      what a daemon that died (kill -9, a crash) left: its `web-url`.
  *   4. `writePid` (scoped): our pid in `daemon.pid` (replacing a stale one),
  *      removed at shutdown.

@@ -137,7 +137,7 @@ export interface RetentionInfo {
   readonly prunedThrough: number
   /** The first position still in the log (head + 1 when it holds none). */
   readonly oldestRetained: number
-  /** Bytes the LevelDB directory takes on disk (undefined in memory). */
+  /** Bytes the store takes: the LevelDB directory on disk, or the PostgreSQL store's tables (undefined in memory). */
   readonly sizeOnDisk: number | undefined
 }
 

@@ -26,12 +26,11 @@
  * and decoded at read, gapless from 1 (a hole or a record that does not
  * decode is a StoreError naming the sequence number).
  */
-import { Deferred, Effect, Exit, Option, PubSub, Schema, type Scope, Stream, SubscriptionRef } from "effect"
+import { Deferred, Effect, Exit, Option, PubSub, type Scope, Stream, SubscriptionRef } from "effect"
 import type { EventStore, LayerOptions, TaskFilter, TaskPage } from "../EventStore.ts"
 import { type PositionPruned, StoreDamaged, StoreError } from "../StoreErrors.ts"
 import type { TaskId } from "../Ids.ts"
 import type * as Replay from "../Replay.ts"
-import { ScheduleEvent } from "../ScheduleEvent.ts"
 import { StoreHealth } from "../StoreHealth.ts"
 import { EventDecodeError, fromEnvelope, type RecordedEvent } from "../TaskEvent.ts"
 import { storeError, type Db } from "./LevelDb.ts"
@@ -40,6 +39,7 @@ import * as Check from "./LevelCheck.ts"
 import { rebuild } from "./LevelRebuild.ts"
 import * as Committer from "./LevelCommitter.ts"
 import * as Prune from "./LevelPrune.ts"
+import * as ScheduleRecords from "./ScheduleRecords.ts"
 import { emptyCounts, parseState, StateCache, type View } from "./AppendGroup.ts"
 import { taskStatuses } from "../TaskMachine.ts"
 
@@ -82,36 +82,6 @@ const continuing = (groups: ReadonlyArray<ReadonlyArray<RecordedEvent>>, next: n
   }
   return events
 }
-
-const encodeSchedule = Schema.encodeUnknownSync(Schema.fromJsonString(ScheduleEvent))
-const decodeSchedule = Schema.decodeUnknownSync(Schema.fromJsonString(ScheduleEvent))
-const firstLine = (cause: unknown) => (cause instanceof Error ? cause.message : String(cause)).split("\n")[0]!
-
-/** Encodes schedule records for the writer; one that does not encode fails them all (nothing is written). */
-const encodeSchedules = (records: ReadonlyArray<ScheduleEvent>): Effect.Effect<ReadonlyArray<string>, StoreError> =>
-  Effect.try({
-    try: () =>
-      records.map((record, i) => {
-        try {
-          return encodeSchedule(record)
-        } catch (cause) {
-          throw new StoreError({ operation: "appendSchedule", reason: `schedule record ${i + 1} of ${records.length} does not encode: ${firstLine(cause)}` })
-        }
-      }),
-    catch: asStoreError("appendSchedule"),
-  })
-
-/** Decodes the schedule log's entries, checking that it is gapless from 1. */
-const decodeSchedules = (entries: ReadonlyArray<readonly [string, string]>): Array<ScheduleEvent> =>
-  entries.map(([key, value], i) => {
-    const seq = Keys.seqOfScheduleKey(key)
-    if (seq !== i + 1) throw new StoreError({ operation: "readSchedules", reason: `schedule record ${i + 1} is missing from the schedule log (found ${seq})` })
-    try {
-      return decodeSchedule(value)
-    } catch (cause) {
-      throw new StoreError({ operation: "readSchedules", reason: `stored schedule record ${seq} does not decode: ${firstLine(cause)}` })
-    }
-  })
 
 const recover = (db: Db, view: View, watermark: Prune.Watermark) =>
   attempt("open", async () => {
@@ -356,8 +326,8 @@ export const make = (db: Db, options: Options = {}): Effect.Effect<EventStore["S
       retention: retention.retention,
       dumpProjections: attempt("dumpProjections", () => db.entries(Keys.prefixRange(Keys.projectionPrefix))),
       appendSchedule: (records) =>
-        records.length === 0 ? Effect.sync(() => view.scheduleHead) : Effect.flatMap(encodeSchedules(records), committer.appendSchedule),
-      readSchedules: attempt("readSchedules", async () => decodeSchedules(await db.entries(Keys.prefixRange(Keys.schedulePrefix)))),
+        records.length === 0 ? Effect.sync(() => view.scheduleHead) : Effect.flatMap(ScheduleRecords.encode(records), committer.appendSchedule),
+      readSchedules: attempt("readSchedules", async () => ScheduleRecords.decode((await db.entries(Keys.prefixRange(Keys.schedulePrefix))).map(([key, record]) => [Keys.seqOfScheduleKey(key), record] as const))),
       health: SubscriptionRef.get(health),
       healthChanges: SubscriptionRef.changes(health),
     }

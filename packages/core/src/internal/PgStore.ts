@@ -33,7 +33,7 @@
  * PostgreSQL recovers its own WAL), and `recovery` / `acceptDamage` options
  * do not apply.
  */
-import { Cause, Effect, Option, Queue, Redacted, Schema, type Scope, Stream, SubscriptionRef } from "effect"
+import { Cause, Effect, Option, Queue, Redacted, type Scope, Stream, SubscriptionRef } from "effect"
 import { PgClient } from "@effect/sql-pg"
 import * as Reactivity from "effect/reactivity/Reactivity"
 import * as SqlClient from "effect/sql/SqlClient"
@@ -41,13 +41,13 @@ import type { EventStore, LayerOptions, TaskFilter, TaskPage } from "../EventSto
 import { PositionPruned, StoreError } from "../StoreErrors.ts"
 import type { TaskId } from "../Ids.ts"
 import * as Replay from "../Replay.ts"
-import { ScheduleEvent } from "../ScheduleEvent.ts"
 import { StoreHealth } from "../StoreHealth.ts"
 import { fromEnvelope, type RecordedEvent } from "../TaskEvent.ts"
 import { taskStatuses } from "../TaskMachine.ts"
 import { emptyCounts, parseState } from "./AppendGroup.ts"
 import * as Keys from "./RecordKeys.ts"
 import { toStoreError } from "./PgError.ts"
+import * as ScheduleRecords from "./ScheduleRecords.ts"
 import * as Lock from "./PgLock.ts"
 import * as Prune from "./PgPrune.ts"
 import * as PgSchema from "./PgSchema.ts"
@@ -72,7 +72,6 @@ export interface Options extends LayerOptions {
   readonly exclusive?: { readonly holder: string }
 }
 
-const firstLine = (cause: unknown) => (cause instanceof Error ? cause.message : String(cause)).split("\n")[0]!
 
 /** Runs a query effect; every failure, a thrown decode error included, is a StoreError for `operation`. */
 const attempt = <A, E, R>(operation: string, effect: Effect.Effect<A, E, R>): Effect.Effect<A, StoreError, R> =>
@@ -80,23 +79,6 @@ const attempt = <A, E, R>(operation: string, effect: Effect.Effect<A, E, R>): Ef
 
 
 const decodeEvent = (envelope: string): RecordedEvent => fromEnvelope(JSON.parse(envelope))
-
-const encodeSchedule = Schema.encodeUnknownSync(Schema.fromJsonString(ScheduleEvent))
-const decodeSchedule = Schema.decodeUnknownSync(Schema.fromJsonString(ScheduleEvent))
-
-/** Encodes schedule records for the writer; one that does not encode fails them all (nothing is written). */
-const encodeSchedules = (records: ReadonlyArray<ScheduleEvent>): Effect.Effect<ReadonlyArray<string>, StoreError> =>
-  Effect.try({
-    try: () =>
-      records.map((record, i) => {
-        try {
-          return encodeSchedule(record)
-        } catch (cause) {
-          throw new StoreError({ operation: "appendSchedule", reason: `schedule record ${i + 1} of ${records.length} does not encode: ${firstLine(cause)}` })
-        }
-      }),
-    catch: toStoreError("appendSchedule"),
-  })
 
 /** The states in a stream of events in position order, folded from scratch; claims each idempotency key for its first task. */
 const foldLog = (events: ReadonlyArray<RecordedEvent>): Array<Summary.Row> => {
@@ -361,19 +343,11 @@ export const make = (options: Options): Effect.Effect<EventStore["Service"], Sto
       appendSchedule: (records) =>
         records.length === 0
           ? attempt("appendSchedule", Effect.map(sql<{ seq: bigint }>`SELECT schedule_head AS seq FROM tasklane_head`, ([r]) => Number(r?.seq ?? 0)))
-          : Effect.flatMap(encodeSchedules(records), writer.appendSchedule),
+          : Effect.flatMap(ScheduleRecords.encode(records), writer.appendSchedule),
       readSchedules: attempt(
         "readSchedules",
         Effect.map(sql<{ seq: bigint; record: string }>`SELECT seq, record FROM tasklane_schedules ORDER BY seq`, (rows) =>
-          rows.map((row, i) => {
-            const seq = Number(row.seq)
-            if (seq !== i + 1) throw new StoreError({ operation: "readSchedules", reason: `schedule record ${i + 1} is missing from the schedule log (found ${seq})` })
-            try {
-              return decodeSchedule(row.record)
-            } catch (cause) {
-              throw new StoreError({ operation: "readSchedules", reason: `stored schedule record ${seq} does not decode: ${firstLine(cause)}` })
-            }
-          })),
+          ScheduleRecords.decode(rows.map((row) => [Number(row.seq), row.record] as const))),
       ),
       health: SubscriptionRef.get(health),
       healthChanges: SubscriptionRef.changes(health),
