@@ -15,19 +15,12 @@
 import { Effect } from "effect"
 import type { Lifecycle, Replay, TaskEvent } from "@tasklane/core"
 import * as TaskDefinition from "./TaskDefinition.ts"
+import type { Outcome } from "./Outcome.ts"
 import type { Stop } from "./Stop.ts"
 import { storableWakeAt } from "./WakeAt.ts"
 
+export type { Outcome } from "./Outcome.ts"
 export { type SetTimer, setTimer, Stop, timer } from "./Stop.ts"
-
-/** How the run of an iteration ended, before it is recorded. */
-export type Outcome =
-  | { readonly _tag: "Returned"; readonly result: unknown }
-  | { readonly _tag: "Threw"; readonly error: unknown }
-  | { readonly _tag: "TimedOut" }
-  | { readonly _tag: "Forced" }
-  /** The task's code failed outside `run()`'s answer (unhandled rejection, uncaught exception), or its worker died. */
-  | { readonly _tag: "Crashed"; readonly reason: "uncaught" | "workerDied"; readonly error: TaskEvent.ErrorInfo }
 
 /** What the host gives a running task: log and progress sinks, child tasks. */
 export type Host = Pick<TaskDefinition.ControllerOptions<unknown, unknown>, "onLog" | "onProgress" | "trigger" | "listChildren">

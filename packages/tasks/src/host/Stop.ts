@@ -5,7 +5,7 @@
  * iteration, and a run waits for "answer or stop" with one callback.
  */
 import { Effect } from "effect"
-import type { Outcome } from "./Iteration.ts"
+import type { Outcome } from "./Outcome.ts"
 
 /** The stop signal of one iteration run. */
 export class Stop {
