@@ -11,15 +11,9 @@ import { LevelEventStore } from "@tasklane/core/level"
 import type { Ids } from "@tasklane/core"
 import { TaskDefinition } from "@tasklane/tasks"
 import { Effect, Layer, Logger } from "effect"
-import { mkdtempSync, rmSync } from "node:fs"
-import { tmpdir } from "node:os"
-import { join } from "node:path"
-import * as Isolation from "../src/Isolation.ts"
-import * as Registry from "../src/Registry.ts"
-import * as Slots from "../src/Slots.ts"
+import * as CommandSide from "./CommandSide.ts"
 import * as TaskErrors from "../src/TaskErrors.ts"
 import { Tasks } from "../src/Tasks.ts"
-import * as TasksModule from "../src/Tasks.ts"
 import * as WireErrors from "../src/WireErrors.ts"
 
 class Wait implements TaskDefinition.Interface {
@@ -52,25 +46,14 @@ const logged: Array<{ readonly level: string; readonly message: unknown }> = []
 
 /** `use` with the task service (no slots free, so triggered tasks wait) over the faulty store, logs captured. */
 const withTasks = <A, E>(use: Effect.Effect<A, E, Tasks>) =>
-  Effect.gen(function*() {
-    const dir = mkdtempSync(join(tmpdir(), "tl-errors-"))
+  Effect.suspend(() => {
     failing.clear()
     logged.length = 0
-    const layer = TasksModule.layer.pipe(
-      Layer.provideMerge(Slots.layer({ concurrency: 0 })),
-      Layer.provideMerge(Registry.layer([TaskDefinition.createImplementation({ implementation: Wait })], undefined)),
-      Layer.provideMerge(Isolation.layer({
-        isolation: "inline",
-        workerMemoryMb: 256,
-        sources: { configPath: undefined, taskDirs: [], examples: false },
-        maxWorkers: 1,
-        idleMs: 1_000,
-        blockedPath: join(dir, "blocked.json"),
-      })),
+    const layer = CommandSide.layer({ concurrency: 0, implementations: [TaskDefinition.createImplementation({ implementation: Wait })] }).pipe(
       Layer.provideMerge(faultyStore),
       Layer.provideMerge(Logger.layer([Logger.make(({ logLevel, message }) => void logged.push({ level: logLevel, message }))])),
     )
-    return yield* use.pipe(Effect.provide(layer), Effect.ensuring(Effect.sync(() => rmSync(dir, { recursive: true, force: true }))))
+    return Effect.provide(use, layer)
   })
 
 describe("Tasks errors", () => {

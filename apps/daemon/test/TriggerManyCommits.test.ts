@@ -15,12 +15,9 @@ import { Effect, Layer } from "effect"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import * as Isolation from "../src/Isolation.ts"
-import * as Registry from "../src/Registry.ts"
-import * as Slots from "../src/Slots.ts"
+import * as CommandSide from "./CommandSide.ts"
 import * as TaskErrors from "../src/TaskErrors.ts"
 import { Tasks } from "../src/Tasks.ts"
-import * as TasksModule from "../src/Tasks.ts"
 
 class Noop implements TaskDefinition.Interface {
   readonly id = "noop"
@@ -41,17 +38,7 @@ const withTasks = <A, E>(use: Effect.Effect<A, E, Tasks>) =>
   Effect.gen(function*() {
     const dir = mkdtempSync(join(tmpdir(), "tl-commits-"))
     const batches: Array<EventStore.BatchInfo> = []
-    const layer = TasksModule.layer.pipe(
-      Layer.provideMerge(Slots.layer({ concurrency: 4 })),
-      Layer.provideMerge(Registry.layer([TaskDefinition.createImplementation({ implementation: Noop })], undefined)),
-      Layer.provideMerge(Isolation.layer({
-        isolation: "inline",
-        workerMemoryMb: 256,
-        sources: { configPath: undefined, taskDirs: [], examples: false },
-        maxWorkers: 1,
-        idleMs: 1_000,
-        blockedPath: join(dir, "blocked.json"),
-      })),
+    const layer = CommandSide.layer({ concurrency: 4, implementations: [TaskDefinition.createImplementation({ implementation: Noop })] }).pipe(
       Layer.provideMerge(LevelEventStore.layer({ directory: join(dir, "store"), onBatch: (info) => void batches.push(info) })),
     )
     const result = yield* use.pipe(Effect.provide(layer), Effect.ensuring(Effect.sync(() => rmSync(dir, { recursive: true, force: true }))))

@@ -23,11 +23,9 @@ import { Iteration } from "@tasklane/tasks/host"
 import { Context, Duration, Effect, Exit, Fiber, Layer, Scope } from "effect"
 import { TestClock } from "effect/testing"
 import * as Hooks from "../../src/Hooks.ts"
-import * as Isolation from "../../src/Isolation.ts"
-import * as Registry from "../../src/Registry.ts"
+import * as CommandSide from "../CommandSide.ts"
 import * as Runner from "../../src/Runner.ts"
 import * as Scheduler from "../../src/Scheduler.ts"
-import * as Slots from "../../src/Slots.ts"
 import * as Tasks from "../../src/Tasks.ts"
 
 type Params<I = any> = TaskDefinition.RunParams<I>
@@ -245,20 +243,7 @@ export const setTimerOn = (context: Context.Context<never>): Iteration.SetTimer 
 }
 
 /** Tasks, Slots, Registry and inline Isolation: the part of the core every command goes through. */
-const base = (concurrency: number) =>
-  Tasks.layer.pipe(
-    Layer.provideMerge(Slots.layer({ concurrency })),
-    Layer.provideMerge(Registry.layer(implementations, undefined)),
-    Layer.provideMerge(Isolation.layer({
-      isolation: "inline",
-      workerMemoryMb: 64,
-      sources: { configPath: undefined, taskDirs: [], examples: false },
-      maxWorkers: 1,
-      idleMs: 1_000,
-      // Never written: the watchdog acts only on a loop blocked for seconds.
-      blockedPath: "/nonexistent/tasklane-core-test/blocked.json",
-    })),
-  )
+const base = (concurrency: number) => CommandSide.layer({ concurrency, implementations })
 
 /** The task service alone (no scheduler, no runner): to write a store the way a crashed daemon left it. */
 export const tasksOnly = base(8)

@@ -1,0 +1,31 @@
+/**
+ * The daemon's command side for tests, as `main.ts` wires it: the task
+ * service over Slots, a Registry of the given definitions and inline
+ * Isolation, on whatever EventStore the test provides. No scheduler or
+ * runner: what a test triggers stays triggered (or admitted) unless it adds
+ * them (core/CoreFixture.ts does).
+ */
+import type { TaskDefinition } from "@tasklane/tasks/host"
+import { Layer } from "effect"
+import * as Isolation from "../src/Isolation.ts"
+import * as Registry from "../src/Registry.ts"
+import * as Slots from "../src/Slots.ts"
+import * as Tasks from "../src/Tasks.ts"
+
+export const layer = (options: {
+  readonly concurrency: number
+  readonly implementations: ReadonlyArray<TaskDefinition.Implementation.Any>
+}) =>
+  Tasks.layer.pipe(
+    Layer.provideMerge(Slots.layer({ concurrency: options.concurrency })),
+    Layer.provideMerge(Registry.layer(options.implementations, undefined)),
+    Layer.provideMerge(Isolation.layer({
+      isolation: "inline",
+      workerMemoryMb: 64,
+      sources: { configPath: undefined, taskDirs: [], examples: false },
+      maxWorkers: 1,
+      idleMs: 1_000,
+      // Never written: the watchdog acts only on a loop blocked for seconds.
+      blockedPath: "/nonexistent/tasklane-test/blocked.json",
+    })),
+  )
