@@ -18,57 +18,17 @@
 import { Effect, Redacted } from "effect"
 import { PgClient } from "@effect/sql-pg"
 import * as Reactivity from "effect/reactivity/Reactivity"
-import { EventStore } from "../src/EventStore.ts"
-import type { DefinitionId, EventId, TaskId } from "../src/Ids.ts"
 import * as PgEventStore from "../src/PgEventStore.ts"
-import * as TaskEvent from "../src/TaskEvent.ts"
+import * as Appenders from "./Appenders.ts"
 import * as Postgres from "../test/support/Postgres.ts"
-
-const median = (values: ReadonlyArray<number>) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!
-
-let seq = 0
-const newEvent = (event: TaskEvent.TaskEvent): TaskEvent.NewEvent => {
-  seq += 1
-  return { id: `00000000-0000-7000-8000-${String(seq).padStart(12, "0")}` as EventId, at: 1_700_000_000_000 + seq, event }
-}
-
-const iterationEvents = (n: number): Array<TaskEvent.TaskEvent> => [
-  new TaskEvent.IterationStarted({ iteration: n, attempt: 1 }),
-  new TaskEvent.ProgressUpdated({ progress: { completed: n * 100, total: 1_000_000 } }),
-  new TaskEvent.TaskLogged({ level: "info", message: `indexed documents ${n * 100 - 99} to ${n * 100}` }),
-  new TaskEvent.TaskLogged({ level: "info", message: "page done", data: { page: n, cursor: `c${n}` } }),
-  new TaskEvent.IterationContinued({ input: { folder: "/catalog", cursor: n * 100, batchSize: 100 } }),
-]
-
-type Shape = "single" | "runner" | "iteration"
-const split = (events: Array<TaskEvent.TaskEvent>, shape: Shape): Array<Array<TaskEvent.TaskEvent>> =>
-  shape === "single" ? events.map((e) => [e]) : shape === "runner" ? [events.slice(0, 1), events.slice(1)] : [events]
 
 const cluster = await Postgres.start()
 
 /** One run: `appenders` tasks appended concurrently; durable events/s and events per transaction. */
-const durableRun = async (appenders: number, iterations: number, shape: Shape) => {
+const durableRun = async (appenders: number, iterations: number, shape: Appenders.Shape) => {
   const url = await cluster.createDatabase()
   let batches = 0
-  const program = Effect.gen(function* () {
-    const store = yield* EventStore
-    const task = (w: number) =>
-      Effect.gen(function* () {
-        const taskId = `bench-${w}` as TaskId
-        const trigger = new TaskEvent.TaskTriggered({ taskId, definitionId: "reindex" as DefinitionId, input: { folder: "/catalog" }, maxIterations: 1e9 })
-        let version = (yield* store.append({ stream: taskId, expectedVersion: "noStream", events: [newEvent(trigger)], fresh: true })).version
-        for (let n = 1; n <= iterations; n++) {
-          for (const events of split(iterationEvents(n), shape)) {
-            version = (yield* store.append({ stream: taskId, expectedVersion: version, events: events.map(newEvent) })).version
-          }
-        }
-      })
-    const started = performance.now()
-    yield* Effect.forEach(Array.from({ length: appenders }, (_, w) => w), task, { concurrency: "unbounded", discard: true })
-    const seconds = (performance.now() - started) / 1000
-    const events = yield* store.head
-    return { rate: events / seconds, perBatch: events / batches }
-  })
+  const program = Appenders.run(appenders, iterations, shape, () => batches)
   return Effect.runPromise(program.pipe(Effect.provide(PgEventStore.layer({ url, onBatch: () => void (batches += 1) }))))
 }
 
@@ -94,7 +54,7 @@ const rawRun = async (size: number, transactions: number) => {
 const repeat = async (runs: number, f: () => Promise<number>) => {
   const values: Array<number> = []
   for (let i = 0; i < runs; i++) values.push(await f())
-  return median(values)
+  return Appenders.median(values)
 }
 
 const rows: Array<{ measure: string; "median /s": string; note: string }> = []
@@ -114,7 +74,7 @@ try {
       perBatch.push(result.perBatch)
       return result.rate
     })
-    row(`durable appends, 64 appenders, ${shape} (${({ single: 1, runner: 2.5, iteration: 5 })[shape]} ev/append)`, rate, `events/s; ~${Math.round(median(perBatch))} events per transaction`)
+    row(`durable appends, 64 appenders, ${shape} (${({ single: 1, runner: 2.5, iteration: 5 })[shape]} ev/append)`, rate, `events/s; ~${Math.round(Appenders.median(perBatch))} events per transaction`)
   }
   row("durable appends, 1 appender, iteration (5 ev/append)", await repeat(3, async () => (await durableRun(1, 50, "iteration")).rate), "events/s; one commit per append")
 } finally {

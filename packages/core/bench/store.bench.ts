@@ -21,13 +21,12 @@ import { Effect } from "effect"
 import * as fs from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
-import * as EventStore from "../src/EventStore.ts"
 import * as LevelEventStore from "../src/LevelEventStore.ts"
 import type { DefinitionId, EventId, TaskId } from "../src/Ids.ts"
 import * as Replay from "../src/Replay.ts"
 import * as TaskEvent from "../src/TaskEvent.ts"
+import * as Appenders from "./Appenders.ts"
 
-const median = (values: ReadonlyArray<number>) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!
 
 const withTempDir = async <A>(f: (directory: string) => Promise<A>): Promise<A> => {
   const directory = await fs.mkdtemp(path.join(os.tmpdir(), "tasklane-bench-"))
@@ -38,47 +37,11 @@ const withTempDir = async <A>(f: (directory: string) => Promise<A>): Promise<A> 
   }
 }
 
-let seq = 0
-const newEvent = (event: TaskEvent.TaskEvent): TaskEvent.NewEvent => {
-  seq += 1
-  return { id: `00000000-0000-7000-8000-${String(seq).padStart(12, "0")}` as EventId, at: 1_700_000_000_000 + seq, event }
-}
-
-const iterationEvents = (n: number): Array<TaskEvent.TaskEvent> => [
-  new TaskEvent.IterationStarted({ iteration: n, attempt: 1 }),
-  new TaskEvent.ProgressUpdated({ progress: { completed: n * 100, total: 1_000_000 } }),
-  new TaskEvent.TaskLogged({ level: "info", message: `indexed documents ${n * 100 - 99} to ${n * 100}` }),
-  new TaskEvent.TaskLogged({ level: "info", message: "page done", data: { page: n, cursor: `c${n}` } }),
-  new TaskEvent.IterationContinued({ input: { folder: "/catalog", cursor: n * 100, batchSize: 100 } }),
-]
-
-type Shape = "single" | "runner" | "iteration"
-const split = (events: Array<TaskEvent.TaskEvent>, shape: Shape): Array<Array<TaskEvent.TaskEvent>> =>
-  shape === "single" ? events.map((e) => [e]) : shape === "runner" ? [events.slice(0, 1), events.slice(1)] : [events]
-
 /** One run: `appenders` tasks appended concurrently; returns durable events/s and events per synced batch. */
-const durableRun = (appenders: number, iterations: number, shape: Shape) =>
+const durableRun = (appenders: number, iterations: number, shape: Appenders.Shape) =>
   withTempDir(async (directory) => {
     let batches = 0
-    const program = Effect.gen(function* () {
-      const store = yield* EventStore.EventStore
-      const task = (w: number) =>
-        Effect.gen(function* () {
-          const taskId = `bench-${w}` as TaskId
-          const trigger = new TaskEvent.TaskTriggered({ taskId, definitionId: "reindex" as DefinitionId, input: { folder: "/catalog" }, maxIterations: 1e9 })
-          let version = (yield* store.append({ stream: taskId, expectedVersion: "noStream", events: [newEvent(trigger)] })).version
-          for (let n = 1; n <= iterations; n++) {
-            for (const events of split(iterationEvents(n), shape)) {
-              version = (yield* store.append({ stream: taskId, expectedVersion: version, events: events.map(newEvent) })).version
-            }
-          }
-        })
-      const started = performance.now()
-      yield* Effect.forEach(Array.from({ length: appenders }, (_, w) => w), task, { concurrency: "unbounded", discard: true })
-      const seconds = (performance.now() - started) / 1000
-      const events = yield* store.head
-      return { rate: events / seconds, perBatch: events / batches }
-    })
+    const program = Appenders.run(appenders, iterations, shape, () => batches)
     return Effect.runPromise(program.pipe(Effect.provide(LevelEventStore.layer({ directory, onBatch: () => void (batches += 1) }))))
   })
 
@@ -109,7 +72,7 @@ const longStream = (iterations: number): Array<TaskEvent.RecordedEvent> => {
     events.push({ id: `e${version}` as EventId, stream: taskId, version, position: version, at: 1_700_000_000_000 + version, event })
   }
   push(new TaskEvent.TaskTriggered({ taskId, definitionId: "reindex" as DefinitionId, input: { cursor: 0 }, maxIterations: 1e9 }))
-  for (let n = 1; n <= iterations; n++) for (const e of iterationEvents(n).filter((_, i) => i !== 3)) push(e)
+  for (let n = 1; n <= iterations; n++) for (const e of Appenders.iterationEvents(n).filter((_, i) => i !== 3)) push(e)
   return events
 }
 
@@ -124,7 +87,7 @@ const foldRun = (events: ReadonlyArray<TaskEvent.RecordedEvent>) => {
 const repeat = async (runs: number, f: () => Promise<number>) => {
   const values: Array<number> = []
   for (let i = 0; i < runs; i++) values.push(await f())
-  return median(values)
+  return Appenders.median(values)
 }
 
 const rows: Array<{ measure: string; "median /s": string; note: string }> = []
@@ -144,7 +107,7 @@ for (const shape of ["single", "runner", "iteration"] as const) {
     perBatch.push(result.perBatch)
     return result.rate
   })
-  row(`durable appends, 64 appenders, ${shape} (${({ single: 1, runner: 2.5, iteration: 5 })[shape]} ev/append)`, rate, `events/s; ~${Math.round(median(perBatch))} events per synced batch`)
+  row(`durable appends, 64 appenders, ${shape} (${({ single: 1, runner: 2.5, iteration: 5 })[shape]} ev/append)`, rate, `events/s; ~${Math.round(Appenders.median(perBatch))} events per synced batch`)
 }
 row("durable appends, 1 appender, single (1 ev/append)", await repeat(3, async () => (await durableRun(1, 100, "single")).rate), "events/s; one fsync per append")
 row("durable appends, 1 appender, iteration (5 ev/append)", await repeat(3, async () => (await durableRun(1, 100, "iteration")).rate), "events/s")
