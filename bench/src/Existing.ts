@@ -58,16 +58,22 @@ const run = (cwd: string, script: string, args: ReadonlyArray<string>, limitSeco
 
 const unquote = (s: string) => s.trim().replace(/^'(.*)'$/, "$1")
 
-/** Store append and replay fold figures (medians, events/s), from its console.table. */
-export const storeBench = async (): Promise<ExistingResult> => {
+/** A store bench's figures (medians, events/s) from its console.table, and its footer line (the one starting with `footerPrefix`). */
+const tableBench = async (script: string, footerPrefix: string): Promise<ExistingResult> => {
   const cwd = join(root, "packages", "core")
-  const { stdout, seconds, timedOut } = await run(cwd, "bench/store.bench.ts", [], 300)
+  const { stdout, seconds, timedOut } = await run(cwd, script, [], 300)
   const rows = stdout.split("\n").filter((l) => l.startsWith("│")).map((l) => l.split("│").slice(2, -1).map(unquote))
     .filter((cells) => cells.length >= 2 && cells[0] !== "measure")
     .map(([measure, value, note]) => ({ measure: measure!, value: `${value} /s`, note: note ?? "" }))
-  const footer = stdout.split("\n").find((l) => l.startsWith("targets:")) ?? ""
-  return { command: "tsx packages/core/bench/store.bench.ts", seconds, rows, footer, ...(timedOut === undefined ? {} : { timedOut }) }
+  const footer = stdout.split("\n").find((l) => l.startsWith(footerPrefix)) ?? ""
+  return { command: `tsx packages/core/${script}`, seconds, rows, footer, ...(timedOut === undefined ? {} : { timedOut }) }
 }
+
+/** Store append and replay fold figures on LevelDB. */
+export const storeBench = (): Promise<ExistingResult> => tableBench("bench/store.bench.ts", "targets:")
+
+/** Store append figures on PostgreSQL (a private cluster the bench starts; it fails where PostgreSQL's server binaries are missing). */
+export const pgStoreBench = (): Promise<ExistingResult> => tableBench("bench/pg.bench.ts", "target:")
 
 /** The daemon bench's figures (it builds nothing: run.ts built the bundle). */
 export const daemonBench = async (quick: boolean): Promise<ExistingResult> => {

@@ -2,7 +2,8 @@
  * `pnpm bench`: the whole benchmark in one command.
  *
  * 1. builds the daemon bundle (node apps/daemon/build.mjs);
- * 2. runs the earlier issues' benchmarks (store appends + replay fold; the
+ * 2. runs the earlier issues' benchmarks (store appends + replay fold on LevelDB;
+ *    store appends on PostgreSQL, where its server binaries are installed; the
  *    daemon bench) and keeps their tables (Existing.ts);
  * 3. compares Tasklane with BullMQ on Redis, same machine, same run:
  *    Tasklane daemon (task code inline, and on its worker threads), BullMQ on
@@ -52,10 +53,13 @@ const main = async () => {
   if (build.status !== 0) throw new Error("daemon build failed")
 
   let store: Existing.ExistingResult | undefined
+  let pgStore: Existing.ExistingResult | string | undefined
   let daemonBench: Existing.ExistingResult | undefined
   if (!skipExisting) {
     log("store append + replay fold bench (packages/core/bench/store.bench.ts)")
     store = await Existing.storeBench()
+    log("store append bench on PostgreSQL (packages/core/bench/pg.bench.ts)")
+    pgStore = await Existing.pgStoreBench().catch((error: unknown) => `not run: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}`)
     log(`daemon bench (apps/daemon/bench/daemon.bench.ts${quick ? " --quick" : ""})`)
     daemonBench = await Existing.daemonBench(quick)
   }
@@ -246,6 +250,11 @@ const main = async () => {
   if (store !== undefined) {
     md.push("", "## Event store and replay (packages/core/bench/store.bench.ts)", "", Report.table(["measure", "median", "note"], store.rows.map((r) => [r.measure, r.value, r.note])), "", store.footer)
     if (store.timedOut !== undefined) md.push("", `**The store bench ${store.timedOut}.**`)
+  }
+  if (typeof pgStore === "string") md.push("", "## Event store on PostgreSQL (packages/core/bench/pg.bench.ts)", "", pgStore)
+  else if (pgStore !== undefined) {
+    md.push("", "## Event store on PostgreSQL (packages/core/bench/pg.bench.ts)", "", Report.table(["measure", "median", "note"], pgStore.rows.map((r) => [r.measure, r.value, r.note])), "", pgStore.footer)
+    if (pgStore.timedOut !== undefined) md.push("", `**The PostgreSQL store bench ${pgStore.timedOut}.**`)
   }
   if (daemonBench !== undefined) {
     md.push("", `## Daemon bench (${daemonBench.command})`, "", Report.table(["measure", "value", "note"], daemonBench.rows.map((r) => [r.measure, r.value, r.note])))
