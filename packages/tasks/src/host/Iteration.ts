@@ -17,6 +17,7 @@ import type { Lifecycle, Replay, TaskEvent } from "@tasklane/core"
 import * as TaskDefinition from "./TaskDefinition.ts"
 import type { Outcome } from "./Outcome.ts"
 import type { Stop } from "./Stop.ts"
+import { isPromiseLike } from "./ToEffect.ts"
 import { storableWakeAt } from "./WakeAt.ts"
 
 export type { Outcome } from "./Outcome.ts"
@@ -42,9 +43,6 @@ export interface RunOnce {
 }
 
 const plainCall = <A>(call: () => A): A => call()
-
-const isPromiseLike = (u: unknown): u is PromiseLike<unknown> =>
-  (typeof u === "object" || typeof u === "function") && u !== null && typeof (u as { then?: unknown }).then === "function"
 
 /** Calls task code and waits for its answer or the stop, whichever comes first; only an Effect answer runs a race of fibers. */
 const answerOrStop = (call: () => unknown, stop: Stop): Effect.Effect<Outcome> => {

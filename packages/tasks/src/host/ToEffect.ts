@@ -5,7 +5,8 @@
 import { Effect } from "effect"
 import type { MaybeEffect } from "../MaybeEffect.ts"
 
-const isPromiseLike = (u: unknown): u is PromiseLike<unknown> =>
+/** A promise or any thenable (what task code may answer with). */
+export const isPromiseLike = (u: unknown): u is PromiseLike<unknown> =>
   (typeof u === "object" || typeof u === "function") && u !== null && typeof (u as { then?: unknown }).then === "function"
 
 /**
