@@ -52,3 +52,20 @@ export const run = (appenders: number, iterations: number, shape: Shape, batches
     const events = yield* store.head
     return { rate: events / seconds, perBatch: events / batches() }
   })
+
+/** The median of `runs` runs of `f`, one after another. */
+export const repeat = async (runs: number, f: () => Promise<number>) => {
+  const values: Array<number> = []
+  for (let i = 0; i < runs; i++) values.push(await f())
+  return median(values)
+}
+
+/** The rows a bench prints as its table (`pnpm bench` reads them back); each row is also shown as it is measured. */
+export const makeTable = () => {
+  const rows: Array<{ measure: string; "median /s": string; note: string }> = []
+  const row = (measure: string, rate: number, note = "") => {
+    rows.push({ measure, "median /s": Math.round(rate).toLocaleString("en-US"), note })
+    console.error(`  ${measure}: ${Math.round(rate).toLocaleString("en-US")}/s ${note}`)
+  }
+  return { rows, row }
+}

@@ -51,17 +51,8 @@ const rawRun = async (size: number, transactions: number) => {
   )
 }
 
-const repeat = async (runs: number, f: () => Promise<number>) => {
-  const values: Array<number> = []
-  for (let i = 0; i < runs; i++) values.push(await f())
-  return Appenders.median(values)
-}
-
-const rows: Array<{ measure: string; "median /s": string; note: string }> = []
-const row = (measure: string, rate: number, note = "") => {
-  rows.push({ measure, "median /s": Math.round(rate).toLocaleString("en-US"), note })
-  console.error(`  ${measure}: ${Math.round(rate).toLocaleString("en-US")}/s ${note}`)
-}
+const repeat = Appenders.repeat
+const { rows, row } = Appenders.makeTable()
 
 const started = performance.now()
 try {
