@@ -45,6 +45,9 @@ const pollMs = 1000
 /** How many orphaned iterations or hooks one heartbeat takes on. */
 const scanLimit = 500
 
+/** A fenced node's row stays this many leases (shown by `daemon status`), then goes once nothing names it. */
+const forgetAfterLeases = 30
+
 /** Whether a process with this pid exists (on this host). */
 const pidAlive = (pid: number) => {
   try {
@@ -148,10 +151,10 @@ export const layer = (options: SchedulerOptions, membership: Membership) =>
         signal()
       }
 
-      /** Claims what the free slots can take and runs it; true when it filled every slot (there may be more). */
+      /** Claims what the free slots can take and runs it: `full` when it filled every slot (there may be more), `idle` when it found less. */
       const claimAndRun = Effect.gen(function*() {
         const free = options.concurrency - slots.active()
-        if (!live || free <= 0) return false
+        if (!live || free <= 0) return "busy" as const
         const claimed = yield* cluster.claim(free, limits).pipe(
           Effect.catch((error) => Effect.as(Effect.logWarning(`claiming work failed: ${error.message}`), [])),
         )
@@ -165,13 +168,15 @@ export const layer = (options: SchedulerOptions, membership: Membership) =>
             ),
           )
         }
-        return claimed.length === free
+        return claimed.length === free ? "full" as const : "idle" as const
       })
 
       const dispatch = Effect.gen(function*() {
         for (;;) {
-          if (yield* claimAndRun) continue
-          const next = yield* cluster.nextWakeIn.pipe(Effect.orElseSucceed(() => undefined))
+          const claimed = yield* claimAndRun
+          if (claimed === "full") continue
+          // Idle slots: wake up for the earliest wake time too. Busy ones: a finished iteration signals.
+          const next = claimed === "idle" ? yield* cluster.nextWakeIn.pipe(Effect.orElseSucceed(() => undefined)) : undefined
           const waitMs = Math.max(1, Math.min(pollMs, next ?? pollMs))
           yield* Queue.take(wake).pipe(Effect.timeoutOption(Duration.millis(waitMs)), Effect.map(Option.getOrUndefined))
           yield* Queue.clear(wake)
@@ -202,6 +207,7 @@ export const layer = (options: SchedulerOptions, membership: Membership) =>
         for (const taskId of yield* cluster.orphanHooks(scanLimit)) {
           if (!hooksRunning.has(taskId)) yield* startWork(runHook(taskId))
         }
+        for (const id of yield* cluster.forget(forgetAfterLeases * membership.leaseMs)) yield* Effect.logDebug(`node ${id}: its row is removed (fenced long ago, nothing left to recover)`)
         const counts = yield* store.countByStatus
         queued.count = counts.triggered + counts.continue
         signal()

@@ -99,6 +99,8 @@ export interface ClusterStore {
   readonly orphanHooks: (limit: number) => Effect.Effect<ReadonlyArray<TaskId>, StoreError>
   /** Milliseconds (database clock) until the earliest wake time of a waiting task, if any is in the future. */
   readonly nextWakeIn: Effect.Effect<number | undefined, StoreError>
+  /** Removes the rows of nodes fenced more than `keepMs` ago that no running iteration names any more; answers their ids. */
+  readonly forget: (keepMs: number) => Effect.Effect<ReadonlyArray<string>, StoreError>
   /** Removes this node's row (a graceful stop). */
   readonly leave: Effect.Effect<void, StoreError>
 }
@@ -294,8 +296,18 @@ export const make = (options: Options): Effect.Effect<ClusterStore, StoreError, 
       ),
     )
 
+    const forget = (keepMs: number) =>
+      attempt(
+        "cluster forget",
+        Effect.map(
+          sql<{ id: string }>`DELETE FROM tasklane_nodes n WHERE n.fenced AND n.heartbeat_at < tasklane_now_ms() - ${keepMs}
+            AND NOT EXISTS (SELECT 1 FROM tasklane_tasks t WHERE t.status = 'running' AND t.node = n.id) RETURNING n.id`,
+          (rows) => rows.map((row) => row.id),
+        ),
+      )
+
     const leave = attempt("cluster leave", Effect.suspend(() => Effect.asVoid(sql`DELETE FROM tasklane_nodes WHERE id = ${me} AND epoch = ${epoch}`)))
 
     yield* register
-    return { epoch: () => epoch, register, heartbeat, fence, nodes, orphans, ownRunning, claim, claimHook, orphanHooks, nextWakeIn, leave }
+    return { epoch: () => epoch, register, heartbeat, fence, nodes, orphans, ownRunning, claim, claimHook, orphanHooks, nextWakeIn, forget, leave }
   })
