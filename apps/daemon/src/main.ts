@@ -14,6 +14,7 @@ import { NodeRuntime } from "@effect/platform-node"
 import { Cause, Console, Context, Effect, Exit, Layer, Option, Runtime } from "effect"
 import { EventStore } from "@tasklane/core"
 import type { TaskDefinition } from "@tasklane/tasks"
+import * as Cluster from "./Cluster.ts"
 import * as DaemonFlags from "./DaemonFlags.ts"
 import * as DataDir from "./DataDir.ts"
 import { examples } from "./examples/index.ts"
@@ -197,6 +198,7 @@ export const daemon = (options: DaemonOptions) =>
       // Once the store is open this process owns the directory: what a daemon that died left is stale.
       const owned = Layer.effectDiscard(Effect.andThen(EventStore.EventStore, DataDir.removeStale(paths))).pipe(Layer.provideMerge(store))
       const core = Tasks.layer.pipe(
+        Layer.provideMerge(Cluster.alone),
         Layer.provideMerge(Slots.layer({ concurrency })),
         Layer.provideMerge(Registry.layer(implementations, loaded.config?.layer)),
         Layer.provideMerge(isolation),
