@@ -13,6 +13,11 @@
  * 3. Log lines and progress are recorded in order, then the outcome's
  *    command; a store fault while recording it is retried until the store
  *    takes it (the iteration's result is not dropped).
+ * Every command recorded for a started iteration carries its `(iteration,
+ * attempt)` (`Lifecycle.Expect`): when another node took the iteration over
+ * (cluster mode, DESIGN §8), the decider refuses it as superseded and the
+ * result is dropped, not retried. IterationStarted records this daemon's
+ * node id from the {@link Cluster} service (none when it runs alone).
  * Abort requests reach a running iteration through `requestAbort`. A task
  * has at most one iteration in flight: a second `runIteration` for a task
  * already running returns at once.
@@ -24,6 +29,7 @@
 import { Cause, Clock, Context, Duration, Effect, Exit, Layer, Schedule } from "effect"
 import type { Ids, Lifecycle, Replay } from "@tasklane/core"
 import { EventStore } from "@tasklane/core"
+import { Cluster } from "./Cluster.ts"
 import * as IterationSink from "./internal/IterationSink.ts"
 import { Isolation } from "./Isolation.ts"
 import { Iteration, TaskDefinition } from "@tasklane/tasks/host"
@@ -54,6 +60,19 @@ interface Running {
   readonly stop: Iteration.Stop
 }
 
+/**
+ * The iteration a run of one task is in, as its commands name it: moves to
+ * the next iteration when a continue started it in the same commit, and
+ * becomes undefined once the run's outcome is recorded or refused (then a
+ * shutdown has nothing left to interrupt).
+ */
+interface Chain {
+  current: Lifecycle.Expect | undefined
+}
+
+/** The iteration and attempt a running state is in. */
+const expectOf = (state: Replay.TaskState): Lifecycle.Expect => ({ iteration: state.context.iteration, attempt: state.context.attempt })
+
 /** What `runIteration` did: ran it, found nothing to run, or could not record its start (queue it again). */
 export type Started = "ran" | "skipped" | "startFailed"
 
@@ -73,6 +92,12 @@ export class Runner extends Context.Service<
     readonly requestAbort: (taskId: Ids.TaskId) => Effect.Effect<void>
     /** How many iterations are running. */
     readonly runningCount: () => number
+    /**
+     * Stops every running iteration at once, as a forced abort does (a
+     * fenced cluster node: another node runs them now, so what they would
+     * record is refused anyway).
+     */
+    readonly stopAll: () => void
   }
 >()("@tasklane/daemon/Runner") {}
 
@@ -91,23 +116,54 @@ export const layer = (options: RunnerOptions) =>
       const store = yield* EventStore.EventStore
       const context = yield* Effect.context<never>()
       const scope = yield* Effect.scope
+      const { nodeId } = yield* Cluster
+      const startCommand: Lifecycle.Command = nodeId === undefined ? { _tag: "StartIteration" } : { _tag: "StartIteration", node: nodeId }
       const running = new Map<Ids.TaskId, Running>()
       const clock = yield* Clock.Clock
       const now = () => clock.currentTimeMillisUnsafe()
       const setTimer = options.setTimer ?? Iteration.setTimer
 
+      /** What a command refused as superseded was, in the log line that says it was dropped. */
+      const dropped = (command: Lifecycle.Command) =>
+        command._tag === "Log" ? "log line" : command._tag === "Progress" ? "progress" : command._tag === "Interrupt" ? "interruption" : "result"
+
+      /**
+       * Why a command was not recorded, logged. A superseded iteration is no
+       * fault of this daemon: in a cluster another node took it over (after
+       * this one missed its lease), so it is noted at info level.
+       */
+      const notRecorded = (taskId: Ids.TaskId, command: Lifecycle.Command, error: Effect.Error<ReturnType<typeof tasks.execute>>) => {
+        if (error._tag === "CommandRejected" && error.superseded === true) {
+          const { iteration, attempt } = (command as { readonly expect: Lifecycle.Expect }).expect
+          const lost = nodeId === undefined ? "is no longer running" : "was taken over by another node"
+          return Effect.logInfo(`task ${taskId}: iteration ${iteration} attempt ${attempt} ${lost}; its ${dropped(command)} is dropped`)
+        }
+        return Effect.logWarning(`task ${taskId}: ${command._tag} not recorded: ${error.message}`, ...TaskErrors.causeOf(error))
+      }
+
       /** Records a command; a failure is logged here (with a storage failure's cause), so callers may drop it. */
       const record = (taskId: Ids.TaskId, command: Lifecycle.Command) =>
-        tasks.execute(taskId, command).pipe(
-          Effect.tapError((error) => Effect.logWarning(`task ${taskId}: ${command._tag} not recorded: ${error.message}`, ...TaskErrors.causeOf(error))),
-        )
+        tasks.execute(taskId, command).pipe(Effect.tapError((error) => notRecorded(taskId, command, error)))
+
+      /**
+       * Records an outcome once, moving `chain` with it: to the next
+       * iteration it started, or to none. Not interruptible while in flight:
+       * an append once queued is written anyway, and a shutdown must know
+       * which iteration it interrupts.
+       */
+      const recordOnce = (taskId: Ids.TaskId, command: Lifecycle.Command, chain: Chain) =>
+        Effect.uninterruptible(record(taskId, command).pipe(
+          Effect.tap((after) => Effect.sync(() => (chain.current = after.status === "running" ? expectOf(after) : undefined))),
+          // A store fault leaves the iteration where it was; a refusal means the state moved on without it.
+          Effect.tapError((error) => Effect.sync(() => (chain.current = error._tag === "StorageFailed" ? chain.current : undefined))),
+        ))
 
       /** Records an outcome, answering the task's state after it; a store fault is retried (a refusal by the lifecycle is final: the state moved on). */
-      const recordOutcome = (taskId: Ids.TaskId, command: Lifecycle.Command): Effect.Effect<Replay.TaskState | undefined> =>
-        record(taskId, command).pipe(
+      const recordOutcome = (taskId: Ids.TaskId, command: Lifecycle.Command, chain: Chain): Effect.Effect<Replay.TaskState | undefined> =>
+        recordOnce(taskId, command, chain).pipe(
           // The retry is set up only after a failure: recording is the hot path.
           Effect.catchTag("StorageFailed", () =>
-            record(taskId, command).pipe(Effect.retry({ while: (error) => error._tag === "StorageFailed", schedule: untilStored }))),
+            recordOnce(taskId, command, chain).pipe(Effect.retry({ while: (error) => error._tag === "StorageFailed", schedule: untilStored }))),
           Effect.orElseSucceed(() => undefined),
         )
 
@@ -145,12 +201,17 @@ export const layer = (options: RunnerOptions) =>
       const keepsSlot = (command: Lifecycle.Command) =>
         command._tag === "Complete" && command.result._tag === "Continue" && command.result.wakeAt === undefined && slots.waiting() === 0
 
-      /** Runs the started iteration of `state` under its timer; answers the command recording it, its logs and progress recorded first. */
-      const runOne = (taskId: Ids.TaskId, state: Replay.TaskState, { abort, stop }: Running): Effect.Effect<Lifecycle.Command> =>
+      /**
+       * Runs the started iteration of `state` under its timer; answers the
+       * command recording it, its logs and progress recorded first, all of
+       * them for the iteration `expect` names.
+       */
+      const runOne = (taskId: Ids.TaskId, state: Replay.TaskState, expect: Lifecycle.Expect, { abort, stop }: Running): Effect.Effect<Lifecycle.Command> =>
         Effect.suspend(() => {
           const entry = registry.get(state.context.definitionId)!.definition
           if (state.context.abortRequested) abort.abort()
           const sink = IterationSink.make({
+            expect,
             databaseLogs: entry.databaseLogs,
             now,
             record: (command) => Effect.ignore(record(taskId, command)),
@@ -161,7 +222,7 @@ export const layer = (options: RunnerOptions) =>
             Effect.ensuring(Effect.sync(cancelTimer)),
             Effect.flatMap(({ command, answered }) => {
               if (!answered) abort.abort()
-              return Effect.as(sink.close, command)
+              return Effect.as(sink.close, { ...command, expect } as Lifecycle.Command)
             }),
           )
         })
@@ -171,31 +232,38 @@ export const layer = (options: RunnerOptions) =>
        * continue that keeps the slot records the next start in the same
        * commit and runs that iteration too, until the task waits or ends.
        */
-      const execute = (taskId: Ids.TaskId, state: Replay.TaskState, current: Running): Effect.Effect<void> =>
-        Effect.flatMap(runOne(taskId, state, current), (command) => {
+      const execute = (taskId: Ids.TaskId, state: Replay.TaskState, current: Running, chain: Chain): Effect.Effect<void> =>
+        Effect.flatMap(runOne(taskId, state, chain.current!, current), (command) => {
           if (!keepsSlot(command)) {
             running.delete(taskId)
-            return Effect.asVoid(recordOutcome(taskId, command))
+            return Effect.asVoid(recordOutcome(taskId, command, chain))
           }
           // Registered before the next start is recorded, so an abort request arriving meanwhile reaches it.
           const next = newRunning()
           running.set(taskId, next)
-          return Effect.flatMap(recordOutcome(taskId, { ...command, startNext: true } as Lifecycle.Command), (after) => {
+          return Effect.flatMap(recordOutcome(taskId, { ...command, startNext: true, node: nodeId } as Lifecycle.Command, chain), (after) => {
             if (after?.status !== "running" || after.context.iteration !== state.context.iteration + 1) {
               running.delete(taskId)
               return Effect.void
             }
-            return execute(taskId, after, next)
+            return execute(taskId, after, next, chain)
           })
         })
 
-      /** Runs a started iteration; an interruption (shutdown) records it as interrupted. */
-      const runStarted = (taskId: Ids.TaskId, state: Replay.TaskState, iteration: Running) =>
-        execute(taskId, state, iteration).pipe(
-          Effect.onInterrupt(() => Effect.ignore(record(taskId, { _tag: "Interrupt", reason: "shutdown" }))),
+      /** Runs a started iteration; an interruption (shutdown) records the iteration it was in as interrupted. */
+      const runStarted = (taskId: Ids.TaskId, state: Replay.TaskState, iteration: Running) => {
+        const chain: Chain = { current: expectOf(state) }
+        return execute(taskId, state, iteration, chain).pipe(
+          Effect.onInterrupt(() =>
+            Effect.suspend(() => {
+              const expect = chain.current
+              return expect === undefined ? Effect.void : Effect.ignore(record(taskId, { _tag: "Interrupt", reason: "shutdown", expect }))
+            })
+          ),
           Effect.ensuring(Effect.sync(() => running.delete(taskId))),
           Effect.as<Started>("ran"),
         )
+      }
 
       /** Why a start was not recorded: refused by the lifecycle (nothing to run) or a store fault (queue it again). */
       const notStarted = (taskId: Ids.TaskId, cause: Cause.Cause<unknown>): Effect.Effect<Started> => {
@@ -214,7 +282,7 @@ export const layer = (options: RunnerOptions) =>
         // Registered before IterationStarted is recorded, so an abort request arriving meanwhile is not missed.
         const iteration = newRunning()
         running.set(taskId, iteration)
-        return Effect.flatMap(Effect.exit(tasks.execute(taskId, { _tag: "StartIteration" })), (started) => {
+        return Effect.flatMap(Effect.exit(tasks.execute(taskId, startCommand)), (started) => {
           // No longer waiting, or ended aborted instead of starting: nothing to run.
           if (Exit.isSuccess(started) && started.value.status === "running") return runStarted(taskId, started.value, iteration)
           running.delete(taskId)
@@ -257,6 +325,13 @@ export const layer = (options: RunnerOptions) =>
           yield* Effect.forkIn(force, scope)
         })
 
-      return { runIteration, adopt, requestAbort, runningCount: () => running.size }
+      const stopAll = () => {
+        for (const iteration of running.values()) {
+          iteration.abort.abort()
+          iteration.stop.fire({ _tag: "Forced" })
+        }
+      }
+
+      return { runIteration, adopt, requestAbort, runningCount: () => running.size, stopAll }
     }),
   )

@@ -22,6 +22,7 @@ import { Clock, Context, Effect, Layer } from "effect"
 import { EventStore, Ids, Lifecycle, Replay, TaskMachine, TaskRpc } from "@tasklane/core"
 import type { TaskEvent } from "@tasklane/core"
 import { TaskDefinition, WakeAt } from "@tasklane/tasks/host"
+import { Cluster } from "./Cluster.ts"
 import { Isolation } from "./Isolation.ts"
 import { Registry, type Entry } from "./Registry.ts"
 import { allTasks } from "./internal/AllTasks.ts"
@@ -109,11 +110,12 @@ const stateAfterTrigger = (appended: EventStore.AppendResult): Replay.TaskState 
   return state instanceof Replay.ReplayError ? appended.state : state
 }
 
-/** The live task service over the event store and the registry. */
+/** The live task service over the event store and the registry; a trigger that starts at once records this daemon's node (cluster mode). */
 export const layer = Layer.effect(
   Tasks,
   Effect.gen(function*() {
     const store = yield* EventStore.EventStore
+    const { nodeId } = yield* Cluster
     const registry = yield* Registry
     const isolation = yield* Isolation
     const slots = yield* Slots
@@ -234,8 +236,10 @@ export const layer = Layer.effect(
      */
     const admit = (command: Planned, mayAdmit: boolean) => {
       const definitionId = command.definitionId as string
-      const admitted = mayAdmit && command.wakeAt === undefined && slots.waiting() === 0 && slots.free(definitionId)
-      const events = Lifecycle.decide(Replay.initial, admitted ? { ...command, start: true } : command)
+      // In a cluster a definition's own limit is counted across the nodes, by the claims: such a task waits for one.
+      const clusterLimited = nodeId !== undefined && registry.get(definitionId)?.definition.concurrency !== undefined
+      const admitted = mayAdmit && !clusterLimited && command.wakeAt === undefined && slots.waiting() === 0 && slots.free(definitionId)
+      const events = Lifecycle.decide(Replay.initial, admitted ? { ...command, start: true, node: nodeId } : command)
       // Refused only if the decider and the planner disagree: a fault of the daemon, reported as one.
       if (events instanceof Lifecycle.CommandRejected) return TaskErrors.storageFailed(events)
       if (admitted) {

@@ -1,12 +1,14 @@
 /**
  * The daemon's command side for tests, as `main.ts` wires it: the task
- * service over Slots, a Registry of the given definitions and inline
- * Isolation, on whatever EventStore the test provides. No scheduler or
+ * service over Slots, a Registry of the given definitions, inline
+ * Isolation and a Cluster (alone unless the test gives one), on whatever
+ * EventStore the test provides. No scheduler or
  * runner: what a test triggers stays triggered (or admitted) unless it adds
  * them (core/CoreFixture.ts does).
  */
 import type { TaskDefinition } from "@tasklane/tasks/host"
 import { Layer } from "effect"
+import * as Cluster from "../src/Cluster.ts"
 import * as Isolation from "../src/Isolation.ts"
 import * as Registry from "../src/Registry.ts"
 import * as Slots from "../src/Slots.ts"
@@ -15,8 +17,11 @@ import * as Tasks from "../src/Tasks.ts"
 export const layer = (options: {
   readonly concurrency: number
   readonly implementations: ReadonlyArray<TaskDefinition.Implementation.Any>
+  /** Where the daemon stands in a cluster; default: alone. */
+  readonly cluster?: Layer.Layer<Cluster.Cluster> | undefined
 }) =>
   Tasks.layer.pipe(
+    Layer.provideMerge(options.cluster ?? Cluster.alone),
     Layer.provideMerge(Slots.layer({ concurrency: options.concurrency })),
     Layer.provideMerge(Registry.layer(options.implementations, undefined)),
     Layer.provideMerge(Isolation.layer({

@@ -3,7 +3,12 @@
  * task in a given state. Pure: `decide(state, command)` returns the events to
  * append (the machine accepts them by construction) or a {@link CommandRejected}.
  * The runner owns the effects (running `run()`, timers, retries' backoff);
- * this module owns the rules of DESIGN section 4's lifecycle table.
+ * this module owns the rules of DESIGN section 4's lifecycle table, and the
+ * fencing rule of section 8: a runner command that names the iteration it
+ * belongs to (`expect`) is refused, before any other rule, unless exactly
+ * that iteration and attempt is running — so a daemon that lost an iteration
+ * to another node (paused or partitioned past its lease) writes nothing more
+ * for it.
  */
 import { Schema } from "effect"
 import type { DefinitionId, TaskId } from "./Ids.ts"
@@ -18,6 +23,15 @@ import {
 } from "./TaskEvent.ts"
 import type { TaskState } from "./Replay.ts"
 import { isFinal } from "./TaskMachine.ts"
+
+/**
+ * The iteration a runner command belongs to: the `iteration` and `attempt` of
+ * the IterationStarted the runner ran it under.
+ */
+export interface Expect {
+  readonly iteration: number
+  readonly attempt: number
+}
 
 /** What can happen to a task. */
 export type Command =
@@ -34,21 +48,42 @@ export type Command =
       readonly forkedFrom?: { readonly taskId: TaskId; readonly iteration: number }
       /** Start the first iteration in the same append (a slot is free now): one commit instead of two. */
       readonly start?: boolean
+      /** The cluster node that starts it (recorded on that IterationStarted only). */
+      readonly node?: string | undefined
     }
-  | { readonly _tag: "StartIteration" }
+  | {
+      readonly _tag: "StartIteration"
+      /** The cluster node that starts it, recorded on the IterationStarted; none when the daemon runs alone. */
+      readonly node?: string | undefined
+    }
   | {
       readonly _tag: "Complete"
       readonly result: IterationResult
       /** A continue without a wait starts the next iteration in the same append (the runner keeps the slot). */
       readonly startNext?: boolean
+      /** The cluster node that starts the next iteration (with `startNext`; recorded on that IterationStarted only). */
+      readonly node?: string | undefined
+      readonly expect?: Expect | undefined
     }
-  | { readonly _tag: "Fail"; readonly error: ErrorInfo; readonly reason: FailureReason; readonly retryAt?: number }
+  | {
+      readonly _tag: "Fail"
+      readonly error: ErrorInfo
+      readonly reason: FailureReason
+      readonly retryAt?: number
+      readonly expect?: Expect | undefined
+    }
   | { readonly _tag: "Abort"; readonly message?: string }
-  | { readonly _tag: "ForceAbort" }
-  | { readonly _tag: "Interrupt"; readonly reason: "crash" | "shutdown" }
+  | { readonly _tag: "ForceAbort"; readonly expect?: Expect | undefined }
+  | { readonly _tag: "Interrupt"; readonly reason: "crash" | "shutdown"; readonly expect?: Expect | undefined }
   | { readonly _tag: "HookResult"; readonly hook: HookName; readonly error?: ErrorInfo }
-  | { readonly _tag: "Progress"; readonly progress: Progress }
-  | { readonly _tag: "Log"; readonly level: "info" | "warn" | "error"; readonly message: string; readonly data?: unknown }
+  | { readonly _tag: "Progress"; readonly progress: Progress; readonly expect?: Expect | undefined }
+  | {
+      readonly _tag: "Log"
+      readonly level: "info" | "warn" | "error"
+      readonly message: string
+      readonly data?: unknown
+      readonly expect?: Expect | undefined
+    }
   | { readonly _tag: "Delete" }
 
 /** What one run() answered, as the runner hands it over (already validated). */
@@ -63,6 +98,8 @@ export class CommandRejected extends Schema.TaggedError<CommandRejected>()("Comm
   command: Schema.String,
   status: Schema.String,
   reason: Schema.String,
+  /** Refused by fencing: the iteration the command belongs to is no longer the running one. */
+  superseded: Schema.optional(Schema.Boolean),
 }) {
   override get message() {
     return `${this.command} is not possible while the task is ${this.status}: ${this.reason}`
@@ -115,6 +152,31 @@ const withHooks = (events: ReadonlyArray<TaskEvent>, options: DecideOptions): Re
 const reject = (state: TaskState, command: Command, reason: string) =>
   new CommandRejected({ command: command._tag, status: state.status, reason })
 
+/**
+ * The fencing rule: a command that names its iteration (`expect`) is refused
+ * unless the task is running exactly that iteration and attempt. Commands
+ * without `expect` (clients' aborts and deletes, hook results, the
+ * unknown-definition failure of a waiting task) pass untouched.
+ */
+const fenced = (state: TaskState, command: Command): CommandRejected | undefined => {
+  // Only runner commands declare `expect`; read it without narrowing the union (no allocation when absent).
+  const expect = (command as { readonly expect?: Expect | undefined }).expect
+  if (expect === undefined) return undefined
+  const { status, context } = state
+  if (status === "running" && context.iteration === expect.iteration && context.attempt === expect.attempt) return undefined
+  const now = status === "running"
+    ? `iteration ${context.iteration} attempt ${context.attempt} is running`
+    : status === "triggered" || status === "continue"
+    ? `the task is ${status}, its next run is iteration ${context.nextIteration} attempt ${context.nextAttempt}`
+    : `the task is ${status}`
+  return new CommandRejected({
+    command: command._tag,
+    status,
+    reason: `iteration ${expect.iteration} attempt ${expect.attempt} is superseded (${now})`,
+    superseded: true,
+  })
+}
+
 const complete = (state: TaskState, result: IterationResult): ReadonlyArray<TaskEvent> => {
   const ctx = state.context
   switch (result._tag) {
@@ -134,10 +196,10 @@ const complete = (state: TaskState, result: IterationResult): ReadonlyArray<Task
 }
 
 /** A continue without a wait, followed at once by the next iteration's start; any other outcome as it is. */
-const startNext = (state: TaskState, events: ReadonlyArray<TaskEvent>): ReadonlyArray<TaskEvent> => {
+const startNext = (state: TaskState, events: ReadonlyArray<TaskEvent>, node: string | undefined): ReadonlyArray<TaskEvent> => {
   const [only] = events
   if (events.length !== 1 || only?._tag !== "IterationContinued" || only.wakeAt !== undefined) return events
-  return [only, trusted("IterationStarted", { iteration: state.context.iteration + 1, attempt: 1 })]
+  return [only, trusted("IterationStarted", { iteration: state.context.iteration + 1, attempt: 1, node })]
 }
 
 const abortedAfterRequest = (state: TaskState): TaskEvent => trusted("TaskAborted", { message: state.context.abortMessage })
@@ -170,25 +232,27 @@ const interrupt = (state: TaskState, reason: "crash" | "shutdown", options: Deci
 }
 
 const decideAll = (state: TaskState, command: Command, options: DecideOptions): ReadonlyArray<TaskEvent> | CommandRejected => {
+  const superseded = fenced(state, command)
+  if (superseded !== undefined) return superseded
   const { status, context } = state
   const waiting = status === "triggered" || status === "continue"
   switch (command._tag) {
     case "Trigger": {
       if (status !== "untriggered") return reject(state, command, "the task already exists")
-      const { _tag, start, ...fields } = command
+      const { _tag, start, node, ...fields } = command
       const triggered = trusted("TaskTriggered", fields)
-      return start === true && fields.wakeAt === undefined ? [triggered, trusted("IterationStarted", { iteration: 1, attempt: 1 })] : [triggered]
+      return start === true && fields.wakeAt === undefined ? [triggered, trusted("IterationStarted", { iteration: 1, attempt: 1, node })] : [triggered]
     }
     case "StartIteration":
       if (!waiting) return reject(state, command, "only a waiting task can start an iteration")
       // Interrupted after an abort request: the task ends aborted instead of running again.
       if (context.abortRequested) return [abortedAfterRequest(state)]
-      return [trusted("IterationStarted", { iteration: context.nextIteration, attempt: context.nextAttempt })]
+      return [trusted("IterationStarted", { iteration: context.nextIteration, attempt: context.nextAttempt, node: command.node })]
     case "Complete":
       if (status !== "running") return reject(state, command, "no iteration is running")
       // After an abort request, anything but done ends the task as aborted (no continue, no retry).
       if (context.abortRequested && command.result._tag !== "Done") return [abortedAfterRequest(state)]
-      return command.startNext === true ? startNext(state, complete(state, command.result)) : complete(state, command.result)
+      return command.startNext === true ? startNext(state, complete(state, command.result), command.node) : complete(state, command.result)
     case "Fail":
       if (status === "running") return context.abortRequested ? [abortedAfterRequest(state)] : [fail(command.error, command.reason, command.retryAt)]
       if (waiting && command.reason === "unknownDefinition") return [trusted("TaskFailed", { error: command.error, reason: command.reason })]

@@ -63,6 +63,8 @@ export class TaskTriggered extends Schema.TaggedClass<TaskTriggered>()("TaskTrig
 export class IterationStarted extends Schema.TaggedClass<IterationStarted>()("IterationStarted", {
   iteration: Schema.Number,
   attempt: Schema.Number,
+  /** The cluster node that started it (DESIGN §8); absent on a daemon that runs alone. */
+  node: Schema.optional(Schema.String),
 }) {}
 
 /** run() answered continue below maxIterations: the next iteration gets `input`, not before `wakeAt`. */

@@ -16,6 +16,8 @@
  * - `running` ends the iteration: IterationContinued (below maxIterations) or
  *   RetryScheduled or IterationInterrupted go back to `continue`;
  *   MaxIterationsReached, TaskDone, TaskFailed, TaskAborted are final.
+ *   `node` (the cluster node running the iteration, from IterationStarted)
+ *   is set only while `running`: every way out of it clears the field.
  * - Final states (`done`, `error`, `aborted`, `maxIterations`, tagged "final")
  *   only accept the outcome of the hook that is due (HookCompleted/HookFailed),
  *   log lines, and TaskDeleted (once; the status stays, `deleted` is set).
@@ -62,6 +64,8 @@ export const TaskContext = Schema.Struct({
   attempt: Schema.Number,
   /** How often the daemon died while running the current iteration (IterationInterrupted{crash}). */
   crashes: Schema.optional(Schema.Number),
+  /** The node running the current iteration (cluster mode); unset while not running. */
+  node: Schema.optional(Schema.String),
   /** What the next IterationStarted must carry. */
   nextIteration: Schema.Number,
   nextAttempt: Schema.Number,
@@ -90,7 +94,7 @@ export type TaskContext = typeof TaskContext.Type
 /** Every context key in a fixed order: stored projections are written in this order, without undefined keys. */
 export const contextKeys = [
   "taskId", "definitionId", "name", "parentId", "idempotencyKey", "forkedFrom", "input", "output", "message",
-  "error", "failureReason", "maxIterations", "iteration", "attempt", "crashes", "nextIteration", "nextAttempt", "wakeAt",
+  "error", "failureReason", "maxIterations", "iteration", "attempt", "crashes", "node", "nextIteration", "nextAttempt", "wakeAt",
   "progress", "abortRequested", "abortMessage", "pendingHook", "hookFailed", "logCount", "deleted", "createdAt", "updatedAt",
   "startedAt", "finishedAt", "version", "position",
 ] as const satisfies ReadonlyArray<keyof TaskContext>
@@ -143,6 +147,7 @@ export const emptyContext: TaskContext = {
   iteration: 0,
   attempt: 0,
   crashes: undefined,
+  node: undefined,
   nextIteration: 1,
   nextAttempt: 1,
   wakeAt: undefined,
@@ -180,8 +185,9 @@ const stamp = <A extends object>(e: MachineEvent, fields: A): A & Pick<TaskConte
 }
 
 const finish = <A extends object>(e: MachineEvent, hook: HookName, fields: A) => {
-  const finished = fields as A & { wakeAt: number | undefined; pendingHook: HookName | undefined; finishedAt: number }
+  const finished = fields as A & { wakeAt: number | undefined; node: string | undefined; pendingHook: HookName | undefined; finishedAt: number }
   finished.wakeAt = undefined
+  finished.node = undefined
   finished.pendingHook = body<FinalEventType>(e).hookDue === false ? undefined : hook
   finished.finishedAt = e.at
   return stamp(e, finished)
@@ -230,11 +236,11 @@ export const taskMachine = setup({
     }),
     started: assign(({ context, event }) => {
       const e = body<"IterationStarted">(event)
-      return stamp(event, { wakeAt: undefined, iteration: e.iteration, attempt: e.attempt, startedAt: context.startedAt ?? event.at })
+      return stamp(event, { wakeAt: undefined, iteration: e.iteration, attempt: e.attempt, node: e.node, startedAt: context.startedAt ?? event.at })
     }),
     continued: assign(({ context, event }) => {
       const e = body<"IterationContinued">(event)
-      const fields = { wakeAt: e.wakeAt, input: e.input, crashes: undefined, nextIteration: context.iteration + 1, nextAttempt: 1 }
+      const fields = { wakeAt: e.wakeAt, input: e.input, crashes: undefined, node: undefined, nextIteration: context.iteration + 1, nextAttempt: 1 }
       return stamp(event, withOutput(fields, e.output))
     }),
     maxIterationsReached: assign(({ event }) => {
@@ -255,12 +261,17 @@ export const taskMachine = setup({
         error: e.error,
         failureReason: e.reason,
         wakeAt: e.wakeAt,
+        node: undefined,
         nextIteration: context.iteration,
         nextAttempt: context.attempt + 1,
       })
     }),
     interrupted: assign(({ context, event }) => {
-      const fields: { nextIteration: number; nextAttempt: number; crashes?: number } = { nextIteration: context.iteration, nextAttempt: context.attempt + 1 }
+      const fields: { node: undefined; nextIteration: number; nextAttempt: number; crashes?: number } = {
+        node: undefined,
+        nextIteration: context.iteration,
+        nextAttempt: context.attempt + 1,
+      }
       if (body<"IterationInterrupted">(event).reason === "crash") fields.crashes = (context.crashes ?? 0) + 1
       return stamp(event, fields)
     }),

@@ -253,3 +253,116 @@ describe("the machine validates history", () => {
     expect(Replay.checkpointed([events[0]!, events[2]!], 2)).toMatchObject({ _tag: "ReplayError", position: 3 })
   })
 })
+
+describe("fencing", () => {
+  const at = (iteration: number, attempt: number): Lifecycle.Expect => ({ iteration, attempt })
+  /** Every fenced command, for the iteration `expect` names. */
+  const fencedCommands = (expect: Lifecycle.Expect): ReadonlyArray<Lifecycle.Command> => [
+    { _tag: "Complete", result: { _tag: "Done", output: 1 }, expect },
+    { _tag: "Fail", error: boom, reason: "thrown", expect },
+    { _tag: "Progress", progress: { completed: 1 }, expect },
+    { _tag: "Log", level: "info", message: "hi", expect },
+    { _tag: "Interrupt", reason: "shutdown", expect },
+    { _tag: "ForceAbort", expect },
+  ]
+  const rejected = (result: ReadonlyArray<unknown> | Lifecycle.CommandRejected) => {
+    expect(result).toBeInstanceOf(Lifecycle.CommandRejected)
+    return result as Lifecycle.CommandRejected
+  }
+  // Iteration 1 ran twice (a crash took attempt 1 away); attempt 2 is running, an abort is pending (for ForceAbort).
+  const second = run([trigger(), start, { _tag: "Interrupt", reason: "crash" }, start, { _tag: "Abort", message: "user" }])
+
+  it("each fenced command is accepted for the running iteration and attempt", () => {
+    for (const command of fencedCommands(at(1, 2))) {
+      const result = Lifecycle.decide(second.state, command)
+      expect(result, command._tag).not.toBeInstanceOf(Lifecycle.CommandRejected)
+      expect(result, command._tag).toEqual(Lifecycle.decide(second.state, { ...command, expect: undefined } as Lifecycle.Command))
+    }
+  })
+
+  it("a stale attempt or a stale iteration is superseded, before any other rule", () => {
+    for (const expectation of [at(1, 1), at(2, 2), at(0, 0)]) {
+      for (const command of fencedCommands(expectation)) {
+        const refusal = rejected(Lifecycle.decide(second.state, command))
+        expect(refusal).toMatchObject({ command: command._tag, status: "running", superseded: true })
+        expect(refusal.reason).toBe(`iteration ${expectation.iteration} attempt ${expectation.attempt} is superseded (iteration 1 attempt 2 is running)`)
+      }
+    }
+  })
+
+  it("a task that is not running supersedes every fenced command: continue, final, triggered, untriggered", () => {
+    const interrupted = run([trigger(), start, { _tag: "Interrupt", reason: "crash" }])
+    const cases: ReadonlyArray<readonly [Replay.TaskState, string]> = [
+      [interrupted.state, "iteration 1 attempt 1 is superseded (the task is continue, its next run is iteration 1 attempt 2)"],
+      [run([complete({ _tag: "Done" })], run([trigger(), start])).state, "iteration 1 attempt 1 is superseded (the task is done)"],
+      [run([trigger()]).state, "iteration 1 attempt 1 is superseded (the task is triggered, its next run is iteration 1 attempt 1)"],
+      [Replay.initial, "iteration 1 attempt 1 is superseded (the task is untriggered)"],
+    ]
+    for (const [state, reason] of cases) {
+      for (const command of fencedCommands(at(1, 1))) {
+        expect(rejected(Lifecycle.decide(state, command))).toMatchObject({ status: state.status, reason, superseded: true })
+      }
+    }
+    // A log line on a waiting task would otherwise be accepted: the fence comes first.
+    expect(Lifecycle.decide(interrupted.state, { _tag: "Log", level: "info", message: "late" })).toHaveLength(1)
+  })
+
+  it("without expect, commands behave as before and a refusal is not marked superseded", () => {
+    const done = run([complete({ _tag: "Done" })], run([trigger(), start]))
+    const refusal = rejected(Lifecycle.decide(done.state, complete({ _tag: "Done" })))
+    expect(refusal.superseded).toBeUndefined()
+    expect(refusal.reason).toBe("no iteration is running")
+    expect("superseded" in refusal).toBe(false)
+    // Clients' commands and the unknown-definition failure of a waiting task carry no expect.
+    expect(Lifecycle.decide(run([trigger()]).state, { _tag: "Fail", error: boom, reason: "unknownDefinition" })).toMatchObject([{ _tag: "TaskFailed" }])
+    expect(Lifecycle.decide(second.state, { _tag: "Abort" })).toEqual([])
+    expect(run([{ _tag: "HookResult", hook: "onDone" }, { _tag: "Delete" }], done).state.context.deleted).toBe(true)
+  })
+
+  it("StartIteration with a node records it on the event and in the context; without one, no node key at all", () => {
+    const h = run([trigger(), { _tag: "StartIteration", node: "node-a" }])
+    expect(h.events[1]!.event).toEqual({ _tag: "IterationStarted", iteration: 1, attempt: 1, node: "node-a" })
+    expect(h.state.context.node).toBe("node-a")
+    const alone = run([trigger(), start])
+    expect(alone.events[1]!.event).toEqual({ _tag: "IterationStarted", iteration: 1, attempt: 1 })
+    expect("node" in alone.events[1]!.event).toBe(false)
+    expect(alone.state.context.node).toBeUndefined()
+  })
+
+  it("the context's node is cleared by every way out of running", () => {
+    const onNode: Lifecycle.Command = { _tag: "StartIteration", node: "node-a" }
+    const running = run([trigger(), onNode])
+    const requested = run([{ _tag: "Abort" }], running)
+    const outs: ReadonlyArray<readonly [string, History]> = [
+      ["IterationContinued", run([complete({ _tag: "Continue", input: {} })], running)],
+      ["RetryScheduled", run([complete({ _tag: "Error", error: boom, retryAt: 5 })], running)],
+      ["IterationInterrupted", run([{ _tag: "Interrupt", reason: "crash" }], running)],
+      ["TaskDone", run([complete({ _tag: "Done" })], running)],
+      ["TaskFailed", run([complete({ _tag: "Error", error: boom })], running)],
+      ["TaskAborted", run([complete({ _tag: "Aborted" })], running)],
+      ["TaskAborted", run([{ _tag: "ForceAbort" }], requested)],
+      ["MaxIterationsReached", run([complete({ _tag: "Continue", input: {} })], run([trigger({ maxIterations: 1 }), onNode]))],
+    ]
+    expect(requested.state.context.node).toBe("node-a")
+    for (const [last, h] of outs) {
+      expect(types(h).at(-1)).toBe(last)
+      expect(h.state.status, last).not.toBe("running")
+      expect(h.state.context.node, last).toBeUndefined()
+    }
+  })
+
+  it("the trigger's start and a continue's startNext record the node on the IterationStarted they add, and only there", () => {
+    const admitted = run([trigger({ start: true, node: "node-a" })])
+    expect(admitted.events.map((e) => e.event)).toMatchObject([{ _tag: "TaskTriggered" }, { _tag: "IterationStarted", iteration: 1, attempt: 1, node: "node-a" }])
+    expect("node" in admitted.events[0]!.event).toBe(false)
+    expect(admitted.state.context.node).toBe("node-a")
+    const next = run([{ _tag: "Complete", result: { _tag: "Continue", input: { n: 2 } }, startNext: true, node: "node-b", expect: at(1, 1) }], admitted)
+    expect(next.events.slice(-2).map((e) => e.event)).toEqual([
+      { _tag: "IterationContinued", input: { n: 2 } },
+      { _tag: "IterationStarted", iteration: 2, attempt: 1, node: "node-b" },
+    ])
+    expect(next.state.context).toMatchObject({ iteration: 2, attempt: 1, node: "node-b" })
+    // A delayed trigger starts nothing, so records no node anywhere.
+    expect(run([trigger({ start: true, node: "node-a", wakeAt: 5 })]).events.map((e) => "node" in e.event)).toEqual([false])
+  })
+})

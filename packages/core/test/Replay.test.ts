@@ -13,6 +13,11 @@ import { startedAt, taskId, trigger } from "./support/History.ts"
 
 const commands: ReadonlyArray<Lifecycle.Command> = [
   { _tag: "StartIteration" },
+  { _tag: "StartIteration", node: "node-a" },
+  { _tag: "StartIteration", node: "node-b" },
+  { _tag: "Complete", result: { _tag: "Continue", input: { n: 4 } }, startNext: true, node: "node-a" },
+  { _tag: "Complete", result: { _tag: "Done" }, expect: { iteration: 1, attempt: 1 } },
+  { _tag: "Interrupt", reason: "shutdown", expect: { iteration: 1, attempt: 1 } },
   { _tag: "Complete", result: { _tag: "Continue", input: { n: 2 }, wakeAt: 9 } },
   { _tag: "Complete", result: { _tag: "Continue", input: { n: 3 }, output: { partial: true } } },
   { _tag: "Complete", result: { _tag: "Done", output: { ok: 1 }, message: "fine" } },
@@ -90,6 +95,32 @@ describe("the compiled fold equals XState's", () => {
       }),
       { numRuns: 500 },
     )
+  })
+
+  it("covers the node: histories with IterationStarted{node} fold to the same state, node set while running and cleared after", () => {
+    const samples = fc.sample(legal, { numRuns: 200, seed: 14 })
+    let running = 0
+    let cleared = 0
+    for (const { maxIterations, picks, hooks } of samples) {
+      const events = history(maxIterations, picks, hooks)
+      for (let n = 1; n <= events.length; n++) {
+        const fast = Replay.replay(events.slice(0, n))
+        expect(plain(fast)).toEqual(plain(Replay.replayWithXState(events.slice(0, n))))
+        if (fast instanceof Replay.ReplayError) continue
+        const last = events[n - 1]!.event
+        if (fast.status === "running" && last._tag === "IterationStarted" && last.node !== undefined) {
+          expect(fast.context.node).toBe(last.node)
+          running++
+        }
+        if (fast.status !== "running") {
+          expect(fast.context.node).toBeUndefined()
+          if (events.slice(0, n).some((e) => e.event._tag === "IterationStarted" && e.event.node !== undefined)) cleared++
+        }
+      }
+    }
+    // Not vacuous: the samples start iterations on a node and leave running after such starts.
+    expect(running).toBeGreaterThan(50)
+    expect(cleared).toBeGreaterThan(50)
   })
 
   it("rejects in both the same way where the history is wrong", () => {

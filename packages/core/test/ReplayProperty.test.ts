@@ -24,7 +24,10 @@ const hook = fc.constantFrom("onDone", "onError", "onAbort", "onMaxIterations" a
 
 /** Any command; the decider refuses the ones that are illegal in the state reached. */
 const command: fc.Arbitrary<Lifecycle.Command> = fc.oneof(
-  { weight: 4, arbitrary: fc.constant<Lifecycle.Command>({ _tag: "StartIteration" }) },
+  {
+    weight: 4,
+    arbitrary: fc.constantFrom<Lifecycle.Command>({ _tag: "StartIteration" }, { _tag: "StartIteration", node: "node-a" }, { _tag: "StartIteration", node: "node-b" }),
+  },
   {
     weight: 4,
     arbitrary: fc.oneof(

@@ -25,6 +25,8 @@ const everyType: ReadonlyArray<TaskEvent.TaskEvent> = [
     parentId: "p" as TaskId, idempotencyKey: "k!%", wakeAt: 12, forkedFrom: { taskId: "t0" as TaskId, iteration: 2 },
   }),
   new TaskEvent.IterationStarted({ iteration: 1, attempt: 2 }),
+  new TaskEvent.IterationStarted({ iteration: 1, attempt: 3, node: "host-a:41 \"n\"" }),
+  TaskEvent.trusted("IterationStarted", { iteration: 2, attempt: 1, node: undefined }),
   new TaskEvent.IterationContinued({ input: 1 }),
   new TaskEvent.IterationContinued({ input: "x", output: { o: true }, wakeAt: 99 }),
   new TaskEvent.MaxIterationsReached({ input: [], output: 0, hookDue: false }),
@@ -67,6 +69,13 @@ describe("TaskEvent.encodeEnvelope", () => {
         (id, stream, at, message, data) => void expectSameBytes(recorded(new TaskEvent.TaskLogged({ level: "info", message, data }), { id: id as EventId, stream: stream as TaskId, at })),
       ),
     )
+  })
+
+  it("stores an IterationStarted without a node exactly as before the field existed; with one, the node after the attempt", () => {
+    const alone = TaskEvent.trusted("IterationStarted", { iteration: 2, attempt: 1, node: undefined })
+    expect(expectSameBytes(recorded(alone))).toContain(`"type":"IterationStarted","at":1700000000000,"data":{"iteration":2,"attempt":1},"v":1}`)
+    const onNode = TaskEvent.trusted("IterationStarted", { iteration: 2, attempt: 1, node: "n1" })
+    expect(expectSameBytes(recorded(onNode))).toContain(`"data":{"iteration":2,"attempt":1,"node":"n1"}`)
   })
 
   it("throws for an event that does not encode, as toEnvelope does", () => {

@@ -4,6 +4,8 @@
  * fiber (started on the first line, so a quiet iteration costs nothing), so they land in the task's stream in the order they were made and
  * before the iteration's outcome. Progress is recorded at most once per
  * second; the last value held back is flushed when the iteration ends.
+ * Every command carries the iteration it belongs to (`expect`), so a line
+ * that arrives after the iteration was taken over is refused, not stored.
  */
 import { type Context, Effect, Fiber } from "effect"
 import type { Lifecycle } from "@tasklane/core"
@@ -23,12 +25,14 @@ export interface IterationSink {
 
 /** The sink for one iteration; `record` stores one command (failures are the caller's to log), run with `context`. */
 export const make = (options: {
+  /** The iteration and attempt the sink's commands belong to. */
+  readonly expect: Lifecycle.Expect
   readonly databaseLogs: boolean
   readonly now: () => number
   readonly record: (command: Lifecycle.Command) => Effect.Effect<void>
   readonly context: Context.Context<never>
 }): IterationSink => {
-  const { context } = options
+  const { context, expect } = options
   // Commands wait here in order; one fiber records them, started by the first command (none for quiet iterations).
   let pending: Array<Lifecycle.Command> = []
   let writer: Fiber.Fiber<void> | undefined
@@ -47,13 +51,14 @@ export const make = (options: {
   const progressCommand = (progress: TaskDefinition.Progress): Lifecycle.Command => ({
     _tag: "Progress",
     progress: defined({ completed: progress.completed, total: progress.total, message: progress.message }),
+    expect,
   })
 
   return {
     onLog: (entry) => {
       if (!options.databaseLogs) return
       const data = entry.error === undefined ? entry.data : defined({ data: entry.data, error: entry.error })
-      offer(defined({ _tag: "Log" as const, level: entry.level, message: entry.message, data }))
+      offer(defined({ _tag: "Log" as const, level: entry.level, message: entry.message, data, expect }))
     },
     onProgress: (progress) => {
       const now = options.now()

@@ -13,6 +13,9 @@
  * answers), so a test moves the clock, then waits for the core to go quiet
  * (`settle`: no wall-clock timer involved) before it asserts.
  *
+ * `nodeId` runs the core as a node of a cluster (the Cluster service says so;
+ * nothing else of cluster mode is involved).
+ *
  * The definitions below are one per lifecycle situation; what task code and
  * hooks did is noted in {@link probe}, which `make` clears.
  */
@@ -22,6 +25,7 @@ import { TaskDefinition } from "@tasklane/tasks"
 import { Iteration } from "@tasklane/tasks/host"
 import { Context, Duration, Effect, Exit, Fiber, Layer, Scope } from "effect"
 import { TestClock } from "effect/testing"
+import * as Cluster from "../../src/Cluster.ts"
 import * as Hooks from "../../src/Hooks.ts"
 import * as CommandSide from "../CommandSide.ts"
 import * as Runner from "../../src/Runner.ts"
@@ -146,6 +150,23 @@ class Sleeper implements TaskDefinition.Interface<{ seconds: number; tag: string
   }
 }
 
+/** Sleeps on the Effect clock, then logs a line, reports progress and answers done: all of it after the sleep. */
+class LateReporter implements TaskDefinition.Interface<{ seconds: number; tag: string }> {
+  readonly id = "lateReporter"
+  readonly title = "Reports only after its sleep"
+  run({ input, controller }: Params<{ seconds: number; tag: string }>) {
+    return Effect.andThen(
+      Effect.sleep(Duration.seconds(input.seconds)),
+      Effect.sync(() => {
+        probe.push(`report:${input.tag}`)
+        controller.logger.info(`late line of ${input.tag}`)
+        controller.state.setProgress({ completed: 1, total: 1 })
+        return controller.response.done({ reported: input.tag })
+      }),
+    )
+  }
+}
+
 class Serial implements TaskDefinition.Interface<{ seconds: number; tag: string }> {
   readonly id = "serial"
   readonly title = "Sleeps, one task of this definition at a time"
@@ -223,7 +244,7 @@ class Parent implements TaskDefinition.Interface<{ children: number }> {
 }
 
 /** One definition per lifecycle situation. */
-export const implementations = [Quick, Counter, Hooked, Hanger, HangerEffect, Aborter, Stubborn, Sleeper, Serial, Retrying, RetryingHanger, Chunked, BadHook, Parent]
+export const implementations = [Quick, Counter, Hooked, Hanger, HangerEffect, Aborter, Stubborn, Sleeper, LateReporter, Serial, Retrying, RetryingHanger, Chunked, BadHook, Parent]
   .map((implementation) => TaskDefinition.createImplementation({ implementation: implementation as never }))
 
 /** Options of the core under test. */
@@ -231,6 +252,8 @@ export interface CoreOptions {
   readonly concurrency?: number
   readonly abortGraceSeconds?: number
   readonly shutdownGraceSeconds?: number
+  /** Run as this node of a cluster (the Cluster service's node id); default: alone. */
+  readonly nodeId?: string
 }
 
 /**
@@ -242,8 +265,13 @@ export const setTimerOn = (context: Context.Context<never>): Iteration.SetTimer 
   return () => fiber.interruptUnsafe()
 }
 
-/** Tasks, Slots, Registry and inline Isolation: the part of the core every command goes through. */
-const base = (concurrency: number) => CommandSide.layer({ concurrency, implementations })
+/** Tasks, Slots, Registry, inline Isolation and the Cluster service: the part of the core every command goes through. */
+const base = (concurrency: number, nodeId?: string) =>
+  CommandSide.layer({
+    concurrency,
+    implementations,
+    cluster: nodeId === undefined ? Cluster.alone : Layer.succeed(Cluster.Cluster, { nodeId, nodes: Effect.succeed([]), membership: undefined, lost: Effect.never }),
+  })
 
 /** The task service alone (no scheduler, no runner): to write a store the way a crashed daemon left it. */
 export const tasksOnly = base(8)
@@ -255,7 +283,7 @@ export const core = (options: CoreOptions = {}) =>
     return Scheduler.layer({ concurrency, shutdownGraceSeconds: options.shutdownGraceSeconds ?? 2 }).pipe(
       Layer.provideMerge(Hooks.layer),
       Layer.provideMerge(Runner.layer({ abortGraceSeconds: options.abortGraceSeconds ?? 5, setTimer: setTimerOn(context) })),
-      Layer.provideMerge(base(concurrency)),
+      Layer.provideMerge(base(concurrency, options.nodeId)),
     )
   }))
 
