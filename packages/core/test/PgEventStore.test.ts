@@ -70,6 +70,22 @@ describe("EventStore PostgreSQL: several instances on one database", () => {
       expect(migrations.trim()).toBe("2")
     }).pipe(Effect.scoped))
 
+  it.live("an instance whose cached summary went stale (another instance appended) takes an append at the stream's real version", () =>
+    Effect.gen(function* () {
+      const [a, b] = yield* instances(2)
+      const task = S.taskId(1)
+      // a writes the stream, so its writer caches the summary at version 2.
+      yield* a!.append(S.request(task, "noStream", [S.triggered(task)]))
+      yield* a!.append(S.request(task, 1, [S.started(1)]))
+      // b moves it on to version 3 behind a's back.
+      yield* b!.append(S.request(task, 2, S.progressAndLog(1).slice(0, 1)))
+      // a, told the real version, must not refuse it on its stale cache.
+      const appended = yield* a!.append(S.request(task, 3, [S.continued(1)]))
+      expect(appended.version).toBe(4)
+      // And a stale expectation is still refused.
+      expect(yield* Effect.flip(a!.append(S.request(task, 3, [S.started(2)])))).toMatchObject({ _tag: "ConcurrencyConflict", expected: 3, actual: 4 })
+    }).pipe(Effect.scoped))
+
   it.live("conflicting appends from two instances: exactly one wins each race, the other gets ConcurrencyConflict", () =>
     Effect.gen(function* () {
       const [a, b] = yield* instances(2)

@@ -216,14 +216,17 @@ export const make = (options: {
      * cached head and written by one statement in its own transaction, no
      * lock taken first. If another instance wrote meanwhile, the statement's
      * head condition fails, nothing is written, and the group goes the
-     * locked way. Answers undefined when it does not apply or lost.
+     * locked way; so does a group with nothing to write but refusals (no
+     * statement checked the cache then). Answers undefined when it does not
+     * apply or lost.
      */
     const fast = (appends: ReadonlyArray<AppendJob>, schedules: ReadonlyArray<ScheduleJob>) =>
       Effect.gen(function* () {
         if (lastWritten === undefined || triggerKeys(appends).length > 0) return undefined
         if (appends.some((job) => job.request.fresh !== true && cache.get(job.request.stream) === undefined)) return undefined
         const p = prepare(appends, schedules, lastWritten, (stream) => cache.get(stream) ?? null, new Set())
-        if (empty(p)) return p
+        // Nothing to write checks no head: a refusal judged on the cache alone may be stale (another instance wrote), so the locked way judges it again.
+        if (empty(p)) return p.group.entries.some((entry) => entry.outcome._tag === "refused") ? undefined : p
         return (yield* write(p)) ? p : undefined
       })
 
