@@ -4,10 +4,9 @@
  * one database per case. What a user would notice: tasks run to done and
  * every client call works; the history outlives the daemon and its data
  * directory (a new daemon on the same URL, another data dir, finds it all
- * and every history replays to its stored state); a second daemon on the
- * same database is refused with a clear message while the first keeps
- * serving; a database that cannot be reached fails fast, naming the URL
- * without its password.
+ * and every history replays to its stored state); a database that cannot
+ * be reached fails fast, naming the URL without its password. Several
+ * daemons on one database (cluster mode) are test/daemon/Cluster.test.ts.
  */
 import { writeFileSync } from "node:fs"
 import * as Net from "node:net"
@@ -100,41 +99,6 @@ describe("a daemon on PostgreSQL", () => {
     await waitFor(second.c, after, "done")
     expect((await history(second.c, after))[0]!.position).toBeGreaterThan(stored.head)
   }, 60_000)
-
-  it("a second daemon on the same database fails with a clear message; the first keeps serving", async () => {
-    const url = await cluster!.createDatabase()
-    const first = await daemonOn(url)
-    const before = (await first.c.call((client) => client.Info())).head
-
-    const dataDir = tempDataDir()
-    cleanup.push(() => removeDataDir(dataDir))
-    const second = await startDaemon({ dataDir, args: args(url), waitReady: false })
-    const code = await second.exited
-    expect(code).not.toBe(0)
-    expect(second.output()).toContain(
-      `tasklane daemon: another tasklane daemon is using the database ${url} (pid ${first.daemon.child.pid} on `,
-    )
-    expect(second.output()).toContain("cluster mode is not available yet")
-    expect(second.output()).not.toContain(" serving ")
-
-    // Nothing was stored by the refused one; the first still runs tasks.
-    expect((await first.c.call((client) => client.Info())).head).toBe(before)
-    const taskId = (await first.c.call((client) => client.Trigger({ definitionId: "quick", input: {} }))).context.taskId
-    await waitFor(first.c, taskId, "done")
-  }, 60_000)
-
-  it("a daemon that loses the connection holding the database stops with exit code 75 (another could take the database)", async () => {
-    const url = await cluster!.createDatabase()
-    const { daemon } = await daemonOn(url)
-    const killed = await cluster!.psql(
-      new URL(url).pathname.slice(1),
-      "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name LIKE 'tasklane-lock %' AND datname = current_database()",
-    )
-    expect(killed.trim()).toBe("1")
-    expect(await daemon.exited).toBe(75)
-    expect(daemon.output()).toContain("lost the connection that holds the database's lock")
-    expect(daemon.output()).toContain("Stopping with exit code 75 so that a supervisor restarts the daemon")
-  }, 30_000)
 
   it("an unreachable database fails fast with one clear line that does not contain the password", async () => {
     const closed = await new Promise<number>((resolve) => {

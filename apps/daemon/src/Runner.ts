@@ -92,6 +92,12 @@ export class Runner extends Context.Service<
     readonly requestAbort: (taskId: Ids.TaskId) => Effect.Effect<void>
     /** How many iterations are running. */
     readonly runningCount: () => number
+    /**
+     * Stops every running iteration at once, as a forced abort does (a
+     * fenced cluster node: another node runs them now, so what they would
+     * record is refused anyway).
+     */
+    readonly stopAll: () => void
   }
 >()("@tasklane/daemon/Runner") {}
 
@@ -324,6 +330,13 @@ export const layer = (options: RunnerOptions) =>
           yield* Effect.forkIn(force, scope)
         })
 
-      return { runIteration, adopt, requestAbort, runningCount: () => running.size }
+      const stopAll = () => {
+        for (const iteration of running.values()) {
+          iteration.abort.abort()
+          iteration.stop.fire({ _tag: "Forced" })
+        }
+      }
+
+      return { runIteration, adopt, requestAbort, runningCount: () => running.size, stopAll }
     }),
   )

@@ -51,6 +51,19 @@ export class Scheduler extends Context.Service<
 /** How long a task whose start the store could not record waits before it is tried again. */
 const retryStartMs = 1000
 
+/** A hook that blocked the event loop until the watchdog stopped the daemon is recorded as failed, not run again. */
+export const recordBlockedHooks = Effect.gen(function*() {
+  const isolation = yield* Isolation
+  const tasks = yield* Tasks
+  for (const { taskId, hook, label } of isolation.blocked) {
+    if (hook === undefined) continue
+    const error = { message: `${label} blocked the event loop past its timeout; the daemon was stopped and restarted`, code: "BLOCKED" }
+    yield* tasks.execute(taskId as Ids.TaskId, { _tag: "HookResult", hook, error }).pipe(
+      Effect.catch((failure) => Effect.logWarning(`task ${taskId}: the blocked ${hook} hook was not recorded as failed`, failure)),
+    )
+  }
+})
+
 /** The live scheduler; it starts with the layer and stops with its scope. */
 export const layer = (options: SchedulerOptions) =>
   Layer.effect(
@@ -60,7 +73,6 @@ export const layer = (options: SchedulerOptions) =>
       const runner = yield* Runner
       const hooks = yield* Hooks
       const tasks = yield* Tasks
-      const isolation = yield* Isolation
       const slots = yield* Slots
       const clock = yield* Clock.Clock
       const layerScope = yield* Effect.scope
@@ -109,14 +121,7 @@ export const layer = (options: SchedulerOptions) =>
       for (const status of ["triggered", "continue"] as const) {
         for (const state of yield* allTasks(store, { status })) enqueue(state.context.taskId, state.context.wakeAt)
       }
-      // A hook that blocked the event loop until the watchdog stopped the daemon is not run again.
-      for (const { taskId, hook, label } of isolation.blocked) {
-        if (hook === undefined) continue
-        const error = { message: `${label} blocked the event loop past its timeout; the daemon was stopped and restarted`, code: "BLOCKED" }
-        yield* tasks.execute(taskId as Ids.TaskId, { _tag: "HookResult", hook, error }).pipe(
-          Effect.catch((failure) => Effect.logWarning(`task ${taskId}: the blocked ${hook} hook was not recorded as failed`, failure)),
-        )
-      }
+      yield* recordBlockedHooks
       for (const state of yield* store.pendingHooks) yield* startWork(hooks.runDue(state.context.taskId))
 
       // Follow the log from where recovery's scan started.

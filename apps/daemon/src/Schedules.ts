@@ -43,12 +43,20 @@
  * the start with `InvalidDefinition` naming the class and the schedule. A
  * user may pause, resume, trigger and remove a declared schedule; one removed
  * by hand comes back at the next start while the definition declares it.
+ *
+ * In a cluster every node serves the schedules RPCs, and the log is shared:
+ * a node reads the records other nodes appended before it answers, before it
+ * appends, and at each round, so every node shows the same schedules. Only
+ * one node fires slots: the live node whose id sorts first (when it dies,
+ * the next one takes over within a lease); the idempotency keys make a slot
+ * fired by two nodes during a handover run once.
  */
 import { randomBytes } from "node:crypto"
 import { Clock, Context, type Cron, Duration, Effect, Layer, Result, Semaphore } from "effect"
 import { EventStore, type Replay, Schedule, ScheduleEvent, type StoreErrors, TaskMachine, TaskRpc } from "@tasklane/core"
 import type { Ids } from "@tasklane/core"
 import { TaskDefinition } from "@tasklane/tasks"
+import { Cluster } from "./Cluster.ts"
 import { Registry } from "./Registry.ts"
 import * as ScheduleLog from "./ScheduleLog.ts"
 import * as TaskErrors from "./TaskErrors.ts"
@@ -109,6 +117,8 @@ export const layer = (options: Options = {}) =>
     Effect.gen(function*() {
       const tasks = yield* Tasks
       const store = yield* EventStore.EventStore
+      const cluster = yield* Cluster
+      const shared = cluster.membership !== undefined
       const stored = yield* store.readSchedules.pipe(Effect.mapError(storeError("cannot read the schedule log")))
       const records = options.legacyFile === undefined ? stored : yield* ScheduleLog.importFile(options.legacyFile, store, stored)
       let schedules = ScheduleEvent.fold(records)
@@ -128,22 +138,46 @@ export const layer = (options: Options = {}) =>
       // cursor starts at its new creation, after every slot the removed one handled, so no key repeats.
       const usedIds = new Set(records.map((entry) => entry.id))
 
+      const applyOne = (entry: ScheduleEvent.ScheduleEvent) => {
+        schedules = ScheduleEvent.apply(schedules, entry)
+        remember(entry)
+        usedIds.add(entry.id)
+        if (entry._tag === "ScheduleUpdated") crons.delete(entry.id)
+      }
+      // Records of the shared log applied here so far (cluster mode: others append too).
+      let applied = records.length
+      /** Applies what other nodes appended since (cluster mode; alone, every record is this node's own). */
+      const refresh = shared
+        ? Effect.flatMap(store.readSchedules.pipe(Effect.mapError(storeError("cannot read the schedule log"))), (all) =>
+          Effect.sync(() => {
+            for (const entry of all.slice(applied)) applyOne(entry)
+            applied = Math.max(applied, all.length)
+          }))
+        : Effect.void
+
       // One record at a time: each is applied here in the order the store numbered them.
       const writing = yield* Semaphore.make(1)
       const record = (entry: ScheduleEvent.ScheduleEvent) =>
         writing.withPermits(1)(
-          store.appendSchedule([entry]).pipe(
-            Effect.mapError(storeError("cannot write the schedule log")),
-            Effect.tap(() =>
-              Effect.sync(() => {
-                schedules = ScheduleEvent.apply(schedules, entry)
-                remember(entry)
-                if (entry._tag === "ScheduleUpdated") crons.delete(entry.id)
-              })
+          shared
+            ? Effect.andThen(store.appendSchedule([entry]).pipe(Effect.mapError(storeError("cannot write the schedule log"))), refresh)
+            : store.appendSchedule([entry]).pipe(
+              Effect.mapError(storeError("cannot write the schedule log")),
+              Effect.tap(() =>
+                Effect.sync(() => {
+                  applyOne(entry)
+                  applied++
+                })
+              ),
+              Effect.asVoid,
             ),
-            Effect.asVoid,
-          ),
         )
+      /** `effect` on the schedules as the shared log has them now. */
+      const current = <A, E, R>(effect: Effect.Effect<A, E, R>) => (shared ? Effect.andThen(writing.withPermits(1)(refresh), effect) : effect)
+      /** Whether this node fires slots: alone always; in a cluster, the live node whose id sorts first. */
+      const firesSlots = shared
+        ? Effect.map(cluster.nodes, (nodes) => nodes.filter((n) => n.live).map((n) => n.id).sort()[0] === cluster.nodeId)
+        : Effect.succeed(true)
 
       // Parsed once per schedule. A stored cron was checked at add; one that no longer parses (a zone gone from
       // this Node's ICU data) is undefined: the schedule is listed without a next run and does not fire.
@@ -305,6 +339,8 @@ export const layer = (options: Options = {}) =>
       const round = Effect.gen(function*() {
         const now = yield* Clock.currentTimeMillis
         let wake = now + 1000
+        if (!(yield* firesSlots)) return 1000
+        yield* writing.withPermits(1)(refresh)
         for (const state of schedules.values()) {
           if (state.paused) continue
           if (state.queuedSlot !== undefined) {
@@ -383,23 +419,27 @@ export const layer = (options: Options = {}) =>
       yield* Effect.forkScoped(loop)
 
       return {
-        add,
-        list: Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.forEach([...schedules.values()], (state) => listed(state, now))),
-        pause: (id) => setPaused(id, true),
-        resume: (id) => setPaused(id, false),
+        add: (request) => current(add(request)),
+        // A listing shows what this node has when the shared log cannot be read.
+        list: Effect.andThen(
+          current(Effect.void).pipe(Effect.catch((error) => Effect.logWarning(`schedules: listed without other nodes' latest changes: ${error.message}`))),
+          Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.forEach([...schedules.values()], (state) => listed(state, now))),
+        ),
+        pause: (id) => current(setPaused(id, true)),
+        resume: (id) => current(setPaused(id, false)),
         remove: (id) =>
-          Effect.gen(function*() {
+          current(Effect.gen(function*() {
             yield* existing(id)
             yield* record(new ScheduleEvent.ScheduleRemoved({ id, at: yield* Clock.currentTimeMillis }))
-          }),
+          })),
         triggerNow: (id) =>
-          Effect.gen(function*() {
+          current(Effect.gen(function*() {
             const state = yield* existing(id)
             const at = yield* Clock.currentTimeMillis
             const task = yield* triggerOf(state, `schedule:${id}:now:${new Date(at).toISOString()}`)
             yield* record(new ScheduleEvent.ScheduleTriggered({ id, at, taskId: task.context.taskId }))
             return task
-          }),
+          })),
         history: (id) =>
           store.readSchedules.pipe(
             Effect.mapError(storeError("cannot read the schedule log")),

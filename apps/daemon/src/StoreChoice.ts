@@ -8,14 +8,14 @@
  * The URL checks are pure (main.ts checks the flag while parsing and the
  * config's `store` after loading it, with the same rules); {@link layer} is
  * the effect edge. The PostgreSQL store is imported dynamically there, so a
- * daemon on LevelDB never loads the PostgreSQL client. It is opened
- * `exclusive` (one daemon per database: a session advisory lock, see
- * PgEventStore) until cluster mode lands (issue 14).
+ * daemon on LevelDB never loads the PostgreSQL client. A daemon on
+ * PostgreSQL is a node of the cluster on that database (its `Cluster`
+ * membership, opened with the store); on LevelDB it runs alone.
  */
-import * as Os from "node:os"
 import { Effect, Layer, Option, Schema } from "effect"
 import { EventStore, StoreErrors } from "@tasklane/core"
 import { LevelEventStore } from "@tasklane/core/level"
+import * as Cluster from "./Cluster.ts"
 import * as DataDir from "./DataDir.ts"
 
 /** The store the daemon opens. */
@@ -92,19 +92,6 @@ export class StoreUnavailable extends Schema.TaggedError<StoreUnavailable>()("St
   }
 }
 
-/** Another daemon holds the PostgreSQL database (one daemon per database until cluster mode). */
-export class StoreInUse extends Schema.TaggedError<StoreInUse>()("StoreInUse", {
-  /** The URL without its password. */
-  url: Schema.String,
-  /** Who holds it, as that daemon recorded it (`pid N on HOST`). */
-  holder: Schema.optional(Schema.String),
-}) {
-  override get message() {
-    return `another tasklane daemon is using the database ${this.url}${this.holder === undefined ? "" : ` (${this.holder})`}; ` +
-      "cluster mode is not available yet: run one daemon per database"
-  }
-}
-
 /** A store option that does not fit the chosen store. */
 export class StoreUsage extends Schema.TaggedError<StoreUsage>()("StoreUsage", { reason: Schema.String }) {
   override get message() {
@@ -122,20 +109,26 @@ export interface LayerOptions {
   /** `--accept-store-damage`: LevelDB only (refused with PostgreSQL). */
   readonly acceptDamage: boolean
   readonly onBatch?: EventStore.LayerOptions["onBatch"]
+  /** `--node-id` (PostgreSQL: default host name + pid). */
+  readonly nodeId?: string | undefined
+  /** Cluster timings, ms (PostgreSQL; defaults in Cluster). */
+  readonly leaseMs?: number | undefined
+  readonly heartbeatMs?: number | undefined
 }
 
 /**
- * The chosen store. LevelDB: its lock held by another process is
- * DaemonAlreadyRunning (naming that daemon's pid when it wrote one).
- * PostgreSQL: StoreUnavailable or StoreInUse, one line each, the password
- * never in them.
+ * The chosen store, and the daemon's place in a cluster. LevelDB: it runs
+ * alone; its lock held by another process is DaemonAlreadyRunning (naming
+ * that daemon's pid when it wrote one). PostgreSQL: a node of the cluster on
+ * that database (its row is removed when the layer closes);
+ * StoreUnavailable, one line, the password never in it.
  */
 export const layer = (
   choice: Choice,
   options: LayerOptions,
 ): Layer.Layer<
-  EventStore.EventStore,
-  StoreErrors.StoreError | StoreErrors.StoreDamaged | DataDir.DataDirError | DataDir.DaemonAlreadyRunning | StoreUnavailable | StoreInUse | StoreUsage
+  EventStore.EventStore | Cluster.Cluster,
+  StoreErrors.StoreError | StoreErrors.StoreDamaged | DataDir.DataDirError | DataDir.DaemonAlreadyRunning | StoreUnavailable | StoreUsage
 > => {
   const { paths, onBatch } = options
   if (choice._tag === "level") {
@@ -145,6 +138,7 @@ export const layer = (
           Effect.flatMap(DataDir.readPid(paths), (pid) =>
             Effect.fail(new DataDir.DaemonAlreadyRunning({ directory: paths.directory, ...(Option.isSome(pid) ? { pid: pid.value } : {}) }))),
         )),
+      Layer.merge(Cluster.alone),
     )
   }
   const url = redact(choice.url)
@@ -153,19 +147,26 @@ export const layer = (
       new StoreUsage({
         reason: "--accept-store-damage applies to the embedded LevelDB store only; PostgreSQL recovers its own write-ahead log (drop the flag)",
       }),
-    ))
+    )).pipe(Layer.merge(Cluster.alone))
   }
+  const leaseMs = options.leaseMs ?? Cluster.defaultLeaseMs
+  const heartbeatMs = options.heartbeatMs ?? Cluster.defaultHeartbeatMs
   return Layer.unwrap(
-    Effect.map(Effect.promise(() => import("@tasklane/core/postgres")), ({ PgEventStore }) =>
-      PgEventStore.layerExclusive({
-        url: choice.url,
-        holder: `pid ${process.pid} on ${Os.hostname()}`,
-        ...(onBatch === undefined ? {} : { onBatch }),
-      })),
+    Effect.map(Effect.promise(() => import("@tasklane/core/postgres")), ({ PgCluster, PgEventStore }) => {
+      const store = PgEventStore.layer({ url: choice.url, ...(onBatch === undefined ? {} : { onBatch }) })
+      // The node registers once the store has brought the schema up to date, and leaves (its row removed) when the daemon stops.
+      const member = Layer.effect(Cluster.Cluster)(
+        Effect.gen(function*() {
+          const identity = Cluster.identity(options.nodeId)
+          const shared = yield* PgCluster.make({ url: choice.url, identity, leaseMs })
+          yield* Effect.addFinalizer(() => Effect.ignore(shared.leave))
+          return yield* Cluster.member({ store: shared, identity, leaseMs, heartbeatMs })
+        }),
+      )
+      return Layer.provideMerge(member, store)
+    }),
   ).pipe(
-    Layer.catchTag("DatabaseInUse", (inUse) =>
-      Layer.effect(EventStore.EventStore)(Effect.fail(new StoreInUse({ url, ...(inUse.holder === undefined ? {} : { holder: inUse.holder }) })))),
     Layer.catchTag("StoreError", (error) =>
-      Layer.effect(EventStore.EventStore)(Effect.fail(new StoreUnavailable({ url, reason: scrub(choice.url, error.reason) })))),
+      Layer.effect(EventStore.EventStore)(Effect.fail(new StoreUnavailable({ url, reason: scrub(choice.url, error.reason) }))).pipe(Layer.merge(Cluster.alone))),
   )
 }

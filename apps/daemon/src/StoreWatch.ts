@@ -6,9 +6,10 @@
  * when the store gives up (`failed`: the database could not be reopened, see
  * `LevelEventStore.RecoveryOptions`): {@link untilStoreFails} then fails with
  * {@link StoreFailed}, the daemon stops gracefully and exits with
- * {@link exitCodes}`.storeFailed` so that a supervisor restarts it. A store
- * on PostgreSQL turns `failed` when it loses the connection that holds its
- * database's lock (another daemon could then take the database).
+ * {@link exitCodes}`.storeFailed` so that a supervisor restarts it. So
+ * does a cluster node that lost its PostgreSQL database (`Cluster.lost`:
+ * no heartbeat for half a lease, or the event log could not be followed):
+ * other nodes may be taking its work over.
  */
 import { Context, Effect, Schema, Stream } from "effect"
 import type { EventStore } from "@tasklane/core"
@@ -40,17 +41,21 @@ export class Location extends Context.Service<Location, { readonly directory: st
   "@tasklane/daemon/StoreWatch/Location",
 ) {}
 
-/** Waits until the store reports `failed`, then fails with {@link StoreFailed}; never succeeds. */
+/** Waits until the store reports `failed` or the cluster node lost its database, then fails with {@link StoreFailed}; never succeeds. */
 export const untilStoreFails = (
   store: EventStore.EventStore["Service"],
   location: Location["Service"],
+  lost: Effect.Effect<string> = Effect.never,
 ): Effect.Effect<never, StoreFailed> =>
-  store.healthChanges.pipe(
-    Stream.filter((health) => health.status === "failed"),
-    Stream.runHead,
-    Effect.flatMap((failed) =>
-      failed._tag === "Some" ? Effect.fail(new StoreFailed({ ...location, reason: failed.value.error ?? "unknown error" })) : Effect.never
+  Effect.raceFirst(
+    store.healthChanges.pipe(
+      Stream.filter((health) => health.status === "failed"),
+      Stream.runHead,
+      Effect.flatMap((failed) =>
+        failed._tag === "Some" ? Effect.fail(new StoreFailed({ ...location, reason: failed.value.error ?? "unknown error" })) : Effect.never
+      ),
     ),
+    Effect.flatMap(lost, (reason) => Effect.fail(new StoreFailed({ ...location, reason }))),
   )
 
 /** The exit code for a failure of the daemon program. */

@@ -236,7 +236,9 @@ export const layer = Layer.effect(
      */
     const admit = (command: Planned, mayAdmit: boolean) => {
       const definitionId = command.definitionId as string
-      const admitted = mayAdmit && command.wakeAt === undefined && slots.waiting() === 0 && slots.free(definitionId)
+      // In a cluster a definition's own limit is counted across the nodes, by the claims: such a task waits for one.
+      const clusterLimited = nodeId !== undefined && registry.get(definitionId)?.definition.concurrency !== undefined
+      const admitted = mayAdmit && !clusterLimited && command.wakeAt === undefined && slots.waiting() === 0 && slots.free(definitionId)
       const events = Lifecycle.decide(Replay.initial, admitted ? { ...command, start: true, node: nodeId } : command)
       // Refused only if the decider and the planner disagree: a fault of the daemon, reported as one.
       if (events instanceof Lifecycle.CommandRejected) return TaskErrors.storageFailed(events)

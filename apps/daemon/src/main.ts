@@ -15,6 +15,7 @@ import { Cause, Console, Context, Effect, Exit, Layer, Option, Runtime } from "e
 import { EventStore } from "@tasklane/core"
 import type { TaskDefinition } from "@tasklane/tasks"
 import * as Cluster from "./Cluster.ts"
+import * as ClusterScheduler from "./ClusterScheduler.ts"
 import * as DaemonFlags from "./DaemonFlags.ts"
 import * as DataDir from "./DataDir.ts"
 import { examples } from "./examples/index.ts"
@@ -54,8 +55,8 @@ ${DaemonFlags.optionsHelp()}
 Exit codes: 0 stopped by SIGINT/SIGTERM; 1 could not start; 65 the event store
 is damaged (the message lists what was found; see --accept-store-damage);
 75 the event store could not write and gave up reopening its database, or
-lost the connection holding its PostgreSQL database (a supervisor should
-restart the daemon).
+a cluster node lost its PostgreSQL database for half a lease (a supervisor
+should restart the daemon).
 
 The client commands' --socket, --json and --verbose do not apply here: the
 daemon always serves <data dir>/daemon.sock and prints plain lines.
@@ -66,6 +67,10 @@ export interface DaemonOptions {
   readonly dataDir: string
   /** `--store`; undefined: the config's `store`, else LevelDB in the data dir. */
   readonly store: StoreChoice.Choice | undefined
+  /** `--node-id` (PostgreSQL): this daemon's name in the cluster; undefined: host name-pid. */
+  readonly nodeId: string | undefined
+  /** `--lease`, seconds: a cluster node silent this long is taken over. */
+  readonly leaseSeconds: number
   readonly configPath: string | undefined
   readonly taskDirs: ReadonlyArray<string>
   readonly concurrency: number | undefined
@@ -132,6 +137,8 @@ export const parseOptions = (argv: ReadonlyArray<string>): DaemonOptions | "help
   return {
     dataDir: DataDir.resolveDirectory({ dataDir: values["data-dir"] }),
     store: storeOf(values.store),
+    nodeId: values["node-id"],
+    leaseSeconds: positive("lease", values.lease, DaemonFlags.row("lease").default)!,
     configPath: values.config,
     taskDirs: values.tasks ?? [],
     concurrency: positive("concurrency", values.concurrency, undefined),
@@ -193,12 +200,15 @@ export const daemon = (options: DaemonOptions) =>
       const store = StoreChoice.layer(choice, {
         paths,
         acceptDamage: options.acceptStoreDamage,
+        nodeId: options.nodeId,
+        leaseMs: options.leaseSeconds * 1000,
+        // Five heartbeats per lease: a node is taken over only after missing several in a row.
+        heartbeatMs: options.leaseSeconds * 200,
         ...(recorder === undefined ? {} : { onBatch: recorder.onBatch }),
       }).pipe(Layer.merge(Layer.succeed(StoreWatch.Location)(StoreChoice.describeLocation(choice, paths))))
       // Once the store is open this process owns the directory: what a daemon that died left is stale.
       const owned = Layer.effectDiscard(Effect.andThen(EventStore.EventStore, DataDir.removeStale(paths))).pipe(Layer.provideMerge(store))
       const core = Tasks.layer.pipe(
-        Layer.provideMerge(Cluster.alone),
         Layer.provideMerge(Slots.layer({ concurrency })),
         Layer.provideMerge(Registry.layer(implementations, loaded.config?.layer)),
         Layer.provideMerge(isolation),
@@ -210,7 +220,13 @@ export const daemon = (options: DaemonOptions) =>
         // With --otlp-endpoint, every layer above logs to OTLP too.
         Layer.provideMerge(options.otlp === undefined ? Layer.empty : Tracing.loggerLayer(options.otlp)),
       )
-      const execution = Scheduler.layer({ concurrency, shutdownGraceSeconds: options.shutdownGraceSeconds }).pipe(
+      const schedulerOptions = { concurrency, shutdownGraceSeconds: options.shutdownGraceSeconds }
+      // Alone, the scheduler queues in memory; a cluster node shares the work through the database.
+      const scheduler = Layer.unwrap(
+        Effect.map(Cluster.Cluster, ({ membership }) =>
+          membership === undefined ? Scheduler.layer(schedulerOptions) : ClusterScheduler.layer(schedulerOptions, membership)),
+      )
+      const execution = scheduler.pipe(
         Layer.provideMerge(Retention.layer(loaded.config?.retention)),
         Layer.provideMerge(Schedules.layer({ legacyFile: Path.join(paths.directory, "schedules.jsonl") })),
         Layer.provideMerge(Hooks.layer),
@@ -230,7 +246,8 @@ export const daemon = (options: DaemonOptions) =>
           yield* DataDir.writePid(paths)
           yield* Console.log(`tasklane daemon ${version} (pid ${process.pid}) serving ${paths.socket}`)
           yield* Console.log(`data dir ${paths.directory}; ${implementations.length} task definitions; concurrency ${concurrency}`)
-          if (choice._tag === "postgres") yield* Console.log(`event store: PostgreSQL at ${StoreChoice.redact(choice.url)} (this daemon holds it alone)`)
+          const { nodeId } = yield* Cluster.Cluster
+          if (choice._tag === "postgres") yield* Console.log(`event store: PostgreSQL at ${StoreChoice.redact(choice.url)}; cluster node ${nodeId}`)
           if (options.otlp !== undefined) yield* Console.log(`otlp: sending traces, logs and metrics to ${options.otlp.endpoint} (${options.otlp.protocol})`)
         }),
       )
@@ -245,7 +262,11 @@ const program = (argv: ReadonlyArray<string>) =>
     // Serves until interrupted (SIGINT/SIGTERM), or until the store gives up writing.
     return yield* Effect.scoped(
       Effect.flatMap(Layer.build(daemon(parsed)), (context) =>
-        StoreWatch.untilStoreFails(Context.get(context, EventStore.EventStore), Context.get(context, StoreWatch.Location))),
+        StoreWatch.untilStoreFails(
+          Context.get(context, EventStore.EventStore),
+          Context.get(context, StoreWatch.Location),
+          Context.get(context, Cluster.Cluster).lost,
+        )),
     )
   }).pipe(
     Effect.catch((error) =>

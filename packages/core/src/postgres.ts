@@ -5,3 +5,4 @@
  * loads the PostgreSQL client unless a store on PostgreSQL is asked for.
  */
 export * as PgEventStore from "./PgEventStore.ts"
+export * as PgCluster from "./PgCluster.ts"

@@ -270,7 +270,7 @@ const base = (concurrency: number, nodeId?: string) =>
   CommandSide.layer({
     concurrency,
     implementations,
-    cluster: nodeId === undefined ? Cluster.alone : Layer.succeed(Cluster.Cluster, { nodeId, nodes: Effect.succeed([]) }),
+    cluster: nodeId === undefined ? Cluster.alone : Layer.succeed(Cluster.Cluster, { nodeId, nodes: Effect.succeed([]), membership: undefined, lost: Effect.never }),
   })
 
 /** The task service alone (no scheduler, no runner): to write a store the way a crashed daemon left it. */

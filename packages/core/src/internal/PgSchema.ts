@@ -17,7 +17,15 @@
  *                     newest first, and it is the listing cursor. `idempotency_key` is set only on
  *                     the first task triggered with the key, and unique across the cluster.
  * tasklane_schedules  the schedule log: sequence number (gapless from 1), ScheduleEvent JSON
+ * tasklane_nodes      cluster mode (2_cluster): one row per daemon id, its epoch, host, pid, heartbeat
+ *                     and whether another node fenced it (PgNodes)
  * ```
+ *
+ * `2_cluster` also gives each summary the node running its iteration (`node`, from the
+ * state) and a claim (`claim_node`, `claim_version`: the node that reserved the task's next
+ * start or its due hook, valid while the summary is still at that version and the node is
+ * live), and `tasklane_now_ms()`, the database's clock in ms: every due time and heartbeat
+ * in cluster mode is read from it, so daemons' clocks need not agree.
  */
 import { Effect } from "effect"
 import * as Migrator from "effect/sql/Migrator"
@@ -69,8 +77,27 @@ const initial = Effect.gen(function* () {
   yield* sql`CREATE FUNCTION tasklane_fail(reason text) RETURNS integer LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION '%', reason; END $$`
 })
 
+const cluster = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  yield* sql`CREATE FUNCTION tasklane_now_ms() RETURNS bigint LANGUAGE sql VOLATILE AS $$ SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint $$`
+  yield* sql`ALTER TABLE tasklane_tasks ADD COLUMN node text, ADD COLUMN claim_node text, ADD COLUMN claim_version integer`
+  yield* sql`CREATE INDEX tasklane_tasks_running ON tasklane_tasks (node) WHERE status = 'running'`
+  yield* sql`CREATE INDEX tasklane_tasks_runnable ON tasklane_tasks (created_key) WHERE listed AND status IN ('triggered', 'continue')`
+  yield* sql`CREATE TABLE tasklane_nodes (
+    id text PRIMARY KEY,
+    epoch bigint NOT NULL,
+    host text NOT NULL,
+    local_key text NOT NULL,
+    pid integer NOT NULL,
+    started_at bigint NOT NULL,
+    heartbeat_at bigint NOT NULL,
+    running integer NOT NULL,
+    fenced boolean NOT NULL
+  )`
+})
+
 const migrate = Migrator.make({})({
-  loader: Migrator.fromRecord({ "1_initial": initial }),
+  loader: Migrator.fromRecord({ "1_initial": initial, "2_cluster": cluster }),
   table: "tasklane_migrations",
 })
 

@@ -3,10 +3,7 @@
  * PgSchema, the writer in PgWriter, summaries in PgSummary). Effect side:
  * every operation is a few SQL statements.
  *
- * Lifecycle: `make` takes the database's lock first when `exclusive` is
- * set (PgLock: one instance per database until cluster mode; losing it
- * makes the health `failed` for good), then opens two clients to the
- * database, a pool for reads and
+ * Lifecycle: `make` opens two clients to the database, a pool for reads and
  * LISTEN (a few connections) and one connection for the writer, brings the
  * schema up to date (Migrator), reads the head row, and forks the writer and
  * the head watcher. Several instances (daemons) may share one database:
@@ -48,7 +45,6 @@ import { emptyCounts, parseState } from "./AppendGroup.ts"
 import * as Keys from "./RecordKeys.ts"
 import { toStoreError } from "./PgError.ts"
 import * as ScheduleRecords from "./ScheduleRecords.ts"
-import * as Lock from "./PgLock.ts"
 import * as Prune from "./PgPrune.ts"
 import * as PgSchema from "./PgSchema.ts"
 import * as Summary from "./PgSummary.ts"
@@ -64,12 +60,6 @@ export interface Options extends LayerOptions {
   readonly maxConnections?: number
   /** How often the head row is polled in case a notification was missed, ms (default 1,000). */
   readonly pollMillis?: number
-  /**
-   * Be the only instance on the database (PgLock): `holder` says who this is
-   * (e.g. `pid 123 on host-a`) to an instance refused with DatabaseInUse.
-   * Taken before anything else, so a refused instance touches nothing stored.
-   */
-  readonly exclusive?: { readonly holder: string }
 }
 
 
@@ -102,20 +92,9 @@ const foldLog = (events: ReadonlyArray<RecordedEvent>): Array<Summary.Row> => {
 }
 
 /** Opens the store; it lives as long as the scope. */
-export const make = (options: Options): Effect.Effect<EventStore["Service"], StoreError | Lock.DatabaseInUse, Scope.Scope> =>
+export const make = (options: Options): Effect.Effect<EventStore["Service"], StoreError, Scope.Scope> =>
   Effect.gen(function* () {
     const health = yield* SubscriptionRef.make(new StoreHealth({ status: "ok", damage: [] }))
-    if (options.exclusive !== undefined) {
-      yield* Lock.acquire({
-        url: options.url,
-        holder: options.exclusive.holder,
-        onLost: (reason) =>
-          SubscriptionRef.set(
-            health,
-            new StoreHealth({ status: "failed", error: `lost the connection that holds the database's lock (${reason})`, since: Date.now(), damage: [] }),
-          ),
-      })
-    }
     const url = Redacted.make(options.url)
     const [sql, writerSql] = yield* Effect.all([
       PgClient.make({ url, maxConnections: options.maxConnections ?? 4, applicationName: "tasklane" }),
@@ -133,14 +112,13 @@ export const make = (options: Options): Effect.Effect<EventStore["Service"], Sto
       onBatch: options.onBatch,
       cacheSize: options.cacheSize,
       onCommit: advance,
-      // `failed` (the lock's connection was lost) is final: a later commit does not make the store ok again.
       onFault: (error) =>
-        SubscriptionRef.update(health, (current) =>
-          current.status === "failed"
-            ? current
-            : error === undefined
+        SubscriptionRef.set(
+          health,
+          error === undefined
             ? new StoreHealth({ status: "ok", damage: [] })
-            : new StoreHealth({ status: "degraded", error: error.message, since: Date.now(), damage: [] })),
+            : new StoreHealth({ status: "degraded", error: error.message, since: Date.now(), damage: [] }),
+        ),
     })
 
     // The head watcher: NOTIFY from every instance, the head row polled as a fallback.

@@ -34,7 +34,7 @@ export const columns = (rows: ReadonlyArray<Row>) => {
     stream: [] as Array<string>, version: [] as Array<number>, state: [] as Array<string>, status: [] as Array<string>,
     listed: [] as Array<boolean>, definition: [] as Array<string>, parent: [] as Array<string | null>, createdAt: [] as Array<number>,
     createdKey: [] as Array<string>, wakeAt: [] as Array<number | null>, hook: [] as Array<string | null>,
-    finishedAt: [] as Array<number | null>, idempotencyKey: [] as Array<string | null>,
+    finishedAt: [] as Array<number | null>, idempotencyKey: [] as Array<string | null>, node: [] as Array<string | null>,
   }
   for (const { state, idempotencyKey } of rows) {
     const ctx = state.context
@@ -51,20 +51,21 @@ export const columns = (rows: ReadonlyArray<Row>) => {
     out.hook.push(ctx.pendingHook ?? null)
     out.finishedAt.push(ctx.finishedAt === undefined ? null : Math.floor(ctx.finishedAt))
     out.idempotencyKey.push(idempotencyKey)
+    out.node.push(ctx.node ?? null)
   }
   return {
     stream: array(out.stream), version: array(out.version), state: array(out.state), status: array(out.status), listed: array(out.listed),
     definition: array(out.definition), parent: array(out.parent), createdAt: array(out.createdAt), createdKey: array(out.createdKey),
-    wakeAt: array(out.wakeAt), hook: array(out.hook), finishedAt: array(out.finishedAt), idempotencyKey: array(out.idempotencyKey),
+    wakeAt: array(out.wakeAt), hook: array(out.hook), finishedAt: array(out.finishedAt), idempotencyKey: array(out.idempotencyKey), node: array(out.node),
   }
 }
 
-/** The `unnest(...)` of new summary rows, in tasklane_tasks' column order. */
+/** The `unnest(...)` of new summary rows, in tasklane_tasks' column order (a new row has no claim). */
 export const insertRows = (sql: SqlClient.SqlClient, rows: ReadonlyArray<Row>) => {
   const c = columns(rows)
   return sql`unnest(${c.stream}::text[], ${c.version}::int4[], ${c.state}::text[], ${c.status}::text[], ${c.listed}::bool[],
       ${c.definition}::text[], ${c.parent}::text[], ${c.createdAt}::int8[], ${c.createdKey}::text[], ${c.wakeAt}::int8[],
-      ${c.hook}::text[], ${c.finishedAt}::int8[], ${c.idempotencyKey}::text[])`
+      ${c.hook}::text[], ${c.finishedAt}::int8[], ${c.idempotencyKey}::text[], ${c.node}::text[])`
 }
 
 /** Inserts summaries of new tasks. */
@@ -79,11 +80,11 @@ export const updateStatement = (sql: SqlClient.SqlClient, rows: ReadonlyArray<Ro
   const c = columns(rows)
   return sql`UPDATE tasklane_tasks t SET version = u.version, state = u.state, status = u.status, listed = u.listed,
       definition_id = u.definition_id, parent_id = u.parent_id, created_at = u.created_at, created_key = u.created_key,
-      wake_at = u.wake_at, pending_hook = u.pending_hook, finished_at = u.finished_at
+      wake_at = u.wake_at, pending_hook = u.pending_hook, finished_at = u.finished_at, node = u.node
       FROM unnest(${c.stream}::text[], ${array(from)}::int4[], ${c.version}::int4[], ${c.state}::text[], ${c.status}::text[], ${c.listed}::bool[],
         ${c.definition}::text[], ${c.parent}::text[], ${c.createdAt}::int8[], ${c.createdKey}::text[], ${c.wakeAt}::int8[],
-        ${c.hook}::text[], ${c.finishedAt}::int8[])
-        AS u(stream, from_version, version, state, status, listed, definition_id, parent_id, created_at, created_key, wake_at, pending_hook, finished_at)
+        ${c.hook}::text[], ${c.finishedAt}::int8[], ${c.node}::text[])
+        AS u(stream, from_version, version, state, status, listed, definition_id, parent_id, created_at, created_key, wake_at, pending_hook, finished_at, node)
       WHERE t.stream = u.stream AND t.version = u.from_version AND ${when}
       RETURNING 1`
 }

@@ -1,0 +1,313 @@
+/**
+ * The cluster's shared state on PostgreSQL (DESIGN §8): the node rows that
+ * say which daemons are alive, and the claims by which they share the work.
+ * Plain SQL on a small pool of its own; the daemon's cluster scheduler
+ * decides when to call what.
+ *
+ * Nodes (`tasklane_nodes`): a daemon registers under its node id, taking the
+ * next epoch, and heartbeats every few seconds. Every time here is the
+ * database's clock (`tasklane_now_ms()`), so daemons' clocks need not agree.
+ * A node is *live* while it is not fenced and its last heartbeat is within
+ * the lease. Any node fences the ones past their lease (and, on its own
+ * host, ones whose process is gone): a fenced node's heartbeat fails, which
+ * is how a paused or partitioned daemon (a zombie) learns that its work was
+ * taken over; it then registers again under a new epoch.
+ *
+ * Claims (`claim_node`, `claim_version` on a task summary): a claim reserves
+ * a waiting task's next start, or a finished task's due hook, for one node.
+ * It holds while the summary is still at the version it was claimed at and
+ * the claiming node is live, so it lapses by itself when the task moves on
+ * (its start was recorded) or the node dies; nothing has to release it.
+ * Claiming takes the rows `FOR UPDATE SKIP LOCKED`, oldest first and due by
+ * the database's clock, so nodes claiming at once take different tasks.
+ * The claim only reserves: the start itself is an append conditional on the
+ * version the task was claimed at, so even a claim taken twice (a node
+ * thought dead that was not) starts the iteration once.
+ * A definition with a concurrency limit is claimed under a transaction-level
+ * advisory lock of its own, counting its running and reserved tasks across
+ * the cluster, so the limit holds cluster-wide.
+ */
+import { Effect, Redacted, type Scope } from "effect"
+import { PgClient } from "@effect/sql-pg"
+import * as Reactivity from "effect/reactivity/Reactivity"
+import type * as SqlClient from "effect/sql/SqlClient"
+import type * as Statement from "effect/sql/Statement"
+import type { TaskId } from "./Ids.ts"
+import type { StoreError } from "./StoreErrors.ts"
+import { toStoreError } from "./internal/PgError.ts"
+import { array } from "./internal/PgSummary.ts"
+
+/** Who a daemon is: its node id, and where it runs. */
+export interface Identity {
+  readonly id: string
+  readonly host: string
+  /** Equal for processes that can see each other's pids (same boot, same pid namespace). */
+  readonly localKey: string
+  readonly pid: number
+}
+
+/** A node row, times by the database's clock (ms since the epoch). */
+export interface Node {
+  readonly id: string
+  readonly epoch: number
+  readonly host: string
+  readonly localKey: string
+  readonly pid: number
+  readonly startedAt: number
+  readonly heartbeatAt: number
+  readonly running: number
+  readonly fenced: boolean
+  /** Not fenced and heartbeating within the lease. */
+  readonly live: boolean
+}
+
+/** A running iteration as its summary says: the task, the iteration and attempt, and the node running it. */
+export interface RunningTask {
+  readonly stream: TaskId
+  readonly iteration: number
+  readonly attempt: number
+  readonly node: string | null
+}
+
+/** A task claimed for its next start. */
+export interface Claimed {
+  readonly stream: TaskId
+  readonly definitionId: string
+}
+
+/** The cluster's shared state, as one node sees and changes it. */
+export interface ClusterStore {
+  /** This node's epoch (the one its last registration took). */
+  readonly epoch: () => number
+  /** Registers (again) under this node's id: a new epoch, not fenced, heartbeat now. */
+  readonly register: Effect.Effect<number, StoreError>
+  /** Records a heartbeat with the running count; `fenced` when another node fenced this epoch (its work was taken over). */
+  readonly heartbeat: (running: number) => Effect.Effect<"ok" | "fenced", StoreError>
+  /** Fences every node past its lease, and these (found dead by their pid); answers the ids fenced now. */
+  readonly fence: (dead: ReadonlyArray<Pick<Node, "id" | "epoch">>) => Effect.Effect<ReadonlyArray<string>, StoreError>
+  /** Every node, live first. */
+  readonly nodes: Effect.Effect<ReadonlyArray<Node>, StoreError>
+  /** Running iterations whose node is not live (or unknown): to be recorded as interrupted. */
+  readonly orphans: (limit: number) => Effect.Effect<ReadonlyArray<RunningTask>, StoreError>
+  /** Running iterations recorded for this node's id (after a restart or a rejoin: none of them runs any more). */
+  readonly ownRunning: Effect.Effect<ReadonlyArray<RunningTask>, StoreError>
+  /** Claims up to `limit` due waiting tasks, oldest first; `limits` are the definitions' cluster-wide concurrency limits. */
+  readonly claim: (limit: number, limits: ReadonlyMap<string, number>) => Effect.Effect<ReadonlyArray<Claimed>, StoreError>
+  /** Claims the due hook of a finished task; false when another live node holds it or none is due. */
+  readonly claimHook: (stream: TaskId) => Effect.Effect<boolean, StoreError>
+  /** Finished tasks with a due hook that no live node holds. */
+  readonly orphanHooks: (limit: number) => Effect.Effect<ReadonlyArray<TaskId>, StoreError>
+  /** Milliseconds (database clock) until the earliest wake time of a waiting task, if any is in the future. */
+  readonly nextWakeIn: Effect.Effect<number | undefined, StoreError>
+  /** Removes the rows of nodes fenced more than `keepMs` ago that no running iteration names any more; answers their ids. */
+  readonly forget: (keepMs: number) => Effect.Effect<ReadonlyArray<string>, StoreError>
+  /** Removes this node's row (a graceful stop). */
+  readonly leave: Effect.Effect<void, StoreError>
+}
+
+/** Options of {@link make}. */
+export interface Options {
+  readonly url: string
+  readonly identity: Identity
+  /** A node is live while its last heartbeat is at most this old, ms. */
+  readonly leaseMs: number
+}
+
+interface NodeRow {
+  readonly id: string
+  readonly epoch: string | number | bigint
+  readonly host: string
+  readonly local_key: string
+  readonly pid: number
+  readonly started_at: string | number | bigint
+  readonly heartbeat_at: string | number | bigint
+  readonly running: number
+  readonly fenced: boolean
+  readonly live: boolean
+}
+
+interface RunningRow {
+  readonly stream: string
+  readonly state: string
+  readonly node: string | null
+}
+
+const toNode = (row: NodeRow): Node => ({
+  id: row.id,
+  epoch: Number(row.epoch),
+  host: row.host,
+  localKey: row.local_key,
+  pid: row.pid,
+  startedAt: Number(row.started_at),
+  heartbeatAt: Number(row.heartbeat_at),
+  running: row.running,
+  fenced: row.fenced,
+  live: row.live,
+})
+
+const toRunning = (row: RunningRow): RunningTask => {
+  const { context } = JSON.parse(row.state) as { readonly context: { readonly iteration: number; readonly attempt: number } }
+  return { stream: row.stream as TaskId, iteration: context.iteration, attempt: context.attempt, node: row.node }
+}
+
+/** Opens the cluster's state at `url` (the event store's layer has migrated the schema) for the scope's lifetime. */
+export const make = (options: Options): Effect.Effect<ClusterStore, StoreError, Scope.Scope> =>
+  Effect.gen(function* () {
+    const sql: SqlClient.SqlClient = yield* PgClient.make({
+      url: Redacted.make(options.url),
+      maxConnections: 2,
+      applicationName: `tasklane-node ${options.identity.id}`.slice(0, 63),
+    }).pipe(Effect.provide(Reactivity.layer), Effect.mapError(toStoreError("cluster")))
+    const { identity, leaseMs } = options
+    const me = identity.id
+    let epoch = 0
+    const attempt = <A, E>(operation: string, effect: Effect.Effect<A, E>) => Effect.mapError(effect, toStoreError(operation))
+    /** The ids of live nodes, as a subquery. */
+    const live = sql`SELECT id FROM tasklane_nodes WHERE NOT fenced AND heartbeat_at >= tasklane_now_ms() - ${leaseMs}`
+    /** A claim that still holds for another node: at the summary's version, by a live node. */
+    const heldByOther = sql`coalesce(t.claim_version = t.version AND t.claim_node <> ${me} AND t.claim_node IN (${live}), false)`
+
+    const register = attempt(
+      "cluster register",
+      Effect.map(
+        sql<{ epoch: string }>`INSERT INTO tasklane_nodes (id, epoch, host, local_key, pid, started_at, heartbeat_at, running, fenced)
+          VALUES (${me}, 1, ${identity.host}, ${identity.localKey}, ${identity.pid}, tasklane_now_ms(), tasklane_now_ms(), 0, false)
+          ON CONFLICT (id) DO UPDATE SET epoch = tasklane_nodes.epoch + 1, host = excluded.host, local_key = excluded.local_key,
+            pid = excluded.pid, started_at = excluded.started_at, heartbeat_at = excluded.heartbeat_at, running = 0, fenced = false
+          RETURNING epoch`,
+        ([row]) => (epoch = Number(row?.epoch ?? 0)),
+      ),
+    )
+
+    const heartbeat = (running: number) =>
+      attempt(
+        "cluster heartbeat",
+        Effect.map(
+          sql<{ id: string }>`UPDATE tasklane_nodes SET heartbeat_at = tasklane_now_ms(), running = ${running}
+            WHERE id = ${me} AND epoch = ${epoch} AND NOT fenced RETURNING id`,
+          (rows): "ok" | "fenced" => (rows.length === 1 ? "ok" : "fenced"),
+        ),
+      )
+
+    const fence = (dead: ReadonlyArray<Pick<Node, "id" | "epoch">>) =>
+      attempt(
+        "cluster fence",
+        Effect.map(
+          sql<{ id: string }>`UPDATE tasklane_nodes SET fenced = true
+            WHERE NOT fenced AND id <> ${me} AND (heartbeat_at < tasklane_now_ms() - ${leaseMs}
+              OR (id, epoch) IN (SELECT * FROM unnest(${array(dead.map((n) => n.id))}::text[], ${array(dead.map((n) => n.epoch))}::int8[])))
+            RETURNING id`,
+          (rows) => rows.map((row) => row.id),
+        ),
+      )
+
+    const nodes = attempt(
+      "cluster nodes",
+      Effect.map(
+        sql<NodeRow>`SELECT id, epoch, host, local_key, pid, started_at, heartbeat_at, running, fenced,
+            (NOT fenced AND heartbeat_at >= tasklane_now_ms() - ${leaseMs}) AS live
+          FROM tasklane_nodes ORDER BY live DESC, id`,
+        (rows) => rows.map(toNode),
+      ),
+    )
+
+    const orphans = (limit: number) =>
+      attempt(
+        "cluster orphans",
+        Effect.map(
+          sql<RunningRow>`SELECT stream, state, node FROM tasklane_tasks t
+            WHERE status = 'running' AND (node IS NULL OR node NOT IN (${live})) LIMIT ${limit}`,
+          (rows) => rows.map(toRunning),
+        ),
+      )
+
+    const ownRunning = attempt(
+      "cluster recovery",
+      Effect.map(sql<RunningRow>`SELECT stream, state, node FROM tasklane_tasks WHERE status = 'running' AND node = ${me}`, (rows) => rows.map(toRunning)),
+    )
+
+    /** Due waiting tasks nobody else holds, oldest first, locked for this transaction (others skip them). */
+    const due = (definition: Statement.Fragment, limit: number) =>
+      sql`SELECT t.stream, t.definition_id FROM tasklane_tasks t
+        WHERE t.listed AND t.status IN ('triggered', 'continue') AND (t.wake_at IS NULL OR t.wake_at <= tasklane_now_ms())
+          AND NOT ${heldByOther} AND ${definition}
+        ORDER BY t.created_key DESC LIMIT ${limit} FOR UPDATE SKIP LOCKED`
+
+    const take = (candidates: ReturnType<typeof due>) =>
+      sql<{ stream: string; definition_id: string }>`WITH c AS (${candidates})
+        UPDATE tasklane_tasks t SET claim_node = ${me}, claim_version = t.version FROM c WHERE t.stream = c.stream
+        RETURNING t.stream, t.definition_id`
+
+    /** Claims of one limited definition: under its advisory lock, what its limit leaves after running and reserved tasks. */
+    const claimLimited = (definitionId: string, limit: number, wanted: number) =>
+      sql.withTransaction(
+        Effect.gen(function* () {
+          yield* sql`SELECT pg_advisory_xact_lock(hashtext(${`tasklane-definition:${definitionId}`}))`
+          const [row] = yield* sql<{ n: string }>`SELECT count(*) AS n FROM tasklane_tasks t WHERE t.definition_id = ${definitionId}
+            AND (t.status = 'running' OR (t.status IN ('triggered', 'continue') AND coalesce(t.claim_version = t.version AND t.claim_node IN (${live}), false)))`
+          const free = Math.min(wanted, limit - Number(row?.n ?? 0))
+          if (free <= 0) return []
+          return yield* take(due(sql`t.definition_id = ${definitionId}`, free))
+        }),
+      )
+
+    const claim = (limit: number, limits: ReadonlyMap<string, number>) =>
+      attempt(
+        "cluster claim",
+        Effect.gen(function* () {
+          const limited = [...limits.keys()]
+          const open = yield* take(due(sql`t.definition_id <> ALL(${array(limited)}::text[])`, limit))
+          const claimed: Array<Claimed> = open.map((row) => ({ stream: row.stream as TaskId, definitionId: row.definition_id }))
+          for (const [definitionId, max] of limits) {
+            if (claimed.length >= limit) break
+            const rows = yield* claimLimited(definitionId, max, limit - claimed.length)
+            for (const row of rows) claimed.push({ stream: row.stream as TaskId, definitionId: row.definition_id })
+          }
+          return claimed
+        }),
+      )
+
+    const claimHook = (stream: TaskId) =>
+      attempt(
+        "cluster claim hook",
+        Effect.map(
+          sql`UPDATE tasklane_tasks t SET claim_node = ${me}, claim_version = t.version
+            WHERE t.stream = ${stream} AND t.pending_hook IS NOT NULL AND NOT ${heldByOther} RETURNING 1`,
+          (rows) => rows.length === 1,
+        ),
+      )
+
+    const orphanHooks = (limit: number) =>
+      attempt(
+        "cluster orphan hooks",
+        Effect.map(
+          sql<{ stream: string }>`SELECT t.stream FROM tasklane_tasks t WHERE t.pending_hook IS NOT NULL
+            AND NOT coalesce(t.claim_version = t.version AND t.claim_node IN (${live}), false) LIMIT ${limit}`,
+          (rows) => rows.map((row) => row.stream as TaskId),
+        ),
+      )
+
+    const nextWakeIn = attempt(
+      "cluster next wake",
+      Effect.map(
+        sql<{ wait: string | null }>`SELECT min(wake_at) - tasklane_now_ms() AS wait FROM tasklane_tasks
+          WHERE wake_at IS NOT NULL AND status IN ('triggered', 'continue')`,
+        ([row]) => (row?.wait == null ? undefined : Math.max(0, Number(row.wait))),
+      ),
+    )
+
+    const forget = (keepMs: number) =>
+      attempt(
+        "cluster forget",
+        Effect.map(
+          sql<{ id: string }>`DELETE FROM tasklane_nodes n WHERE n.fenced AND n.heartbeat_at < tasklane_now_ms() - ${keepMs}
+            AND NOT EXISTS (SELECT 1 FROM tasklane_tasks t WHERE t.status = 'running' AND t.node = n.id) RETURNING n.id`,
+          (rows) => rows.map((row) => row.id),
+        ),
+      )
+
+    const leave = attempt("cluster leave", Effect.suspend(() => Effect.asVoid(sql`DELETE FROM tasklane_nodes WHERE id = ${me} AND epoch = ${epoch}`)))
+
+    yield* register
+    return { epoch: () => epoch, register, heartbeat, fence, nodes, orphans, ownRunning, claim, claimHook, orphanHooks, nextWakeIn, forget, leave }
+  })

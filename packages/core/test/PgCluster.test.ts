@@ -1,0 +1,220 @@
+/**
+ * The cluster's shared state on PostgreSQL (PgCluster): node registration,
+ * heartbeats and fencing by the database's clock, claims of waiting tasks
+ * (disjoint between nodes, due by the database's clock, per-definition
+ * limits across the cluster, lapsing with the task's version or its node's
+ * life), hook claims, and the running iterations a dead node leaves behind.
+ * One private PostgreSQL cluster for this file, a fresh database per test;
+ * the store instances write the tasks as a daemon would. Leases are short
+ * (400 ms) so that nodes die quickly.
+ */
+import { it } from "@effect/vitest"
+import { Context, Effect, Layer } from "effect"
+import { afterAll, beforeAll, describe, expect, vi } from "vitest"
+import { EventStore } from "../src/EventStore.ts"
+import type { TaskId } from "../src/Ids.ts"
+import * as PgCluster from "../src/PgCluster.ts"
+import * as PgEventStore from "../src/PgEventStore.ts"
+import * as TaskEvent from "../src/TaskEvent.ts"
+import * as Postgres from "./support/Postgres.ts"
+import * as S from "./support/StoreEvents.ts"
+
+vi.setConfig({ testTimeout: 60_000 })
+
+let cluster: Postgres.Cluster | undefined
+
+beforeAll(async () => {
+  cluster = await Postgres.start()
+}, 120_000)
+afterAll(async () => {
+  await cluster?.stop()
+}, 60_000)
+
+const leaseMs = 400
+
+/** A fresh database with a store instance on it (the schema migrated) and a way to add nodes. */
+const setup = Effect.gen(function* () {
+  const url = yield* Effect.promise(() => cluster!.createDatabase())
+  const store = Context.get(yield* Layer.build(PgEventStore.layer({ url })), EventStore)
+  const node = (id: string, pid = process.pid) =>
+    PgCluster.make({ url, leaseMs, identity: { id, host: "test-host", localKey: "test", pid } })
+  return { store, node }
+})
+
+const range = (n: number) => Array.from({ length: n }, (_, i) => i + 1)
+
+/** Triggers tasks `from..from+n-1` of a definition, waiting (not started). */
+const trigger = (store: EventStore["Service"], from: number, n: number, definitionId = "demo") =>
+  Effect.forEach(range(n), (i) => store.append(S.request(S.taskId(from + i - 1), "noStream", [S.triggered(S.taskId(from + i - 1), { definitionId })])), {
+    concurrency: "unbounded",
+  })
+
+const startOn = (store: EventStore["Service"], task: TaskId, version: number, node: string) =>
+  store.append(S.request(task, version, [S.newEvent(new TaskEvent.IterationStarted({ iteration: 1, attempt: 1, node }))]))
+
+const ids = (claimed: ReadonlyArray<PgCluster.Claimed>) => claimed.map((c) => c.stream).sort()
+
+describe("PgCluster: nodes", () => {
+  it.live("registering again takes the next epoch; a node silent past its lease is fenced, its heartbeat says so, and it can rejoin", () =>
+    Effect.gen(function* () {
+      const { node } = yield* setup
+      const a = yield* node("a")
+      const b = yield* node("b")
+      expect(a.epoch()).toBe(1)
+      expect(yield* a.register).toBe(2)
+      expect(yield* a.heartbeat(3)).toBe("ok")
+      expect((yield* b.nodes).map((n) => [n.id, n.epoch, n.running, n.live])).toEqual([["a", 2, 3, true], ["b", 1, 0, true]])
+      // Nothing is past its lease yet: fencing finds nobody.
+      expect(yield* b.fence([])).toEqual([])
+      yield* Effect.sleep(leaseMs + 200)
+      expect(yield* b.heartbeat(0)).toBe("ok")
+      expect(yield* b.fence([])).toEqual(["a"])
+      expect(yield* a.heartbeat(0)).toBe("fenced")
+      expect((yield* b.nodes).find((n) => n.id === "a")?.live).toBe(false)
+      expect(yield* a.register).toBe(3)
+      expect(yield* a.heartbeat(0)).toBe("ok")
+    }).pipe(Effect.scoped))
+
+  it.live("a node named dead (its process gone) is fenced at once, even within its lease; a node never fences itself", () =>
+    Effect.gen(function* () {
+      const { node } = yield* setup
+      const a = yield* node("a", 4_000_000)
+      const b = yield* node("b")
+      expect(yield* b.fence([{ id: "a", epoch: 7 }])).toEqual([])
+      expect(yield* b.fence([{ id: "a", epoch: a.epoch() }, { id: "b", epoch: b.epoch() }])).toEqual(["a"])
+      expect(yield* a.heartbeat(0)).toBe("fenced")
+      expect(yield* b.heartbeat(0)).toBe("ok")
+    }).pipe(Effect.scoped))
+
+  it.live("leave removes the node's row", () =>
+    Effect.gen(function* () {
+      const { node } = yield* setup
+      const a = yield* node("a")
+      const b = yield* node("b")
+      yield* a.leave
+      expect((yield* b.nodes).map((n) => n.id)).toEqual(["b"])
+    }).pipe(Effect.scoped))
+})
+
+describe("PgCluster: claims", () => {
+  it.live("two nodes claiming at once take disjoint tasks, oldest first; a claim holds against others while its node lives, and lapses with it", () =>
+    Effect.gen(function* () {
+      const { store, node } = yield* setup
+      yield* trigger(store, 1, 20)
+      const a = yield* node("a")
+      const b = yield* node("b")
+      const [fromA, fromB] = yield* Effect.all([a.claim(10, new Map()), b.claim(10, new Map())], { concurrency: 2 })
+      expect(fromA.length + fromB.length).toBe(20)
+      expect(new Set([...ids(fromA), ...ids(fromB)]).size).toBe(20)
+      // Held by a live node: nobody else gets them; the holder may claim its own again.
+      expect(ids(yield* b.claim(20, new Map()))).toEqual(ids(fromB))
+      expect(ids(yield* a.claim(20, new Map()))).toEqual(ids(fromA))
+      // Oldest first: one node alone claiming 5 of 5 fresh tasks gets them in trigger order.
+      yield* trigger(store, 100, 5)
+      const c = yield* node("c")
+      const fromC = yield* c.claim(5, new Map())
+      expect(fromC.map((x) => x.stream)).toEqual(range(5).map((i) => S.taskId(99 + i)))
+      // a and c die: their claims lapse and b can take them.
+      yield* Effect.sleep(leaseMs + 200)
+      yield* b.heartbeat(0)
+      expect(ids(yield* b.claim(40, new Map()))).toEqual(ids([...fromA, ...fromB, ...fromC]))
+    }).pipe(Effect.scoped))
+
+  it.live("a claim lapses when the task moves on; a started task is not claimable", () =>
+    Effect.gen(function* () {
+      const { store, node } = yield* setup
+      yield* trigger(store, 1, 1)
+      const a = yield* node("a")
+      const b = yield* node("b")
+      expect(ids(yield* a.claim(1, new Map()))).toEqual([S.taskId(1)])
+      expect(yield* b.claim(1, new Map())).toEqual([])
+      yield* startOn(store, S.taskId(1), 1, "a")
+      expect(yield* b.claim(1, new Map())).toEqual([])
+      yield* store.append(S.request(S.taskId(1), 2, [S.continued(1)]))
+      expect(ids(yield* b.claim(1, new Map()))).toEqual([S.taskId(1)])
+    }).pipe(Effect.scoped))
+
+  it.live("a task waiting until a wake time is claimed only once the database's clock passes it", () =>
+    Effect.gen(function* () {
+      const { store, node } = yield* setup
+      const [row] = yield* Effect.promise(() => cluster!.psql("postgres", "SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint"))
+        .pipe(Effect.map((out) => [Number(out.trim())]))
+      const wakeAt = row! + 700
+      yield* store.append(S.request(S.taskId(1), "noStream", [S.newEvent(new TaskEvent.TaskTriggered({
+        taskId: S.taskId(1),
+        definitionId: "demo" as never,
+        input: {},
+        maxIterations: 1,
+        wakeAt,
+      }))]))
+      const a = yield* node("a")
+      expect(yield* a.claim(1, new Map())).toEqual([])
+      const wait = yield* a.nextWakeIn
+      expect(wait).toBeGreaterThan(300)
+      expect(wait).toBeLessThanOrEqual(700)
+      yield* Effect.sleep(wait! + 50)
+      expect(ids(yield* a.claim(1, new Map()))).toEqual([S.taskId(1)])
+    }).pipe(Effect.scoped))
+
+  it.live("a definition's concurrency limit holds across the cluster: running and claimed tasks count, finished ones free a place", () =>
+    Effect.gen(function* () {
+      const { store, node } = yield* setup
+      yield* trigger(store, 1, 5, "limited")
+      yield* trigger(store, 10, 3, "free")
+      const limits = new Map([["limited", 2]])
+      const a = yield* node("a")
+      const b = yield* node("b")
+      const first = yield* a.claim(10, limits)
+      expect(first.filter((c) => c.definitionId === "limited")).toHaveLength(2)
+      expect(first.filter((c) => c.definitionId === "free")).toHaveLength(3)
+      expect(yield* b.claim(10, limits)).toEqual([])
+      // One of them starts (running still counts), then ends: a place is free.
+      const one = first.find((c) => c.definitionId === "limited")!.stream
+      yield* startOn(store, one, 1, "a")
+      expect(yield* b.claim(10, limits)).toEqual([])
+      yield* store.append(S.request(one, 2, [S.done()]))
+      const next = yield* b.claim(10, limits)
+      expect(next).toHaveLength(1)
+      expect(next[0]!.definitionId).toBe("limited")
+    }).pipe(Effect.scoped))
+})
+
+describe("PgCluster: what a dead node leaves", () => {
+  it.live("running iterations of a node that is not live are orphans (with their iteration and attempt); a node sees its own after a restart", () =>
+    Effect.gen(function* () {
+      const { store, node } = yield* setup
+      yield* trigger(store, 1, 2)
+      const a = yield* node("a")
+      const b = yield* node("b")
+      yield* startOn(store, S.taskId(1), 1, "a")
+      yield* startOn(store, S.taskId(2), 1, "b")
+      expect(yield* b.orphans(10)).toEqual([])
+      expect((yield* a.ownRunning).map((r) => r.stream)).toEqual([S.taskId(1)])
+      yield* Effect.sleep(leaseMs + 200)
+      yield* b.heartbeat(0)
+      expect(yield* b.orphans(10)).toEqual([{ stream: S.taskId(1), iteration: 1, attempt: 1, node: "a" }])
+    }).pipe(Effect.scoped))
+
+  it.live("a due hook is claimed by one live node at a time; when its node dies it is an orphan and another takes it", () =>
+    Effect.gen(function* () {
+      const { store, node } = yield* setup
+      yield* trigger(store, 1, 1)
+      yield* startOn(store, S.taskId(1), 1, "a")
+      const a = yield* node("a")
+      const b = yield* node("b")
+      expect(yield* a.claimHook(S.taskId(1))).toBe(false)
+      yield* store.append(S.request(S.taskId(1), 2, [S.done()]))
+      expect(yield* b.orphanHooks(10)).toEqual([S.taskId(1)])
+      expect(yield* a.claimHook(S.taskId(1))).toBe(true)
+      expect(yield* b.claimHook(S.taskId(1))).toBe(false)
+      expect(yield* a.claimHook(S.taskId(1))).toBe(true)
+      expect(yield* b.orphanHooks(10)).toEqual([])
+      yield* Effect.sleep(leaseMs + 200)
+      yield* b.heartbeat(0)
+      expect(yield* b.orphanHooks(10)).toEqual([S.taskId(1)])
+      expect(yield* b.claimHook(S.taskId(1))).toBe(true)
+      yield* store.append(S.request(S.taskId(1), 3, [S.onDoneCompleted()]))
+      expect(yield* b.orphanHooks(10)).toEqual([])
+      expect(yield* b.claimHook(S.taskId(1))).toBe(false)
+    }).pipe(Effect.scoped))
+})
