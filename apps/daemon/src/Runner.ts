@@ -155,7 +155,11 @@ export const layer = (options: RunnerOptions) =>
         Effect.uninterruptible(record(taskId, command).pipe(
           Effect.tap((after) => Effect.sync(() => (chain.current = after.status === "running" ? expectOf(after) : undefined))),
           // A store fault leaves the iteration where it was; a refusal means the state moved on without it.
-          Effect.tapError((error) => Effect.sync(() => (chain.current = error._tag === "StorageFailed" ? chain.current : undefined))),
+          Effect.tapError((error) =>
+            Effect.sync(() => {
+              if (error._tag !== "StorageFailed") chain.current = undefined
+            })
+          ),
         ))
 
       /** Records an outcome, answering the task's state after it; a store fault is retried (a refusal by the lifecycle is final: the state moved on). */
@@ -233,6 +237,7 @@ export const layer = (options: RunnerOptions) =>
        * commit and runs that iteration too, until the task waits or ends.
        */
       const execute = (taskId: Ids.TaskId, state: Replay.TaskState, current: Running, chain: Chain): Effect.Effect<void> =>
+        // `chain.current` is this iteration's here: set by runStarted, moved by the start recorded before each recursion.
         Effect.flatMap(runOne(taskId, state, chain.current!, current), (command) => {
           if (!keepsSlot(command)) {
             running.delete(taskId)

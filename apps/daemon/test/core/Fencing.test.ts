@@ -7,20 +7,25 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import type { Ids } from "@tasklane/core"
-import { Effect } from "effect"
+import { Effect, Logger } from "effect"
 import { Runner } from "../../src/Runner.ts"
 import { Tasks } from "../../src/Tasks.ts"
 import { probe, trigger, withCore, withStore } from "./CoreFixture.ts"
+
+/** What the core logged, level and message; `capture` collects into it. */
+const logged: Array<{ readonly level: string; readonly message: string }> = []
+const capture = Logger.layer([Logger.make(({ logLevel, message }) => void logged.push({ level: logLevel, message: String(message) }))])
 
 const execute = (taskId: string, command: Parameters<Tasks["Service"]["execute"]>[1]) =>
   Effect.flatMap(Tasks, (tasks) => Effect.orDie(tasks.execute(taskId as Ids.TaskId, command)))
 
 describe("fencing in the core", () => {
   for (const nodeId of [undefined, "node-a"]) {
-    it.effect(`a late result, log line and progress of a superseded attempt are dropped (${nodeId === undefined ? "alone" : "as a node"})`, () =>
+    it.effect(`a late result, log line and progress of a superseded attempt are dropped, noted at info level (${nodeId === undefined ? "alone" : "as a node"})`, () =>
       withStore((h) =>
         withCore(nodeId === undefined ? {} : { nodeId }, () =>
           Effect.gen(function*() {
+            logged.length = 0
             const id = yield* trigger("lateReporter", { seconds: 10, tag: "a" })
             yield* h.advance(1)
             expect(yield* h.state(id)).toMatchObject({ status: "running", context: { iteration: 1, attempt: 1 } })
@@ -39,8 +44,13 @@ describe("fencing in the core", () => {
             const state = yield* h.state(id)
             expect(state).toMatchObject({ status: "running", context: { iteration: 1, attempt: 2, node: "node-b", logCount: 0 } })
             expect(state.context.progress).toBeUndefined()
+            const lost = nodeId === undefined ? "is no longer running" : "was taken over by another node"
+            expect(logged.filter((line) => line.message.includes(id))).toEqual(["log line", "progress", "result"].map((what) => ({
+              level: "Info",
+              message: `task ${id}: iteration 1 attempt 1 ${lost}; its ${what} is dropped`,
+            })))
           })
-        )
+        ).pipe(Effect.provide(capture))
       ))
   }
 
@@ -48,6 +58,7 @@ describe("fencing in the core", () => {
     withStore((h) =>
       withCore({ nodeId: "node-a" }, (stop) =>
         Effect.gen(function*() {
+          logged.length = 0
           const id = yield* trigger("lateReporter", { seconds: 10, tag: "c" })
           yield* h.advance(1)
           yield* execute(id, { _tag: "Interrupt", reason: "crash" })
@@ -56,8 +67,11 @@ describe("fencing in the core", () => {
           expect(probe).toEqual([])
           expect(yield* h.types(id)).toEqual(["TaskTriggered", "IterationStarted", "IterationInterrupted", "IterationStarted"])
           expect(yield* h.state(id)).toMatchObject({ status: "running", context: { attempt: 2, node: "node-b" } })
+          expect(logged.filter((line) => line.message.includes(id))).toEqual([
+            { level: "Info", message: `task ${id}: iteration 1 attempt 1 was taken over by another node; its interruption is dropped` },
+          ])
         })
-      )
+      ).pipe(Effect.provide(capture))
     ))
 
   it.effect("the same iteration, not taken over, records everything (the fence lets the current attempt through)", () =>
