@@ -102,9 +102,7 @@ describe("status bar: the cluster's nodes", () => {
     await button.click()
     const list = page.getByTestId("cluster-nodes")
     await list.waitFor()
-    const rows = await list.locator("tbody tr").evaluateAll((trs) =>
-      trs.map((tr) => Array.from(tr.querySelectorAll("td"), (td) => td.textContent))
-    )
+    const rows = await Promise.all((await list.locator("tbody tr").all()).map((tr) => tr.locator("td").allTextContents()))
     expect(rows).toEqual([
       ["web-1", "alpha", "live", "1.2 s ago", "5"],
       ["web-2 (this daemon)", "beta", "live", "400 ms ago", "2"],
