@@ -2,10 +2,10 @@
  * The status bar's cluster entry (renderer/ClusterState.tsx) in headless
  * Chromium: the real component, bundled by Vite from the renderer's sources
  * with React and the renderer's styles, rendered from a `ClusterInfo` as a
- * cluster node's Info carries it. No daemon: the daemon side of the same
- * data is tested in apps/daemon/test/InfoCluster.test.ts, and a daemon that
- * can be a cluster node (PostgreSQL) is not there yet. Saves a screenshot of
- * the open list to `test-output/ui/`.
+ * cluster node's Info carries it, so every figure is fixed: the labels,
+ * the tooltip, the list's rows and where it opens. Real nodes on PostgreSQL
+ * behind the whole app are test/daemon/ClusterNodesStatus.test.ts. Saves a
+ * screenshot of the open list to `test-output/ui/`.
  */
 import { mkdirSync } from "node:fs"
 import { join } from "node:path"
