@@ -50,10 +50,12 @@ const infoWith = (cluster: Layer.Layer<Cluster.Cluster>) =>
   }).pipe(
     Effect.provide(
       RpcHandlers.layer(identity).pipe(
+        // The handlers' own: the core below runs alone (its scheduler is not what is tested here).
+        Layer.provide(cluster),
         Layer.provide(Schedules.layer()),
         Layer.provideMerge(Retention.layer(undefined)),
         Layer.provideMerge(core()),
-        Layer.provideMerge(Layer.mergeAll(Layer.fresh(LevelEventStore.layerMemory), cluster)),
+        Layer.provideMerge(Layer.fresh(LevelEventStore.layerMemory)),
       ),
     ),
     Effect.scoped,
