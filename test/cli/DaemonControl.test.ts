@@ -36,8 +36,13 @@ describe("tasklane CLI: daemon control", () => {
 
     expect(await ok(dir, ["daemon", "start"])).toContain(`already running for ${dir} (pid ${started.pid})`)
     const status = JSON.parse(await ok(dir, ["daemon", "status", "--json"]))
-    expect(status).toMatchObject({ pid: started.pid, dataDir: dir, version: "0.1.0" })
-    expect(await ok(dir, ["daemon", "status"])).toMatch(/^tasklane daemon 0\.1\.0 \(pid \d+\)/)
+    expect(status).toMatchObject({ pid: started.pid, dataDir: dir, version: "0.1.0", storeKind: "leveldb", storeLocation: join(dir, "store") })
+    // Alone on LevelDB: no cluster, in JSON or in text.
+    expect(status).not.toHaveProperty("cluster")
+    const human = await ok(dir, ["daemon", "status"])
+    expect(human).toMatch(/^tasklane daemon 0\.1\.0 \(pid \d+\)/)
+    expect(human).toContain(`event store  LevelDB at ${join(dir, "store")}`)
+    expect(human).not.toMatch(/^cluster/m)
     const id = (await ok(dir, ["trigger", "quick"])).trim()
     expect(id).not.toBe("")
 

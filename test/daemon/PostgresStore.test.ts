@@ -79,6 +79,9 @@ describe("a daemon on PostgreSQL", () => {
     const status = await ok(first.daemon.dataDir, ["daemon", "status"])
     expect(status).toMatch(/^tasks .* done 2,/m)
     expect(status).toMatch(/store size   \d/)
+    // Which store, and where; a daemon on PostgreSQL is a cluster node, here the only one.
+    expect(status).toContain(`event store  PostgreSQL at ${url}`)
+    expect(status).toMatch(/^cluster +this daemon is node \S+ \(\*\); 1 node, 1 live$/m)
 
     const stored = { quick: plain(quickDone), counter: plain(counterDone), head }
     await c.close()

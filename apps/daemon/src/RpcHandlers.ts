@@ -6,9 +6,10 @@
  * logs a storage failure's cause; the client gets `DaemonError`), and a store
  * failure met here directly becomes one the same way. Nothing here throws.
  */
-import { Effect, Stream } from "effect"
+import { Clock, Effect, Stream } from "effect"
 import { EventStore, TaskEvent, TaskRpc } from "@tasklane/core"
 import type { Ids } from "@tasklane/core"
+import { Cluster } from "./Cluster.ts"
 import { defined } from "./internal/Defined.ts"
 import { Registry } from "./Registry.ts"
 import { Retention } from "./Retention.ts"
@@ -24,6 +25,44 @@ export interface DaemonIdentity {
   readonly dataDir: string
   readonly startedAt: number
   readonly concurrency: number
+  /** Which event store this daemon runs on, and where (a URL without its password): Info says so. */
+  readonly storeKind?: TaskRpc.StoreKind
+  readonly storeLocation?: string
+}
+
+/**
+ * The cluster as Info reports it; undefined when the daemon runs alone.
+ * Heartbeat ages are reckoned here, by this daemon's clock, so every client
+ * shows the same age whatever its own clock says. Info must answer even when
+ * the nodes cannot be read (UIs poll it): the node list is then empty, and
+ * why is logged.
+ */
+export const clusterInfo = (cluster: Cluster["Service"]): Effect.Effect<TaskRpc.ClusterInfo | undefined> => {
+  const nodeId = cluster.nodeId
+  if (nodeId === undefined) return Effect.succeed(undefined)
+  return Effect.gen(function*() {
+    const nodes = yield* cluster.nodes.pipe(
+      Effect.catch((error) => Effect.as(Effect.logDebug("Info: cluster nodes left out", error), [])),
+    )
+    const now = yield* Clock.currentTimeMillis
+    return {
+      nodeId,
+      nodes: nodes.map((node) =>
+        new TaskRpc.ClusterNode({
+          id: node.id,
+          host: node.host,
+          pid: node.pid,
+          epoch: node.epoch,
+          startedAt: node.startedAt,
+          heartbeatAt: node.heartbeatAt,
+          // The database's clock stamped the heartbeat; a daemon clock behind it would give a negative age.
+          heartbeatAgeMs: Math.max(0, now - node.heartbeatAt),
+          running: node.running,
+          live: node.live,
+        })
+      ),
+    }
+  })
 }
 
 const storageFailed = (error: { readonly message: string }) => TaskErrors.storageFailed(error)
@@ -63,6 +102,7 @@ export const layer = (identity: DaemonIdentity) =>
       const scheduler = yield* Scheduler
       const schedules = yield* Schedules
       const retention = yield* Retention
+      const cluster = yield* Cluster
 
       const logs = (taskId: Ids.TaskId, follow: boolean) =>
         Effect.gen(function*() {
@@ -130,6 +170,7 @@ export const layer = (identity: DaemonIdentity) =>
               Effect.catch((error) => Effect.as(Effect.logDebug("Info: task counts left out", error), {})),
             )
             const kept = yield* Effect.option(retention.info.pipe(Effect.tapError((error) => Effect.logDebug("Info: retention figures left out", error))))
+            const nodes = yield* clusterInfo(cluster)
             return new TaskRpc.DaemonInfo({
               ...identity,
               pid: process.pid,
@@ -145,6 +186,7 @@ export const layer = (identity: DaemonIdentity) =>
                   ...(kept.value.sizeOnDisk === undefined ? {} : { sizeOnDisk: kept.value.sizeOnDisk }),
                 },
               }),
+              ...(nodes === undefined ? {} : { cluster: nodes }),
             })
           }),
         ScheduleAdd: (request) => atEdge("ScheduleAdd")(schedules.add(request)),

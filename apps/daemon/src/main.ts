@@ -197,6 +197,7 @@ export const daemon = (options: DaemonOptions) =>
         ? undefined
         : Metrics.makeRecorder()
       const choice = yield* storeChoice(options, loaded)
+      const location = StoreChoice.describeLocation(choice, paths)
       const store = StoreChoice.layer(choice, {
         paths,
         acceptDamage: options.acceptStoreDamage,
@@ -205,7 +206,7 @@ export const daemon = (options: DaemonOptions) =>
         // Five heartbeats per lease: a node is taken over only after missing several in a row.
         heartbeatMs: options.leaseSeconds * 200,
         ...(recorder === undefined ? {} : { onBatch: recorder.onBatch }),
-      }).pipe(Layer.merge(Layer.succeed(StoreWatch.Location)(StoreChoice.describeLocation(choice, paths))))
+      }).pipe(Layer.merge(Layer.succeed(StoreWatch.Location)(location)))
       // Once the store is open this process owns the directory: what a daemon that died left is stale.
       const owned = Layer.effectDiscard(Effect.andThen(EventStore.EventStore, DataDir.removeStale(paths))).pipe(Layer.provideMerge(store))
       const core = Tasks.layer.pipe(
@@ -233,7 +234,14 @@ export const daemon = (options: DaemonOptions) =>
         Layer.provideMerge(Runner.layer({ abortGraceSeconds })),
         Layer.provideMerge(core),
       )
-      const identity = { version, dataDir: paths.directory, startedAt: Date.now(), concurrency }
+      const identity: RpcHandlers.DaemonIdentity = {
+        version,
+        dataDir: paths.directory,
+        startedAt: Date.now(),
+        concurrency,
+        storeKind: choice._tag === "level" ? "leveldb" : "postgres",
+        storeLocation: "url" in location ? location.url : location.directory,
+      }
       const unix = Server.layer({ socketPath: paths.socket })
       const web = options.web === undefined ? unix : Layer.mergeAll(unix, WebServer.layer({ ...options.web, paths }))
       const servers = options.metrics === undefined

@@ -151,6 +151,45 @@ export class TaskPage extends Schema.Class<TaskPage>("TaskPage")({
   cursor: Schema.optional(Schema.String),
 }) {}
 
+/** One daemon of a cluster, as the daemon answering Info sees it (its node row in the shared database). */
+export class ClusterNode extends Schema.Class<ClusterNode>("ClusterNode")({
+  id: Schema.String,
+  host: Schema.String,
+  pid: Schema.Number,
+  /** Counts up each time a daemon registers under this id (a restart, or a rejoin after being fenced). */
+  epoch: Schema.Number,
+  /** When this epoch registered, ms since the epoch (the database's clock). */
+  startedAt: Schema.Number,
+  /** Its last heartbeat, ms since the epoch (the database's clock). */
+  heartbeatAt: Schema.Number,
+  /**
+   * How long ago that heartbeat was when the answering daemon read it, in ms.
+   * Reckoned by the daemon, so a client whose clock differs shows the right age.
+   */
+  heartbeatAgeMs: Schema.Number,
+  /** Iterations it ran at its last heartbeat. */
+  running: Schema.Number,
+  /** Heartbeating within the lease and not fenced; false: lost. */
+  live: Schema.Boolean,
+}) {}
+
+/** The cluster the answering daemon is a node of. */
+export const ClusterInfo = Schema.Struct({
+  /** The answering daemon's node id. */
+  nodeId: Schema.String,
+  /** The cluster's nodes, live first (empty when the daemon could not read them). */
+  nodes: Schema.Array(ClusterNode),
+})
+
+/** The cluster the answering daemon is a node of. */
+export type ClusterInfo = typeof ClusterInfo.Type
+
+/** Which kind of event store a daemon runs on. */
+export const StoreKind = Schema.Literals(["leveldb", "postgres", "memory"])
+
+/** Which kind of event store a daemon runs on. */
+export type StoreKind = typeof StoreKind.Type
+
 /** What the daemon says about itself. */
 export class DaemonInfo extends Schema.Class<DaemonInfo>("DaemonInfo")({
   version: Schema.String,
@@ -173,6 +212,12 @@ export class DaemonInfo extends Schema.Class<DaemonInfo>("DaemonInfo")({
     /** Bytes the store's directory takes on disk. */
     sizeOnDisk: Schema.optional(Schema.Number),
   })),
+  /** Which event store the daemon runs on (optional: an older daemon does not send it). */
+  storeKind: Schema.optional(StoreKind),
+  /** Where that store is: the LevelDB directory, or the PostgreSQL URL without its password. */
+  storeLocation: Schema.optional(Schema.String),
+  /** Present when the daemon is a node of a cluster (PostgreSQL); absent when it runs alone or is older. */
+  cluster: Schema.optional(ClusterInfo),
 }) {}
 
 /** What a Prune removed (or, with `dryRun`, would remove). */

@@ -8,8 +8,9 @@
  * graceful exit, but only while that pid is a running daemon
  * (`DataDir.runningDaemon`): a pid file left by a daemon that died is removed
  * instead, its pid never signalled; `status` asks the running daemon for its
- * Info (its pid, the store's health; the web UI's URL from
- * `<data dir>/web-url` when it serves one, `--http`), and when none answers
+ * Info (its pid, which store it runs on and its health, the cluster's nodes
+ * when it is a node of one; the web UI's URL from `<data dir>/web-url` when
+ * it serves one, `--http`; the text is StatusText's), and when none answers
  * says so, naming a stale pid file if one was left.
  * (`tasklane daemon [options]`, the foreground daemon, is dispatched by the
  * `tasklane` bin before this command tree; see `src/main.ts`.)
@@ -17,13 +18,13 @@
 import { Effect, Option, Schema } from "effect"
 import { Command, Flag } from "effect/cli"
 import * as Fs from "node:fs"
-import type { StoreHealth } from "@tasklane/core"
 import * as Client from "../Client.ts"
 import * as DaemonFlags from "../DaemonFlags.ts"
 import * as DataDir from "../DataDir.ts"
 import * as Launcher from "../Launcher.ts"
 import { dataDir, socketPath, withClient } from "./Connect.ts"
 import * as Output from "./Output.ts"
+import * as StatusText from "./StatusText.ts"
 
 /** The background daemon did not start or stop as asked. */
 export class DaemonControlError extends Schema.TaggedError<DaemonControlError>()("DaemonControlError", { reason: Schema.String }) {
@@ -130,16 +131,6 @@ const stop = Command.make("stop", {
     yield* Output.print({ stopped: true, pid, dataDir: paths.directory }, (r) => Output.line(`stopped daemon (pid ${r.pid})`))
   })).pipe(Command.withDescription("Stop the background daemon gracefully (SIGTERM, then wait)"))
 
-/** The store's health as status lines: ok, degraded or failed with the error, and any damage found. */
-const storeLines = (health: StoreHealth.StoreHealth | undefined): ReadonlyArray<string> => {
-  if (health === undefined) return []
-  const since = health.since === undefined ? "" : ` since ${Output.time(health.since)}`
-  const state = health.status === "ok"
-    ? Output.style.green("ok")
-    : `${Output.style.red(health.status.toUpperCase())}${since}: ${health.error ?? "unknown error"}`
-  return [`store        ${state}`, ...health.damage.map((damage) => `  ${Output.style.yellow("damage")} ${damage}`)]
-}
-
 const status = Command.make("status", {}, () =>
   Effect.gen(function*() {
     const paths = DataDir.paths(yield* dataDir)
@@ -155,19 +146,7 @@ const status = Command.make("status", {}, () =>
           ))),
     )
     const webUrl = Option.getOrUndefined(yield* DataDir.readWebUrl(paths))
-    yield* Output.print(webUrl === undefined ? info : { ...info, webUrl }, (i) =>
-      Output.line([
-        `tasklane daemon ${i.version} (pid ${i.pid}), up since ${Output.time(i.startedAt)}`,
-        `data dir     ${i.dataDir}`,
-        `concurrency  ${i.concurrency}; ${i.running} running, ${i.queued} queued`,
-        `tasks        ${Object.entries(i.counts).map(([s, n]) => `${s} ${n}`).join(", ") || "none"}`,
-        ...storeLines(i.store),
-        ...(i.retention === undefined ? [] : [
-          `store size   ${Output.bytes(i.retention.sizeOnDisk)}; oldest retained position ${i.retention.oldestRetained}` +
-          (i.retention.prunedThrough === 0 ? "" : ` (pruned through ${i.retention.prunedThrough})`),
-        ]),
-        ...(webUrl === undefined ? [] : [`web UI       ${webUrl}`]),
-      ].join("\n")))
+    yield* Output.print(webUrl === undefined ? info : { ...info, webUrl }, () => Output.line(StatusText.statusText(info, webUrl)))
   })).pipe(Command.withDescription("Show whether the daemon runs, and what it is doing (exit 3 when it does not)"))
 
 /** `tasklane daemon`: start|stop|status here; `tasklane daemon [options]` runs it in the foreground. */

@@ -102,14 +102,17 @@ export const print = <A>(value: A, human: (value: A) => Effect.Effect<void>) =>
 
 const width = (text: string) => text.replace(/\u001b\[[0-9;]*m/g, "").length
 
+/** The lines of a left-aligned table with a header row (nothing but the header when empty). */
+export const tableLines = (header: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<string>>): ReadonlyArray<string> => {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => width(row[i] ?? ""))))
+  const render = (row: ReadonlyArray<string>) =>
+    row.map((cell, i) => (i === row.length - 1 ? cell : cell + " ".repeat(widths[i]! - width(cell)))).join("  ").trimEnd()
+  return [style.bold(render(header)), ...rows.map(render)]
+}
+
 /** A left-aligned table with a header row (nothing but the header when empty). */
 export const table = (header: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<string>>): Effect.Effect<void> =>
-  Effect.suspend(() => {
-    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => width(row[i] ?? ""))))
-    const render = (row: ReadonlyArray<string>) =>
-      row.map((cell, i) => (i === row.length - 1 ? cell : cell + " ".repeat(widths[i]! - width(cell)))).join("  ").trimEnd()
-    return line([style.bold(render(header)), ...rows.map(render)].join("\n"))
-  })
+  Effect.suspend(() => line(tableLines(header, rows).join("\n")))
 
 /** Bytes as a short figure (`1.2 MB`, decimal units); `-` when unknown. */
 export const bytes = (n: number | undefined): string => {

@@ -2,11 +2,12 @@
  * The status bar: connection state (with the reason while reconnecting),
  * running and queued counts from `Info` (polled every second), the event
  * store's health when it is not plain ok (`degraded`/`failed` with the write
- * error, or damage found at open), live-update problems, and the daemon's
- * version.
+ * error, or damage found at open), the cluster's nodes when the daemon is a
+ * node of one (ClusterState), live-update problems, and the daemon's version.
  */
 import type { StoreHealth } from "@tasklane/core/client"
 import { useConnection, useLive } from "./AppContext.ts"
+import { ClusterState } from "./ClusterState.tsx"
 
 /** The store's health in a few words, with the full story in the tooltip; nothing while it is ok and undamaged. */
 const StoreState = ({ health }: { readonly health: StoreHealth.StoreHealth | undefined }) => {
@@ -36,6 +37,7 @@ export const StatusBar = () => {
           <span data-testid="running">{info.running} running</span>
           <span data-testid="queued">{info.queued} queued</span>
           <StoreState health={info.store} />
+          {info.cluster && <ClusterState cluster={info.cluster} />}
         </>
       )}
       {problem && <span className="status-problem" title={problem}>{problem}</span>}
