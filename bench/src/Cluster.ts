@@ -8,8 +8,8 @@
  *    of a finish counts); tasks/s until all are final, the daemons' CPU
  *    summed per task, the largest daemon's peak RSS.
  * 2. I/O-bound: `sleep100` (bench/src/tasks/Sleep100.ts), concurrency 8 per
- *    daemon, 1 PostgreSQL daemon vs 3; enough tasks per daemon to last about
- *    6 s; the ratio of the two throughputs (target >= 2.5x).
+ *    daemon, 1 PostgreSQL daemon vs 3; enough tasks per daemon to last at
+ *    least 5 s; the ratio of the two throughputs (target >= 2.5x).
  * 3. Idle trigger -> start latency (Tasklane.idleLatency) on PostgreSQL, and
  *    on LevelDB beside it for reference, one task at a time with a gap.
  *
@@ -40,7 +40,7 @@ export interface ClusterSizes {
   readonly noopCount: number
   /** Concurrency of each daemon in the no-op workload (as workload (a)). */
   readonly noopConcurrency: number
-  /** `sleep100` tasks per daemon: at 8 x 10 tasks/s per daemon, 480 last about 6 s. */
+  /** `sleep100` tasks per daemon: at most 8 x 10 tasks/s per daemon, so 400 last at least 5 s. */
   readonly ioTasksPerDaemon: number
   readonly ioConcurrency: number
   readonly latencySamples: number
@@ -48,7 +48,7 @@ export interface ClusterSizes {
   readonly repeats: number
 }
 
-export const fullClusterSizes: ClusterSizes = { noopCount: 5_000, noopConcurrency: 64, ioTasksPerDaemon: 480, ioConcurrency: 8, latencySamples: 200, latencyGapMs: 20, repeats: 3 }
+export const fullClusterSizes: ClusterSizes = { noopCount: 2_000, noopConcurrency: 64, ioTasksPerDaemon: 400, ioConcurrency: 8, latencySamples: 200, latencyGapMs: 20, repeats: 3 }
 export const quickClusterSizes: ClusterSizes = { noopCount: 500, noopConcurrency: 64, ioTasksPerDaemon: 80, ioConcurrency: 8, latencySamples: 50, latencyGapMs: 20, repeats: 1 }
 
 interface Setup {
@@ -253,7 +253,7 @@ const report = (
     `Throughput: ${sizes.repeats} run(s) per setup, interleaved across setups; the run with the median throughput is shown. ` +
       `Triggers go round-robin over a setup's daemons (${pumpSizes.inFlight} outstanding, as workload (a)); a task counts when the first of the daemons' Subscribe streams shows its final event. ` +
       `CPU and peak RSS from /proc (utime+stime, VmHWM reset per run). Task code inline (--isolation inline). ` +
-      `Idle latency: one run of ${sizes.latencySamples} samples, ${sizes.latencyGapMs} ms apart; "recorded start" = the IterationStarted event's own \`at\` minus the wall-clock time the client sent the trigger (same machine clock); "seen by the client" = until the client's Subscribe stream delivered that event. ` +
+      `Idle latency: one run of ${sizes.latencySamples} samples, ${sizes.latencyGapMs} ms apart; "recorded start" = the IterationStarted event's own \`at\` (the daemon's stamp, whole ms, taken before that event is committed) minus the wall-clock time the client sent the trigger (same machine clock); "seen by the client" = until the client's Subscribe stream delivered that event (its commit and delivery included). ` +
       `PostgreSQL: a private Debian PostgreSQL cluster, fsync on, a fresh database per setup. Section run time ${fmt(seconds, 0)} s.`,
   ].join("\n")
 }
