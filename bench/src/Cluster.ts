@@ -37,6 +37,7 @@ const root = join(import.meta.dirname, "..", "..")
 const tasksDir = join(import.meta.dirname, "tasks")
 
 export interface ClusterSizes {
+  /** Half of workload (a)'s count: about a second per run on a quiet machine for one LevelDB daemon, a few for PostgreSQL. */
   readonly noopCount: number
   /** Concurrency of each daemon in the no-op workload (as workload (a)). */
   readonly noopConcurrency: number
@@ -48,7 +49,7 @@ export interface ClusterSizes {
   readonly repeats: number
 }
 
-export const fullClusterSizes: ClusterSizes = { noopCount: 2_000, noopConcurrency: 64, ioTasksPerDaemon: 400, ioConcurrency: 8, latencySamples: 200, latencyGapMs: 20, repeats: 3 }
+export const fullClusterSizes: ClusterSizes = { noopCount: 5_000, noopConcurrency: 64, ioTasksPerDaemon: 400, ioConcurrency: 8, latencySamples: 200, latencyGapMs: 20, repeats: 3 }
 export const quickClusterSizes: ClusterSizes = { noopCount: 500, noopConcurrency: 64, ioTasksPerDaemon: 80, ioConcurrency: 8, latencySamples: 50, latencyGapMs: 20, repeats: 1 }
 
 interface Setup {

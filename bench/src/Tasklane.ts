@@ -13,6 +13,11 @@
  * BullMQ's observer is told only of `completed`/`failed` (`active`). Every event is in LevelDB,
  * written in group commits with sync: true (fsync) before it is acknowledged.
  *
+ * The cluster figures (Cluster.ts) start daemons with `store` (a PostgreSQL
+ * URL) and extra `--tasks` folders, and pass `throughput` several daemons of
+ * one database: triggers then go round-robin over them and every daemon's
+ * Subscribe stream is watched.
+ *
  * `cpuProfileDir` starts the daemon's node with `--cpu-prof --cpu-prof-dir`
  * (Node 20 refuses --cpu-prof in NODE_OPTIONS, so it is a node flag), so V8
  * writes a .cpuprofile there when the daemon exits (see Profile.ts).
