@@ -13,6 +13,11 @@
  * BullMQ's observer is told only of `completed`/`failed` (`active`). Every event is in LevelDB,
  * written in group commits with sync: true (fsync) before it is acknowledged.
  *
+ * The cluster figures (Cluster.ts) start daemons with `store` (a PostgreSQL
+ * URL) and extra `--tasks` folders, and pass `throughput` several daemons of
+ * one database: triggers then go round-robin over them and every daemon's
+ * Subscribe stream is watched.
+ *
  * `cpuProfileDir` starts the daemon's node with `--cpu-prof --cpu-prof-dir`
  * (Node 20 refuses --cpu-prof in NODE_OPTIONS, so it is a node flag), so V8
  * writes a .cpuprofile there when the daemon exits (see Profile.ts).
@@ -46,12 +51,29 @@ export const startDaemon = async (options: {
   /** Where task code runs (`--isolation`): the daemon's own loop, or its worker-thread pool. */
   readonly isolation: "inline" | "worker"
   readonly cpuProfileDir?: string
+  /** `--store`: a postgres:// URL; absent: LevelDB in the temp data dir. */
+  readonly store?: string
+  /** `--node-id`, for daemons of one cluster (only where this build knows the flag). */
+  readonly nodeId?: string
+  /** `--tasks` folders loaded beside bench.config.ts. */
+  readonly tasks?: ReadonlyArray<string>
 }): Promise<Daemon> => {
   const dataDir = mkdtempSync(join(tmpdir(), "tasklane-bench-daemon-"))
   const profile = options.cpuProfileDir === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${options.cpuProfileDir}`]
-  const child = spawn(process.execPath, [...profile, bin, "daemon", "--data-dir", dataDir, "--config", config, "--no-examples", "--concurrency", String(options.concurrency), "--isolation", options.isolation], {
-    stdio: ["ignore", "pipe", "inherit"],
+  const extra = [
+    ...(options.store === undefined ? [] : ["--store", options.store]),
+    ...(options.nodeId === undefined ? [] : ["--node-id", options.nodeId]),
+    ...(options.tasks ?? []).flatMap((dir) => ["--tasks", dir]),
+  ]
+  const child = spawn(process.execPath, [...profile, bin, "daemon", "--data-dir", dataDir, "--config", config, "--no-examples", "--concurrency", String(options.concurrency), "--isolation", options.isolation, ...extra], {
+    stdio: ["ignore", "pipe", "pipe"],
     cwd: root,
+  })
+  // stderr is still shown as it comes; it is also kept, so a refused start says why (e.g. a database in use).
+  let errors = ""
+  child.stderr!.on("data", (chunk) => {
+    process.stderr.write(chunk)
+    if (errors.length < 64 * 1024) errors += chunk
   })
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()))
   const connections: Array<Connection> = []
@@ -72,7 +94,7 @@ export const startDaemon = async (options: {
         out += chunk
         if (out.includes(" serving ")) resolve()
       })
-      child.once("exit", (code) => reject(new Error(`daemon exited with ${code}: ${out}`)))
+      child.once("exit", (code) => reject(new Error(`daemon exited with ${code}: ${out}${errors}`)))
     })
     child.stdout!.resume()
     const socket = join(dataDir, "daemon.sock")
@@ -85,11 +107,11 @@ export const startDaemon = async (options: {
 }
 
 /** Follows the daemon's event log from its current head, events of `types` only, feeding `onEvent`. */
-const follow = async (connection: Connection, types: ReadonlyArray<string>, onEvent: (type: string, stream: string, at: number) => void) => {
+const follow = async (connection: Connection, types: ReadonlyArray<string>, onEvent: (type: string, stream: string, at: number, eventAt: number) => void) => {
   const head = (await connection.call((c) => c.Info())).head
   const fiber = Effect.runFork(
     connection.client.Subscribe({ fromPosition: head + 1, types }).pipe(
-      Stream.runForEach((envelope) => Effect.sync(() => onEvent(envelope.type, envelope.stream, performance.now()))),
+      Stream.runForEach((envelope) => Effect.sync(() => onEvent(envelope.type, envelope.stream, performance.now(), envelope.at))),
     ),
   )
   return () => Effect.runPromise(Fiber.interrupt(fiber))
@@ -97,17 +119,34 @@ const follow = async (connection: Connection, types: ReadonlyArray<string>, onEv
 
 const finalTypes = ["TaskDone", "TaskFailed", "TaskAborted", "MaxIterationsReached"]
 
-/** Feeds the final events (a failure unless TaskDone) to `tracker`; returns how to stop. */
-const observeFinishes = (daemon: Daemon, tracker: Tracker) =>
-  follow(daemon.connections[0]!, finalTypes, (type, stream, at) => tracker.seenAt(stream, at, type !== "TaskDone"))
+/**
+ * Feeds the final events (a failure unless TaskDone) to `tracker`, from every
+ * daemon of `daemons` (a cluster's daemons all serve the one log: the first
+ * sight of a finish counts); returns how to stop.
+ */
+const observeFinishes = async (daemons: ReadonlyArray<Daemon>, tracker: Tracker) => {
+  const stops = await Promise.all(daemons.map((daemon) => follow(daemon.connections[0]!, finalTypes, (type, stream, at) => tracker.seenAt(stream, at, type !== "TaskDone"))))
+  return () => Promise.all(stops.map((stop) => stop()))
+}
 
-/** Triggers `count` tasks of `definitionId` and waits until all have finished. */
-export const throughput = async (daemon: Daemon, sizes: Sizes, definitionId: string, input: unknown, count: number, iterations: number): Promise<ThroughputRun> => {
+/** One daemon, or the daemons of one cluster that share the work. */
+export type Daemons = Daemon | ReadonlyArray<Daemon>
+
+const all = (daemons: Daemons): ReadonlyArray<Daemon> => ("pid" in daemons ? [daemons] : daemons)
+
+/** CPU and peak RSS of every daemon: `daemon` alone, else `daemon 1`, `daemon 2`, ... (Usage.perProcess). */
+const usageOf = (daemons: ReadonlyArray<Daemon>) =>
+  startUsage(daemons.length === 1 ? { daemon: daemons[0]!.pid } : Object.fromEntries(daemons.map((d, i) => [`daemon ${i + 1}`, d.pid])))
+
+/** Triggers `count` tasks of `definitionId` (round-robin over `daemons`) and waits until all have finished. */
+export const throughput = async (daemons: Daemons, sizes: Sizes, definitionId: string, input: unknown, count: number, iterations: number): Promise<ThroughputRun> => {
+  const group = all(daemons)
   const tracker = new Tracker()
-  const unfollow = await observeFinishes(daemon, tracker)
-  const usage = startUsage({ daemon: daemon.pid })
+  const unfollow = await observeFinishes(group, tracker)
+  const usage = usageOf(group)
   const started = performance.now()
-  await pump(count, sizes.inFlight, async (_, lane) => {
+  await pump(count, sizes.inFlight, async (i, lane) => {
+    const daemon = group[i % group.length]!
     const sent = performance.now()
     const task = await daemon.connections[lane % daemon.connections.length]!.call((c) => c.Trigger({ definitionId, input }))
     tracker.sentAt(task.context.taskId, sent)
@@ -128,8 +167,8 @@ const finish = async (tracker: Tracker, started: number, count: number, iteratio
 /** (d) `count` no-op tasks in TriggerMany chunks of `sizes.bulkChunk`, `sizes.bulkInFlight` chunks outstanding, until all have finished. */
 export const bulk = async (daemon: Daemon, sizes: Sizes, definitionId: string, input: unknown, count: number): Promise<ThroughputRun> => {
   const tracker = new Tracker()
-  const unfollow = await observeFinishes(daemon, tracker)
-  const usage = startUsage({ daemon: daemon.pid })
+  const unfollow = await observeFinishes([daemon], tracker)
+  const usage = usageOf([daemon])
   const started = performance.now()
   const chunks = Math.ceil(count / sizes.bulkChunk)
   await pump(chunks, sizes.bulkInFlight, async (i, lane) => {
@@ -145,11 +184,20 @@ export const bulk = async (daemon: Daemon, sizes: Sizes, definitionId: string, i
   return finish(tracker, started, count, 1, usage, unfollow)
 }
 
-/** Trigger -> IterationStarted seen, one task at a time on an idle daemon. */
-export const idleLatency = async (daemon: Daemon, samples: number): Promise<LatencyRun> => {
+/**
+ * Trigger -> IterationStarted seen, one task at a time on an idle daemon,
+ * `gapMs` apart. Also from the same send time to the IterationStarted
+ * event's own `at` (the daemon's wall clock; same machine, so the same clock
+ * as the send time's): the start as the daemon recorded it, without the
+ * observer's delivery.
+ */
+export const idleLatency = async (daemon: Daemon, samples: number, gapMs = 2): Promise<LatencyRun> => {
   const tracker = new Tracker()
-  const unfollow = await follow(daemon.connections[0]!, ["IterationStarted"], (type, stream, at) => {
-    if (type === "IterationStarted") tracker.seenAt(stream, at)
+  const recorded = new Tracker()
+  const unfollow = await follow(daemon.connections[0]!, ["IterationStarted"], (type, stream, at, eventAt) => {
+    if (type !== "IterationStarted") return
+    recorded.seenAt(stream, eventAt)
+    tracker.seenAt(stream, at)
   })
   await sleep(200)
   const usage = startUsage({ daemon: daemon.pid })
@@ -158,10 +206,11 @@ export const idleLatency = async (daemon: Daemon, samples: number): Promise<Late
     const sent = performance.now()
     const task = await daemon.connections[0]!.call((c) => c.Trigger({ definitionId: "noop", input: null }))
     tracker.sentAt(task.context.taskId, sent)
+    recorded.sentAt(task.context.taskId, performance.timeOrigin + sent)
     if (!(await tracker.oneWithin(task.context.taskId, 10_000))) stranded++
-    await sleep(2)
+    await sleep(gapMs)
   }
   const measured = usage()
   await unfollow()
-  return { stranded, latency: summarize(tracker.latencies()), usage: measured }
+  return { stranded, latency: summarize(tracker.latencies()), recordedLatency: summarize(recorded.latencies()), usage: measured }
 }

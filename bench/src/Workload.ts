@@ -14,7 +14,7 @@
  * the task start (Tasklane: IterationStarted; BullMQ: the `active` event),
  * then a 2 ms pause before the next sample.
  */
-import { type Latency, summarize, type Usage } from "./Measure.ts"
+import { type Latency, median, summarize, type Usage } from "./Measure.ts"
 
 export interface Sizes {
   readonly noopCount: number
@@ -68,11 +68,19 @@ export const throughputRun = (run: {
   usage: run.usage,
 })
 
+/** The run with the median throughput, all its figures (so a table's figures come from one run). */
+export const medianRun = (runs: ReadonlyArray<ThroughputRun>): ThroughputRun => {
+  const m = median(runs.map((r) => r.throughput))
+  return runs.find((r) => r.throughput === m)!
+}
+
 /** One run of the idle latency workload. */
 export interface LatencyRun {
   /** Samples whose start was never seen within 10 s (left out of the latency). */
   readonly stranded: number
   readonly latency: Latency
+  /** Tasklane only: trigger sent .. the IterationStarted event's own `at` (the daemon's record of the start). */
+  readonly recordedLatency?: Latency
   readonly usage: Usage
 }
 

@@ -5,6 +5,9 @@
  * 2. runs the earlier issues' benchmarks (store appends + replay fold on LevelDB;
  *    store appends on PostgreSQL, where its server binaries are installed; the
  *    daemon bench) and keeps their tables (Existing.ts);
+ *    then the cluster figures of issue 14: no-op and I/O-bound throughput
+ *    and idle trigger -> start latency, 1 daemon on LevelDB, 1 on
+ *    PostgreSQL, 3 on one PostgreSQL database (Cluster.ts);
  * 3. compares Tasklane with BullMQ on Redis, same machine, same run:
  *    Tasklane daemon (task code inline, and on its worker threads), BullMQ on
  *    Redis as Debian ships it, and BullMQ on Redis
@@ -21,7 +24,9 @@
  * 5. writes bench/results/<date>.json, .md, .svg and .png (Report.ts).
  *
  * Flags: --quick (1/10 sizes, one repeat, daemon bench --quick: a smoke run),
- * --skip-existing (skip step 2).
+ * --skip-existing (skip step 2's earlier benchmarks), --skip-cluster (skip
+ * step 2's cluster figures), --only-cluster (build, run the cluster figures,
+ * print their table; nothing else runs and nothing is written: not a record).
  */
 import { spawnSync } from "node:child_process"
 import { mkdirSync } from "node:fs"
@@ -29,15 +34,18 @@ import { cpus, release, totalmem } from "node:os"
 import { join } from "node:path"
 import * as BullMQ from "./BullMQ.ts"
 import * as Cleanup from "./Cleanup.ts"
+import * as Cluster from "./Cluster.ts"
 import * as Existing from "./Existing.ts"
-import { median, round } from "./Measure.ts"
+import { round } from "./Measure.ts"
 import * as Profile from "./Profile.ts"
 import * as Report from "./Report.ts"
 import * as Tasklane from "./Tasklane.ts"
-import { fullSizes, quickSizes, type LatencyRun, type ThroughputRun } from "./Workload.ts"
+import { fullSizes, medianRun, quickSizes, type LatencyRun, type ThroughputRun } from "./Workload.ts"
 
 const quick = process.argv.includes("--quick")
 const skipExisting = process.argv.includes("--skip-existing")
+const skipCluster = process.argv.includes("--skip-cluster")
+const onlyCluster = process.argv.includes("--only-cluster")
 const sizes = quick ? quickSizes : fullSizes
 const root = join(import.meta.dirname, "..", "..")
 const startedAt = new Date()
@@ -46,11 +54,26 @@ const t0 = performance.now()
 const log = (message: string) => console.error(`[${((performance.now() - t0) / 1000).toFixed(0).padStart(4)} s] ${message}`)
 const n = (value: number) => value.toLocaleString("en-US")
 
+/** The cluster figures, or why they did not run (no PostgreSQL binaries, ...): a line in the report, never a failed bench. */
+const clusterFigures = async (): Promise<Cluster.ClusterResult | string> => {
+  log(`cluster figures (bench/src/Cluster.ts${quick ? ", quick sizes" : ""}): 1 daemon on LevelDB, 1 on PostgreSQL, 3 on PostgreSQL`)
+  const result = await Cluster.run(quick, log).catch((error: unknown) => `not run: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}`)
+  if (typeof result === "string") log(`    ${result}`)
+  return result
+}
+
+const clusterSection = (cluster: Cluster.ClusterResult | string): Array<string> =>
+  ["", "## Cluster figures (issue 14): 1 daemon on LevelDB, 1 on PostgreSQL, 3 on one PostgreSQL database (bench/src/Cluster.ts)", "", typeof cluster === "string" ? cluster : cluster.markdown]
+
 const main = async () => {
   log(`Tasklane vs BullMQ benchmark${quick ? " (--quick: 1/10 sizes, one repeat)" : ""}`)
   log("building the daemon bundle (node apps/daemon/build.mjs)")
   const build = spawnSync(process.execPath, [join(root, "apps", "daemon", "build.mjs")], { stdio: "inherit" })
   if (build.status !== 0) throw new Error("daemon build failed")
+  if (onlyCluster) {
+    console.log(clusterSection(await clusterFigures()).join("\n"))
+    return
+  }
 
   let store: Existing.ExistingResult | undefined
   let pgStore: Existing.ExistingResult | string | undefined
@@ -63,6 +86,7 @@ const main = async () => {
     log(`daemon bench (apps/daemon/bench/daemon.bench.ts${quick ? " --quick" : ""})`)
     daemonBench = await Existing.daemonBench(quick)
   }
+  const cluster = skipCluster ? undefined : await clusterFigures()
 
   log("starting the Tasklane daemon, Redis (Debian defaults) + BullMQ worker, Redis (appendfsync always) + BullMQ worker")
   const tasklane = await Tasklane.startDaemon({ concurrency: sizes.concurrency, isolation: "inline" })
@@ -177,10 +201,6 @@ const main = async () => {
   const profile = profileFile === undefined ? undefined : Profile.summarize(profileFile, 10, window)
 
   // Medians: the run with the median throughput, all its figures.
-  const medianRun = (runs: ReadonlyArray<ThroughputRun>) => {
-    const m = median(runs.map((r) => r.throughput))
-    return runs.find((r) => r.throughput === m)!
-  }
   const a = systems.map((s) => medianRun(s.runs.noop))
   const b = systems.map((s) => medianRun(s.runs.steps))
   const c = systems.map((s) => s.runs.idle!)
@@ -256,6 +276,7 @@ const main = async () => {
     md.push("", "## Event store on PostgreSQL (packages/core/bench/pg.bench.ts)", "", Report.table(["measure", "median", "note"], pgStore.rows.map((r) => [r.measure, r.value, r.note])), "", pgStore.footer)
     if (pgStore.timedOut !== undefined) md.push("", `**The PostgreSQL store bench ${pgStore.timedOut}.**`)
   }
+  if (cluster !== undefined) md.push(...clusterSection(cluster))
   if (daemonBench !== undefined) {
     md.push("", `## Daemon bench (${daemonBench.command})`, "", Report.table(["measure", "value", "note"], daemonBench.rows.map((r) => [r.measure, r.value, r.note])))
     if (daemonBench.timedOut !== undefined) md.push("", `**The daemon bench ${daemonBench.timedOut}: its table is missing (it prints only at the end).**`)
@@ -301,6 +322,7 @@ const main = async () => {
     comparison: { systems: comparison.systems, rows: rows.map((r) => ({ measure: r.measure, values: r.values.map((v) => round(v, r.digits + 1)), tasklaneOver: r.values.slice(1).map((v) => round(r.values[0]! / v, 3)) })) },
     store,
     daemonBench,
+    cluster: typeof cluster === "string" ? { notRun: cluster } : cluster === undefined ? undefined : { ...cluster, markdown: undefined },
     profile: profile === undefined ? undefined : { ...profile, file: profile.file.slice(root.length + 1), profiledThroughput: profiledRun!.throughput },
   }
   // A quick smoke run never overwrites the day's record.
