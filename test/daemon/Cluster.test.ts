@@ -157,6 +157,8 @@ describe("daemons on one PostgreSQL database form a cluster", () => {
     } finally {
       await cluster!.psql("postgres", `ALTER DATABASE "${database}" ALLOW_CONNECTIONS true`)
     }
-    expect(a.daemon.output()).toContain("Stopping with exit code 75 so that a supervisor restarts the daemon")
+    // It says why: the heartbeats failed; then it stops gracefully, or after the grace period (plus 5 s) at the latest.
+    expect(a.daemon.output()).toContain("heartbeat failed")
+    expect(a.daemon.output()).toMatch(/Stopping with exit code 75 so that a supervisor restarts the daemon|did not stop within 7 s; exiting with code 75/)
   }, 30_000)
 })

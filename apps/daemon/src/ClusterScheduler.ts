@@ -29,7 +29,7 @@
  */
 import { Clock, Duration, Effect, Exit, Fiber, Layer, Option, Queue, Scope, Stream } from "effect"
 import type { Ids } from "@tasklane/core"
-import { EventStore, TaskEvent } from "@tasklane/core"
+import { EventStore, StoreErrors, TaskEvent } from "@tasklane/core"
 import type { PgCluster } from "@tasklane/core/postgres"
 import type { Membership } from "./Cluster.ts"
 import { Hooks } from "./Hooks.ts"
@@ -215,7 +215,15 @@ export const layer = (options: SchedulerOptions, membership: Membership) =>
 
       const heartbeatAt = { ok: clock.currentTimeMillisUnsafe() }
       const beat = Effect.gen(function*() {
-        const status = yield* Effect.result(cluster.heartbeat(runner.runningCount()))
+        // A database that does not answer (a connect that hangs) is no heartbeat either.
+        const status = yield* Effect.result(
+          cluster.heartbeat(runner.runningCount()).pipe(
+            Effect.timeoutOrElse({
+              duration: Duration.millis(membership.heartbeatMs),
+              orElse: () => Effect.fail(new StoreErrors.StoreError({ operation: "cluster heartbeat", reason: `no answer within ${membership.heartbeatMs} ms` })),
+            }),
+          ),
+        )
         const now = clock.currentTimeMillisUnsafe()
         if (status._tag === "Failure") {
           yield* Effect.logWarning(`heartbeat failed: ${status.failure.message}`)

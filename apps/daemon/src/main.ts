@@ -263,6 +263,18 @@ export const daemon = (options: DaemonOptions) =>
     }),
   )
 
+/**
+ * A node that lost its database stops gracefully, but not for longer than
+ * this: its clients and connections may wait on a database that is gone,
+ * and other nodes are taking its work over anyway.
+ */
+const exitWithin = (seconds: number) => {
+  setTimeout(() => {
+    process.stderr.write(`tasklane daemon: lost its database and did not stop within ${seconds} s; exiting with code ${StoreWatch.exitCodes.storeFailed}\n`)
+    process.exit(StoreWatch.exitCodes.storeFailed)
+  }, seconds * 1000).unref()
+}
+
 const program = (argv: ReadonlyArray<string>) =>
   Effect.gen(function*() {
     const parsed = yield* Effect.try({ try: () => parseOptions(argv), catch: (e) => (e instanceof Error ? e : new Error(String(e))) })
@@ -273,7 +285,7 @@ const program = (argv: ReadonlyArray<string>) =>
         StoreWatch.untilStoreFails(
           Context.get(context, EventStore.EventStore),
           Context.get(context, StoreWatch.Location),
-          Context.get(context, Cluster.Cluster).lost,
+          Context.get(context, Cluster.Cluster).lost.pipe(Effect.tap(() => Effect.sync(() => exitWithin(parsed.shutdownGraceSeconds + 5)))),
         )),
     )
   }).pipe(
