@@ -239,7 +239,9 @@ export interface Failover {
 /**
  * For a SIGKILL or SIGSTOP of process `incident.pid` at `incident.at`: the
  * attempts it owned that had not ended by then, and the time until every one
- * of them had started again (their next IterationStarted). Owned means the
+ * of them had started again (their next IterationStarted). For a pause, only
+ * attempts interrupted while the paused process was still alive count (with
+ * one daemon nothing interrupts them: a pause has no failover). Owned means the
  * start names its node (cluster mode) or, without node, that it was the only
  * daemon alive at the start.
  */
@@ -248,6 +250,8 @@ export const failover = (
   incarnations: ReadonlyArray<Incarnation>,
   incident: Incident,
 ): Failover => {
+  // A paused process lives on: only an interrupt recorded while it was still alive is its failover (a later kill's is not).
+  const diedAt = incarnations.find((i) => i.pid === incident.pid)?.exitedAt ?? Infinity
   let running = 0
   let rerun = 0
   let ms: number | undefined
@@ -260,7 +264,7 @@ export const failover = (
       if (end !== undefined && end.at <= incident.at) return
       running++
       // Only an interrupted attempt runs again; one that ended on its own (a zombie that woke in time) did not fail over.
-      if (end?.event._tag !== "IterationInterrupted") return
+      if (end?.event._tag !== "IterationInterrupted" || (diedAt > incident.at && end.at >= diedAt)) return
       const again = events.slice(events.indexOf(end) + 1).find((e) => e.event._tag === "IterationStarted")
       if (again === undefined || started(again).iteration !== started(recorded).iteration) return
       rerun++
