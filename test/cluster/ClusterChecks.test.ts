@@ -164,10 +164,10 @@ describe("cluster checks", () => {
     expect(Checks.failover(woke, incarnations, { at: 1_000, pid: 100 })).toEqual({ running: 1, rerun: 0, ms: undefined })
     expect(Checks.failover(all, incarnations, { at: 1_000, pid: 200 })).toEqual({ running: 1, rerun: 0, ms: undefined })
     // Paused at 600, it lived on until 1,000: the re-runs after its death are the kill's failover, not the pause's.
-    expect(Checks.failover(all, incarnations, { at: 600, pid: 100 })).toEqual({ running: 2, rerun: 0, ms: undefined })
+    expect(Checks.failover(all, incarnations, { at: 600, pid: 100, paused: true })).toEqual({ running: 2, rerun: 0, ms: undefined })
     // Interrupted while it still lived (a zombie fenced by another node): the pause's failover.
     const fenced = streams(fix([...a, ...stream("a", 900, [interrupted(1), start(1, 2, "n2"), done(200)])]))
-    expect(Checks.failover(fenced, incarnations, { at: 600, pid: 100 })).toEqual({ running: 1, rerun: 1, ms: 301 })
+    expect(Checks.failover(fenced, incarnations, { at: 600, pid: 100, paused: true })).toEqual({ running: 1, rerun: 1, ms: 301 })
   })
 
   it("quantile by nearest rank", () => {

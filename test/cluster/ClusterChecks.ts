@@ -26,10 +26,11 @@ export interface Incarnation {
   readonly exitedAt?: number | undefined
 }
 
-/** A SIGKILL or SIGSTOP of one daemon process, at `at`. */
+/** A SIGKILL or SIGSTOP (`paused`) of one daemon process, at `at`. */
 export interface Incident {
   readonly at: number
   readonly pid: number
+  readonly paused?: boolean
 }
 
 const finalTags = new Set(["TaskDone", "TaskFailed", "TaskAborted", "MaxIterationsReached"])
@@ -251,7 +252,7 @@ export const failover = (
   incident: Incident,
 ): Failover => {
   // A paused process lives on: only an interrupt recorded while it was still alive is its failover (a later kill's is not).
-  const diedAt = incarnations.find((i) => i.pid === incident.pid)?.exitedAt ?? Infinity
+  const diedAt = incident.paused === true ? incarnations.find((i) => i.pid === incident.pid)?.exitedAt ?? Infinity : Infinity
   let running = 0
   let rerun = 0
   let ms: number | undefined
@@ -264,7 +265,7 @@ export const failover = (
       if (end !== undefined && end.at <= incident.at) return
       running++
       // Only an interrupted attempt runs again; one that ended on its own (a zombie that woke in time) did not fail over.
-      if (end?.event._tag !== "IterationInterrupted" || (diedAt > incident.at && end.at >= diedAt)) return
+      if (end?.event._tag !== "IterationInterrupted" || end.at >= diedAt) return
       const again = events.slice(events.indexOf(end) + 1).find((e) => e.event._tag === "IterationStarted")
       if (again === undefined || started(again).iteration !== started(recorded).iteration) return
       rerun++

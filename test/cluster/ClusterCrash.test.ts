@@ -137,6 +137,7 @@ describe(`cluster crash suite: ${nodes} daemon(s) on PostgreSQL, ${totalTasks} t
     const acked = new Map<string, Planned>()
     const refused: Array<string> = []
     const stats = { batches: 0, batchRetries: 0, itemRetries: 0 }
+    const failures = new Map<string, number>()
     let allowed = 0
     const triggering = (async () => {
       let sent = 0
@@ -146,14 +147,14 @@ describe(`cluster crash suite: ${nodes} daemon(s) on PostgreSQL, ${totalTasks} t
           await sleep(50)
           continue
         }
-        const batch = plans.slice(sent, Math.min(allowed, sent + 25))
+        const batch = plans.slice(sent, Math.min(allowed, sent + 100))
         // Items a store failure refused (DaemonError: the database is down, say) are sent again, as a client would.
         let pending = batch
         while (pending.length > 0) {
           const slot = await sup.someLive((live) => live[turn++ % live.length]!, 120_000)
           try {
-            const c = await within(sup.connection(slot), 5_000)
-            const outcomes = await within(c.call((client) => client.TriggerMany({ triggers: pending.map((p) => p.request) })), 10_000)
+            const triggers = pending.map((p) => p.request)
+            const outcomes = await sup.call(slot, (c) => c.call((client) => client.TriggerMany({ triggers })), 10_000)
             const again: Array<Planned> = []
             outcomes.forEach((outcome, k) => {
               if (outcome._tag === "Triggered") acked.set(outcome.taskId, pending[k]!)
@@ -166,7 +167,9 @@ describe(`cluster crash suite: ${nodes} daemon(s) on PostgreSQL, ${totalTasks} t
               await sleep(200)
             }
             pending = again
-          } catch {
+          } catch (error) {
+            const reason = String((error as Error)?.message ?? error).replace(/pid \d+|\d+ ms|\(\w+\)/g, "…").slice(0, 80)
+            failures.set(reason, (failures.get(reason) ?? 0) + 1)
             stats.batchRetries++
             await sleep(200)
           }
@@ -184,7 +187,7 @@ describe(`cluster crash suite: ${nodes} daemon(s) on PostgreSQL, ${totalTasks} t
     for (const [i, action] of actions.entries()) {
       allowed = Math.min(totalTasks, Math.ceil((totalTasks * (i + 1)) / (actions.length * 0.8)))
       if (i % 5 === 0) {
-        console.log(`[cluster] +${((Date.now() - startedAt) / 1000).toFixed(1)} s, action ${i}/${actions.length}: ${killed.length} kills, ${paused.length} zombies, ${acked.size} acknowledged, ${sup.processes.length} daemon processes so far`)
+        console.log(`[cluster] +${((Date.now() - startedAt) / 1000).toFixed(1)} s, action ${i}/${actions.length}: ${killed.length} kills, ${paused.length} zombies, ${acked.size} acknowledged, ${sup.processes.length} daemon processes so far; failed trigger calls ${JSON.stringify(Object.fromEntries(failures))}`)
       }
       await sleep(random.between(750, 1_750))
       const slot = await sup.someLive((live) => random.pick(live), 120_000)
@@ -232,10 +235,9 @@ describe(`cluster crash suite: ${nodes} daemon(s) on PostgreSQL, ${totalTasks} t
 
     // Quiet: no daemon runs or queues anything.
     for (const slot of sup.live()) {
-      const c = await sup.connection(slot)
       const deadline = Date.now() + 20_000
       for (;;) {
-        const info = await c.call((client) => client.Info())
+        const info = await sup.call(slot, (c) => c.call((client) => client.Info()), 5_000)
         if (info.running === 0 && info.queued === 0) break
         if (Date.now() > deadline) throw new Error(`slot ${slot} never went quiet: ${JSON.stringify(info)}`)
         await sleep(200)
@@ -269,6 +271,7 @@ describe(`cluster crash suite: ${nodes} daemon(s) on PostgreSQL, ${totalTasks} t
     console.log([
       `[cluster] figures (seed ${seed}, ${nodes} daemon(s), cluster mode ${clusterMode ? "on" : "off"})`,
       `  tasks: ${acked.size} acknowledged in ${stats.batches} batches (${stats.batchRetries} batches sent again after a dead daemon, ${stats.itemRetries} items after a store error), ${streams.size} streams, ${head} events`,
+      `  trigger calls that failed, by reason: ${JSON.stringify(Object.fromEntries(failures))}`,
       `  duration: chaos ${(chaosMs / 1000).toFixed(1)} s, all settled at ${((Date.now() - startedAt) / 1000).toFixed(1)} s`,
       `  ${figures("SIGKILLs", failovers(killed))}`,
       `  ${figures(`zombies (SIGSTOP ${zombieMs / 1000} s)`, failovers(paused))}`,

@@ -103,14 +103,22 @@ export const supervise = (options: SupervisorOptions) => {
     },
     /** Waits until every slot serves, unpaused. */
     allLive: (timeoutMs = 60_000) => waitUntil(() => live().length === options.slots, timeoutMs, () => `not every daemon serves: ${describe()}`),
-    /** A client connection to the slot's current process (one per process, opened on first use). */
-    connection: (slot: number): Promise<Connection> => {
+    /**
+     * Calls the slot's current process; rejects as soon as that process exits
+     * (a call to a killed daemon would otherwise wait for its timeout) or after `timeoutMs`.
+     */
+    call: <A>(slot: number, use: (c: Connection) => Promise<A>, timeoutMs: number): Promise<A> => {
       const running = current[slot]
       if (running === undefined || !running.serving) return Promise.reject(new Error(`slot ${slot} does not serve`))
       running.connection ??= connectTo(running.daemon)
       // A failed connect is forgotten so that the next call tries again.
       running.connection.catch(() => running.connection = undefined)
-      return running.connection
+      let timer: ReturnType<typeof setTimeout> | undefined
+      return Promise.race([
+        running.connection.then(use),
+        running.daemon.exited.then((code) => Promise.reject(new Error(`${running.node} pid ${running.pid} exited (${code})`))),
+        new Promise<never>((_, reject) => timer = setTimeout(() => reject(new Error(`no reply within ${timeoutMs} ms`)), timeoutMs)),
+      ]).finally(() => clearTimeout(timer))
     },
     /** SIGKILLs the slot's process; answers its pid and the time of the kill. */
     kill: (slot: number) => {
@@ -129,7 +137,7 @@ export const supervise = (options: SupervisorOptions) => {
         running.daemon.child.kill("SIGCONT")
         running.paused = false
       })
-      return { at, pid: running.pid, resumed }
+      return { at, pid: running.pid, paused: true, resumed }
     },
     /** Stops restarting, wakes and kills every process, removes the data directories. */
     shutdown: async () => {
