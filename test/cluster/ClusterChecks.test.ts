@@ -69,6 +69,18 @@ describe("cluster checks", () => {
     expect(Checks.finalsOnce(streams(ok, twice, none))).toEqual(["b: 2 final events (TaskDone, TaskFailed)", "c: 0 final events ()"])
   })
 
+  it("strayStreams: one stream per idempotency key, each one acknowledged", () => {
+    const keyed = (key: string) => ["TaskTriggered", { definitionId: "clQuick", input: {}, idempotencyKey: key }] as const
+    const a = stream("a", 10, [keyed("k1"), start(1, 1), done(1)])
+    const b = stream("b", 10, [keyed("k2")])
+    expect(Checks.strayStreams(streams(a, b), new Set(["a", "b"]))).toEqual([])
+    const twin = stream("c", 10, [keyed("k1")])
+    expect(Checks.strayStreams(streams(a, b, twin), new Set(["a", "b"]))).toEqual([
+      "c: in the log (key k1, first event TaskTriggered), never acknowledged",
+      "idempotency key k1 started 2 streams: a, c",
+    ])
+  })
+
   it("supersededWrites: results come from the process that owned the open attempt", () => {
     // Node n1's first process starts at 500, is killed at 1,000; its restart re-runs the iteration at 1,200.
     const rerun = stream("a", 500, [triggered, start(1, 1, "n1"), logged(100)])

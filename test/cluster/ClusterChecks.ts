@@ -91,6 +91,24 @@ export const finalsOnce = (streams: ReadonlyMap<string, ReadonlyArray<Recorded>>
   return problems
 }
 
+/**
+ * Idempotency keys hold across daemons and retries: no key starts two
+ * streams, and every stream is an acknowledged task (a trigger resent after a
+ * lost reply must find the first task, not make another).
+ */
+export const strayStreams = (streams: ReadonlyMap<string, ReadonlyArray<Recorded>>, acknowledged: ReadonlySet<string>): Array<string> => {
+  const problems: Array<string> = []
+  const byKey = new Map<string, Array<string>>()
+  for (const [stream, events] of streams) {
+    const trigger = events[0]
+    const key = trigger?.event._tag === "TaskTriggered" ? (data(trigger) as { idempotencyKey?: string }).idempotencyKey : undefined
+    if (key !== undefined) byKey.set(key, [...(byKey.get(key) ?? []), stream])
+    if (!acknowledged.has(stream)) problems.push(`${stream}: in the log (key ${key ?? "none"}, first event ${trigger?.event._tag ?? "none"}), never acknowledged`)
+  }
+  for (const [key, ids] of byKey) if (ids.length > 1) problems.push(`idempotency key ${key} started ${ids.length} streams: ${ids.join(", ")}`)
+  return problems
+}
+
 /** The processes that may have owned an attempt started at `at` (by `node` when the event names one). */
 export const owners = (incarnations: ReadonlyArray<Incarnation>, at: number, node: string | undefined): Array<Incarnation> =>
   incarnations.filter((i) => (node === undefined || i.node === node) && i.spawnedAt <= at && at <= (i.exitedAt ?? Infinity))

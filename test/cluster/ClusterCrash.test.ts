@@ -29,6 +29,7 @@ import * as Prng from "../support/Prng.ts"
 import { sleep } from "../support/TaskPolling.ts"
 import * as Checks from "./ClusterChecks.ts"
 import * as StoreReader from "./StoreReader.ts"
+import * as Triggers from "./Triggers.ts"
 import { type Supervisor, supervise } from "./Supervisor.ts"
 
 const config = join(import.meta.dirname, "..", "fixtures", "cluster", "tasklane.config.ts")
@@ -105,7 +106,7 @@ afterAll(async () => {
 }, 60_000)
 
 describe(`cluster crash suite: ${nodes} daemon(s) on PostgreSQL, ${totalTasks} tasks, ${kills} SIGKILLs, ${zombies} zombies, a database crash (seed ${seed})`, () => {
-  it("every acknowledged task ends once, nothing superseded is written, the log is whole and replays", { timeout: 330_000 }, async () => {
+  it("every acknowledged task ends once, nothing superseded is written, the log is whole and replays", { timeout: 420_000 }, async () => {
     console.log(`[cluster] seed ${seed} (TASKLANE_CLUSTER_SEED=${seed} to rerun), ${nodes} daemon(s), cluster mode ${clusterMode ? "on" : "off (no --node-id yet)"}`)
     const url = await pg!.createDatabase()
     const hookFile = join(scratch, "hooks.log")
@@ -131,65 +132,23 @@ describe(`cluster crash suite: ${nodes} daemon(s) on PostgreSQL, ${totalTasks} t
     await sup.start()
     const startedAt = Date.now()
 
-    // Triggers: batches round-robin over the serving daemons; a batch whose daemon died (or stopped) mid-call
-    // goes to the next one with the same idempotency keys, so an acknowledged id is the one the store holds.
     const plans = Array.from({ length: totalTasks }, (_, i) => plan(i))
-    const acked = new Map<string, Planned>()
-    const refused: Array<string> = []
-    const stats = { batches: 0, batchRetries: 0, itemRetries: 0 }
-    const failures = new Map<string, number>()
-    let allowed = 0
-    const triggering = (async () => {
-      let sent = 0
-      let turn = 0
-      while (sent < plans.length) {
-        if (sent >= allowed) {
-          await sleep(50)
-          continue
-        }
-        const batch = plans.slice(sent, Math.min(allowed, sent + 100))
-        // Items a store failure refused (DaemonError: the database is down, say) are sent again, as a client would.
-        let pending = batch
-        while (pending.length > 0) {
-          const slot = await sup.someLive((live) => live[turn++ % live.length]!, 120_000)
-          try {
-            const triggers = pending.map((p) => p.request)
-            const outcomes = await sup.call(slot, (c) => c.call((client) => client.TriggerMany({ triggers })), 10_000)
-            const again: Array<Planned> = []
-            outcomes.forEach((outcome, k) => {
-              if (outcome._tag === "Triggered") acked.set(outcome.taskId, pending[k]!)
-              else if (outcome.error._tag === "DaemonError") again.push(pending[k]!)
-              else refused.push(`${pending[k]!.request.idempotencyKey}: ${JSON.stringify(outcome.error)}`)
-            })
-            stats.batches++
-            if (again.length > 0) {
-              stats.itemRetries += again.length
-              await sleep(200)
-            }
-            pending = again
-          } catch (error) {
-            const reason = String((error as Error)?.message ?? error).replace(/pid \d+|\d+ ms|\(\w+\)/g, "…").slice(0, 80)
-            failures.set(reason, (failures.get(reason) ?? 0) + 1)
-            stats.batchRetries++
-            await sleep(200)
-          }
-        }
-        sent += batch.length
-      }
-    })()
+    const triggers = Triggers.start(sup, plans.map((p) => p.request), 25)
 
-    // Chaos, one action every 0.75–1.75 s (after a daemon serves again, with one); triggers are released as it goes so that work is running throughout.
+    // Chaos: an action 1–2 s after some daemon serves (with one daemon: after it serves again, so that it gets work done
+    // between kills); triggers are released as it goes, so that work is running throughout.
     const actions = chaosPlan()
     const killed: Array<Checks.Incident> = []
     const paused: Array<Checks.Incident> = []
     const resumes: Array<Promise<void>> = []
     let database = { downMs: 0, outageMs: 0 }
     for (const [i, action] of actions.entries()) {
-      allowed = Math.min(totalTasks, Math.ceil((totalTasks * (i + 1)) / (actions.length * 0.8)))
+      triggers.release(Math.ceil((totalTasks * (i + 1)) / (actions.length * 0.8)))
       if (i % 5 === 0) {
-        console.log(`[cluster] +${((Date.now() - startedAt) / 1000).toFixed(1)} s, action ${i}/${actions.length}: ${killed.length} kills, ${paused.length} zombies, ${acked.size} acknowledged, ${sup.processes.length} daemon processes so far; failed trigger calls ${JSON.stringify(Object.fromEntries(failures))}`)
+        console.log(`[cluster] +${((Date.now() - startedAt) / 1000).toFixed(1)} s, action ${i}/${actions.length}: ${killed.length} kills, ${paused.length} zombies, ${triggers.acknowledged.size} acknowledged, ${sup.processes.length} daemon processes so far; failed trigger calls ${JSON.stringify(Object.fromEntries(triggers.failures))}`)
       }
-      await sleep(random.between(750, 1_750))
+      await sup.someLive((live) => live[0]!, 120_000)
+      await sleep(random.between(1_000, 2_000))
       const slot = await sup.someLive((live) => random.pick(live), 120_000)
       if (action === "kill") killed.push(sup.kill(slot))
       else if (action === "zombie") {
@@ -204,12 +163,13 @@ describe(`cluster crash suite: ${nodes} daemon(s) on PostgreSQL, ${totalTasks} t
         database.outageMs = Date.now() - down
       }
     }
-    allowed = totalTasks
-    await within(triggering, 120_000)
+    triggers.release(totalTasks)
+    await within(triggers.done, 120_000)
     await Promise.all(resumes)
     await sup.allLive(60_000)
     const chaosMs = Date.now() - startedAt
-    expect(refused, "refused triggers").toEqual([])
+    expect(triggers.refused, "refused triggers").toEqual([])
+    const acked = new Map([...triggers.acknowledged].map(([taskId, i]) => [taskId, plans[i]!]))
     expect(acked.size).toBe(totalTasks)
 
     // 1. Every acknowledged trigger reaches a final state, hooks settled (progress printed while waiting).
@@ -270,8 +230,8 @@ describe(`cluster crash suite: ${nodes} daemon(s) on PostgreSQL, ${totalTasks} t
     const byReason = (reason: string) => log.filter((e) => e.event._tag === "IterationInterrupted" && (e.event as { reason?: string }).reason === reason).length
     console.log([
       `[cluster] figures (seed ${seed}, ${nodes} daemon(s), cluster mode ${clusterMode ? "on" : "off"})`,
-      `  tasks: ${acked.size} acknowledged in ${stats.batches} batches (${stats.batchRetries} batches sent again after a dead daemon, ${stats.itemRetries} items after a store error), ${streams.size} streams, ${head} events`,
-      `  trigger calls that failed, by reason: ${JSON.stringify(Object.fromEntries(failures))}`,
+      `  tasks: ${acked.size} acknowledged in ${triggers.stats.calls} TriggerMany calls (${triggers.stats.failedCalls} more failed: daemon gone; ${triggers.stats.resentItems} items resent after a store error), ${streams.size} streams, ${head} events`,
+      `  trigger calls that failed, by reason: ${JSON.stringify(Object.fromEntries(triggers.failures))}`,
       `  duration: chaos ${(chaosMs / 1000).toFixed(1)} s, all settled at ${((Date.now() - startedAt) / 1000).toFixed(1)} s`,
       `  ${figures("SIGKILLs", failovers(killed))}`,
       `  ${figures(`zombies (SIGSTOP ${zombieMs / 1000} s)`, failovers(paused))}`,
@@ -285,6 +245,7 @@ describe(`cluster crash suite: ${nodes} daemon(s) on PostgreSQL, ${totalTasks} t
     const verdicts = {
       unexpectedExits: unexpectedExits.map((e) => `slot ${e.slot} (${e.node}) exited ${e.code}${e.serving ? " after serving" : " while starting"}`),
       notInLog: [...acked.keys()].filter((taskId) => !streams.has(taskId)),
+      strayStreams: Checks.strayStreams(streams, new Set(acked.keys())),
       unsettled: Checks.unsettled(acked.keys(), stored),
       finalsOnce: Checks.finalsOnce(streams),
       supersededWrites: Checks.supersededWrites(streams, sup.processes),
