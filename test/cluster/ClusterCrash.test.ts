@@ -14,7 +14,15 @@
  * one daemon runs (a second one on the database is refused today); with it,
  * three. `TASKLANE_CLUSTER_NODES=<n>` overrides; `TASKLANE_CLUSTER_SEED=<n>`
  * replays a plan (timing still varies); `TASKLANE_CLUSTER_TASKS`, `_KILLS`
- * and `_ZOMBIES` shrink it for debugging. With one daemon a kill means its
+ * and `_ZOMBIES` shrink it for debugging.
+ *
+ * Duration: the chaos takes an action 1–2 s after some daemon serves. With
+ * one daemon every kill also waits for its restart (2–5 s to serve on this
+ * machine) and every zombie stops all work, so the chaos lasts 2.5–3 minutes
+ * and the test 3.5–4; with three daemons kills do not wait for restarts.
+ * Task code runs inline (`--isolation inline`): the suite is about the
+ * cluster, and worker isolation made PostgreSQL iterations several times
+ * slower here, too slow to keep work running through the chaos. With one daemon a kill means its
  * restart recovers its own tasks, and a zombie is only a pause.
  */
 import { execFileSync } from "node:child_process"
