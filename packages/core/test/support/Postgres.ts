@@ -12,7 +12,8 @@
  * installs it (.ci/run), so a silent skip would hide a broken setup.
  *
  * Lifecycle: `start()` once per test file (beforeAll), `createDatabase()`
- * for each test that wants an empty database, `stop()` in afterAll.
+ * for each test that wants an empty database, `restart()` to cut every
+ * client off as a crash of the server would, `stop()` in afterAll.
  */
 import { execFile } from "node:child_process"
 import * as fs from "node:fs"
@@ -33,6 +34,12 @@ export interface Cluster {
   readonly createDatabase: () => Promise<string>
   /** Runs one SQL statement with psql against a database (test assertions and fault injection). */
   readonly psql: (database: string, sql: string) => Promise<string>
+  /**
+   * Stops the server (`immediate`: like a crash, no checkpoint; clients are cut
+   * off at once) and starts it again on the same port and directory, after
+   * `downMs` if given. The data survives; crash recovery replays the WAL.
+   */
+  readonly restart: (options?: { readonly mode?: "smart" | "fast" | "immediate"; readonly downMs?: number }) => Promise<void>
   /** Stops the server and deletes its directory. */
   readonly stop: () => Promise<void>
 }
@@ -106,11 +113,13 @@ export const start = async (): Promise<Cluster> => {
     await runAs(path.join(bin, "pg_ctl"), ["stop", "-D", data, "-m", "immediate", "-w"]).catch(() => undefined)
     fs.rmSync(directory, { recursive: true, force: true })
   }
+  const options = ["-p", String(port), "-k", directory, ...settings.flatMap((s) => ["-c", s])].join(" ")
+  const startServer = () =>
+    runAs(path.join(bin, "pg_ctl"), ["start", "-D", data, "-w", "-t", "60", "-l", path.join(directory, "server.log"), "-o", options])
   try {
     // --no-sync: the cluster's initial files need no fsync (a test cluster is thrown away); the server runs with fsync on.
     await runAs(path.join(bin, "initdb"), ["-D", data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync"])
-    const options = ["-p", String(port), "-k", directory, ...settings.flatMap((s) => ["-c", s])].join(" ")
-    await runAs(path.join(bin, "pg_ctl"), ["start", "-D", data, "-w", "-t", "60", "-l", path.join(directory, "server.log"), "-o", options])
+    await startServer()
   } catch (cause) {
     const log = fs.existsSync(path.join(directory, "server.log")) ? fs.readFileSync(path.join(directory, "server.log"), "utf8") : ""
     await stop()
@@ -123,6 +132,11 @@ export const start = async (): Promise<Cluster> => {
     port,
     url,
     psql,
+    restart: async ({ mode = "fast", downMs = 0 } = {}) => {
+      await runAs(path.join(bin, "pg_ctl"), ["stop", "-D", data, "-m", mode, "-w"])
+      if (downMs > 0) await new Promise((resolve) => setTimeout(resolve, downMs))
+      await startServer()
+    },
     createDatabase: async () => {
       const name = `t${process.pid}_${++databases}`
       await psql("postgres", `CREATE DATABASE ${name}`)
