@@ -13,6 +13,8 @@ describe("DaemonFlags", () => {
   it("passes every daemon start flag through to arguments the daemon parses to the same settings", () => {
     const args = DaemonFlags.startArgs({
       store: "postgres://tasklane:pw@db:5432/tasks",
+      "node-id": "node-7",
+      lease: 6,
       config: "conf/tasklane.config.ts",
       tasks: ["tasks-a", "/abs/tasks-b"],
       concurrency: 3,
@@ -34,6 +36,8 @@ describe("DaemonFlags", () => {
     expect(options).toMatchObject({
       dataDir: "/data",
       store: { _tag: "postgres", url: "postgres://tasklane:pw@db:5432/tasks" },
+      nodeId: "node-7",
+      leaseSeconds: 6,
       // The config path is passed as given: the daemon runs in the CLI's working directory.
       configPath: "conf/tasklane.config.ts",
       taskDirs: ["/work/tasks-a", "/abs/tasks-b"],
