@@ -5,8 +5,10 @@
  *
  * Lifecycle of a worker: spawned on demand with a heap limit
  * (`resourceLimits.maxOldGenerationSizeMb`) while jobs wait that no idle
- * worker with that limit can take, one start at a time (a start loads the
- * task modules: about a second of CPU), up to `maxWorkers`; it answers
+ * worker with that limit can take — at once for the first, then once the
+ * oldest job has waited 200 ms (and as long since a worker last got ready),
+ * one start at a time (a start loads the task modules: about a second of
+ * CPU), up to `maxWorkers`; it answers
  * `Ready` and takes the oldest waiting job it fits, one job at a time; idle
  * for `idleMs`, it is terminated (an idle daemon holds no workers). A worker
  * that cannot start fails the jobs waiting for it with its reason. A worker is retired — never
@@ -76,6 +78,8 @@ interface Request {
   readonly memoryMb: number
   readonly host: JobHost
   readonly done: (result: JobResult) => void
+  /** When it started waiting (ms). */
+  readonly queuedAt: number
   slot?: Slot | undefined
   onAbort?: (() => void) | undefined
 }
@@ -94,7 +98,7 @@ interface Slot {
 
 /** Workers starting at once: one per core (a start is CPU-bound). */
 const maxStarting = Math.max(1, availableParallelism())
-/** Jobs held by every live worker for this long start another worker (while jobs wait). */
+/** A job that waited this long for a worker starts another one. */
 const spawnAfterMs = 200
 
 const bundled = import.meta.url.endsWith(".mjs")
@@ -123,6 +127,8 @@ export const make = (options: PoolOptions): WorkerPool => {
   const slots = new Set<Slot>()
   const waiting: Array<Request> = []
   let spawnTimer: ReturnType<typeof setTimeout> | undefined
+  // When a worker last became ready (ms).
+  let lastReady = 0
 
   const post = (slot: Slot, message: ToWorker) => slot.worker.postMessage(message)
 
@@ -187,6 +193,7 @@ export const make = (options: PoolOptions): WorkerPool => {
     switch (message._tag) {
       case "Ready":
         slot.ready = true
+        lastReady = Date.now()
         return dispatch()
       case "LoadFailed":
         return failStart(slot, { message: `the worker thread could not load the tasks: ${message.message}`, code: "WORKER_LOAD_FAILED" })
@@ -253,29 +260,30 @@ export const make = (options: PoolOptions): WorkerPool => {
       if (slot === undefined) i++
       else start(slot, waiting.splice(i, 1)[0]!)
     }
-    // Another worker starts only when every live worker is held by a job that has run a while
-    // (at once when there is none): a start costs about a second of CPU, and short jobs are
-    // served fastest by the few workers there are, so a burst must not start a thread per job.
+    // Another worker starts only when a job has waited a while for one (at once when there is none
+    // with its heap limit): a start costs about a second of CPU, and short jobs are served fastest by
+    // the few workers there are, so a burst of them must not start a thread per job; jobs that hold
+    // their workers longer (I/O: a job waits, its worker idles) leave the queue waiting, and the pool grows.
     if (waiting.length === 0) return
-    const memoryMb = waiting[0]!.memoryMb
+    const oldest = waiting[0]!
+    const memoryMb = oldest.memoryMb
     let starting = 0
     let fitting = 0
-    let heldUntil = 0
-    const now = Date.now()
     for (const slot of slots) {
       if (!slot.ready) starting++
-      if (slot.memoryMb !== memoryMb) continue
-      fitting++
-      if (slot.ready) heldUntil = Math.max(heldUntil, slot.request === undefined ? Infinity : slot.startedAt + spawnAfterMs)
+      if (slot.memoryMb === memoryMb) fitting++
     }
     if (starting >= maxStarting) return
-    if (fitting > 0 && (starting > 0 || heldUntil > now)) {
-      if (heldUntil !== Infinity && starting === 0) {
-        spawnTimer ??= setTimeout(() => {
-          spawnTimer = undefined
-          dispatch()
-        }, heldUntil - now)
-      }
+    // One start at a time while some worker fits: the one starting may drain the queue, and so may the
+    // last one to get ready, given the same while.
+    if (fitting > 0 && starting > 0) return
+    const now = Date.now()
+    const due = Math.max(oldest.queuedAt, lastReady) + spawnAfterMs
+    if (fitting > 0 && due > now) {
+      spawnTimer ??= setTimeout(() => {
+        spawnTimer = undefined
+        dispatch()
+      }, due - now)
       return
     }
     if (slots.size >= options.maxWorkers) {
@@ -303,7 +311,7 @@ export const make = (options: PoolOptions): WorkerPool => {
   return {
     run: (job, memoryMb, host) =>
       Effect.callback<JobResult>((resume) => {
-        const request: Request = { job, memoryMb, host, done: (result) => resume(Effect.succeed(result)) }
+        const request: Request = { job, memoryMb, host, done: (result) => resume(Effect.succeed(result)), queuedAt: Date.now() }
         waiting.push(request)
         // A waiting job whose task is asked to abort ends at once, without a worker.
         host.signal?.addEventListener("abort", dispatch, { once: true })

@@ -1,7 +1,8 @@
 /**
  * The worker pool with real worker threads (started from source through tsx,
  * loading the integration tests' task config): a burst of short jobs does
- * not start a thread per job, a job held up by a long one gets another
+ * not start a thread per job, jobs that keep the queue waiting (each holds
+ * its worker a while) make the pool grow, a job held up by a long one gets another
  * worker, an interrupted job's worker is killed and replaced, and a worker
  * that cannot load the tasks fails the jobs waiting for it.
  */
@@ -46,6 +47,14 @@ describe("WorkerPool", () => {
     expect(results.map((r) => r._tag)).toEqual(Array(40).fill("Answer"))
     expect(results[7]).toEqual({ _tag: "Answer", value: { _tag: "Complete", result: { _tag: "Done", output: { echoed: { i: 7 } } } } })
     expect(pool.size()).toBeLessThanOrEqual(2)
+  }, 30_000)
+
+  it("grows for jobs that hold their worker a while each (I/O), though no single job runs long", async () => {
+    pool = WorkerPool.make({ data: { configPath: config, taskDirs: [], examples: false }, maxWorkers: 10, idleMs: 60_000 })
+    // 24 jobs of 150 ms each: one worker would serve them one after another (3.6 s); none runs 200 ms, the queue waits.
+    const results = await Effect.runPromise(Effect.all(Array.from({ length: 24 }, () => iteration(pool!, "slow", { ms: 150 })), { concurrency: "unbounded" }))
+    expect(results.map((r) => r._tag)).toEqual(Array(24).fill("Answer"))
+    expect(pool.size()).toBeGreaterThanOrEqual(2)
   }, 30_000)
 
   it("starts another worker for a job held up by a long one; an interrupted job's worker is killed", async () => {
