@@ -19,7 +19,7 @@
  */
 import { randomFillSync } from "node:crypto"
 import { Clock, Context, Effect, Layer } from "effect"
-import { EventStore, Ids, Lifecycle, Replay, TaskMachine, TaskRpc } from "@tasklane/core"
+import { EventStore, Ids, Lifecycle, Replay, StoreErrors, TaskMachine, TaskRpc } from "@tasklane/core"
 import type { TaskEvent } from "@tasklane/core"
 import { TaskDefinition, WakeAt } from "@tasklane/tasks/host"
 import { Cluster } from "./Cluster.ts"
@@ -249,10 +249,27 @@ export const layer = Layer.effect(
       return { command, events, admitted }
     }
 
-    /** Appends an admitted trigger, its events stamped `at`; a failed append gives its slot back. */
+    /** The task that owns `key` (another node's trigger took it first). */
+    const ownerOf = (key: string) =>
+      Effect.flatMap(store.findByIdempotencyKey(key), (state) =>
+        state === undefined
+          ? Effect.fail(new StoreErrors.StoreError({ operation: "trigger", reason: `the idempotency key "${key}" has an owner that cannot be found` }))
+          : Effect.succeed(state))
+
+    /**
+     * Appends an admitted trigger, its events stamped `at`; a failed append
+     * gives its slot back. A trigger with an idempotency key must own it: when
+     * another trigger took the key first (on another node of a cluster), the
+     * answer is that task (`existing`), and nothing of this one is stored.
+     */
     const appendAdmitted = ({ command, events, admitted }: Exclude<ReturnType<typeof admit>, TaskErrors.StorageFailed>, at: number) =>
-      store.append({ stream: command.taskId, expectedVersion: "noStream", events: stamp(events, at), fresh: true }).pipe(
-        Effect.mapError((error) => TaskErrors.storageFailed(error)),
+      store.append({
+        stream: command.taskId,
+        expectedVersion: "noStream",
+        events: stamp(events, at),
+        fresh: true,
+        ...(command.idempotencyKey === undefined ? {} : { uniqueKey: true }),
+      }).pipe(
         Effect.tapError(() =>
           Effect.sync(() => {
             if (!admitted) return
@@ -260,7 +277,9 @@ export const layer = Layer.effect(
             slots.release(command.definitionId)
           })
         ),
-        Effect.map((appended) => ({ appended, admitted })),
+        Effect.map((appended) => ({ _tag: "created" as const, appended, admitted })),
+        Effect.catchTag("IdempotencyKeyTaken", (taken) => Effect.map(ownerOf(taken.key), (state) => ({ _tag: "existing" as const, state }))),
+        Effect.mapError((error) => TaskErrors.storageFailed(error)),
       )
 
     /** Plans, admits and appends a new task; the caller sees it as triggered (its start, if any, is the scheduler's business). */
@@ -268,7 +287,8 @@ export const layer = Layer.effect(
       Effect.flatMap(plan(request), (command) => {
         const decided = admit(command, true)
         if (decided instanceof TaskErrors.StorageFailed) return Effect.fail(decided)
-        return Effect.map(appendAdmitted(decided, now()), ({ appended, admitted }) => (admitted ? stateAfterTrigger(appended) : appended.state))
+        return Effect.map(appendAdmitted(decided, now()), (done) =>
+          done._tag === "existing" ? done.state : done.admitted ? stateAfterTrigger(done.appended) : done.appended.state)
       })
 
     /** A new task, or the one that already owns the request's idempotency key. */
@@ -367,7 +387,10 @@ export const layer = Layer.effect(
             return appendAdmitted(one, at).pipe(
               Effect.match({
                 onFailure: (error) => void (outcomes[i] = refused(error)),
-                onSuccess: ({ appended }) => void (outcomes[i] = triggered(one.command.taskId, appended.version, false)),
+                onSuccess: (done) =>
+                  void (outcomes[i] = done._tag === "existing"
+                    ? triggered(done.state.context.taskId, done.state.context.version, true)
+                    : triggered(one.command.taskId, done.appended.version, false)),
               }),
             )
           }, { concurrency: "unbounded", discard: true })

@@ -63,7 +63,7 @@
 import { Context, type Effect, type Stream } from "effect"
 import type { TaskId } from "./Ids.ts"
 import type { StoreHealth } from "./StoreHealth.ts"
-import type { ConcurrencyConflict, InvalidTransition, PositionPruned, StoreError } from "./StoreErrors.ts"
+import type { ConcurrencyConflict, IdempotencyKeyTaken, InvalidTransition, PositionPruned, StoreError } from "./StoreErrors.ts"
 import type { PrunableStatus } from "./StoreRetention.ts"
 import type { ScheduleEvent } from "./ScheduleEvent.ts"
 import type { NewEvent, RecordedEvent } from "./TaskEvent.ts"
@@ -84,6 +84,16 @@ export interface AppendRequest {
    * Only for ids nobody else can know; `expectedVersion` still applies.
    */
   readonly fresh?: boolean
+  /**
+   * The new task's idempotency key must become its own: when another task
+   * owns it already (or an earlier append of the same group claims it), the
+   * append is refused with IdempotencyKeyTaken. Honored where several
+   * processes write one store (PostgreSQL); the LevelDB store has one writing
+   * process, whose daemon serializes triggers by key before they reach it,
+   * and takes the append as if the flag were absent (the key then stays with
+   * its first task).
+   */
+  readonly uniqueKey?: boolean
 }
 
 /** The result of an append: the stream's new version and the recorded events. */
@@ -163,7 +173,7 @@ export class EventStore extends Context.Service<
   EventStore,
   {
     /** Appends events to one stream atomically, with its projections; group-committed. */
-    readonly append: (request: AppendRequest) => Effect.Effect<AppendResult, ConcurrencyConflict | InvalidTransition | StoreError>
+    readonly append: (request: AppendRequest) => Effect.Effect<AppendResult, ConcurrencyConflict | InvalidTransition | IdempotencyKeyTaken | StoreError>
     /** The stream's events from `fromVersion` (1-based, inclusive). */
     readonly readStream: (stream: TaskId, fromVersion?: number) => Effect.Effect<ReadonlyArray<RecordedEvent>, StoreError>
     /**

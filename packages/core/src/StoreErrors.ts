@@ -22,6 +22,20 @@ export class ConcurrencyConflict extends Schema.TaggedError<ConcurrencyConflict>
   }
 }
 
+/**
+ * A new task's idempotency key already has an owner, and the append asked
+ * for the key (`AppendRequest.uniqueKey`); nothing was written. The owner is
+ * found with `findByIdempotencyKey`.
+ */
+export class IdempotencyKeyTaken extends Schema.TaggedError<IdempotencyKeyTaken>()("IdempotencyKeyTaken", {
+  stream: TaskId,
+  key: Schema.String,
+}) {
+  override get message() {
+    return `the idempotency key "${this.key}" already belongs to another task (${this.stream} was not created)`
+  }
+}
+
 /** The events do not fold on the stream's state (the machine refused one); nothing was written. */
 export class InvalidTransition extends Schema.TaggedError<InvalidTransition>()("InvalidTransition", {
   stream: TaskId,

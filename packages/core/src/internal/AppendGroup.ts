@@ -22,7 +22,7 @@
  */
 import { Schema, type Deferred } from "effect"
 import type { AppendRequest, AppendResult } from "../EventStore.ts"
-import { ConcurrencyConflict, InvalidTransition, StoreError } from "../StoreErrors.ts"
+import { ConcurrencyConflict, type IdempotencyKeyTaken, InvalidTransition, StoreError } from "../StoreErrors.ts"
 import * as Replay from "../Replay.ts"
 import { encodeEnvelope, type RecordedEvent } from "../TaskEvent.ts"
 import { taskStatuses, type TaskStatus } from "../TaskMachine.ts"
@@ -39,7 +39,7 @@ export interface Records {
   del(key: string): void
 }
 
-export type AppendError = ConcurrencyConflict | InvalidTransition | StoreError
+export type AppendError = ConcurrencyConflict | InvalidTransition | IdempotencyKeyTaken | StoreError
 
 /** An append waiting for the writer. */
 export interface AppendJob {
@@ -215,6 +215,11 @@ export class Group<B extends Records = Records> {
   /** Whether the group has a stream's state (so `add` needs no `before` for it). */
   knows(stream: string): boolean {
     return this.before.has(stream)
+  }
+
+  /** Refuses one append without looking at it (a check the store made before folding). */
+  refuse(job: AppendJob, error: AppendError): void {
+    this.entries.push({ job, outcome: { _tag: "refused", error } })
   }
 
   /** Validates, folds and batches one append; `before` is the stream's state before this group if not known yet. */

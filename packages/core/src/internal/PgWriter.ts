@@ -40,7 +40,7 @@ import { Cause, Deferred, Effect, Exit, Fiber, Queue, type Scope } from "effect"
 import type * as SqlClient from "effect/sql/SqlClient"
 import type { SqlError } from "effect/sql/SqlError"
 import type { AppendRequest, AppendResult, BatchInfo } from "../EventStore.ts"
-import { StoreError } from "../StoreErrors.ts"
+import { IdempotencyKeyTaken, StoreError } from "../StoreErrors.ts"
 import type * as Replay from "../Replay.ts"
 import { emptyCounts, Group, parseState, StateCache, type AppendError, type AppendJob, type Records, type ScheduleJob } from "./AppendGroup.ts"
 import * as Keys from "./RecordKeys.ts"
@@ -99,6 +99,12 @@ export const make = (options: {
       lastWritten = undefined
     }
 
+    /** The idempotency key a trigger append carries, if any. */
+    const triggerKey = (job: AppendJob): string | undefined => {
+      for (const { event } of job.request.events) if (event._tag === "TaskTriggered") return event.idempotencyKey
+      return undefined
+    }
+
     /** The idempotency keys the triggers among `appends` carry (looked up with the states, before the fold). */
     const triggerKeys = (appends: ReadonlyArray<AppendJob>): Array<string> => {
       const keys = new Set<string>()
@@ -144,7 +150,17 @@ export const make = (options: {
     ) => {
       const envelopes = new Envelopes()
       const group = new Group(envelopes, head.position)
-      for (const job of appends) group.add(job, group.knows(job.request.stream) ? null : stateOf(job.request.stream))
+      // A trigger that must own its key is refused when the key has an owner, or an earlier append here claims it.
+      const keyed = new Set<string>()
+      for (const job of appends) {
+        const key = job.request.uniqueKey === true ? triggerKey(job) : undefined
+        if (key !== undefined && (taken.has(key) || keyed.has(key))) {
+          group.refuse(job, new IdempotencyKeyTaken({ stream: job.request.stream, key }))
+          continue
+        }
+        if (key !== undefined) keyed.add(key)
+        group.add(job, group.knows(job.request.stream) ? null : stateOf(job.request.stream))
+      }
       for (const job of schedules) group.addSchedule(job, head.scheduleHead)
       const sealed = group.seal(emptyCounts(), (key) => taken.has(key))
       const created: Array<Summary.Row> = []
