@@ -14,6 +14,9 @@ export const bin = join(root, "apps", "daemon", "bin", "tasklane.mjs")
 /** The integration tests' daemon config. */
 export const fixtureConfig = join(root, "test", "fixtures", "daemon", "tasklane.config.ts")
 
+/** How long `stop` waits after its signal before it kills the daemon. */
+const stopKillMs = 30_000
+
 /** A fresh temporary data directory (short path: unix socket paths are limited). */
 export const tempDataDir = (): string => mkdtempSync(join(tmpdir(), "tl-"))
 
@@ -62,7 +65,10 @@ export const startDaemon = async (options: {
     exited,
     stop: (signal = "SIGTERM") => {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal)
-      return exited
+      // A daemon that does not stop (hung on a database that is gone) is killed: none outlives its test.
+      const kill = setTimeout(() => child.kill("SIGKILL"), stopKillMs)
+      kill.unref()
+      return exited.finally(() => clearTimeout(kill))
     },
   }
   if (options.waitReady === false) return daemon

@@ -25,10 +25,12 @@
  *     transaction. If another instance wrote meanwhile, the head condition
  *     fails, nothing is written, and the group goes the locked way.
  *   - locked: a transaction takes the head row lock (`FOR UPDATE`), reads the
- *     summaries and idempotency keys it needs (again if the first read's
- *     snapshot predates the lock), folds, and writes.
+ *     summaries it has not cached and the idempotency keys it needs, folds,
+ *     and writes. Cached summaries are trusted first even after another
+ *     instance wrote (see `locked`); the write proves them.
  * A changed summary is also written only at the version it was read at; one
- * that moved anyway (a writer outside the store) aborts the whole statement.
+ * that moved anyway (another instance wrote it since this writer cached it,
+ * or a writer outside the store) aborts the whole statement.
  *
  * If a group fails, its accepted appends fail with a StoreError, nothing of it
  * is visible, the cache is dropped, and health turns `degraded` until a group
@@ -36,7 +38,7 @@
  * drops the cache. Closing stops new appends, commits everything queued, then
  * ends the fiber.
  */
-import { Cause, Deferred, Effect, Exit, Fiber, Queue, type Scope } from "effect"
+import { Cause, Data, Deferred, Effect, Exit, Fiber, Queue, type Scope } from "effect"
 import type * as SqlClient from "effect/sql/SqlClient"
 import type { SqlError } from "effect/sql/SqlError"
 import type { AppendRequest, AppendResult, BatchInfo } from "../EventStore.ts"
@@ -44,7 +46,7 @@ import { IdempotencyKeyTaken, StoreError } from "../StoreErrors.ts"
 import type * as Replay from "../Replay.ts"
 import { emptyCounts, Group, parseState, StateCache, type AppendError, type AppendJob, type Records, type ScheduleJob } from "./AppendGroup.ts"
 import * as Keys from "./RecordKeys.ts"
-import { toStoreError } from "./PgError.ts"
+import { describe, toStoreError } from "./PgError.ts"
 import { channel } from "./PgSchema.ts"
 import * as Summary from "./PgSummary.ts"
 
@@ -55,6 +57,12 @@ type Message =
   | { readonly _tag: "close" }
 
 /** Collects the envelopes a Group writes, by position; the group's other records are the key layout's, mapped onto tables elsewhere (PgSummary). */
+/** What the write raises when a summary is not at the version the group folded it from. */
+const summaryChanged = "a task summary changed under the head lock"
+
+/** The group was folded on a cached summary that another instance changed since: it goes again, reading every summary. */
+class StaleCache extends Data.TaggedError("StaleCache")<{}> {}
+
 class Envelopes implements Records {
   readonly byPosition = new Map<number, string>()
   put(key: string, value: string): void {
@@ -219,7 +227,7 @@ export const make = (options: {
           )
           SELECT (SELECT count(*) FROM hd)::int4 AS locked,
             CASE WHEN ${exists} AND (SELECT count(*) FROM upd) <> ${p.changed.length}
-              THEN tasklane_fail('a task summary changed under the head lock (a writer outside the store?)') END AS checked,
+              THEN tasklane_fail(${summaryChanged}) END AS checked,
             (SELECT pg_notify(${channel}, ${String(p.after.position)}) WHERE ${events.length > 0}::bool AND ${exists}) AS notified`,
         ([row]) => row?.locked === 1,
       )
@@ -236,9 +244,13 @@ export const make = (options: {
      * statement checked the cache then). Answers undefined when it does not
      * apply or lost.
      */
+    // Whether the head had moved when the last locked group took it (others write too: a cluster).
+    let othersWrote = false
+
     const fast = (appends: ReadonlyArray<AppendJob>, schedules: ReadonlyArray<ScheduleJob>) =>
       Effect.gen(function* () {
-        if (lastWritten === undefined || triggerKeys(appends).length > 0) return undefined
+        // Another instance wrote before the last locked group: it likely has again, and the attempt would cost a round trip for nothing.
+        if (lastWritten === undefined || othersWrote || triggerKeys(appends).length > 0) return undefined
         if (appends.some((job) => job.request.fresh !== true && cache.get(job.request.stream) === undefined)) return undefined
         const p = prepare(appends, schedules, lastWritten, (stream) => cache.get(stream) ?? null, new Set())
         // Nothing to write checks no head: a refusal judged on the cache alone may be stale (another instance wrote), so the locked way judges it again.
@@ -246,39 +258,50 @@ export const make = (options: {
         return (yield* write(p)) ? p : undefined
       })
 
-    /** The locked way: one transaction that takes the head lock, reads what it needs, folds and writes. */
-    const locked = (appends: ReadonlyArray<AppendJob>, schedules: ReadonlyArray<ScheduleJob>) =>
+    /**
+     * The locked way: one transaction that takes the head lock, reads what it
+     * needs, folds and writes. With `trustCache`, the summaries cached from
+     * this writer's own commits are used even though another instance wrote
+     * since (in a cluster each daemon mostly writes the tasks it runs, so they
+     * are usually still exact): a changed summary makes the conditional write
+     * fail, and a refusal judged on one is not trusted; either way the group
+     * is {@link StaleCache} and goes again without the cache.
+     */
+    const locked = (appends: ReadonlyArray<AppendJob>, schedules: ReadonlyArray<ScheduleJob>, trustCache: boolean) =>
       sql.withTransaction(
         Effect.gen(function* () {
           const keys = triggerKeys(appends)
-          // The lock, and (in the same statement) the head row as of the statement's snapshot, which may predate
-          // the lock (a wait for another instance's group): summaries read in this statement would be stale then.
-          const [row] = yield* sql<{ position: bigint; schedule_head: bigint; pruned_through: bigint; seen: string }>`
-            SELECT h.position, h.schedule_head, h.pruned_through,
-              (SELECT s.position || ':' || s.schedule_head || ':' || s.pruned_through FROM tasklane_head s) AS seen
-            FROM tasklane_head h FOR UPDATE`
+          // The lock; what this transaction reads after it is what the last group before it committed.
+          const [row] = yield* sql<{ position: bigint; schedule_head: bigint; pruned_through: bigint }>`
+            SELECT h.position, h.schedule_head, h.pruned_through FROM tasklane_head h FOR UPDATE`
           if (row === undefined) return yield* new StoreError({ operation: "append", reason: "the head row is missing (tasklane_head)" })
           const head: HeadRow = { position: Number(row.position), scheduleHead: Number(row.schedule_head), prunedThrough: Number(row.pruned_through) }
-          // The cached summaries are exact while nobody else wrote since this writer's last commit.
-          if (lastWritten === undefined || rowText(head) !== rowText(lastWritten)) cache.clear()
-          const streams = [...new Set(appends.filter((job) => job.request.fresh !== true && cache.get(job.request.stream) === undefined).map((job) => job.request.stream as string))]
-          const needsRead = streams.length > 0 || keys.length > 0
-          let read = needsRead ? yield* readStates(streams, keys) : { states: new Map<string, Replay.TaskState>(), taken: new Set<string>() }
-          if (needsRead && row.seen !== rowText(head)) read = yield* readStates(streams, keys)
-          const { states, taken } = read
+          const moved = lastWritten === undefined || rowText(head) !== rowText(lastWritten)
+          othersWrote = moved
+          if (moved && !trustCache) cache.clear()
+          const cachedFor = (job: AppendJob) => job.request.fresh !== true && cache.get(job.request.stream) !== undefined
+          const streams = [...new Set(appends.filter((job) => job.request.fresh !== true && !cachedFor(job)).map((job) => job.request.stream as string))]
+          const { states, taken } = streams.length > 0 || keys.length > 0
+            ? yield* readStates(streams, keys)
+            : { states: new Map<string, Replay.TaskState>(), taken: new Set<string>() }
           const p = prepare(appends, schedules, head, (stream) => {
             const cached = cache.get(stream)
             return cached !== undefined ? cached : (states.get(stream) ?? null)
           }, taken)
-          if (!empty(p) && !(yield* write(p))) {
-            return yield* new StoreError({ operation: "append", reason: "the head row changed under its lock" })
-          }
+          if (moved && p.group.entries.some(({ job, outcome }) => outcome._tag === "refused" && cachedFor(job))) return yield* new StaleCache()
+          const written = empty(p) ? true : yield* write(p).pipe(
+            Effect.catchIf((error) => moved && describe(error).includes(summaryChanged), () => Effect.fail(new StaleCache())),
+          )
+          if (!written) return yield* new StoreError({ operation: "append", reason: "the head row changed under its lock" })
           return p
         }),
       )
 
     const transact = (appends: ReadonlyArray<AppendJob>, schedules: ReadonlyArray<ScheduleJob>) =>
-      Effect.flatMap(fast(appends, schedules), (p) => (p !== undefined ? Effect.succeed(p) : locked(appends, schedules)))
+      Effect.flatMap(fast(appends, schedules), (p) =>
+        p !== undefined
+          ? Effect.succeed(p)
+          : locked(appends, schedules, true).pipe(Effect.catchTag("StaleCache", () => locked(appends, schedules, false))))
 
     const commitGroup = (appends: ReadonlyArray<AppendJob>, schedules: ReadonlyArray<ScheduleJob>) =>
       Effect.gen(function* () {
