@@ -70,6 +70,23 @@ describe("EventStore PostgreSQL: several instances on one database", () => {
       expect(migrations.trim()).toBe("2")
     }).pipe(Effect.scoped))
 
+  it.live("a trigger that must own its idempotency key is refused with IdempotencyKeyTaken when another instance's took it first", () =>
+    Effect.gen(function* () {
+      const [a, b] = yield* instances(2)
+      const trigger = (es: EventStore["Service"], n: number) =>
+        Effect.exit(es.append({ ...S.request(S.taskId(n), "noStream", [S.triggered(S.taskId(n), { idempotencyKey: "nightly" })]), uniqueKey: true }))
+      // Ten triggers with one key from two instances at once (and several in one group): one task is created.
+      const exits = yield* Effect.all(range(1, 10).map((n) => trigger(n % 2 === 0 ? a! : b!, n)), { concurrency: "unbounded" })
+      const created = exits.filter(Exit.isSuccess)
+      expect(created).toHaveLength(1)
+      for (const exit of exits.filter(Exit.isFailure)) expect(exit.cause.toString()).toContain("IdempotencyKeyTaken")
+      const owner = (yield* a!.findByIdempotencyKey("nightly"))!.context.taskId
+      expect((yield* b!.listTasks({}, { limit: 100 })).tasks.map((t) => t.context.taskId)).toEqual([owner])
+      // Without the flag a second task is created, the key staying with the first (as on LevelDB).
+      yield* a!.append(S.request(S.taskId(20), "noStream", [S.triggered(S.taskId(20), { idempotencyKey: "nightly" })]))
+      expect((yield* b!.findByIdempotencyKey("nightly"))!.context.taskId).toBe(owner)
+    }).pipe(Effect.scoped))
+
   it.live("an instance whose cached summary went stale (another instance appended) takes an append at the stream's real version", () =>
     Effect.gen(function* () {
       const [a, b] = yield* instances(2)
