@@ -14,10 +14,11 @@
  * taken over; it then registers again under a new epoch.
  *
  * Claims (`claim_node`, `claim_version` on a task summary): a claim reserves
- * a waiting task's next start, or a finished task's due hook, for one node.
- * It holds while the summary is still at the version it was claimed at and
- * the claiming node is live, so it lapses by itself when the task moves on
- * (its start was recorded) or the node dies; nothing has to release it.
+ * a waiting task's next start, or a finished task's due hook, for one node
+ * epoch (`<id>#<epoch>`). It holds while the summary is still at the version
+ * it was claimed at and that epoch is live, so it lapses by itself when the
+ * task moves on (its start was recorded) or the node dies or registers
+ * again; nothing has to release it.
  * Claiming takes the rows `FOR UPDATE SKIP LOCKED`, oldest first and due by
  * the database's clock, so nodes claiming at once take different tasks.
  * The claim only reserves: the start itself is an append conditional on the
@@ -95,7 +96,7 @@ export interface ClusterStore {
   readonly claim: (limit: number, limits: ReadonlyMap<string, number>) => Effect.Effect<ReadonlyArray<Claimed>, StoreError>
   /** Claims the due hook of a finished task; false when another live node holds it or none is due. */
   readonly claimHook: (stream: TaskId) => Effect.Effect<boolean, StoreError>
-  /** Finished tasks with a due hook that no live node holds. */
+  /** Finished tasks with a due hook that no other live node holds (this node's own claims included: it may have lost the run). */
   readonly orphanHooks: (limit: number) => Effect.Effect<ReadonlyArray<TaskId>, StoreError>
   /** Milliseconds (database clock) until the earliest wake time of a waiting task, if any is in the future. */
   readonly nextWakeIn: Effect.Effect<number | undefined, StoreError>
@@ -165,7 +166,12 @@ export const make = (options: Options): Effect.Effect<ClusterStore, StoreError, 
     /** The ids of live nodes, as a subquery. */
     const live = sql`SELECT id FROM tasklane_nodes WHERE NOT fenced AND heartbeat_at >= tasklane_now_ms() - ${leaseMs}`
     /** A claim that still holds for another node: at the summary's version, by a live node. */
-    const heldByOther = sql`coalesce(t.claim_version = t.version AND t.claim_node <> ${me} AND t.claim_node IN (${live}), false)`
+    /** Live node epochs as claims name them (`<id>#<epoch>`), as a subquery: a claim of an earlier epoch lapsed with it. */
+    const liveClaimers = sql`SELECT id || '#' || epoch FROM tasklane_nodes WHERE NOT fenced AND heartbeat_at >= tasklane_now_ms() - ${leaseMs}`
+    /** This node's epoch, as its claims name it. */
+    const claimer = () => `${me}#${epoch}`
+    /** A claim that still holds for another node epoch: at the summary's version, by a live one. */
+    const heldByOther = () => sql`coalesce(t.claim_version = t.version AND t.claim_node <> ${claimer()} AND t.claim_node IN (${liveClaimers}), false)`
 
     const register = attempt(
       "cluster register",
@@ -230,12 +236,12 @@ export const make = (options: Options): Effect.Effect<ClusterStore, StoreError, 
     const due = (definition: Statement.Fragment, limit: number) =>
       sql`SELECT t.stream, t.definition_id FROM tasklane_tasks t
         WHERE t.listed AND t.status IN ('triggered', 'continue') AND (t.wake_at IS NULL OR t.wake_at <= tasklane_now_ms())
-          AND NOT ${heldByOther} AND ${definition}
+          AND NOT ${heldByOther()} AND ${definition}
         ORDER BY t.created_key DESC LIMIT ${limit} FOR UPDATE SKIP LOCKED`
 
     const take = (candidates: ReturnType<typeof due>) =>
       sql<{ stream: string; definition_id: string }>`WITH c AS (${candidates})
-        UPDATE tasklane_tasks t SET claim_node = ${me}, claim_version = t.version FROM c WHERE t.stream = c.stream
+        UPDATE tasklane_tasks t SET claim_node = ${claimer()}, claim_version = t.version FROM c WHERE t.stream = c.stream
         RETURNING t.stream, t.definition_id`
 
     /** Claims of one limited definition: under its advisory lock, what its limit leaves after running and reserved tasks. */
@@ -244,7 +250,7 @@ export const make = (options: Options): Effect.Effect<ClusterStore, StoreError, 
         Effect.gen(function* () {
           yield* sql`SELECT pg_advisory_xact_lock(hashtext(${`tasklane-definition:${definitionId}`}))`
           const [row] = yield* sql<{ n: string }>`SELECT count(*) AS n FROM tasklane_tasks t WHERE t.definition_id = ${definitionId}
-            AND (t.status = 'running' OR (t.status IN ('triggered', 'continue') AND coalesce(t.claim_version = t.version AND t.claim_node IN (${live}), false)))`
+            AND (t.status = 'running' OR (t.status IN ('triggered', 'continue') AND coalesce(t.claim_version = t.version AND t.claim_node IN (${liveClaimers}), false)))`
           const free = Math.min(wanted, limit - Number(row?.n ?? 0))
           if (free <= 0) return []
           return yield* take(due(sql`t.definition_id = ${definitionId}`, free))
@@ -271,8 +277,8 @@ export const make = (options: Options): Effect.Effect<ClusterStore, StoreError, 
       attempt(
         "cluster claim hook",
         Effect.map(
-          sql`UPDATE tasklane_tasks t SET claim_node = ${me}, claim_version = t.version
-            WHERE t.stream = ${stream} AND t.pending_hook IS NOT NULL AND NOT ${heldByOther} RETURNING 1`,
+          sql`UPDATE tasklane_tasks t SET claim_node = ${claimer()}, claim_version = t.version
+            WHERE t.stream = ${stream} AND t.pending_hook IS NOT NULL AND NOT ${heldByOther()} RETURNING 1`,
           (rows) => rows.length === 1,
         ),
       )
@@ -282,7 +288,7 @@ export const make = (options: Options): Effect.Effect<ClusterStore, StoreError, 
         "cluster orphan hooks",
         Effect.map(
           sql<{ stream: string }>`SELECT t.stream FROM tasklane_tasks t WHERE t.pending_hook IS NOT NULL
-            AND NOT coalesce(t.claim_version = t.version AND t.claim_node IN (${live}), false) LIMIT ${limit}`,
+            AND NOT ${heldByOther()} LIMIT ${limit}`,
           (rows) => rows.map((row) => row.stream as TaskId),
         ),
       )

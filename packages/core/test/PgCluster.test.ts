@@ -217,4 +217,22 @@ describe("PgCluster: what a dead node leaves", () => {
       expect(yield* b.orphanHooks(10)).toEqual([])
       expect(yield* b.claimHook(S.taskId(1))).toBe(false)
     }).pipe(Effect.scoped))
+
+  it.live("a node's own hook claim is still offered to it (it may have lost the run); a claim of an earlier epoch lapses when the node registers again", () =>
+    Effect.gen(function* () {
+      const { store, node } = yield* setup
+      yield* trigger(store, 1, 1)
+      yield* startOn(store, S.taskId(1), 1, "a")
+      yield* store.append(S.request(S.taskId(1), 2, [S.done()]))
+      const a = yield* node("a")
+      const b = yield* node("b")
+      expect(yield* a.claimHook(S.taskId(1))).toBe(true)
+      expect(yield* a.orphanHooks(10)).toEqual([S.taskId(1)])
+      expect(yield* b.orphanHooks(10)).toEqual([])
+      // a restarts under the same id: its old claim is no one's, b may take it.
+      yield* a.register
+      expect(yield* b.orphanHooks(10)).toEqual([S.taskId(1)])
+      expect(yield* b.claimHook(S.taskId(1))).toBe(true)
+      expect(yield* a.claimHook(S.taskId(1))).toBe(false)
+    }).pipe(Effect.scoped))
 })
