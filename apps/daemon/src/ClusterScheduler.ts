@@ -27,7 +27,7 @@
  * - Shutdown: as alone, running iterations get the grace period, then are
  *   interrupted and recorded as such.
  */
-import { Clock, Duration, Effect, Exit, Fiber, Layer, Option, Queue, Scope, Stream } from "effect"
+import { Clock, Duration, Effect, Layer, Option, Queue, Scope, Stream } from "effect"
 import type { Ids } from "@tasklane/core"
 import { EventStore, StoreErrors, TaskEvent } from "@tasklane/core"
 import type { PgCluster } from "@tasklane/core/postgres"
@@ -35,7 +35,7 @@ import type { Membership } from "./Cluster.ts"
 import { Hooks } from "./Hooks.ts"
 import { Registry } from "./Registry.ts"
 import { Runner } from "./Runner.ts"
-import { recordBlockedHooks, Scheduler, type SchedulerOptions } from "./Scheduler.ts"
+import { recordBlockedHooks, Scheduler, type SchedulerOptions, stopGracefully } from "./Scheduler.ts"
 import { Slots } from "./Slots.ts"
 import { Tasks } from "./Tasks.ts"
 
@@ -236,16 +236,7 @@ export const layer = (options: SchedulerOptions, membership: Membership) =>
       }).pipe(Effect.catch((error) => Effect.logWarning(`cluster upkeep failed: ${error.message}`)))
       const upkeep = yield* Effect.forkIn(Effect.forever(Effect.andThen(beat, Effect.sleep(Duration.millis(membership.heartbeatMs)))), layerScope)
 
-      yield* Scope.addFinalizer(
-        layerScope,
-        Effect.gen(function*() {
-          yield* Fiber.interrupt(dispatcher)
-          yield* Fiber.interrupt(upkeep)
-          const deadline = clock.currentTimeMillisUnsafe() + options.shutdownGraceSeconds * 1000
-          while (slots.active() > 0 && clock.currentTimeMillisUnsafe() < deadline) yield* Effect.sleep(Duration.millis(50))
-          yield* Scope.close(workScope, Exit.void)
-        }),
-      )
+      yield* stopGracefully({ layerScope, workScope, loops: [dispatcher, upkeep], graceSeconds: options.shutdownGraceSeconds })
 
       return { queuedCount: () => queued.count, runningCount: () => slots.active() }
     }),

@@ -64,6 +64,31 @@ export const recordBlockedHooks = Effect.gen(function*() {
   }
 })
 
+/**
+ * Shutdown, when the layer's scope closes: the loops that take work stop,
+ * running iterations get the grace period to finish, then the work scope
+ * closes (interrupting the rest, which records them as interrupted).
+ */
+export const stopGracefully = (options: {
+  readonly layerScope: Scope.Scope
+  readonly workScope: Scope.Closeable
+  readonly loops: ReadonlyArray<Fiber.Fiber<unknown, unknown>>
+  readonly graceSeconds: number
+}) =>
+  Effect.gen(function*() {
+    const slots = yield* Slots
+    const clock = yield* Clock.Clock
+    yield* Scope.addFinalizer(
+      options.layerScope,
+      Effect.gen(function*() {
+        for (const loop of options.loops) yield* Fiber.interrupt(loop)
+        const deadline = clock.currentTimeMillisUnsafe() + options.graceSeconds * 1000
+        while (slots.active() > 0 && clock.currentTimeMillisUnsafe() < deadline) yield* Effect.sleep(Duration.millis(50))
+        yield* Scope.close(options.workScope, Exit.void)
+      }),
+    )
+  })
+
 /** The live scheduler; it starts with the layer and stops with its scope. */
 export const layer = (options: SchedulerOptions) =>
   Layer.effect(
@@ -198,16 +223,7 @@ export const layer = (options: SchedulerOptions) =>
       })
       const dispatcher = yield* Effect.forkIn(dispatch, layerScope)
 
-      // Shutdown: stop dispatching, let running iterations finish within the grace period, then interrupt them.
-      yield* Scope.addFinalizer(
-        layerScope,
-        Effect.gen(function*() {
-          yield* Fiber.interrupt(dispatcher)
-          const deadline = clock.currentTimeMillisUnsafe() + options.shutdownGraceSeconds * 1000
-          while (slots.active() > 0 && clock.currentTimeMillisUnsafe() < deadline) yield* Effect.sleep(Duration.millis(50))
-          yield* Scope.close(workScope, Exit.void)
-        }),
-      )
+      yield* stopGracefully({ layerScope, workScope, loops: [dispatcher], graceSeconds: options.shutdownGraceSeconds })
 
       return { queuedCount: () => queue.size + parkedCount + released.length, runningCount: () => slots.active() }
     }),
