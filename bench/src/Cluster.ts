@@ -17,15 +17,13 @@
  * run with the median throughput is shown. A private PostgreSQL cluster
  * (packages/core/test/support/Postgres.ts: Debian's server, fsync on), one
  * fresh database per setup; without PostgreSQL's binaries the section is
- * skipped with the reason. A setup whose daemons cannot all start (before
- * cluster mode, a second daemon on one database is refused) is reported as
- * skipped with the daemon's own words and the rest still runs.
+ * skipped with the reason. A setup whose daemons cannot all start is
+ * reported as not run, with the reason, and the rest still runs.
  *
  * Lifecycle: `run` starts PostgreSQL, then the no-op daemons (idle latency,
  * warm-up, no-op repeats), stops them, then the I/O daemons, stops them and
  * PostgreSQL; a failure or Ctrl-C leaves nothing running (Cleanup.ts).
  */
-import { spawnSync } from "node:child_process"
 import { join } from "node:path"
 import * as Postgres from "../../packages/core/test/support/Postgres.ts"
 import { round } from "./Measure.ts"
@@ -33,7 +31,6 @@ import * as Report from "./Report.ts"
 import * as Tasklane from "./Tasklane.ts"
 import { fullSizes, type LatencyRun, medianRun, type Sizes, type ThroughputRun } from "./Workload.ts"
 
-const root = join(import.meta.dirname, "..", "..")
 const tasksDir = join(import.meta.dirname, "tasks")
 
 export interface ClusterSizes {
@@ -83,26 +80,16 @@ export interface ClusterResult {
 
 const firstLine = (error: unknown) => (error instanceof Error ? error.message : String(error)).split("\n")[0]!
 
-/** Why a setup did not start, as one line: the refusal of a second daemon on one database says cluster mode is missing. */
-const whyNot = (error: unknown): string => {
-  const text = error instanceof Error ? error.message : String(error)
-  const refusal = /another tasklane daemon is using[^\n]*/.exec(text)
-  return refusal !== null
-    ? `skipped: the second daemon on one database was refused ("${refusal[0].trim()}"): cluster mode is not in this build`
-    : `not run: ${firstLine(error)}`
-}
-
-/** Whether this build's daemon takes `--node-id` (cluster mode); without it each node is named by host and pid. */
-const knowsNodeId = (): boolean =>
-  spawnSync(process.execPath, [join(root, "apps", "daemon", "bin", "tasklane.mjs"), "daemon", "--help"], { encoding: "utf8" }).stdout.includes("--node-id")
+/** Why a setup did not start, as one line. */
+const whyNot = (error: unknown): string => `not run: ${firstLine(error)}`
 
 /** The daemons of `setup`, started one after another (the first migrates a fresh database), on a fresh database for PostgreSQL. */
-const startSetup = async (setup: Setup, concurrency: number, pg: Postgres.Cluster, nodeIds: boolean): Promise<ReadonlyArray<Tasklane.Daemon>> => {
+const startSetup = async (setup: Setup, concurrency: number, pg: Postgres.Cluster): Promise<ReadonlyArray<Tasklane.Daemon>> => {
   const store = setup.store === "postgres" ? await pg.createDatabase() : undefined
   const daemons: Array<Tasklane.Daemon> = []
   try {
     for (let i = 1; i <= setup.daemons; i++) {
-      const nodeId = nodeIds && setup.daemons > 1 ? `bench-${i}` : undefined
+      const nodeId = setup.daemons > 1 ? `bench-${i}` : undefined
       daemons.push(await Tasklane.startDaemon({ concurrency, isolation: "inline", tasks: [tasksDir], ...(store === undefined ? {} : { store }), ...(nodeId === undefined ? {} : { nodeId }) }))
     }
     return daemons
@@ -113,12 +100,12 @@ const startSetup = async (setup: Setup, concurrency: number, pg: Postgres.Cluste
 }
 
 /** Starts each setup; the ones that could not start carry the reason. */
-const startAll = async (list: ReadonlyArray<Setup>, concurrency: number, pg: Postgres.Cluster, nodeIds: boolean, log: (message: string) => void) => {
+const startAll = async (list: ReadonlyArray<Setup>, concurrency: number, pg: Postgres.Cluster, log: (message: string) => void) => {
   const started: Array<{ readonly setup: Setup; readonly daemons?: ReadonlyArray<Tasklane.Daemon>; readonly skipped?: string }> = []
   for (const setup of list) {
     log(`starting ${setup.name} (concurrency ${concurrency} per daemon)`)
     try {
-      started.push({ setup, daemons: await startSetup(setup, concurrency, pg, nodeIds) })
+      started.push({ setup, daemons: await startSetup(setup, concurrency, pg) })
     } catch (error) {
       const skipped = whyNot(error)
       log(`    ${setup.name}: ${skipped}`)
@@ -140,11 +127,10 @@ export const run = async (quick: boolean, log: (message: string) => void): Promi
   const t0 = performance.now()
   const pg = await Postgres.start()
   try {
-    const nodeIds = knowsNodeId()
     const n = (value: number) => value.toLocaleString("en-US")
 
     // 1 and 3: no-op throughput and idle latency, on the same daemons (latency first, while they are fresh and idle).
-    const noopDaemons = await startAll(setups, sizes.noopConcurrency, pg, nodeIds, log)
+    const noopDaemons = await startAll(setups, sizes.noopConcurrency, pg, log)
     const noop = new Map(noopDaemons.map((s) => [s.setup, [] as Array<ThroughputRun>]))
     const idle: Array<Outcome<LatencyRun>> = []
     try {
@@ -175,7 +161,7 @@ export const run = async (quick: boolean, log: (message: string) => void): Promi
     }
 
     // 2: I/O-bound, 1 PostgreSQL daemon vs 3.
-    const ioDaemons = await startAll([pgOne, pgThree], sizes.ioConcurrency, pg, nodeIds, log)
+    const ioDaemons = await startAll([pgOne, pgThree], sizes.ioConcurrency, pg, log)
     const io = new Map(ioDaemons.map((s) => [s.setup, [] as Array<ThroughputRun>]))
     try {
       for (const s of ioDaemons) if (s.daemons !== undefined) await Tasklane.throughput(s.daemons, pumpSizes, "sleep100", null, sizes.ioConcurrency * s.daemons.length, 1)

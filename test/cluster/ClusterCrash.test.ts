@@ -10,9 +10,7 @@
  * re-run, a gapless log, every history replaying to its projection, hooks
  * recorded once. The figures (failover p50/p99 among them) are printed.
  *
- * Cluster mode: until the daemon has `--node-id` (its `--help` is asked),
- * one daemon runs (a second one on the database is refused today); with it,
- * three. `TASKLANE_CLUSTER_NODES=<n>` overrides; `TASKLANE_CLUSTER_SEED=<n>`
+ * Three nodes; `TASKLANE_CLUSTER_NODES=<n>` overrides; `TASKLANE_CLUSTER_SEED=<n>`
  * replays a plan (timing still varies); `TASKLANE_CLUSTER_TASKS`, `_KILLS`
  * and `_ZOMBIES` shrink it for debugging.
  *
@@ -25,14 +23,12 @@
  * slower here, too slow to keep work running through the chaos. With one daemon a kill means its
  * restart recovers its own tasks, and a zombie is only a pause.
  */
-import { execFileSync } from "node:child_process"
 import * as Fs from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import type { Replay, TaskRpc } from "@tasklane/core"
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest"
 import * as Postgres from "../../packages/core/test/support/Postgres.ts"
-import { bin } from "../support/DaemonProcess.ts"
 import * as Prng from "../support/Prng.ts"
 import { sleep } from "../support/TaskPolling.ts"
 import * as Checks from "./ClusterChecks.ts"
@@ -41,9 +37,7 @@ import * as Triggers from "./Triggers.ts"
 import { type Supervisor, supervise } from "./Supervisor.ts"
 
 const config = join(import.meta.dirname, "..", "fixtures", "cluster", "tasklane.config.ts")
-/** Whether the daemon can join a cluster (it takes `--node-id`). */
-const clusterMode = execFileSync(process.execPath, [bin, "daemon", "--help"], { encoding: "utf8" }).includes("--node-id")
-const nodes = Number(process.env.TASKLANE_CLUSTER_NODES ?? (clusterMode ? 3 : 1))
+const nodes = Number(process.env.TASKLANE_CLUSTER_NODES ?? 3)
 /** Node ids: `n<k>` for every process of slot k (a restart rejoins under its id, new epoch), or `n<k>-<restart>` if true. */
 const nodeIdPerRestart = false
 const nodeId = (slot: number, restart: number) => (nodeIdPerRestart ? `n${slot + 1}-${restart}` : `n${slot + 1}`)
@@ -115,7 +109,7 @@ afterAll(async () => {
 
 describe(`cluster crash suite: ${nodes} daemon(s) on PostgreSQL, ${totalTasks} tasks, ${kills} SIGKILLs, ${zombies} zombies, a database crash (seed ${seed})`, () => {
   it("every acknowledged task ends once, nothing superseded is written, the log is whole and replays", { timeout: 420_000 }, async () => {
-    console.log(`[cluster] seed ${seed} (TASKLANE_CLUSTER_SEED=${seed} to rerun), ${nodes} daemon(s), cluster mode ${clusterMode ? "on" : "off (no --node-id yet)"}`)
+    console.log(`[cluster] seed ${seed} (TASKLANE_CLUSTER_SEED=${seed} to rerun), ${nodes} daemon(s)`)
     const url = await pg!.createDatabase()
     const hookFile = join(scratch, "hooks.log")
     const marks = join(scratch, "marks")
@@ -128,7 +122,7 @@ describe(`cluster crash suite: ${nodes} daemon(s) on PostgreSQL, ${totalTasks} t
         "--store", url, "--config", config, "--no-examples", "--shutdown-grace", "1", "--abort-grace", "1", "--concurrency", "16",
         // Inline: the suite is about the cluster, not the worker pool, and inline leaves the time for the chaos.
         "--isolation", "inline",
-        ...(clusterMode ? ["--node-id", node] : []),
+        "--node-id", node,
       ],
       env: { TASKLANE_CL_HOOKS: hookFile, TASKLANE_CL_MARKS: marks },
     })
@@ -235,7 +229,7 @@ describe(`cluster crash suite: ${nodes} daemon(s) on PostgreSQL, ${totalTasks} t
     const hooksRecorded = log.filter((e) => e.event._tag === "HookCompleted" || e.event._tag === "HookFailed").length
     const byReason = (reason: string) => log.filter((e) => e.event._tag === "IterationInterrupted" && (e.event as { reason?: string }).reason === reason).length
     console.log([
-      `[cluster] figures (seed ${seed}, ${nodes} daemon(s), cluster mode ${clusterMode ? "on" : "off"})`,
+      `[cluster] figures (seed ${seed}, ${nodes} daemon(s))`,
       `  tasks: ${acked.size} acknowledged in ${triggers.stats.calls} TriggerMany calls (${triggers.stats.failedCalls} more failed: daemon gone; ${triggers.stats.resentItems} items resent after a store error), ${streams.size} streams, ${head} events`,
       `  trigger calls that failed, by reason: ${JSON.stringify(Object.fromEntries(triggers.failures))}`,
       `  duration: chaos ${(chaosMs / 1000).toFixed(1)} s, all settled at ${((Date.now() - startedAt) / 1000).toFixed(1)} s`,
