@@ -110,6 +110,13 @@ const storeOf = (value: string | undefined): StoreChoice.Choice | undefined => {
   return StoreChoice.postgres(value)
 }
 
+/** `--node-id`: a name other nodes and `daemon status` show, so not empty and one line. */
+const nodeIdOf = (value: string | undefined): string | undefined => {
+  if (value === undefined) return undefined
+  if (value.trim() === "" || /[\r\n]/.test(value)) throw new Error(`--node-id must be a non-empty name on one line, got ${JSON.stringify(value)}`)
+  return value
+}
+
 /** Worker threads idle this long are terminated (an idle daemon holds none). */
 const workerIdleMs = 60_000
 
@@ -137,7 +144,7 @@ export const parseOptions = (argv: ReadonlyArray<string>): DaemonOptions | "help
   return {
     dataDir: DataDir.resolveDirectory({ dataDir: values["data-dir"] }),
     store: storeOf(values.store),
-    nodeId: values["node-id"],
+    nodeId: nodeIdOf(values["node-id"]),
     leaseSeconds: positive("lease", values.lease, DaemonFlags.row("lease").default)!,
     configPath: values.config,
     taskDirs: values.tasks ?? [],

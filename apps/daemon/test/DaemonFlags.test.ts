@@ -10,6 +10,11 @@ import * as DaemonFlags from "../src/DaemonFlags.ts"
 import { parseOptions } from "../src/main.ts"
 
 describe("DaemonFlags", () => {
+  it("refuses an empty --node-id", () => {
+    expect(() => parseOptions(["--node-id", ""])).toThrow('--node-id must be a non-empty name on one line, got ""')
+    expect(() => parseOptions(["--node-id", "a\nb"])).toThrow("--node-id must be a non-empty name on one line")
+  })
+
   it("passes every daemon start flag through to arguments the daemon parses to the same settings", () => {
     const args = DaemonFlags.startArgs({
       store: "postgres://tasklane:pw@db:5432/tasks",
