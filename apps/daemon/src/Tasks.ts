@@ -123,31 +123,43 @@ export const layer = Layer.effect(
     const now = () => clock.currentTimeMillisUnsafe()
     const inFlightKeys = new Map<string, Promise<unknown>>()
 
-    const get = (taskId: Ids.TaskId): Effect.Effect<Replay.TaskState, TaskErrors.TaskNotFound | TaskErrors.StorageFailed> =>
-      Effect.matchEffect(store.getTask(taskId), {
-        onFailure: (error) => Effect.fail(TaskErrors.storageFailed(error)),
-        onSuccess: (state) =>
-          state === undefined || state.context.deleted === true ? Effect.fail(new TaskErrors.TaskNotFound({ taskId })) : Effect.succeed(state),
-      })
+    const found = (taskId: Ids.TaskId) => (state: Replay.TaskState | undefined) =>
+      state === undefined || state.context.deleted === true ? Effect.fail(new TaskErrors.TaskNotFound({ taskId })) : Effect.succeed(state)
 
-    /** Decides `command` on the task's current state and appends its events; a conflicting writer makes it decide again. */
+    const get = (taskId: Ids.TaskId): Effect.Effect<Replay.TaskState, TaskErrors.TaskNotFound | TaskErrors.StorageFailed> =>
+      Effect.matchEffect(store.getTask(taskId), { onFailure: (error) => Effect.fail(TaskErrors.storageFailed(error)), onSuccess: found(taskId) })
+
+    /**
+     * Decides `command` on the task's state and appends its events. The first
+     * try decides on the state the store keeps for appending (in a cluster,
+     * possibly older than the stored one); a conflicting writer, or a decision
+     * that appends nothing (a refusal, nothing to do), decides again on the
+     * stored state.
+     */
     const execute = (
       taskId: Ids.TaskId,
       command: Lifecycle.Command,
       attempt = 1,
     ): Effect.Effect<Replay.TaskState, Lifecycle.CommandRejected | TaskErrors.TaskNotFound | TaskErrors.StorageFailed> =>
-      Effect.flatMap(get(taskId), (state) => {
-        const options = registry.get(state.context.definitionId)?.decideOptions ?? {}
-        const events = Lifecycle.decide(state, command, options)
-        if (events instanceof Lifecycle.CommandRejected) return Effect.fail(events)
-        if (events.length === 0) return Effect.succeed(state)
-        const request = { stream: taskId, expectedVersion: state.context.version, events: stamp(events, now()) }
-        return Effect.matchEffect(store.append(request), {
-          onSuccess: (appended) => Effect.succeed(appended.state),
-          onFailure: (error) =>
-            error._tag === "ConcurrencyConflict" && attempt < 20 ? execute(taskId, command, attempt + 1) : Effect.fail(TaskErrors.storageFailed(error)),
-        })
-      })
+      Effect.flatMap(
+        attempt === 1
+          ? Effect.matchEffect(store.getTaskToAppend(taskId), { onFailure: (error) => Effect.fail(TaskErrors.storageFailed(error)), onSuccess: found(taskId) })
+          : get(taskId),
+        (state) => {
+          const options = registry.get(state.context.definitionId)?.decideOptions ?? {}
+          const events = Lifecycle.decide(state, command, options)
+          const appendsNothing = events instanceof Lifecycle.CommandRejected || events.length === 0
+          if (appendsNothing && attempt === 1) return execute(taskId, command, 2)
+          if (events instanceof Lifecycle.CommandRejected) return Effect.fail(events)
+          if (events.length === 0) return Effect.succeed(state)
+          const request = { stream: taskId, expectedVersion: state.context.version, events: stamp(events, now()) }
+          return Effect.matchEffect(store.append(request), {
+            onSuccess: (appended) => Effect.succeed(appended.state),
+            onFailure: (error) =>
+              error._tag === "ConcurrencyConflict" && attempt < 20 ? execute(taskId, command, attempt + 1) : Effect.fail(TaskErrors.storageFailed(error)),
+          })
+        },
+      )
 
     /** The definition and the decoded input, or why the input is refused; no side effects. */
     const checkInput = (

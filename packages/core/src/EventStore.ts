@@ -199,6 +199,15 @@ export class EventStore extends Context.Service<
     readonly head: Effect.Effect<number>
     /** The task projection (its replayed state), if the stream exists. */
     readonly getTask: (stream: TaskId) => Effect.Effect<TaskState | undefined, StoreError>
+    /**
+     * The task projection to decide a command on and append at its version:
+     * `getTask`'s, or one this store wrote itself and kept, which another
+     * writer (another node of a cluster) may have moved past since. Never
+     * newer than the stored one; an append at its version proves it (a moved
+     * task is a ConcurrencyConflict). A decision that depends on it without
+     * appending (a refusal, nothing to do) should read `getTask` again.
+     */
+    readonly getTaskToAppend: (stream: TaskId) => Effect.Effect<TaskState | undefined, StoreError>
     /** Task projections by index, newest first, paged by an opaque cursor. */
     readonly listTasks: (filter: TaskFilter, options?: { readonly limit?: number; readonly cursor?: string }) => Effect.Effect<TaskPage, StoreError>
     /** The task triggered with this idempotency key, if any. */

@@ -312,6 +312,8 @@ export const make = (db: Db, options: Options = {}): Effect.Effect<EventStore["S
       subscribe: Prune.checkedSubscribe({ db, view, watermark, readAll: readAllGapless }, subscribe),
       head: Effect.sync(() => view.head),
       getTask,
+      // The one writing process: what it cached is what is stored.
+      getTaskToAppend: getTask,
       listTasks,
       findByIdempotencyKey: (key) =>
         attempt("findByIdempotencyKey", () => db.get(Keys.idempotency(key))).pipe(

@@ -21,3 +21,14 @@ export const describe = (cause: unknown): string => {
 /** A StoreError for `operation` (a StoreError passes through unchanged). */
 export const toStoreError = (operation: string) => (cause: unknown): StoreError =>
   cause instanceof StoreError ? cause : new StoreError({ operation, reason: describe(cause) })
+
+/** The SQLSTATE the server answered (`code` of an error in the `cause` chain), if any. */
+export const sqlState = (cause: unknown): string | undefined => {
+  let current: unknown = cause
+  for (let depth = 0; typeof current === "object" && current !== null && depth < 5; depth++) {
+    const code = (current as { code?: unknown }).code
+    if (typeof code === "string" && /^[0-9A-Z]{5}$/.test(code)) return code
+    current = (current as { cause?: unknown }).cause
+  }
+  return undefined
+}

@@ -285,6 +285,11 @@ export const make = (options: Options): Effect.Effect<EventStore["Service"], Sto
       subscribe,
       head: SubscriptionRef.get(committed),
       getTask,
+      // What this node wrote last of a task, if it still has it: the tasks a node runs are mostly written by it alone (saves a read a command).
+      getTaskToAppend: (stream) => Effect.suspend(() => {
+        const cached = writer.cached(stream)
+        return cached !== undefined ? Effect.succeed(cached) : getTask(stream)
+      }),
       listTasks,
       findByIdempotencyKey: (key) =>
         attempt("findByIdempotencyKey", Effect.map(sql<{ state: string }>`SELECT state FROM tasklane_tasks WHERE idempotency_key = ${key}`, (rows) => states("findByIdempotencyKey", rows)[0])),

@@ -28,19 +28,45 @@ export interface Row {
 export const array = <A>(values: ReadonlyArray<A | null>): ReadonlyArray<A | null> | string =>
   values.some((v) => v !== null) ? values : `{${values.map(() => "NULL").join(",")}}`
 
+/**
+ * A summary's state text up to its position, which a statement writes after
+ * it, followed by `}}`: the position is the context's last key
+ * (`contextKeys`) and the context the state's last, so the text ends with
+ * `"position":N}}`.
+ */
+export const textBeforePosition = (state: Replay.TaskState): string => {
+  const text = JSON.stringify(state)
+  const end = `${state.context.position}}}`
+  if (!text.endsWith(`"position":${end}`)) throw new Error(`a task summary does not end with its position: ${text.slice(-80)}`)
+  return text.slice(0, text.length - end.length)
+}
+
+/**
+ * Where a statement takes the positions its summaries are written at: the
+ * FROM item `source` has a column `base`, and a summary whose state was
+ * folded at position p is written at `base + p - folded` (the writer folds on
+ * the head it expects and lets the statement take the real one; a plain
+ * insert writes the positions as they are).
+ */
+export interface Positions {
+  readonly source: Statement.Fragment
+  readonly folded: number
+}
+
 /** The column arrays of summary rows, for `unnest`. */
-export const columns = (rows: ReadonlyArray<Row>) => {
+const columns = (rows: ReadonlyArray<Row>, folded: number) => {
   const out = {
-    stream: [] as Array<string>, version: [] as Array<number>, state: [] as Array<string>, status: [] as Array<string>,
-    listed: [] as Array<boolean>, definition: [] as Array<string>, parent: [] as Array<string | null>, createdAt: [] as Array<number>,
-    createdKey: [] as Array<string>, wakeAt: [] as Array<number | null>, hook: [] as Array<string | null>,
+    stream: [] as Array<string>, version: [] as Array<number>, stateHead: [] as Array<string>, offset: [] as Array<number>,
+    status: [] as Array<string>, listed: [] as Array<boolean>, definition: [] as Array<string>, parent: [] as Array<string | null>,
+    createdAt: [] as Array<number>, createdKey: [] as Array<string>, wakeAt: [] as Array<number | null>, hook: [] as Array<string | null>,
     finishedAt: [] as Array<number | null>, idempotencyKey: [] as Array<string | null>, node: [] as Array<string | null>,
   }
   for (const { state, idempotencyKey } of rows) {
     const ctx = state.context
     out.stream.push(ctx.taskId)
     out.version.push(ctx.version)
-    out.state.push(JSON.stringify(state))
+    out.stateHead.push(textBeforePosition(state))
+    out.offset.push(ctx.position - folded)
     out.status.push(state.status)
     out.listed.push(ctx.deleted !== true)
     out.definition.push(ctx.definitionId)
@@ -54,40 +80,51 @@ export const columns = (rows: ReadonlyArray<Row>) => {
     out.node.push(ctx.node ?? null)
   }
   return {
-    stream: array(out.stream), version: array(out.version), state: array(out.state), status: array(out.status), listed: array(out.listed),
-    definition: array(out.definition), parent: array(out.parent), createdAt: array(out.createdAt), createdKey: array(out.createdKey),
-    wakeAt: array(out.wakeAt), hook: array(out.hook), finishedAt: array(out.finishedAt), idempotencyKey: array(out.idempotencyKey), node: array(out.node),
+    stream: array(out.stream), version: array(out.version), stateHead: array(out.stateHead), offset: array(out.offset), status: array(out.status),
+    listed: array(out.listed), definition: array(out.definition), parent: array(out.parent), createdAt: array(out.createdAt),
+    createdKey: array(out.createdKey), wakeAt: array(out.wakeAt), hook: array(out.hook), finishedAt: array(out.finishedAt),
+    idempotencyKey: array(out.idempotencyKey), node: array(out.node),
   }
 }
 
-/** The `unnest(...)` of new summary rows, in tasklane_tasks' column order (a new row has no claim). */
-export const insertRows = (sql: SqlClient.SqlClient, rows: ReadonlyArray<Row>) => {
-  const c = columns(rows)
-  return sql`unnest(${c.stream}::text[], ${c.version}::int4[], ${c.state}::text[], ${c.status}::text[], ${c.listed}::bool[],
-      ${c.definition}::text[], ${c.parent}::text[], ${c.createdAt}::int8[], ${c.createdKey}::text[], ${c.wakeAt}::int8[],
-      ${c.hook}::text[], ${c.finishedAt}::int8[], ${c.idempotencyKey}::text[], ${c.node}::text[])`
+/** The `unnest(...)` of summary rows and the alias naming its columns (`from_version` only when `from` is given). */
+const unnestRows = (sql: SqlClient.SqlClient, rows: ReadonlyArray<Row>, folded: number, from?: ReadonlyArray<number>) => {
+  const c = columns(rows, folded)
+  const fromColumn = from === undefined ? sql`` : sql`${array(from)}::int4[], `
+  const fromName = from === undefined ? sql`` : sql`from_version, `
+  return sql`unnest(${fromColumn}${c.stream}::text[], ${c.version}::int4[], ${c.stateHead}::text[], ${c.offset}::int8[], ${c.status}::text[],
+      ${c.listed}::bool[], ${c.definition}::text[], ${c.parent}::text[], ${c.createdAt}::int8[], ${c.createdKey}::text[], ${c.wakeAt}::int8[],
+      ${c.hook}::text[], ${c.finishedAt}::int8[], ${c.idempotencyKey}::text[], ${c.node}::text[])
+    AS u(${fromName}stream, version, state_head, state_offset, status, listed, definition_id, parent_id, created_at, created_key, wake_at,
+      pending_hook, finished_at, idempotency_key, node)`
 }
 
-/** Inserts summaries of new tasks. */
+/** The state column of `u` written at its position from `source`'s base. */
+const positionedState = (sql: SqlClient.SqlClient) => sql`u.state_head || (base + u.state_offset)::text || '}}'`
+
+/** The INSERT of new summaries (a new row has no claim). */
+export const insertStatement = (sql: SqlClient.SqlClient, rows: ReadonlyArray<Row>, at: Positions) =>
+  sql`INSERT INTO tasklane_tasks (stream, version, state, status, listed, definition_id, parent_id, created_at, created_key, wake_at,
+      pending_hook, finished_at, idempotency_key, node)
+    SELECT u.stream, u.version, ${positionedState(sql)}, u.status, u.listed, u.definition_id, u.parent_id, u.created_at, u.created_key,
+      u.wake_at, u.pending_hook, u.finished_at, u.idempotency_key, u.node
+    FROM ${at.source}, ${unnestRows(sql, rows, at.folded)}`
+
+/** Inserts summaries of new tasks at the positions their states carry. */
 export const insert = (sql: SqlClient.SqlClient, rows: ReadonlyArray<Row>): Effect.Effect<void, SqlError> =>
-  rows.length === 0 ? Effect.void : Effect.asVoid(sql`INSERT INTO tasklane_tasks SELECT * FROM ${insertRows(sql, rows)}`)
+  rows.length === 0 ? Effect.void : Effect.asVoid(insertStatement(sql, rows, { source: sql`(SELECT 0::int8 AS base) AS b`, folded: 0 }))
 
 /**
  * The UPDATE of existing summaries, each only if it is still at the version
- * it was read at (`from`) and `when` holds, returning one row per summary changed.
+ * it was read at (`from`), returning one row per summary changed.
  */
-export const updateStatement = (sql: SqlClient.SqlClient, rows: ReadonlyArray<Row>, from: ReadonlyArray<number>, when: Statement.Fragment) => {
-  const c = columns(rows)
-  return sql`UPDATE tasklane_tasks t SET version = u.version, state = u.state, status = u.status, listed = u.listed,
+export const updateStatement = (sql: SqlClient.SqlClient, rows: ReadonlyArray<Row>, from: ReadonlyArray<number>, at: Positions) =>
+  sql`UPDATE tasklane_tasks t SET version = u.version, state = ${positionedState(sql)}, status = u.status, listed = u.listed,
       definition_id = u.definition_id, parent_id = u.parent_id, created_at = u.created_at, created_key = u.created_key,
       wake_at = u.wake_at, pending_hook = u.pending_hook, finished_at = u.finished_at, node = u.node
-      FROM unnest(${c.stream}::text[], ${array(from)}::int4[], ${c.version}::int4[], ${c.state}::text[], ${c.status}::text[], ${c.listed}::bool[],
-        ${c.definition}::text[], ${c.parent}::text[], ${c.createdAt}::int8[], ${c.createdKey}::text[], ${c.wakeAt}::int8[],
-        ${c.hook}::text[], ${c.finishedAt}::int8[], ${c.node}::text[])
-        AS u(stream, from_version, version, state, status, listed, definition_id, parent_id, created_at, created_key, wake_at, pending_hook, finished_at, node)
-      WHERE t.stream = u.stream AND t.version = u.from_version AND ${when}
-      RETURNING 1`
-}
+    FROM ${at.source}, ${unnestRows(sql, rows, at.folded, from)}
+    WHERE t.stream = u.stream AND t.version = u.from_version
+    RETURNING 1`
 
 /**
  * Every summary as the LevelDB store's projection records, in key order:

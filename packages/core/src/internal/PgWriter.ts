@@ -6,31 +6,31 @@
  *
  * Appends and schedule appends are queued; the writer takes everything
  * queued and commits it as one group while the next group queues. Every
- * group ends in one statement (`write`) that moves the head row, inserts the
- * events, inserts and updates the summaries, inserts the schedule records and
- * sends one NOTIFY (delivered at commit) — and does all of it only if the head
- * row is still the one the group was folded on. Every writer of every
- * instance moves the head row, so groups serialize on it and positions are
- * gapless in commit order. A conflict or a refused transition fails only its
- * own append and takes no position: appends are checked in JS against the
- * summaries, exact because no other group can commit in between (the head
- * condition), rather than with a savepoint each, which would cost two round
- * trips per append instead of none.
+ * group ends in one statement (`write`) that moves the head row by the
+ * group's size and takes its positions from it, inserts the events, inserts
+ * and updates the summaries, inserts the schedule records and sends one
+ * NOTIFY (delivered at commit). Every writer of every node moves the head
+ * row, so groups serialize on its row lock, held from that statement to its
+ * commit and no longer (no round trip to the client while it is held), and
+ * positions are gapless in commit order. The positions are the statement's,
+ * not the client's: the texts it writes carry them (the envelope, and the
+ * summary's context), so it writes each text around its position.
  *
- * Two ways to a group's summaries:
- *   - fast: while the head row is what this writer last wrote, the summaries
- *     it cached from its own commits are exact; a group that needs nothing
- *     else (no stream it has not cached, no idempotency key to look up) is
- *     folded on them and written by the one statement, as its own
- *     transaction. If another instance wrote meanwhile, the head condition
- *     fails, nothing is written, and the group goes the locked way.
- *   - locked: a transaction takes the head row lock (`FOR UPDATE`), reads the
- *     summaries it has not cached and the idempotency keys it needs, folds,
- *     and writes. Cached summaries are trusted first even after another
- *     instance wrote (see `locked`); the write proves them.
- * A changed summary is also written only at the version it was read at; one
- * that moved anyway (another instance wrote it since this writer cached it,
- * or a writer outside the store) aborts the whole statement.
+ * A conflict or a refused transition fails only its own append and takes no
+ * position: appends are checked in JS against the summaries before them
+ * rather than with a savepoint each, which would cost two round trips per
+ * append instead of none. Each changed summary is written only at the
+ * version it was read at, and a new one only if its task does not exist, so
+ * the write itself proves the summaries the group was folded on; if one
+ * moved, the whole statement fails and writes nothing. Two ways to those
+ * summaries:
+ *   - optimistic (`optimistic`): the summaries this writer cached from its own
+ *     commits, and those it has not read without a lock; the write proves
+ *     them. A group with a refusal does not take it (the refusal may rest on
+ *     a summary another node changed; nothing would prove it).
+ *   - locked (`locked`), exact: a transaction takes the head row lock first,
+ *     reads every summary the group needs, folds, writes. Refusals, failed
+ *     proofs and the first group go this way.
  *
  * If a group fails, its accepted appends fail with a StoreError, nothing of it
  * is visible, the cache is dropped, and health turns `degraded` until a group
@@ -38,7 +38,7 @@
  * drops the cache. Closing stops new appends, commits everything queued, then
  * ends the fiber.
  */
-import { Cause, Data, Deferred, Effect, Exit, Fiber, Queue, type Scope } from "effect"
+import { Cause, Deferred, Effect, Exit, Fiber, Queue, type Scope } from "effect"
 import type * as SqlClient from "effect/sql/SqlClient"
 import type { SqlError } from "effect/sql/SqlError"
 import type { AppendRequest, AppendResult, BatchInfo } from "../EventStore.ts"
@@ -46,7 +46,7 @@ import { IdempotencyKeyTaken, StoreError } from "../StoreErrors.ts"
 import type * as Replay from "../Replay.ts"
 import { emptyCounts, Group, parseState, StateCache, type AppendError, type AppendJob, type Records, type ScheduleJob } from "./AppendGroup.ts"
 import * as Keys from "./RecordKeys.ts"
-import { describe, toStoreError } from "./PgError.ts"
+import { describe, sqlState, toStoreError } from "./PgError.ts"
 import { channel } from "./PgSchema.ts"
 import * as Summary from "./PgSummary.ts"
 
@@ -56,13 +56,34 @@ type Message =
   | { readonly _tag: "exclusive"; readonly work: Effect.Effect<unknown, StoreError>; readonly deferred: Deferred.Deferred<unknown, StoreError> }
   | { readonly _tag: "close" }
 
-/** Collects the envelopes a Group writes, by position; the group's other records are the key layout's, mapped onto tables elsewhere (PgSummary). */
 /** What the write raises when a summary is not at the version the group folded it from. */
-const summaryChanged = "a task summary changed under the head lock"
+const summaryChanged = "a task summary changed since it was read"
 
-/** The group was folded on a cached summary that another instance changed since: it goes again, reading every summary. */
-class StaleCache extends Data.TaggedError("StaleCache")<{}> {}
+/** The write failed on a proof (a summary changed, or a task or key exists already, SQLSTATE 23505): nothing was written, the group may go the locked way. */
+const provenStale = (error: SqlError | StoreError): boolean => describe(error).includes(summaryChanged) || sqlState(error) === "23505"
 
+/** The head row: the last position, the schedule log's head, the prune watermark. */
+interface HeadRow {
+  readonly position: number
+  readonly scheduleHead: number
+  readonly prunedThrough: number
+}
+
+const positionKey = `,"position":`
+
+/**
+ * An envelope's text split around its position (`head`, `tail`), for the
+ * write to put the real one between; undefined if it is not where the
+ * envelope writes it. Before it come the id and the stream, JSON strings in
+ * which a quote is escaped, so the first `,"position":` is the key.
+ */
+const aroundPosition = (text: string, position: number): readonly [string, string] | undefined => {
+  const at = text.indexOf(positionKey) + positionKey.length
+  const digits = String(position)
+  return at >= positionKey.length && text.startsWith(digits, at) && text[at + digits.length] === "," ? [text.slice(0, at), text.slice(at + digits.length)] : undefined
+}
+
+/** Collects the envelopes a Group writes, by position; the group's other records are the key layout's, mapped onto tables elsewhere (PgSummary). */
 class Envelopes implements Records {
   readonly byPosition = new Map<number, string>()
   put(key: string, value: string): void {
@@ -77,6 +98,8 @@ export interface Writer {
   readonly appendSchedule: (encoded: ReadonlyArray<string>) => Effect.Effect<number, StoreError>
   /** Runs `work` alone between two groups (on the writer's connection). */
   readonly exclusive: <A>(work: Effect.Effect<A, StoreError>) => Effect.Effect<A, StoreError>
+  /** A task's summary as this writer last committed or read it, if it has it (possibly older than the stored one: another node may have written since). */
+  readonly cached: (stream: string) => Replay.TaskState | undefined
 }
 
 /** Starts the writer fiber on `sql` (a client of one connection); it lives as long as the scope. */
@@ -96,15 +119,16 @@ export const make = (options: {
     let faulted = false
     const closedError = new StoreError({ operation: "append", reason: "the event store is closed" })
     /**
-     * Summaries as this writer last committed them, valid only while the head
-     * row is still what its last commit wrote (`lastWritten`): then no other
-     * instance has written since, and a group needs no read of the summaries.
+     * Summaries as this writer last committed them: exact while no other node
+     * writes their tasks (a daemon mostly writes the tasks it runs), and
+     * proven by every write that folds on them.
      */
     const cache = new StateCache(options.cacheSize ?? 10_000)
-    let lastWritten: HeadRow | undefined
+    /** The head as this writer's last group left it (or its locked read found it): the next group is folded on it. */
+    let expected: HeadRow | undefined
     const forget = () => {
       cache.clear()
-      lastWritten = undefined
+      expected = undefined
     }
 
     /** The idempotency key a trigger append carries, if any. */
@@ -122,40 +146,41 @@ export const make = (options: {
       return [...keys]
     }
 
-    /** The summaries of `streams` and which of `keys` an existing task owns. */
-    const readStates = (streams: ReadonlyArray<string>, keys: ReadonlyArray<string>) =>
-      Effect.map(
-        sql<{ state: string | null; key: string | null }>`SELECT state, NULL AS key FROM tasklane_tasks WHERE stream = ANY(${Summary.array(streams)}::text[])
-          UNION ALL SELECT NULL, idempotency_key FROM tasklane_tasks WHERE idempotency_key = ANY(${Summary.array(keys)}::text[])`,
-        (rows) => {
-          const states = new Map<string, Replay.TaskState>()
-          const taken = new Set<string>()
-          for (const row of rows) {
-            if (row.state !== null) {
-              const state = parseState("append", row.state)
-              states.set(state.context.taskId, state)
-            } else if (row.key !== null) taken.add(row.key)
-          }
-          return { states, taken }
-        },
-      )
-
-    /** A head row as text, `position:schedule_head:pruned_through`, to compare. */
-    interface HeadRow {
-      readonly position: number
-      readonly scheduleHead: number
-      readonly prunedThrough: number
+    /** The streams of `appends` that may exist (not `fresh`) and `unknown` says to read. */
+    const streamsToRead = (appends: ReadonlyArray<AppendJob>, unknown: (stream: string) => boolean): Array<string> => {
+      const streams = new Set<string>()
+      for (const job of appends) if (job.request.fresh !== true && unknown(job.request.stream)) streams.add(job.request.stream)
+      return [...streams]
     }
-    const rowText = (h: HeadRow) => `${h.position}:${h.scheduleHead}:${h.prunedThrough}`
 
-    /** Folds a group on `head` with the given summaries (AppendGroup's Group) and lays out its rows. */
-    const prepare = (
-      appends: ReadonlyArray<AppendJob>,
-      schedules: ReadonlyArray<ScheduleJob>,
-      head: HeadRow,
-      stateOf: (stream: string) => Replay.TaskState | null,
-      taken: ReadonlySet<string>,
-    ) => {
+    /** The summaries of `streams` and which of `keys` an existing task owns (no query when there is nothing to read). */
+    const readStates = (streams: ReadonlyArray<string>, keys: ReadonlyArray<string>) =>
+      streams.length === 0 && keys.length === 0
+        ? Effect.succeed({ states: new Map<string, Replay.TaskState>(), taken: new Set<string>() })
+        : Effect.map(
+          sql<{ state: string | null; key: string | null }>`SELECT state, NULL AS key FROM tasklane_tasks WHERE stream = ANY(${Summary.array(streams)}::text[])
+            UNION ALL SELECT NULL, idempotency_key FROM tasklane_tasks WHERE idempotency_key = ANY(${Summary.array(keys)}::text[])`,
+          (rows) => {
+            const states = new Map<string, Replay.TaskState>()
+            const taken = new Set<string>()
+            for (const row of rows) {
+              if (row.state !== null) {
+                const state = parseState("append", row.state)
+                states.set(state.context.taskId, state)
+              } else if (row.key !== null) taken.add(row.key)
+            }
+            return { states, taken }
+          },
+        )
+
+    /** What a group is folded on: each stream's summary before it, and the idempotency keys an existing task owns. */
+    interface Inputs {
+      readonly stateOf: (stream: string) => Replay.TaskState | null
+      readonly taken: ReadonlySet<string>
+    }
+
+    /** Folds a group on `head` (AppendGroup's Group) and lays out its rows. */
+    const prepare = (appends: ReadonlyArray<AppendJob>, schedules: ReadonlyArray<ScheduleJob>, head: HeadRow, { stateOf, taken }: Inputs) => {
       const envelopes = new Envelopes()
       const group = new Group(envelopes, head.position)
       // A trigger that must own its key is refused when the key has an owner, or an earlier append here claims it.
@@ -195,113 +220,114 @@ export const make = (options: {
     type Prepared = ReturnType<typeof prepare>
 
     const empty = (p: Prepared) => p.group.events.length === 0 && p.records.length === 0
+    const refuses = (p: Prepared) => p.group.entries.some((entry) => entry.outcome._tag === "refused")
 
     /**
-     * Every write of a group in one statement: the head row (only if it still
-     * is `p.head`: answers false and writes nothing otherwise), events, new and
-     * changed summaries (each changed one only at the version it was read at;
-     * one that moved aborts the statement: a writer outside the store), the
-     * schedule records, and one NOTIFY, delivered at commit.
+     * Every write of a group in one statement, at the head it finds: it moves
+     * the head row by the group's size (only while the head's prune watermark
+     * is the one the group was folded at) and takes its positions from what
+     * that row held, whatever the group was folded on: events, new and changed
+     * summaries (each changed one only at the version it was read at; one that
+     * moved aborts the statement), the schedule records, and one NOTIFY,
+     * delivered at commit. The texts are written with their positions
+     * replaced by the real ones (`head || position || tail`). Answers the head
+     * the group was written after, or undefined when the watermark had moved
+     * (nothing written).
      */
-    const write = (p: Prepared): Effect.Effect<boolean, SqlError> => {
-      const events = p.group.events
-      const seqs = p.records.map((_, i) => p.head.scheduleHead + 1 + i)
-      const exists = sql`EXISTS (SELECT 1 FROM hd)`
-      return Effect.map(
-        sql<{ locked: number }>`
-          WITH hd AS (
-            UPDATE tasklane_head SET position = ${p.after.position}, schedule_head = ${p.after.scheduleHead}
-            WHERE position = ${p.head.position} AND schedule_head = ${p.head.scheduleHead} AND pruned_through = ${p.head.prunedThrough}
-            RETURNING 1
-          ), ev AS (
-            INSERT INTO tasklane_events (position, stream, version, envelope)
-            SELECT * FROM unnest(${Summary.array(events.map((e) => e.position))}::int8[], ${Summary.array(events.map((e) => e.stream as string))}::text[],
-              ${Summary.array(events.map((e) => e.version))}::int4[], ${Summary.array(events.map((e) => p.envelopes.byPosition.get(e.position)!))}::text[])
-            WHERE ${exists}
-          ), ins AS (
-            INSERT INTO tasklane_tasks SELECT * FROM ${Summary.insertRows(sql, p.created)} WHERE ${exists}
-          ), upd AS (
-            ${Summary.updateStatement(sql, p.changed, p.from, exists)}
-          ), sch AS (
-            INSERT INTO tasklane_schedules (seq, record) SELECT * FROM unnest(${Summary.array(seqs)}::int8[], ${Summary.array(p.records)}::text[]) WHERE ${exists}
-          )
-          SELECT (SELECT count(*) FROM hd)::int4 AS locked,
-            CASE WHEN ${exists} AND (SELECT count(*) FROM upd) <> ${p.changed.length}
-              THEN tasklane_fail(${summaryChanged}) END AS checked,
-            (SELECT pg_notify(${channel}, ${String(p.after.position)}) WHERE ${events.length > 0}::bool AND ${exists}) AS notified`,
-        ([row]) => row?.locked === 1,
-      )
-    }
-
-    /**
-     * The fast path, while the cache is exact (the head row is what this
-     * writer last wrote) and the group needs nothing read (every stream cached
-     * or fresh, no idempotency key to look up): the group is folded on the
-     * cached head and written by one statement in its own transaction, no
-     * lock taken first. If another instance wrote meanwhile, the statement's
-     * head condition fails, nothing is written, and the group goes the
-     * locked way; so does a group with nothing to write but refusals (no
-     * statement checked the cache then). Answers undefined when it does not
-     * apply or lost.
-     */
-    // Whether the head had moved when the last locked group took it (others write too: a cluster).
-    let othersWrote = false
-
-    const fast = (appends: ReadonlyArray<AppendJob>, schedules: ReadonlyArray<ScheduleJob>) =>
-      Effect.gen(function* () {
-        // Another instance wrote before the last locked group: it likely has again, and the attempt would cost a round trip for nothing.
-        if (lastWritten === undefined || othersWrote || triggerKeys(appends).length > 0) return undefined
-        if (appends.some((job) => job.request.fresh !== true && cache.get(job.request.stream) === undefined)) return undefined
-        const p = prepare(appends, schedules, lastWritten, (stream) => cache.get(stream) ?? null, new Set())
-        // Nothing to write checks no head: a refusal judged on the cache alone may be stale (another instance wrote), so the locked way judges it again.
-        if (empty(p)) return p.group.entries.some((entry) => entry.outcome._tag === "refused") ? undefined : p
-        return (yield* write(p)) ? p : undefined
+    const write = (p: Prepared): Effect.Effect<HeadRow | undefined, SqlError | StoreError> =>
+      Effect.suspend((): Effect.Effect<HeadRow | undefined, SqlError | StoreError> => {
+        const events = p.group.events
+        const folded = p.head.position
+        const heads: Array<string> = []
+        const tails: Array<string> = []
+        for (const e of events) {
+          const split = aroundPosition(p.envelopes.byPosition.get(e.position)!, e.position)
+          if (split === undefined) return Effect.fail(new StoreError({ operation: "append", reason: `the envelope at position ${e.position} does not carry its position` }))
+          heads.push(split[0])
+          tails.push(split[1])
+        }
+        const at: Summary.Positions = { source: sql`hd`, folded }
+        return Effect.map(
+          sql<{ base: bigint; schedule_base: bigint; pruned_through: bigint }>`
+            WITH hd AS (
+              UPDATE tasklane_head SET position = position + ${events.length}, schedule_head = schedule_head + ${p.records.length}
+              WHERE pruned_through = ${p.head.prunedThrough}
+              RETURNING position - ${events.length} AS base, schedule_head - ${p.records.length} AS schedule_base, pruned_through
+            ), ev AS (
+              INSERT INTO tasklane_events (position, stream, version, envelope)
+              SELECT base + e.rel, e.stream, e.version, e.head || (base + e.rel)::text || e.tail
+              FROM hd, unnest(${Summary.array(events.map((e) => e.position - folded))}::int8[], ${Summary.array(events.map((e) => e.stream as string))}::text[],
+                ${Summary.array(events.map((e) => e.version))}::int4[], ${Summary.array(heads)}::text[], ${Summary.array(tails)}::text[]) AS e(rel, stream, version, head, tail)
+            ), ins AS (
+              ${Summary.insertStatement(sql, p.created, at)}
+            ), upd AS (
+              ${Summary.updateStatement(sql, p.changed, p.from, at)}
+            ), sch AS (
+              INSERT INTO tasklane_schedules (seq, record)
+              SELECT schedule_base + r.rel, r.record FROM hd, unnest(${Summary.array(p.records.map((_, i) => i + 1))}::int8[], ${Summary.array(p.records)}::text[]) AS r(rel, record)
+            )
+            SELECT base, schedule_base, pruned_through,
+              CASE WHEN (SELECT count(*) FROM upd) <> ${p.changed.length} THEN tasklane_fail(${summaryChanged}) END AS checked,
+              CASE WHEN ${events.length > 0}::bool THEN pg_notify(${channel}, (base + ${events.length})::text) END AS notified
+            FROM hd`,
+          ([row]) => row === undefined ? undefined : { position: Number(row.base), scheduleHead: Number(row.schedule_base), prunedThrough: Number(row.pruned_through) },
+        )
       })
 
     /**
-     * The locked way: one transaction that takes the head lock, reads what it
-     * needs, folds and writes. With `trustCache`, the summaries cached from
-     * this writer's own commits are used even though another instance wrote
-     * since (in a cluster each daemon mostly writes the tasks it runs, so they
-     * are usually still exact): a changed summary makes the conditional write
-     * fail, and a refusal judged on one is not trusted; either way the group
-     * is {@link StaleCache} and goes again without the cache.
+     * The usual way, one statement with no lock taken first: the group is
+     * folded on the head this writer expects and on the summaries it cached
+     * from its own commits (those it has not are read first, without a lock),
+     * and `write` takes the real head. If another node wrote meanwhile, the
+     * positions differ and the group is folded again on the real head (only
+     * positions change: the summaries were proven by the write). Answers
+     * undefined, having written nothing, when that proof failed (a summary
+     * another node changed, a task or key another node created), when an
+     * append was refused (it may have been judged on such a summary), or when
+     * a prune moved the watermark: the group then goes the locked way.
      */
-    const locked = (appends: ReadonlyArray<AppendJob>, schedules: ReadonlyArray<ScheduleJob>, trustCache: boolean) =>
+    const optimistic = (appends: ReadonlyArray<AppendJob>, schedules: ReadonlyArray<ScheduleJob>, head: HeadRow) =>
+      Effect.gen(function* () {
+        const { states, taken } = yield* readStates(streamsToRead(appends, (stream) => cache.get(stream) === undefined), triggerKeys(appends))
+        const inputs: Inputs = {
+          stateOf: (stream) => {
+            const cached = cache.get(stream)
+            return cached !== undefined ? cached : (states.get(stream) ?? null)
+          },
+          taken,
+        }
+        const p = prepare(appends, schedules, head, inputs)
+        if (refuses(p)) return undefined
+        if (empty(p)) return p
+        const found = yield* write(p).pipe(Effect.catchIf(provenStale, () => Effect.succeed(undefined)))
+        if (found === undefined) return undefined
+        return found.position === head.position && found.scheduleHead === head.scheduleHead ? p : prepare(appends, schedules, found, inputs)
+      })
+
+    /**
+     * The locked way, exact: one transaction that takes the head row lock,
+     * reads every summary the group needs (no cache) and the idempotency keys,
+     * folds on what it read, and writes.
+     */
+    const locked = (appends: ReadonlyArray<AppendJob>, schedules: ReadonlyArray<ScheduleJob>) =>
       sql.withTransaction(
         Effect.gen(function* () {
-          const keys = triggerKeys(appends)
-          // The lock; what this transaction reads after it is what the last group before it committed.
           const [row] = yield* sql<{ position: bigint; schedule_head: bigint; pruned_through: bigint }>`
             SELECT h.position, h.schedule_head, h.pruned_through FROM tasklane_head h FOR UPDATE`
           if (row === undefined) return yield* new StoreError({ operation: "append", reason: "the head row is missing (tasklane_head)" })
           const head: HeadRow = { position: Number(row.position), scheduleHead: Number(row.schedule_head), prunedThrough: Number(row.pruned_through) }
-          const moved = lastWritten === undefined || rowText(head) !== rowText(lastWritten)
-          othersWrote = moved
-          if (moved && !trustCache) cache.clear()
-          const cachedFor = (job: AppendJob) => job.request.fresh !== true && cache.get(job.request.stream) !== undefined
-          const streams = [...new Set(appends.filter((job) => job.request.fresh !== true && !cachedFor(job)).map((job) => job.request.stream as string))]
-          const { states, taken } = streams.length > 0 || keys.length > 0
-            ? yield* readStates(streams, keys)
-            : { states: new Map<string, Replay.TaskState>(), taken: new Set<string>() }
-          const p = prepare(appends, schedules, head, (stream) => {
-            const cached = cache.get(stream)
-            return cached !== undefined ? cached : (states.get(stream) ?? null)
-          }, taken)
-          if (moved && p.group.entries.some(({ job, outcome }) => outcome._tag === "refused" && cachedFor(job))) return yield* new StaleCache()
-          const written = empty(p) ? true : yield* write(p).pipe(
-            Effect.catchIf((error) => moved && describe(error).includes(summaryChanged), () => Effect.fail(new StaleCache())),
-          )
-          if (!written) return yield* new StoreError({ operation: "append", reason: "the head row changed under its lock" })
+          const { states, taken } = yield* readStates(streamsToRead(appends, () => true), triggerKeys(appends))
+          const p = prepare(appends, schedules, head, { stateOf: (stream) => states.get(stream) ?? null, taken })
+          if (empty(p)) return p
+          const found = yield* write(p)
+          if (found?.position !== head.position) return yield* new StoreError({ operation: "append", reason: "the head row changed under its lock" })
           return p
         }),
       )
 
     const transact = (appends: ReadonlyArray<AppendJob>, schedules: ReadonlyArray<ScheduleJob>) =>
-      Effect.flatMap(fast(appends, schedules), (p) =>
-        p !== undefined
-          ? Effect.succeed(p)
-          : locked(appends, schedules, true).pipe(Effect.catchTag("StaleCache", () => locked(appends, schedules, false))))
+      Effect.flatMap(expected === undefined ? Effect.succeed(undefined) : optimistic(appends, schedules, expected), (p) =>
+        p !== undefined ? Effect.succeed(p) : locked(appends, schedules))
 
     const commitGroup = (appends: ReadonlyArray<AppendJob>, schedules: ReadonlyArray<ScheduleJob>) =>
       Effect.gen(function* () {
@@ -318,7 +344,7 @@ export const make = (options: {
           return
         }
         const { group, sealed, after } = exit.success
-        lastWritten = after
+        expected = after
         for (const [stream, state] of sealed.states) cache.set(stream, state)
         if (faulted) {
           faulted = false
@@ -395,5 +421,6 @@ export const make = (options: {
         enqueue<number, StoreError>((deferred) => ({ _tag: "schedule", encoded, deferred }), new StoreError({ operation: "appendSchedule", reason: closedError.reason })),
       exclusive: <A>(work: Effect.Effect<A, StoreError>) =>
         enqueue<unknown, StoreError>((deferred) => ({ _tag: "exclusive", work, deferred }), closedError) as Effect.Effect<A, StoreError>,
+      cached: (stream) => cache.get(stream) ?? undefined,
     }
   })
