@@ -301,7 +301,8 @@ export const layer = (options: RunnerOptions) =>
 
       const runIteration = (taskId: Ids.TaskId): Effect.Effect<Started> => {
         if (running.has(taskId)) return Effect.succeed("skipped")
-        return Effect.matchEffect(tasks.get(taskId), {
+        // Read for its definition (which never changes); the start decides on the state again.
+        return Effect.matchEffect(tasks.getToAppend(taskId), {
           onFailure: (error) => Effect.as(notRead(taskId, error), "skipped" as const),
           onSuccess: (current) => (running.has(taskId) ? Effect.succeed("skipped") : start(taskId, current)),
         })

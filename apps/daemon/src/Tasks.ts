@@ -85,6 +85,8 @@ export class Tasks extends Context.Service<
     ) => Effect.Effect<Replay.TaskState, TaskErrors.ActionNotAllowed | TaskErrors.TaskNotFound | TaskErrors.StorageFailed>
     /** The task's current state. */
     readonly get: (taskId: Ids.TaskId) => Effect.Effect<Replay.TaskState, TaskErrors.TaskNotFound | TaskErrors.StorageFailed>
+    /** The task's state as commands are first decided on (the store's `getTaskToAppend`: in a cluster, possibly older than the stored one). */
+    readonly getToAppend: (taskId: Ids.TaskId) => Effect.Effect<Replay.TaskState, TaskErrors.TaskNotFound | TaskErrors.StorageFailed>
   }
 >()("@tasklane/daemon/Tasks") {}
 
@@ -129,6 +131,9 @@ export const layer = Layer.effect(
     const get = (taskId: Ids.TaskId): Effect.Effect<Replay.TaskState, TaskErrors.TaskNotFound | TaskErrors.StorageFailed> =>
       Effect.matchEffect(store.getTask(taskId), { onFailure: (error) => Effect.fail(TaskErrors.storageFailed(error)), onSuccess: found(taskId) })
 
+    const getToAppend = (taskId: Ids.TaskId): Effect.Effect<Replay.TaskState, TaskErrors.TaskNotFound | TaskErrors.StorageFailed> =>
+      Effect.matchEffect(store.getTaskToAppend(taskId), { onFailure: (error) => Effect.fail(TaskErrors.storageFailed(error)), onSuccess: found(taskId) })
+
     /**
      * Decides `command` on the task's state and appends its events. The first
      * try decides on the state the store keeps for appending (in a cluster,
@@ -142,9 +147,7 @@ export const layer = Layer.effect(
       attempt = 1,
     ): Effect.Effect<Replay.TaskState, Lifecycle.CommandRejected | TaskErrors.TaskNotFound | TaskErrors.StorageFailed> =>
       Effect.flatMap(
-        attempt === 1
-          ? Effect.matchEffect(store.getTaskToAppend(taskId), { onFailure: (error) => Effect.fail(TaskErrors.storageFailed(error)), onSuccess: found(taskId) })
-          : get(taskId),
+        attempt === 1 ? getToAppend(taskId) : get(taskId),
         (state) => {
           const options = registry.get(state.context.definitionId)?.decideOptions ?? {}
           const events = Lifecycle.decide(state, command, options)
@@ -441,6 +444,6 @@ export const layer = Layer.effect(
 
     const validateInput = (definitionId: string, input: unknown) => Effect.asVoid(checkInput({ definitionId, input }))
 
-    return { trigger, triggerMany, validateInput, execute, abort, get }
+    return { trigger, triggerMany, validateInput, execute, abort, get, getToAppend }
   }),
 )

@@ -11,15 +11,18 @@
  * sequence in commit order. Closing the scope commits everything queued,
  * then closes the connections.
  *
- * The known head (`head`, and what wakes subscribers) moves on this
- * instance's commits at once, on other instances' commits by their NOTIFY
- * (payload: their new head), and, as a fallback for a lost notification or a
- * dropped LISTEN connection, by polling the head row every second. A
- * subscriber reads the log from its next position in pages; when it finds
- * nothing it waits for the known head to pass what it has seen. The log is
- * read straight from the table: the group that took positions p..q
- * committed before any later one could move the head row, so a reader that
- * sees position q+1 sees everything before it (no skipped sequence gap).
+ * The known head (`head`) moves on this instance's commits at once, on
+ * other instances' commits by their NOTIFY (payload: their new head), and,
+ * as a fallback for a lost notification or a dropped LISTEN connection, by
+ * polling the head row every second. The newest events are kept in memory
+ * (RecentEvents): this instance's groups as they commit, and what other
+ * instances committed, read once by one reader whenever the known head
+ * passes them. Subscribers take events from there, and read the log
+ * themselves only when they are further behind; when there is nothing yet
+ * they wait for the run to grow. The log is read straight from the table:
+ * the group that took positions p..q committed before any later one could
+ * move the head row, so a reader that sees position q+1 sees everything
+ * before it (no skipped sequence gap).
  * `head` on one instance can trail another instance's commits by the time
  * their NOTIFY takes to arrive (at worst, one poll).
  *
@@ -49,6 +52,7 @@ import * as Prune from "./PgPrune.ts"
 import * as PgSchema from "./PgSchema.ts"
 import * as Summary from "./PgSummary.ts"
 import * as Writer from "./PgWriter.ts"
+import { RecentEvents } from "./RecentEvents.ts"
 
 const PAGE = 1024
 
@@ -60,6 +64,8 @@ export interface Options extends LayerOptions {
   readonly maxConnections?: number
   /** How often the head row is polled in case a notification was missed, ms (default 1,000). */
   readonly pollMillis?: number
+  /** How many of the newest events are kept for subscribers (default 4,096). */
+  readonly recentEvents?: number
 }
 
 
@@ -106,12 +112,15 @@ export const make = (options: Options): Effect.Effect<EventStore["Service"], Sto
     // The pruned watermark: raised by this instance's prunes at once, by others' through the poll.
     const watermark = { prunedThrough: Number(row?.pruned_through ?? 0) }
     const advance = (head: number) => SubscriptionRef.update(committed, (known) => Math.max(known, head))
+    // The newest events, and the end of their run (what wakes subscribers).
+    const recent = new RecentEvents(options.recentEvents ?? 4096, Number(row?.position ?? 0))
+    const recentEnd = yield* SubscriptionRef.make(recent.end)
 
     const writer = yield* Writer.make({
       sql: writerSql,
       onBatch: options.onBatch,
       cacheSize: options.cacheSize,
-      onCommit: advance,
+      onCommit: (head, events) => Effect.andThen(advance(head), recent.add(events) ? SubscriptionRef.set(recentEnd, recent.end) : Effect.void),
       onFault: (error) =>
         SubscriptionRef.set(
           health,
@@ -183,6 +192,20 @@ export const make = (options: Options): Effect.Effect<EventStore["Service"], Sto
           return events
         })
 
+    // The one reader of what other instances committed: whenever the known head passes the run, it reads on from the run's end.
+    yield* Effect.forkScoped(
+      Effect.forever(
+        Effect.gen(function* () {
+          yield* Stream.runHead(Stream.filter(SubscriptionRef.changes(committed), (head) => head > recent.end))
+          const events = yield* readAllRaw(recent.end + 1, PAGE)
+          // Nothing there, or a gap before what is: positions a prune took.
+          if (!recent.add(events)) recent.restart(events, yield* SubscriptionRef.get(committed))
+          else if (events.length === 0) recent.restart([], yield* SubscriptionRef.get(committed))
+          yield* SubscriptionRef.set(recentEnd, recent.end)
+        }).pipe(Effect.catchCause((cause) => Effect.andThen(Effect.logDebug("event store: reading the newest events failed", cause), Effect.sleep("1 second")))),
+      ),
+    )
+
     const subscribe = (fromPosition: number): Stream.Stream<RecordedEvent, StoreError | PositionPruned> =>
       Stream.unwrap(
         Effect.gen(function* () {
@@ -192,14 +215,18 @@ export const make = (options: Options): Effect.Effect<EventStore["Service"], Sto
           const pull = (next: number): Effect.Effect<readonly [ReadonlyArray<RecordedEvent>, Option.Option<number>], StoreError | PositionPruned> =>
             Effect.gen(function* () {
               for (;;) {
-                const known = yield* SubscriptionRef.get(committed)
-                const events = yield* readAllRaw(next, PAGE)
-                if (strict) yield* checkPruned(next)
+                const held = recent.from(next, PAGE)
+                let events = held ?? []
+                if (held === undefined) {
+                  // Before the newest events: read the log.
+                  events = yield* readAllRaw(next, PAGE)
+                  if (strict) yield* checkPruned(next)
+                }
                 const last = events.at(-1)
                 if (last !== undefined) return [events, Option.some(last.position + 1)] as const
-                // Nothing at or after `next` up to `known` (holes a prune left, or nothing yet): wait for a later commit.
-                const seen = Math.max(known, next - 1)
-                yield* Stream.runHead(Stream.filter(SubscriptionRef.changes(committed), (head) => head > seen))
+                // Nothing at or after `next` yet (or only holes a prune left): wait for the run to pass it.
+                const seen = Math.max(recent.end, next - 1)
+                yield* Stream.runHead(Stream.filter(SubscriptionRef.changes(recentEnd), (end) => end > seen))
               }
             })
           return Stream.paginate(Math.max(1, Math.ceil(fromPosition)), pull)

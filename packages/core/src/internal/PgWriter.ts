@@ -44,6 +44,7 @@ import type { SqlError } from "effect/sql/SqlError"
 import type { AppendRequest, AppendResult, BatchInfo } from "../EventStore.ts"
 import { IdempotencyKeyTaken, StoreError } from "../StoreErrors.ts"
 import type * as Replay from "../Replay.ts"
+import type { RecordedEvent } from "../TaskEvent.ts"
 import { emptyCounts, Group, parseState, StateCache, type AppendError, type AppendJob, type Records, type ScheduleJob } from "./AppendGroup.ts"
 import * as Keys from "./RecordKeys.ts"
 import { describe, sqlState, toStoreError } from "./PgError.ts"
@@ -107,8 +108,8 @@ export const make = (options: {
   readonly sql: SqlClient.SqlClient
   readonly onBatch?: ((info: BatchInfo) => void) | undefined
   readonly cacheSize?: number | undefined
-  /** After each commit (with the new head), before the callers hear of it. */
-  readonly onCommit: (head: number) => Effect.Effect<void>
+  /** After each commit (with the new head and the group's events), before the callers hear of it. */
+  readonly onCommit: (head: number, events: ReadonlyArray<RecordedEvent>) => Effect.Effect<void>
   /** A commit failed (the error), or one succeeded after a failure (undefined). */
   readonly onFault: (error: StoreError | undefined) => Effect.Effect<void>
 }): Effect.Effect<Writer, never, Scope.Scope> =>
@@ -350,7 +351,7 @@ export const make = (options: {
           faulted = false
           yield* options.onFault(undefined)
         }
-        yield* options.onCommit(group.head)
+        yield* options.onCommit(group.head, group.events)
         const refused = group.entries.filter((entry) => entry.outcome._tag === "refused").length
         options.onBatch?.({
           appends: group.entries.length,
