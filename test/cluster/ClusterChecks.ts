@@ -253,6 +253,10 @@ export interface Failover {
   readonly rerun: number
   /** Incident to the last of those re-runs' IterationStarted, ms; undefined when none ran again. */
   readonly ms: number | undefined
+  /** Incident to the last of their interrupts (the other nodes saw the death and recorded it), ms; undefined when none ran again. */
+  readonly detectedMs: number | undefined
+  /** Incident to each re-run's IterationStarted, ms. */
+  readonly delays: ReadonlyArray<number>
 }
 
 /**
@@ -274,6 +278,8 @@ export const failover = (
   let running = 0
   let rerun = 0
   let ms: number | undefined
+  let detectedMs: number | undefined
+  const delays: Array<number> = []
   for (const events of streams.values()) {
     events.forEach((recorded, k) => {
       if (recorded.event._tag !== "IterationStarted" || recorded.at > incident.at) return
@@ -288,9 +294,11 @@ export const failover = (
       if (again === undefined || started(again).iteration !== started(recorded).iteration) return
       rerun++
       ms = Math.max(ms ?? 0, again.at - incident.at)
+      detectedMs = Math.max(detectedMs ?? 0, end.at - incident.at)
+      delays.push(again.at - incident.at)
     })
   }
-  return { running, rerun, ms }
+  return { running, rerun, ms, detectedMs, delays }
 }
 
 /** The q-quantile (0..1) of `values` by nearest rank; undefined when empty. */

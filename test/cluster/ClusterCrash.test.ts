@@ -221,7 +221,11 @@ describe(`cluster crash suite: ${nodes} daemon(s) on PostgreSQL, ${totalTasks} t
       const ms = results.flatMap((r) => (r.ms === undefined ? [] : [r.ms]))
       const running = results.reduce((n, r) => n + r.running, 0)
       const rerun = results.reduce((n, r) => n + r.rerun, 0)
-      return `${label}: ${results.length}, ${running} iterations running at the time, ${rerun} re-run; failover p50 ${Checks.quantile(ms, 0.5) ?? "-"} ms, p99 ${Checks.quantile(ms, 0.99) ?? "-"} ms (n=${ms.length})`
+      const detected = results.flatMap((r) => (r.detectedMs === undefined ? [] : [r.detectedMs]))
+      const each = results.flatMap((r) => r.delays)
+      const p = (values: ReadonlyArray<number>) => `p50 ${Checks.quantile(values, 0.5) ?? "-"} ms, p99 ${Checks.quantile(values, 0.99) ?? "-"} ms`
+      return `${label}: ${results.length}, ${running} iterations running at the time, ${rerun} re-run; failover (incident to its last re-run) ${p(ms)} (n=${ms.length}); ` +
+        `to its last interrupt recorded ${p(detected)}; each re-run ${p(each)} (n=${each.length})`
     }
     const exitCodes = new Map<string, number>()
     for (const exit of sup.exits) exitCodes.set(String(exit.code), (exitCodes.get(String(exit.code)) ?? 0) + 1)

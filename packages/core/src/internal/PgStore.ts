@@ -115,12 +115,16 @@ export const make = (options: Options): Effect.Effect<EventStore["Service"], Sto
     // The newest events, and the end of their run (what wakes subscribers).
     const recent = new RecentEvents(options.recentEvents ?? 4096, Number(row?.position ?? 0))
     const recentEnd = yield* SubscriptionRef.make(recent.end)
+    // Wakes the reader of other nodes' commits: a head learned beyond the run (NOTIFY, poll), or a group of this node's after a gap.
+    const behind = yield* Queue.sliding<void>(1)
+    const learn = (head: number) => Effect.andThen(advance(head), Effect.sync(() => head > recent.end && Queue.offerUnsafe(behind, undefined)))
 
     const writer = yield* Writer.make({
       sql: writerSql,
       onBatch: options.onBatch,
       cacheSize: options.cacheSize,
-      onCommit: (head, events) => Effect.andThen(advance(head), recent.add(events) ? SubscriptionRef.set(recentEnd, recent.end) : Effect.void),
+      // The run first: the reader of other nodes' commits wakes only for a head beyond it.
+      onCommit: (head, events) => Effect.andThen(recent.add(events) ? SubscriptionRef.set(recentEnd, recent.end) : Effect.void, learn(head)),
       onFault: (error) =>
         SubscriptionRef.set(
           health,
@@ -137,7 +141,7 @@ export const make = (options: Options): Effect.Effect<EventStore["Service"], Sto
         for (;;) {
           const notification = yield* Queue.take(notifications)
           const head = Number(notification.payload)
-          if (Number.isFinite(head)) yield* advance(head)
+          if (Number.isFinite(head)) yield* learn(head)
         }
       }),
     )
@@ -152,7 +156,7 @@ export const make = (options: Options): Effect.Effect<EventStore["Service"], Sto
       Effect.flatMap(([head]) => {
         if (head === undefined) return Effect.void
         watermark.prunedThrough = Math.max(watermark.prunedThrough, Number(head.pruned_through))
-        return advance(Number(head.position))
+        return learn(Number(head.position))
       }),
       Effect.catchCause((cause) => Effect.logDebug("event store: polling the head failed", cause)),
     )
@@ -196,13 +200,20 @@ export const make = (options: Options): Effect.Effect<EventStore["Service"], Sto
     yield* Effect.forkScoped(
       Effect.forever(
         Effect.gen(function* () {
-          yield* Stream.runHead(Stream.filter(SubscriptionRef.changes(committed), (head) => head > recent.end))
+          yield* Queue.take(behind)
+          if ((yield* SubscriptionRef.get(committed)) <= recent.end) return
           const events = yield* readAllRaw(recent.end + 1, PAGE)
           // Nothing there, or a gap before what is: positions a prune took.
           if (!recent.add(events)) recent.restart(events, yield* SubscriptionRef.get(committed))
           else if (events.length === 0) recent.restart([], yield* SubscriptionRef.get(committed))
           yield* SubscriptionRef.set(recentEnd, recent.end)
-        }).pipe(Effect.catchCause((cause) => Effect.andThen(Effect.logDebug("event store: reading the newest events failed", cause), Effect.sleep("1 second")))),
+          // A page at a time: more to read goes round again.
+          if ((yield* SubscriptionRef.get(committed)) > recent.end) Queue.offerUnsafe(behind, undefined)
+        }).pipe(
+          Effect.catchCause((cause) =>
+            Effect.andThen(Effect.logDebug("event store: reading the newest events failed", cause), Effect.andThen(Effect.sleep("1 second"), Effect.sync(() => Queue.offerUnsafe(behind, undefined))))
+          ),
+        ),
       ),
     )
 

@@ -42,15 +42,17 @@ export const textBeforePosition = (state: Replay.TaskState): string => {
 }
 
 /**
- * Where a statement takes the positions its summaries are written at: the
- * FROM item `source` has a column `base`, and a summary whose state was
- * folded at position p is written at `base + p - folded` (the writer folds on
- * the head it expects and lets the statement take the real one; a plain
- * insert writes the positions as they are).
+ * Where a statement takes the positions its summaries are written at: `base`
+ * is an SQL value (the writer's: the position its statement found in the
+ * head row), and a summary whose state was folded at position p is written
+ * at `base + p - folded`; rows are written only `when` holds. (The writer
+ * folds on the head it expects and lets the statement take the real one; a
+ * plain insert writes the positions as they are.)
  */
 export interface Positions {
-  readonly source: Statement.Fragment
+  readonly base: Statement.Fragment
   readonly folded: number
+  readonly when: Statement.Fragment
 }
 
 /** The column arrays of summary rows, for `unnest`. */
@@ -99,31 +101,31 @@ const unnestRows = (sql: SqlClient.SqlClient, rows: ReadonlyArray<Row>, folded: 
       pending_hook, finished_at, idempotency_key, node)`
 }
 
-/** The state column of `u` written at its position from `source`'s base. */
-const positionedState = (sql: SqlClient.SqlClient) => sql`u.state_head || (base + u.state_offset)::text || '}}'`
+/** The state column of `u` written at its position. */
+const positionedState = (sql: SqlClient.SqlClient, at: Positions) => sql`u.state_head || (${at.base} + u.state_offset)::text || '}}'`
 
 /** The INSERT of new summaries (a new row has no claim). */
 export const insertStatement = (sql: SqlClient.SqlClient, rows: ReadonlyArray<Row>, at: Positions) =>
   sql`INSERT INTO tasklane_tasks (stream, version, state, status, listed, definition_id, parent_id, created_at, created_key, wake_at,
       pending_hook, finished_at, idempotency_key, node)
-    SELECT u.stream, u.version, ${positionedState(sql)}, u.status, u.listed, u.definition_id, u.parent_id, u.created_at, u.created_key,
+    SELECT u.stream, u.version, ${positionedState(sql, at)}, u.status, u.listed, u.definition_id, u.parent_id, u.created_at, u.created_key,
       u.wake_at, u.pending_hook, u.finished_at, u.idempotency_key, u.node
-    FROM ${at.source}, ${unnestRows(sql, rows, at.folded)}`
+    FROM ${unnestRows(sql, rows, at.folded)} WHERE ${at.when}`
 
 /** Inserts summaries of new tasks at the positions their states carry. */
 export const insert = (sql: SqlClient.SqlClient, rows: ReadonlyArray<Row>): Effect.Effect<void, SqlError> =>
-  rows.length === 0 ? Effect.void : Effect.asVoid(insertStatement(sql, rows, { source: sql`(SELECT 0::int8 AS base) AS b`, folded: 0 }))
+  rows.length === 0 ? Effect.void : Effect.asVoid(insertStatement(sql, rows, { base: sql`0`, folded: 0, when: sql`true` }))
 
 /**
  * The UPDATE of existing summaries, each only if it is still at the version
  * it was read at (`from`), returning one row per summary changed.
  */
 export const updateStatement = (sql: SqlClient.SqlClient, rows: ReadonlyArray<Row>, from: ReadonlyArray<number>, at: Positions) =>
-  sql`UPDATE tasklane_tasks t SET version = u.version, state = ${positionedState(sql)}, status = u.status, listed = u.listed,
+  sql`UPDATE tasklane_tasks t SET version = u.version, state = ${positionedState(sql, at)}, status = u.status, listed = u.listed,
       definition_id = u.definition_id, parent_id = u.parent_id, created_at = u.created_at, created_key = u.created_key,
       wake_at = u.wake_at, pending_hook = u.pending_hook, finished_at = u.finished_at, node = u.node
-    FROM ${at.source}, ${unnestRows(sql, rows, at.folded, from)}
-    WHERE t.stream = u.stream AND t.version = u.from_version
+    FROM ${unnestRows(sql, rows, at.folded, from)}
+    WHERE t.stream = u.stream AND t.version = u.from_version AND ${at.when}
     RETURNING 1`
 
 /**

@@ -247,7 +247,10 @@ export const make = (options: {
           heads.push(split[0])
           tails.push(split[1])
         }
-        const at: Summary.Positions = { source: sql`hd`, folded }
+        // One-time subplans: the head the statement found, and whether it found it (nothing is written otherwise).
+        const base = sql`(SELECT base FROM hd)`
+        const found = sql`EXISTS (SELECT 1 FROM hd)`
+        const at: Summary.Positions = { base, folded, when: found }
         return Effect.map(
           sql<{ base: bigint; schedule_base: bigint; pruned_through: bigint }>`
             WITH hd AS (
@@ -256,16 +259,19 @@ export const make = (options: {
               RETURNING position - ${events.length} AS base, schedule_head - ${p.records.length} AS schedule_base, pruned_through
             ), ev AS (
               INSERT INTO tasklane_events (position, stream, version, envelope)
-              SELECT base + e.rel, e.stream, e.version, e.head || (base + e.rel)::text || e.tail
-              FROM hd, unnest(${Summary.array(events.map((e) => e.position - folded))}::int8[], ${Summary.array(events.map((e) => e.stream as string))}::text[],
+              SELECT ${base} + e.rel, e.stream, e.version, e.head || (${base} + e.rel)::text || e.tail
+              FROM unnest(${Summary.array(events.map((e) => e.position - folded))}::int8[], ${Summary.array(events.map((e) => e.stream as string))}::text[],
                 ${Summary.array(events.map((e) => e.version))}::int4[], ${Summary.array(heads)}::text[], ${Summary.array(tails)}::text[]) AS e(rel, stream, version, head, tail)
+              WHERE ${found}
             ), ins AS (
               ${Summary.insertStatement(sql, p.created, at)}
             ), upd AS (
               ${Summary.updateStatement(sql, p.changed, p.from, at)}
             ), sch AS (
               INSERT INTO tasklane_schedules (seq, record)
-              SELECT schedule_base + r.rel, r.record FROM hd, unnest(${Summary.array(p.records.map((_, i) => i + 1))}::int8[], ${Summary.array(p.records)}::text[]) AS r(rel, record)
+              SELECT (SELECT schedule_base FROM hd) + r.rel, r.record
+              FROM unnest(${Summary.array(p.records.map((_, i) => i + 1))}::int8[], ${Summary.array(p.records)}::text[]) AS r(rel, record)
+              WHERE ${found}
             )
             SELECT base, schedule_base, pruned_through,
               CASE WHEN (SELECT count(*) FROM upd) <> ${p.changed.length} THEN tasklane_fail(${summaryChanged}) END AS checked,
