@@ -232,12 +232,16 @@ export const make = (options: Options): Effect.Effect<ClusterStore, StoreError, 
       Effect.map(sql<RunningRow>`SELECT stream, state, node FROM tasklane_tasks WHERE status = 'running' AND node = ${me}`, (rows) => rows.map(toRunning)),
     )
 
-    /** Due waiting tasks nobody else holds, oldest first, locked for this transaction (others skip them). */
+    /**
+     * Due waiting tasks nobody else holds, locked for this transaction (others
+     * skip them): first those whose iteration a dead node cut short (failover
+     * before new work), then oldest first.
+     */
     const due = (definition: Statement.Fragment, limit: number) =>
       sql`SELECT t.stream, t.definition_id FROM tasklane_tasks t
         WHERE t.listed AND t.status IN ('triggered', 'continue') AND (t.wake_at IS NULL OR t.wake_at <= tasklane_now_ms())
           AND NOT ${heldByOther()} AND ${definition}
-        ORDER BY t.created_key DESC LIMIT ${limit} FOR UPDATE SKIP LOCKED`
+        ORDER BY t.crashes IS NULL, t.created_key DESC LIMIT ${limit} FOR UPDATE SKIP LOCKED`
 
     const take = (candidates: ReturnType<typeof due>) =>
       sql<{ stream: string; definition_id: string }>`WITH c AS (${candidates})

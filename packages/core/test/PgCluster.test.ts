@@ -134,6 +134,20 @@ describe("PgCluster: claims", () => {
       expect(ids(yield* b.claim(1, new Map()))).toEqual([S.taskId(1)])
     }).pipe(Effect.scoped))
 
+  it.live("a task whose iteration a dead node cut short is claimed before older waiting ones; once it moves on, age decides again", () =>
+    Effect.gen(function* () {
+      const { store, node } = yield* setup
+      yield* trigger(store, 1, 3)
+      const cut = S.taskId(3)
+      yield* startOn(store, cut, 1, "gone")
+      yield* store.append(S.request(cut, 2, [S.newEvent(new TaskEvent.IterationInterrupted({ iteration: 1, reason: "crash" }))]))
+      const b = yield* node("b")
+      expect(ids(yield* b.claim(1, new Map()))).toEqual([cut])
+      // Its re-run continues: crashes are cleared, and it waits in line by age (after 1 and 2, which b holds now too).
+      yield* store.append(S.request(cut, 3, [S.newEvent(new TaskEvent.IterationStarted({ iteration: 1, attempt: 2, node: "b" })), S.continued(1)]))
+      expect(ids(yield* b.claim(3, new Map()))).toEqual([S.taskId(1), S.taskId(2), cut])
+    }).pipe(Effect.scoped))
+
   it.live("a task waiting until a wake time is claimed only once the database's clock passes it", () =>
     Effect.gen(function* () {
       const { store, node } = yield* setup

@@ -5,8 +5,9 @@
  *
  * ```
  * tasklane_head       one row: the last committed position, the schedule log's head, the pruned
- *                     watermark. Every append locks it (FOR UPDATE): appends serialize on it, so
- *                     positions are handed out gapless in commit order across every instance.
+ *                     watermark. Every group commit moves it and takes its positions from it
+ *                     (PgWriter): commits serialize on its row lock, so positions are handed out
+ *                     gapless in commit order across every instance.
  * tasklane_events     the log: global position (PK), (stream, version) unique, the envelope text
  *                     exactly as TaskEvent.encodeEnvelope wrote it (text, not jsonb: jsonb would
  *                     reorder keys and History must send the stored bytes verbatim)
@@ -25,7 +26,9 @@
  * state) and a claim (`claim_node`, `claim_version`: the node that reserved the task's next
  * start or its due hook, valid while the summary is still at that version and the node is
  * live), and `tasklane_now_ms()`, the database's clock in ms: every due time and heartbeat
- * in cluster mode is read from it, so daemons' clocks need not agree.
+ * in cluster mode is read from it, so daemons' clocks need not agree. `3_reruns` adds
+ * `crashes` (from the state: how often a dead node cut the current iteration short), which
+ * claims take first.
  */
 import { Effect } from "effect"
 import * as Migrator from "effect/sql/Migrator"
@@ -96,8 +99,15 @@ const cluster = Effect.gen(function* () {
   )`
 })
 
+/** How often a waiting task's iteration was cut short by a dead node (`crashes`): claims take those first. */
+const reruns = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  yield* sql`ALTER TABLE tasklane_tasks ADD COLUMN crashes integer`
+  yield* sql`UPDATE tasklane_tasks SET crashes = (state::json -> 'context' ->> 'crashes')::integer WHERE state LIKE '%"crashes":%'`
+})
+
 const migrate = Migrator.make({})({
-  loader: Migrator.fromRecord({ "1_initial": initial, "2_cluster": cluster }),
+  loader: Migrator.fromRecord({ "1_initial": initial, "2_cluster": cluster, "3_reruns": reruns }),
   table: "tasklane_migrations",
 })
 

@@ -62,6 +62,7 @@ const columns = (rows: ReadonlyArray<Row>, folded: number) => {
     status: [] as Array<string>, listed: [] as Array<boolean>, definition: [] as Array<string>, parent: [] as Array<string | null>,
     createdAt: [] as Array<number>, createdKey: [] as Array<string>, wakeAt: [] as Array<number | null>, hook: [] as Array<string | null>,
     finishedAt: [] as Array<number | null>, idempotencyKey: [] as Array<string | null>, node: [] as Array<string | null>,
+    crashes: [] as Array<number | null>,
   }
   for (const { state, idempotencyKey } of rows) {
     const ctx = state.context
@@ -80,12 +81,13 @@ const columns = (rows: ReadonlyArray<Row>, folded: number) => {
     out.finishedAt.push(ctx.finishedAt === undefined ? null : Math.floor(ctx.finishedAt))
     out.idempotencyKey.push(idempotencyKey)
     out.node.push(ctx.node ?? null)
+    out.crashes.push(ctx.crashes ?? null)
   }
   return {
     stream: array(out.stream), version: array(out.version), stateHead: array(out.stateHead), offset: array(out.offset), status: array(out.status),
     listed: array(out.listed), definition: array(out.definition), parent: array(out.parent), createdAt: array(out.createdAt),
     createdKey: array(out.createdKey), wakeAt: array(out.wakeAt), hook: array(out.hook), finishedAt: array(out.finishedAt),
-    idempotencyKey: array(out.idempotencyKey), node: array(out.node),
+    idempotencyKey: array(out.idempotencyKey), node: array(out.node), crashes: array(out.crashes),
   }
 }
 
@@ -96,9 +98,9 @@ const unnestRows = (sql: SqlClient.SqlClient, rows: ReadonlyArray<Row>, folded: 
   const fromName = from === undefined ? sql`` : sql`from_version, `
   return sql`unnest(${fromColumn}${c.stream}::text[], ${c.version}::int4[], ${c.stateHead}::text[], ${c.offset}::int8[], ${c.status}::text[],
       ${c.listed}::bool[], ${c.definition}::text[], ${c.parent}::text[], ${c.createdAt}::int8[], ${c.createdKey}::text[], ${c.wakeAt}::int8[],
-      ${c.hook}::text[], ${c.finishedAt}::int8[], ${c.idempotencyKey}::text[], ${c.node}::text[])
+      ${c.hook}::text[], ${c.finishedAt}::int8[], ${c.idempotencyKey}::text[], ${c.node}::text[], ${c.crashes}::int4[])
     AS u(${fromName}stream, version, state_head, state_offset, status, listed, definition_id, parent_id, created_at, created_key, wake_at,
-      pending_hook, finished_at, idempotency_key, node)`
+      pending_hook, finished_at, idempotency_key, node, crashes)`
 }
 
 /** The state column of `u` written at its position. */
@@ -107,9 +109,9 @@ const positionedState = (sql: SqlClient.SqlClient, at: Positions) => sql`u.state
 /** The INSERT of new summaries (a new row has no claim). */
 export const insertStatement = (sql: SqlClient.SqlClient, rows: ReadonlyArray<Row>, at: Positions) =>
   sql`INSERT INTO tasklane_tasks (stream, version, state, status, listed, definition_id, parent_id, created_at, created_key, wake_at,
-      pending_hook, finished_at, idempotency_key, node)
+      pending_hook, finished_at, idempotency_key, node, crashes)
     SELECT u.stream, u.version, ${positionedState(sql, at)}, u.status, u.listed, u.definition_id, u.parent_id, u.created_at, u.created_key,
-      u.wake_at, u.pending_hook, u.finished_at, u.idempotency_key, u.node
+      u.wake_at, u.pending_hook, u.finished_at, u.idempotency_key, u.node, u.crashes
     FROM ${unnestRows(sql, rows, at.folded)} WHERE ${at.when}`
 
 /** Inserts summaries of new tasks at the positions their states carry. */
@@ -123,7 +125,7 @@ export const insert = (sql: SqlClient.SqlClient, rows: ReadonlyArray<Row>): Effe
 export const updateStatement = (sql: SqlClient.SqlClient, rows: ReadonlyArray<Row>, from: ReadonlyArray<number>, at: Positions) =>
   sql`UPDATE tasklane_tasks t SET version = u.version, state = ${positionedState(sql, at)}, status = u.status, listed = u.listed,
       definition_id = u.definition_id, parent_id = u.parent_id, created_at = u.created_at, created_key = u.created_key,
-      wake_at = u.wake_at, pending_hook = u.pending_hook, finished_at = u.finished_at, node = u.node
+      wake_at = u.wake_at, pending_hook = u.pending_hook, finished_at = u.finished_at, node = u.node, crashes = u.crashes
     FROM ${unnestRows(sql, rows, at.folded, from)}
     WHERE t.stream = u.stream AND t.version = u.from_version AND ${at.when}
     RETURNING 1`
