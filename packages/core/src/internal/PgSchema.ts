@@ -104,6 +104,9 @@ const reruns = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
   yield* sql`ALTER TABLE tasklane_tasks ADD COLUMN crashes integer`
   yield* sql`UPDATE tasklane_tasks SET crashes = (state::json -> 'context' ->> 'crashes')::integer WHERE state LIKE '%"crashes":%'`
+  // The claims' order (cut-short first, then oldest), so a claim reads as many rows as it takes.
+  yield* sql`DROP INDEX tasklane_tasks_runnable`
+  yield* sql`CREATE INDEX tasklane_tasks_runnable ON tasklane_tasks ((crashes IS NULL), created_key DESC) WHERE listed AND status IN ('triggered', 'continue')`
 })
 
 const migrate = Migrator.make({})({
