@@ -148,6 +148,28 @@ describe("PgCluster: claims", () => {
       expect(ids(yield* b.claim(3, new Map()))).toEqual([S.taskId(1), S.taskId(2), cut])
     }).pipe(Effect.scoped))
 
+  it.live("a database from before 3_reruns gets the crashes of its waiting tasks from their stored states when it migrates", () =>
+    Effect.gen(function* () {
+      const url = yield* Effect.promise(() => cluster!.createDatabase())
+      const database = url.slice(url.lastIndexOf("/") + 1)
+      const cut = S.taskId(3)
+      yield* Effect.scoped(Effect.gen(function* () {
+        const store = Context.get(yield* Layer.build(PgEventStore.layer({ url })), EventStore)
+        yield* trigger(store, 1, 3)
+        yield* startOn(store, cut, 1, "gone")
+        yield* store.append(S.request(cut, 2, [S.newEvent(new TaskEvent.IterationInterrupted({ iteration: 1, reason: "crash" }))]))
+      }))
+      // Back to the schema 2_cluster left: no crashes column, the runnable index by age, no record of 3_reruns.
+      yield* Effect.promise(() => cluster!.psql(database, `ALTER TABLE tasklane_tasks DROP COLUMN crashes;
+        CREATE INDEX tasklane_tasks_runnable ON tasklane_tasks (created_key) WHERE listed AND status IN ('triggered', 'continue');
+        DELETE FROM tasklane_migrations WHERE migration_id = 3`))
+      yield* Layer.build(PgEventStore.layer({ url }))
+      expect((yield* Effect.promise(() => cluster!.psql(database, "SELECT stream || ':' || coalesce(crashes::text, '-') FROM tasklane_tasks ORDER BY stream"))).trim().split("\n"))
+        .toEqual([`${S.taskId(1)}:-`, `${S.taskId(2)}:-`, `${cut}:1`])
+      const b = yield* PgCluster.make({ url, leaseMs, identity: { id: "b", host: "test-host", localKey: "test", pid: process.pid } })
+      expect(ids(yield* b.claim(1, new Map()))).toEqual([cut])
+    }).pipe(Effect.scoped))
+
   it.live("a task waiting until a wake time is claimed only once the database's clock passes it", () =>
     Effect.gen(function* () {
       const { store, node } = yield* setup
