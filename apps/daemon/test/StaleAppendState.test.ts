@@ -55,36 +55,38 @@ const withTasks = <A, E>(use: Effect.Effect<A, E, Tasks | EventStore.EventStore>
     return Effect.provide(use, layer)
   })
 
+/** The task service, the store, and a new task waiting (triggered, no slot free). */
+const waitingTask = Effect.gen(function*() {
+  const tasks = yield* Tasks
+  const store = yield* EventStore.EventStore
+  const triggered = yield* tasks.trigger({ definitionId: "wait", input: {} })
+  return { tasks, store, triggered, taskId: triggered.context.taskId as Ids.TaskId }
+})
+
 describe("Tasks.execute on an append-state older than the stored one", () => {
   it.live("an append decided on it conflicts and is decided again on the stored state", () =>
     withTasks(Effect.gen(function*() {
-      const tasks = yield* Tasks
-      const store = yield* EventStore.EventStore
-      const triggered = yield* tasks.trigger({ definitionId: "wait", input: {} })
-      const taskId = triggered.context.taskId as Ids.TaskId
-      pinned.set(taskId, triggered)
+      const { tasks, store, triggered, taskId } = yield* waitingTask
       // Another writer started the iteration meanwhile (version 2).
       yield* tasks.execute(taskId, { _tag: "StartIteration" })
-      const running = yield* tasks.get(taskId)
-      expect(running.status).toBe("running")
-      // Decided on "triggered", a Progress would be refused; decided again on "running", it is recorded.
+      expect((yield* tasks.get(taskId)).status).toBe("running")
+      pinned.set(taskId, triggered)
+      // Decided on "triggered", a Progress is refused; decided again on "running", it is recorded.
       const after = yield* tasks.execute(taskId, { _tag: "Progress", progress: { completed: 1, total: 2 }, expect: { iteration: 1, attempt: 1 } })
       expect(after.context.progress).toEqual({ completed: 1, total: 2 })
-      expect(served.count).toBeGreaterThan(0)
+      expect(served.count).toBe(1)
       expect((yield* store.readStream(taskId)).map((e) => e.event._tag)).toEqual(["TaskTriggered", "IterationStarted", "ProgressUpdated"])
     })))
 
   it.live("a start decided on it conflicts, and the stored state's answer is the caller's: nothing is written twice", () =>
     withTasks(Effect.gen(function*() {
-      const tasks = yield* Tasks
-      const store = yield* EventStore.EventStore
-      const triggered = yield* tasks.trigger({ definitionId: "wait", input: {} })
-      const taskId = triggered.context.taskId as Ids.TaskId
+      const { tasks, store, triggered, taskId } = yield* waitingTask
       yield* tasks.execute(taskId, { _tag: "StartIteration" })
       pinned.set(taskId, triggered)
       // On "triggered" a start appends IterationStarted at version 1: a conflict; on "running" it is refused.
       const refused = yield* Effect.flip(tasks.execute(taskId, { _tag: "StartIteration" }))
       expect(refused).toBeInstanceOf(Lifecycle.CommandRejected)
+      expect(served.count).toBe(1)
       expect((yield* store.readStream(taskId)).map((e) => e.event._tag)).toEqual(["TaskTriggered", "IterationStarted"])
     })))
 })

@@ -34,7 +34,7 @@ export const array = <A>(values: ReadonlyArray<A | null>): ReadonlyArray<A | nul
  * (`contextKeys`) and the context the state's last, so the text ends with
  * `"position":N}}`.
  */
-export const textBeforePosition = (state: Replay.TaskState): string => {
+const textBeforePosition = (state: Replay.TaskState): string => {
   const text = JSON.stringify(state)
   const end = `${state.context.position}}}`
   if (!text.endsWith(`"position":${end}`)) throw new Error(`a task summary does not end with its position: ${text.slice(-80)}`)
