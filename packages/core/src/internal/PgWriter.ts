@@ -101,8 +101,6 @@ export interface Writer {
   readonly exclusive: <A>(work: Effect.Effect<A, StoreError>) => Effect.Effect<A, StoreError>
   /** A task's summary as this writer last committed or read it, if it has it (possibly older than the stored one: another node may have written since). */
   readonly cached: (stream: string) => Replay.TaskState | undefined
-  /** Keeps a summary read from the store, unless this writer has a newer one (the next group folds on it; its write proves it). */
-  readonly remember: (state: Replay.TaskState) => void
 }
 
 /** Starts the writer fiber on `sql` (a client of one connection); it lives as long as the scope. */
@@ -431,9 +429,5 @@ export const make = (options: {
       exclusive: <A>(work: Effect.Effect<A, StoreError>) =>
         enqueue<unknown, StoreError>((deferred) => ({ _tag: "exclusive", work, deferred }), closedError) as Effect.Effect<A, StoreError>,
       cached: (stream) => cache.get(stream) ?? undefined,
-      remember: (state) => {
-        const known = cache.get(state.context.taskId)
-        if (known === undefined || known === null || known.context.version < state.context.version) cache.set(state.context.taskId, state)
-      },
     }
   })
