@@ -323,10 +323,10 @@ export const make = (options: Options): Effect.Effect<EventStore["Service"], Sto
       subscribe,
       head: SubscriptionRef.get(committed),
       getTask,
-      // What this node wrote last of a task, if it still has it: the tasks a node runs are mostly written by it alone (saves a read a command).
+      // What this node wrote or read last of a task, if it still has it: the tasks a node runs are mostly written by it alone (saves a read a command).
       getTaskToAppend: (stream) => Effect.suspend(() => {
         const cached = writer.cached(stream)
-        return cached !== undefined ? Effect.succeed(cached) : getTask(stream)
+        return cached !== undefined ? Effect.succeed(cached) : Effect.tap(getTask(stream), (state) => Effect.sync(() => state !== undefined && writer.remember(state)))
       }),
       listTasks,
       findByIdempotencyKey: (key) =>

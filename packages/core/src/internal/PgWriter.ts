@@ -25,8 +25,8 @@
  * moved, the whole statement fails and writes nothing. Two ways to those
  * summaries:
  *   - optimistic (`optimistic`): the summaries this writer cached from its own
- *     commits, and those it has not read without a lock; the write proves
- *     them. A group with a refusal does not take it (the refusal may rest on
+ *     commits or kept from the store's reads (`remember`), and those it has
+ *     not read without a lock; the write proves them. A group with a refusal does not take it (the refusal may rest on
  *     a summary another node changed; nothing would prove it).
  *   - locked (`locked`), exact: a transaction takes the head row lock first,
  *     reads every summary the group needs, folds, writes. Refusals, failed
@@ -101,6 +101,8 @@ export interface Writer {
   readonly exclusive: <A>(work: Effect.Effect<A, StoreError>) => Effect.Effect<A, StoreError>
   /** A task's summary as this writer last committed or read it, if it has it (possibly older than the stored one: another node may have written since). */
   readonly cached: (stream: string) => Replay.TaskState | undefined
+  /** Keeps a summary read from the store, unless this writer has a newer one (the next group folds on it; its write proves it). */
+  readonly remember: (state: Replay.TaskState) => void
 }
 
 /** Starts the writer fiber on `sql` (a client of one connection); it lives as long as the scope. */
@@ -120,9 +122,11 @@ export const make = (options: {
     let faulted = false
     const closedError = new StoreError({ operation: "append", reason: "the event store is closed" })
     /**
-     * Summaries as this writer last committed them: exact while no other node
-     * writes their tasks (a daemon mostly writes the tasks it runs), and
-     * proven by every write that folds on them.
+     * Summaries as this writer last committed them (or as the store last read
+     * them to append on, `remember`): exact while no other node writes their
+     * tasks (a daemon mostly writes the tasks it runs), and proven by every
+     * write that folds on them. Reads land here at any time, even while a
+     * group is in flight: a group pins what it was folded on (`optimistic`).
      */
     const cache = new StateCache(options.cacheSize ?? 10_000)
     /** The head as this writer's last group left it (or its locked read found it): the next group is folded on it. */
@@ -296,10 +300,18 @@ export const make = (options: {
     const optimistic = (appends: ReadonlyArray<AppendJob>, schedules: ReadonlyArray<ScheduleJob>, head: HeadRow) =>
       Effect.gen(function* () {
         const { states, taken } = yield* readStates(streamsToRead(appends, (stream) => cache.get(stream) === undefined), triggerKeys(appends))
+        // Pinned at the first fold: a fold again must be on what the write proved, and the cache may change
+        // meanwhile (`remember` keeps reads, and a read after the commit finds this very group's result).
+        const pinned = new Map<string, Replay.TaskState | null>()
         const inputs: Inputs = {
           stateOf: (stream) => {
-            const cached = cache.get(stream)
-            return cached !== undefined ? cached : (states.get(stream) ?? null)
+            let state = pinned.get(stream)
+            if (state === undefined) {
+              const cached = cache.get(stream)
+              state = cached !== undefined ? cached : (states.get(stream) ?? null)
+              pinned.set(stream, state)
+            }
+            return state
           },
           taken,
         }
@@ -429,5 +441,9 @@ export const make = (options: {
       exclusive: <A>(work: Effect.Effect<A, StoreError>) =>
         enqueue<unknown, StoreError>((deferred) => ({ _tag: "exclusive", work, deferred }), closedError) as Effect.Effect<A, StoreError>,
       cached: (stream) => cache.get(stream) ?? undefined,
+      remember: (state) => {
+        const known = cache.get(state.context.taskId)
+        if (known === undefined || known === null || known.context.version < state.context.version) cache.set(state.context.taskId, state)
+      },
     }
   })
