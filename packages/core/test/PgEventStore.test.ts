@@ -39,10 +39,10 @@ conformance("PostgreSQL", pgLayer)
 
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i)
 
-/** `n` store instances on one fresh database, opened one after another, closed with the scope. */
-const instances = (n: number, options: Partial<PgEventStore.PgLayerOptions> = {}) =>
+/** `n` store instances on one database (a fresh one unless given), opened one after another, closed with the scope. */
+const instances = (n: number, options: Partial<PgEventStore.PgLayerOptions> = {}, on?: string) =>
   Effect.gen(function* () {
-    const url = yield* database
+    const url = on ?? (yield* database)
     const stores: Array<EventStore["Service"]> = []
     for (let i = 0; i < n; i++) stores.push(Context.get(yield* Layer.build(PgEventStore.layer({ ...options, url })), EventStore))
     return stores
@@ -247,6 +247,33 @@ describe("EventStore PostgreSQL: several instances on one database", () => {
       expect((yield* a!.findByIdempotencyKey("nightly"))?.context.taskId).toBe(first.stream)
       expect((yield* b!.findByIdempotencyKey("nightly"))?.context.taskId).toBe(first.stream)
       expect((yield* a!.dumpProjections).filter(([key]) => key.startsWith("p!idem!"))).toEqual([["p!idem!nightly", first.stream]])
+    }).pipe(Effect.scoped))
+})
+
+describe("EventStore PostgreSQL: events carried by NOTIFY", () => {
+  it.live("another instance takes a small group's events from its NOTIFY without reading the log, and reads a group too large to carry", () =>
+    Effect.gen(function* () {
+      const url = yield* database
+      const name = url.slice(url.lastIndexOf("/") + 1)
+      // Every statement on this database is logged from here on: the log reads are counted there.
+      yield* Effect.promise(() => cluster!.psql(name, `ALTER DATABASE ${name} SET log_statement = 'all'`))
+      const logReads = () => cluster!.log().split("\n").filter((line) => line.includes("FROM tasklane_events WHERE position >=")).length
+      // A poll far slower than the test: the NOTIFY is all a has.
+      const [a, b] = yield* instances(2, { pollMillis: 600_000 }, url)
+      const before = logReads()
+      const subscriber = yield* Effect.forkChild(Stream.runCollect(Stream.take(a!.subscribe(1), 13 + 1 + 81)))
+      yield* runTask(b!, S.taskId(1), 3) // 13 events in 4 groups
+      while ((yield* a!.head) < 13) yield* Effect.sleep("20 millis")
+      expect(logReads()).toBe(before)
+      // 81 events of about 150 bytes in one group: more than a payload takes, so a reads them.
+      const task = S.taskId(2)
+      const big = [S.started(1), ...range(1, 40).flatMap(() => S.progressAndLog(1))]
+      yield* b!.append(S.request(task, "noStream", [S.triggered(task)]))
+      yield* b!.append(S.request(task, 1, big))
+      const received = yield* Fiber.join(subscriber)
+      expect(logReads()).toBeGreaterThan(before)
+      expect(received).toEqual(yield* b!.readAll(1))
+      expect(received.map((e) => e.position)).toEqual(range(1, 95))
     }).pipe(Effect.scoped))
 })
 

@@ -34,8 +34,22 @@ import { Effect } from "effect"
 import * as Migrator from "effect/sql/Migrator"
 import * as SqlClient from "effect/sql/SqlClient"
 
-/** The channel one NOTIFY per committed batch goes to (payload: the new head). */
+/**
+ * The channel one NOTIFY per committed batch goes to. Payload: the new head,
+ * then, when they fit in `payloadBytes`, the batch's envelopes in position
+ * order, each after a newline.
+ */
 export const channel = "tasklane_events"
+
+/** The most a NOTIFY payload carries (PostgreSQL refuses 8,000 bytes and more). */
+export const payloadBytes = 7_900
+
+/** A NOTIFY payload read: the head it announces and the envelopes it carries (none when they did not fit); undefined if it is not one. */
+export const parsePayload = (payload: string): { readonly head: number; readonly envelopes: ReadonlyArray<string> } | undefined => {
+  const [first, ...envelopes] = payload.split("\n")
+  const head = Number(first)
+  return Number.isSafeInteger(head) ? { head, envelopes } : undefined
+}
 
 const initial = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient

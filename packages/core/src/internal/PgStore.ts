@@ -12,17 +12,18 @@
  * then closes the connections.
  *
  * The known head (`head`) moves on this instance's commits at once, on
- * other instances' commits by their NOTIFY (payload: their new head), and,
+ * other instances' commits by their NOTIFY (payload: their new head, and a
+ * small group's events, which go straight into RecentEvents), and,
  * as a fallback for a lost notification or a dropped LISTEN connection, by
  * polling the head row every second. The newest events are kept in memory
  * (RecentEvents): this instance's groups as they commit, and what other
- * instances committed, read once by one reader whenever the known head
- * passes them. Subscribers take events from there, and read the log
- * themselves only when they are further behind; when there is nothing yet
- * they wait for the run to grow. The log is read straight from the table:
- * the group that took positions p..q committed before any later one could
- * move the head row, so a reader that sees position q+1 sees everything
- * before it (no skipped sequence gap).
+ * instances committed, carried by their NOTIFY or else read once by one
+ * reader whenever the known head passes them. Subscribers take events from
+ * there, and read the log themselves only when they are further behind;
+ * when there is nothing yet they wait for the run to grow. The log is read
+ * straight from the table: the group that took positions p..q committed
+ * before any later one could move the head row, so a reader that sees
+ * position q+1 sees everything before it (no skipped sequence gap).
  * `head` on one instance can trail another instance's commits by the time
  * their NOTIFY takes to arrive (at worst, one poll).
  *
@@ -134,14 +135,27 @@ export const make = (options: Options): Effect.Effect<EventStore["Service"], Sto
         ),
     })
 
-    // The head watcher: NOTIFY from every instance, the head row polled as a fallback.
+    /** The events a NOTIFY carried, if they continue the run: taken into it (what does not, or did not come along, the reader reads). */
+    const takeCarried = (envelopes: ReadonlyArray<string>) => {
+      let events: Array<RecordedEvent>
+      try {
+        events = envelopes.map(decodeEvent)
+      } catch {
+        return Effect.void
+      }
+      return recent.add(events) ? SubscriptionRef.set(recentEnd, recent.end) : Effect.void
+    }
+
+    // The head watcher: NOTIFY from every instance (with the events of a small group), the head row polled as a fallback.
     const listen = Effect.scoped(
       Effect.gen(function* () {
         const notifications = yield* sql.listen(PgSchema.channel)
         for (;;) {
-          const notification = yield* Queue.take(notifications)
-          const head = Number(notification.payload)
-          if (Number.isFinite(head)) yield* learn(head)
+          const notification = PgSchema.parsePayload((yield* Queue.take(notifications)).payload)
+          if (notification === undefined) continue
+          // This node's own groups are in the run already (unless the NOTIFY overtook the writer's answer).
+          if (notification.head > recent.end && notification.envelopes.length > 0) yield* takeCarried(notification.envelopes)
+          yield* learn(notification.head)
         }
       }),
     )

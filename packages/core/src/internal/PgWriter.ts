@@ -9,7 +9,8 @@
  * group ends in one statement (`write`) that moves the head row by the
  * group's size and takes its positions from it, inserts the events, inserts
  * and updates the summaries, inserts the schedule records and sends one
- * NOTIFY (delivered at commit). Every writer of every node moves the head
+ * NOTIFY (delivered at commit; a small group's events ride along, so other
+ * nodes need not read them). Every writer of every node moves the head
  * row, so groups serialize on its row lock, held from that statement to its
  * commit and no longer (no round trip to the client while it is held), and
  * positions are gapless in commit order. The positions are the statement's,
@@ -48,7 +49,7 @@ import type { RecordedEvent } from "../TaskEvent.ts"
 import { emptyCounts, Group, parseState, StateCache, type AppendError, type AppendJob, type Records, type ScheduleJob } from "./AppendGroup.ts"
 import * as Keys from "./RecordKeys.ts"
 import { describe, sqlState, toStoreError } from "./PgError.ts"
-import { channel } from "./PgSchema.ts"
+import * as PgSchema from "./PgSchema.ts"
 import * as Summary from "./PgSummary.ts"
 
 type Message =
@@ -267,6 +268,7 @@ export const make = (options: {
               FROM unnest(${Summary.array(events.map((e) => e.position - folded))}::int8[], ${Summary.array(events.map((e) => e.stream as string))}::text[],
                 ${Summary.array(events.map((e) => e.version))}::int4[], ${Summary.array(heads)}::text[], ${Summary.array(tails)}::text[]) AS e(rel, stream, version, head, tail)
               WHERE ${found}
+              RETURNING position, envelope
             ), ins AS (
               ${Summary.insertStatement(sql, p.created, at)}
             ), upd AS (
@@ -279,11 +281,26 @@ export const make = (options: {
             )
             SELECT base, schedule_base, pruned_through,
               CASE WHEN (SELECT count(*) FROM upd) <> ${p.changed.length} THEN tasklane_fail(${summaryChanged}) END AS checked,
-              CASE WHEN ${events.length > 0}::bool THEN pg_notify(${channel}, (base + ${events.length})::text) END AS notified
+              CASE WHEN ${events.length > 0}::bool THEN pg_notify(${PgSchema.channel}, (base + ${events.length})::text || ${carried(heads, tails)}) END AS notified
             FROM hd`,
           ([row]) => row === undefined ? undefined : { position: Number(row.base), scheduleHead: Number(row.schedule_base), prunedThrough: Number(row.pruned_through) },
         )
       })
+
+    /**
+     * What the NOTIFY carries after the head: the group's envelopes, each
+     * after a newline (JSON text has none of its own), when they fit in a
+     * payload (PgSchema.payloadBytes, counted by the database in bytes);
+     * otherwise nothing, and the other nodes read them. Groups whose texts
+     * alone are longer are not even counted.
+     */
+    const carried = (heads: ReadonlyArray<string>, tails: ReadonlyArray<string>) => {
+      let chars = 0
+      for (let i = 0; i < heads.length; i++) chars += heads[i]!.length + tails[i]!.length + 21
+      return chars > PgSchema.payloadBytes
+        ? sql`''`
+        : sql`coalesce((SELECT CASE WHEN sum(octet_length(envelope) + 1) + 20 <= ${PgSchema.payloadBytes} THEN string_agg(chr(10) || envelope, '' ORDER BY position) END FROM ev), '')`
+    }
 
     /**
      * The usual way, one statement with no lock taken first: the group is

@@ -40,6 +40,8 @@ export interface Cluster {
    * `downMs` if given. The data survives; crash recovery replays the WAL.
    */
   readonly restart: (options?: { readonly mode?: "smart" | "fast" | "immediate"; readonly downMs?: number }) => Promise<void>
+  /** What the server logged so far (with `log_statement` set on a database: its statements). */
+  readonly log: () => string
   /** Stops the server and deletes its directory. */
   readonly stop: () => Promise<void>
 }
@@ -142,6 +144,7 @@ export const start = async (): Promise<Cluster> => {
       await psql("postgres", `CREATE DATABASE ${name}`)
       return url(name)
     },
+    log: () => fs.readFileSync(path.join(directory, "server.log"), "utf8"),
     stop,
   }
 }
