@@ -146,6 +146,33 @@ describe("daemons on one PostgreSQL database form a cluster", () => {
     }
   }, 60_000)
 
+  it("a node told to stop while its database is unreachable stops within seconds, exit code 0 (what it could not record, another node recovers)", async () => {
+    const url = await cluster!.createDatabase()
+    const a = await node(url, "a")
+    // A run that ignores aborts: the stop must give up recording it interrupted, and leaving the cluster, once the grace is over.
+    const taskId = await trigger(a.c, "stubborn", {})
+    await waitFor(a.c, taskId, "running")
+    const database = new URL(url).pathname.slice(1)
+    await cluster!.psql("postgres", `ALTER DATABASE "${database}" ALLOW_CONNECTIONS false`)
+    await cluster!.psql("postgres", `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = '${database}'`)
+    try {
+      // Before its heartbeats would find the database lost (half the 10 s lease).
+      const asked = performance.now()
+      expect(await a.daemon.stop()).toBe(0)
+      // The shutdown grace (2 s), the abort grace (1 s) and the bounded goodbye (2 s) at most, with room for a loaded machine.
+      expect(performance.now() - asked).toBeLessThan(10_000)
+    } finally {
+      await cluster!.psql("postgres", `ALTER DATABASE "${database}" ALLOW_CONNECTIONS true`)
+    }
+    // The database back, the next node records the cut-short iteration and runs it again.
+    const b = await node(url, "b")
+    const recovered = await poll(async () => {
+      const tags = (await events(b.c, taskId)).map((e) => e._tag)
+      return tags.includes("IterationInterrupted") && tags.lastIndexOf("IterationStarted") > tags.indexOf("IterationInterrupted") ? tags : undefined
+    }, { timeoutMs: 20_000 })
+    expect(recovered).toEqual(["TaskTriggered", "IterationStarted", "IterationInterrupted", "IterationStarted"])
+  }, 60_000)
+
   it("a node that loses its database stops with exit code 75, for its supervisor to restart it", async () => {
     const url = await cluster!.createDatabase()
     const a = await node(url, "a", ["--lease", "2"])

@@ -103,6 +103,9 @@ export class StoreUsage extends Schema.TaggedError<StoreUsage>()("StoreUsage", {
 export const describeLocation = (choice: Choice, paths: DataDir.Paths): { readonly directory: string } | { readonly url: string } =>
   choice._tag === "level" ? { directory: paths.store } : { url: redact(choice.url) }
 
+/** How long a stopping node tries to remove its row (PostgreSQL). */
+const leaveWithin = "2 seconds"
+
 /** Options of {@link layer}. */
 export interface LayerOptions {
   readonly paths: DataDir.Paths
@@ -154,12 +157,13 @@ export const layer = (
   return Layer.unwrap(
     Effect.map(Effect.promise(() => import("@tasklane/core/postgres")), ({ PgCluster, PgEventStore }) => {
       const store = PgEventStore.layer({ url: choice.url, ...(onBatch === undefined ? {} : { onBatch }) })
-      // The node registers once the store has brought the schema up to date, and leaves (its row removed) when the daemon stops.
+      // The node registers once the store has brought the schema up to date, and leaves (its row removed) when the daemon stops:
+      // for a moment at most, since a database that cannot be reached would hold the stop forever (its row then lapses with the lease).
       const member = Layer.effect(Cluster.Cluster)(
         Effect.gen(function*() {
           const identity = Cluster.identity(options.nodeId)
           const shared = yield* PgCluster.make({ url: choice.url, identity, leaseMs })
-          yield* Effect.addFinalizer(() => Effect.ignore(shared.leave))
+          yield* Effect.addFinalizer(() => Effect.ignore(Effect.timeout(shared.leave, leaveWithin)))
           return yield* Cluster.member({ store: shared, identity, leaseMs, heartbeatMs })
         }),
       )
