@@ -326,4 +326,30 @@ describe("EventStore PostgreSQL: prune", () => {
       yield* a!.rebuildProjections
       expect(yield* a!.dumpProjections).toEqual(before)
     }).pipe(Effect.scoped))
+
+  it.live("three instances pruning at once (every node's retention) remove each task once, count it once, and keep the rest writable", () =>
+    Effect.gen(function* () {
+      const stores = yield* instances(3)
+      // 600 finished tasks (more than two chunks), 20 still waiting, appended from all three.
+      yield* Effect.forEach(range(1, 620), (n) =>
+        Effect.gen(function* () {
+          const es = stores[n % 3]!
+          yield* runTask(es, S.taskId(n), 1)
+          if (n <= 600) yield* es.append(S.request(S.taskId(n), "any", [S.started(2), S.done(), S.onDoneCompleted()]))
+        }), { concurrency: 32, discard: true })
+      // Each prunes while the others do, and while a waiting task moves on.
+      const [results] = yield* Effect.all([
+        Effect.forEach(stores, (es) => es.prune({ before: S.epoch + 1_000_000_000 }), { concurrency: 3 }),
+        Effect.forEach(range(601, 620), (n) => stores[n % 3]!.append(S.request(S.taskId(n), 5, [S.started(2)])), { concurrency: 4, discard: true }),
+      ], { concurrency: 2 })
+      expect(results.reduce((sum, r) => sum + r.tasks, 0)).toBe(600)
+      expect(results.reduce((sum, r) => sum + r.events, 0)).toBe(600 * 8)
+      const remaining = yield* stores[1]!.listTasks({}, { limit: 1000 })
+      expect(remaining.tasks.map((t) => t.context.taskId).sort()).toEqual(range(601, 620).map(S.taskId))
+      for (const task of remaining.tasks) expect(task.context.version).toBe(6)
+      expect((yield* stores[2]!.readAll(0)).map((e) => e.stream).sort()).toEqual(range(601, 620).flatMap((n) => Array(6).fill(S.taskId(n))).sort())
+      const stored = yield* stores[0]!.dumpProjections
+      yield* stores[0]!.rebuildProjections
+      expect(yield* stores[0]!.dumpProjections).toEqual(stored)
+    }).pipe(Effect.scoped))
 })
