@@ -27,8 +27,9 @@
  * summaries:
  *   - optimistic (`optimistic`): the summaries this writer cached from its own
  *     commits or kept from the store's reads (`remember`), and those it has
- *     not read without a lock; the write proves them. A group with a refusal does not take it (the refusal may rest on
- *     a summary another node changed; nothing would prove it).
+ *     not read without a lock; the write proves them. A group with a refusal
+ *     does not take it (the refusal may rest on a summary another node
+ *     changed; nothing would prove it).
  *   - locked (`locked`), exact: a transaction takes the head row lock first,
  *     reads every summary the group needs, folds, writes. Refusals, failed
  *     proofs and the first group go this way.
