@@ -170,16 +170,22 @@ describe("cluster checks", () => {
     const later = (id: string, at: number) => stream(id, at, [interrupted(1), start(1, 2, "n1"), done(101)])
     const fix = (events: ReadonlyArray<TaskEvent.RecordedEvent>) => events.map((e, k) => ({ ...e, version: k + 1 }))
     const all = streams(fix([...a, ...later("a", 1_299)]), fix([...b, ...later("b", 1_799)]), finished, other)
-    expect(Checks.failover(all, incarnations, { at: 1_000, pid: 100 })).toEqual({ running: 2, rerun: 2, ms: 800, detectedMs: 799, delays: [300, 800] })
+    expect(Checks.failover(all, incarnations, { at: 1_000, pid: 100 })).toEqual({
+      running: 2,
+      rerun: 2,
+      ms: 800,
+      detectedMs: 799,
+      reruns: [{ stream: "a", node: "n1", interruptedMs: 299, ms: 300 }, { stream: "b", node: "n1", interruptedMs: 799, ms: 800 }],
+    })
     // A paused process whose attempt ended on its own after it woke: running, but no failover.
     const woke = streams(fix([...a, ...stream("a", 1_500, [done(100)])]))
-    expect(Checks.failover(woke, incarnations, { at: 1_000, pid: 100 })).toEqual({ running: 1, rerun: 0, ms: undefined, detectedMs: undefined, delays: [] })
-    expect(Checks.failover(all, incarnations, { at: 1_000, pid: 200 })).toEqual({ running: 1, rerun: 0, ms: undefined, detectedMs: undefined, delays: [] })
+    expect(Checks.failover(woke, incarnations, { at: 1_000, pid: 100 })).toEqual({ running: 1, rerun: 0, ms: undefined, detectedMs: undefined, reruns: [] })
+    expect(Checks.failover(all, incarnations, { at: 1_000, pid: 200 })).toEqual({ running: 1, rerun: 0, ms: undefined, detectedMs: undefined, reruns: [] })
     // Paused at 600, it lived on until 1,000: the re-runs after its death are the kill's failover, not the pause's.
-    expect(Checks.failover(all, incarnations, { at: 600, pid: 100, paused: true })).toEqual({ running: 2, rerun: 0, ms: undefined, detectedMs: undefined, delays: [] })
+    expect(Checks.failover(all, incarnations, { at: 600, pid: 100, paused: true })).toEqual({ running: 2, rerun: 0, ms: undefined, detectedMs: undefined, reruns: [] })
     // Interrupted while it still lived (a zombie fenced by another node): the pause's failover.
     const fenced = streams(fix([...a, ...stream("a", 900, [interrupted(1), start(1, 2, "n2"), done(200)])]))
-    expect(Checks.failover(fenced, incarnations, { at: 600, pid: 100, paused: true })).toEqual({ running: 1, rerun: 1, ms: 301, detectedMs: 300, delays: [301] })
+    expect(Checks.failover(fenced, incarnations, { at: 600, pid: 100, paused: true })).toEqual({ running: 1, rerun: 1, ms: 301, detectedMs: 300, reruns: [{ stream: "a", node: "n2", interruptedMs: 300, ms: 301 }] })
   })
 
   it("quantile by nearest rank", () => {

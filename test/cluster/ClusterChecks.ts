@@ -255,8 +255,16 @@ export interface Failover {
   readonly ms: number | undefined
   /** Incident to the last of their interrupts (the other nodes saw the death and recorded it), ms; undefined when none ran again. */
   readonly detectedMs: number | undefined
-  /** Incident to each re-run's IterationStarted, ms. */
-  readonly delays: ReadonlyArray<number>
+  /** Each re-run: its task, the node that ran it again, incident to its interrupt and to its IterationStarted, ms. */
+  readonly reruns: ReadonlyArray<Rerun>
+}
+
+/** One iteration a dead (or fenced) process cut short, run again. */
+export interface Rerun {
+  readonly stream: string
+  readonly node: string | undefined
+  readonly interruptedMs: number
+  readonly ms: number
 }
 
 /**
@@ -279,7 +287,7 @@ export const failover = (
   let rerun = 0
   let ms: number | undefined
   let detectedMs: number | undefined
-  const delays: Array<number> = []
+  const reruns: Array<Rerun> = []
   for (const events of streams.values()) {
     events.forEach((recorded, k) => {
       if (recorded.event._tag !== "IterationStarted" || recorded.at > incident.at) return
@@ -295,10 +303,10 @@ export const failover = (
       rerun++
       ms = Math.max(ms ?? 0, again.at - incident.at)
       detectedMs = Math.max(detectedMs ?? 0, end.at - incident.at)
-      delays.push(again.at - incident.at)
+      reruns.push({ stream: recorded.stream, node: started(again).node, interruptedMs: end.at - incident.at, ms: again.at - incident.at })
     })
   }
-  return { running, rerun, ms, detectedMs, delays }
+  return { running, rerun, ms, detectedMs, reruns }
 }
 
 /** The q-quantile (0..1) of `values` by nearest rank; undefined when empty. */

@@ -144,6 +144,7 @@ describe(`cluster crash suite: ${nodes} daemon(s) on PostgreSQL, ${totalTasks} t
     const paused: Array<Checks.Incident> = []
     const resumes: Array<Promise<void>> = []
     let databaseMs = 0
+    let databaseAt = 0
     for (const [i, action] of actions.entries()) {
       triggers.release(Math.ceil((totalTasks * (i + 1)) / (actions.length * 0.8)))
       if (i % 5 === 0) {
@@ -159,6 +160,7 @@ describe(`cluster crash suite: ${nodes} daemon(s) on PostgreSQL, ${totalTasks} t
         resumes.push(zombie.resumed)
       } else {
         const down = Date.now()
+        databaseAt = down
         await pg!.restart({ mode: "immediate", downMs: 1_000 })
         databaseMs = Date.now() - down
       }
@@ -222,10 +224,23 @@ describe(`cluster crash suite: ${nodes} daemon(s) on PostgreSQL, ${totalTasks} t
       const running = results.reduce((n, r) => n + r.running, 0)
       const rerun = results.reduce((n, r) => n + r.rerun, 0)
       const detected = results.flatMap((r) => (r.detectedMs === undefined ? [] : [r.detectedMs]))
-      const each = results.flatMap((r) => r.delays)
+      const each = results.flatMap((r) => r.reruns.map((rerun) => rerun.ms))
       const p = (values: ReadonlyArray<number>) => `p50 ${Checks.quantile(values, 0.5) ?? "-"} ms, p99 ${Checks.quantile(values, 0.99) ?? "-"} ms`
       return `${label}: ${results.length}, ${running} iterations running at the time, ${rerun} re-run; failover (incident to its last re-run) ${p(ms)} (n=${ms.length}); ` +
         `to its last interrupt recorded ${p(detected)}; each re-run ${p(each)} (n=${each.length})`
+    }
+    /** The slowest re-run after a kill, and what else happened until it ran (where a long failover comes from). */
+    const slowest = (incidents: ReadonlyArray<Checks.Incident>, results: ReadonlyArray<Checks.Failover>) => {
+      const all = results.flatMap((r, i) => r.reruns.map((rerun) => ({ incident: incidents[i]!, rerun })))
+      const worst = all.reduce<(typeof all)[number] | undefined>((w, x) => (w === undefined || x.rerun.ms > w.rerun.ms ? x : w), undefined)
+      if (worst === undefined) return "none"
+      const { incident, rerun } = worst
+      const t = (at: number) => `+${((at - startedAt) / 1000).toFixed(1)} s`
+      const until = incident.at + rerun.ms
+      const others = [...killed, ...paused].filter((k) => k !== incident && k.at >= incident.at && k.at <= until).map((k) => `${k.paused === true ? "pause" : "kill"} ${t(k.at)}`)
+      const database = databaseAt >= incident.at - 1_000 && databaseAt <= until ? `; the database crash at ${t(databaseAt)}` : ""
+      return `${rerun.stream} (${acked.get(rerun.stream)?.request.definitionId ?? "?"}), kill at ${t(incident.at)}: interrupt recorded after ${rerun.interruptedMs} ms, ` +
+        `started again after ${rerun.ms} ms on ${rerun.node ?? "?"}; meanwhile: ${others.length === 0 ? "no other incident" : others.join(", ")}${database}`
     }
     const exitCodes = new Map<string, number>()
     for (const exit of sup.exits) exitCodes.set(String(exit.code), (exitCodes.get(String(exit.code)) ?? 0) + 1)
@@ -238,6 +253,7 @@ describe(`cluster crash suite: ${nodes} daemon(s) on PostgreSQL, ${totalTasks} t
       `  trigger calls that failed, by reason: ${JSON.stringify(Object.fromEntries(triggers.failures))}`,
       `  duration: chaos ${(chaosMs / 1000).toFixed(1)} s, all settled at ${((Date.now() - startedAt) / 1000).toFixed(1)} s`,
       `  ${figures("SIGKILLs", failovers(killed))}`,
+      `  slowest re-run after a SIGKILL: ${slowest(killed, failovers(killed))}`,
       `  ${figures(`zombies (SIGSTOP ${zombieMs / 1000} s)`, failovers(paused))}`,
       `  database crash: immediate shutdown, 1 s down, restart: ${databaseMs} ms without a database (daemons that exited 75 are in the exit codes)`,
       `  daemon processes: ${sup.processes.length} (${sup.processes.length - nodes} restarts); exit codes ${JSON.stringify(Object.fromEntries(exitCodes))}`,
