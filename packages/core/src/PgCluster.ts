@@ -18,7 +18,10 @@
  * epoch (`<id>#<epoch>`). It holds while the summary is still at the version
  * it was claimed at and that epoch is live, so it lapses by itself when the
  * task moves on (its start was recorded) or the node dies or registers
- * again; nothing has to release it.
+ * again; nothing has to release it. A start claim also lapses `claimMs`
+ * (3 s) after it was taken: a node paused or cut off right after claiming
+ * must not hold the start for a whole lease. (A hook claim holds while its
+ * hook runs.)
  * Claiming takes the rows `FOR UPDATE SKIP LOCKED`, oldest first and due by
  * the database's clock, so nodes claiming at once take different tasks.
  * The claim only reserves: the start itself is an append conditional on the
@@ -112,7 +115,16 @@ export interface Options {
   readonly identity: Identity
   /** A node is live while its last heartbeat is at most this old, ms. */
   readonly leaseMs: number
+  /** A start claim holds at most this long, ms (default {@link defaultClaimMs}). */
+  readonly claimMs?: number | undefined
 }
+
+/**
+ * How long a claimed start is reserved: a node starts what it claimed within
+ * milliseconds, so one that has not after this long is stuck (paused, cut
+ * off, dying) and its claim must not hold the task for a whole lease.
+ */
+export const defaultClaimMs = 3_000
 
 interface NodeRow {
   readonly id: string
@@ -160,18 +172,20 @@ export const make = (options: Options): Effect.Effect<ClusterStore, StoreError, 
       applicationName: `tasklane-node ${options.identity.id}`.slice(0, 63),
     }).pipe(Effect.provide(Reactivity.layer), Effect.mapError(toStoreError("cluster")))
     const { identity, leaseMs } = options
+    const claimMs = options.claimMs ?? defaultClaimMs
     const me = identity.id
     let epoch = 0
     const attempt = <A, E>(operation: string, effect: Effect.Effect<A, E>) => Effect.mapError(effect, toStoreError(operation))
     /** The ids of live nodes, as a subquery. */
     const live = sql`SELECT id FROM tasklane_nodes WHERE NOT fenced AND heartbeat_at >= tasklane_now_ms() - ${leaseMs}`
-    /** A claim that still holds for another node: at the summary's version, by a live node. */
     /** Live node epochs as claims name them (`<id>#<epoch>`), as a subquery: a claim of an earlier epoch lapsed with it. */
     const liveClaimers = sql`SELECT id || '#' || epoch FROM tasklane_nodes WHERE NOT fenced AND heartbeat_at >= tasklane_now_ms() - ${leaseMs}`
     /** This node's epoch, as its claims name it. */
     const claimer = () => `${me}#${epoch}`
     /** A claim that still holds for another node epoch: at the summary's version, by a live one. */
     const heldByOther = () => sql`coalesce(t.claim_version = t.version AND t.claim_node <> ${claimer()} AND t.claim_node IN (${liveClaimers}), false)`
+    /** A start claim that still holds: as above, and taken within `claimMs`. */
+    const fresh = sql`coalesce(t.claimed_at >= tasklane_now_ms() - ${claimMs}, false)`
 
     const register = attempt(
       "cluster register",
@@ -240,12 +254,12 @@ export const make = (options: Options): Effect.Effect<ClusterStore, StoreError, 
     const due = (definition: Statement.Fragment, limit: number) =>
       sql`SELECT t.stream, t.definition_id FROM tasklane_tasks t
         WHERE t.listed AND t.status IN ('triggered', 'continue') AND (t.wake_at IS NULL OR t.wake_at <= tasklane_now_ms())
-          AND NOT ${heldByOther()} AND ${definition}
+          AND NOT (${heldByOther()} AND ${fresh}) AND ${definition}
         ORDER BY t.crashes IS NULL, t.created_key DESC LIMIT ${limit} FOR UPDATE SKIP LOCKED`
 
     const take = (candidates: ReturnType<typeof due>) =>
       sql<{ stream: string; definition_id: string }>`WITH c AS (${candidates})
-        UPDATE tasklane_tasks t SET claim_node = ${claimer()}, claim_version = t.version FROM c WHERE t.stream = c.stream
+        UPDATE tasklane_tasks t SET claim_node = ${claimer()}, claim_version = t.version, claimed_at = tasklane_now_ms() FROM c WHERE t.stream = c.stream
         RETURNING t.stream, t.definition_id`
 
     /** Claims of one limited definition: under its advisory lock, what its limit leaves after running and reserved tasks. */
@@ -254,7 +268,7 @@ export const make = (options: Options): Effect.Effect<ClusterStore, StoreError, 
         Effect.gen(function* () {
           yield* sql`SELECT pg_advisory_xact_lock(hashtext(${`tasklane-definition:${definitionId}`}))`
           const [row] = yield* sql<{ n: string }>`SELECT count(*) AS n FROM tasklane_tasks t WHERE t.definition_id = ${definitionId}
-            AND (t.status = 'running' OR (t.status IN ('triggered', 'continue') AND coalesce(t.claim_version = t.version AND t.claim_node IN (${liveClaimers}), false)))`
+            AND (t.status = 'running' OR (t.status IN ('triggered', 'continue') AND coalesce(t.claim_version = t.version AND t.claim_node IN (${liveClaimers}), false) AND ${fresh}))`
           const free = Math.min(wanted, limit - Number(row?.n ?? 0))
           if (free <= 0) return []
           return yield* take(due(sql`t.definition_id = ${definitionId}`, free))

@@ -36,8 +36,8 @@ const leaseMs = 400
 const setup = Effect.gen(function* () {
   const url = yield* Effect.promise(() => cluster!.createDatabase())
   const store = Context.get(yield* Layer.build(PgEventStore.layer({ url })), EventStore)
-  const node = (id: string, pid = process.pid) =>
-    PgCluster.make({ url, leaseMs, identity: { id, host: "test-host", localKey: "test", pid } })
+  const node = (id: string, pid = process.pid, claimMs?: number) =>
+    PgCluster.make({ url, leaseMs, claimMs, identity: { id, host: "test-host", localKey: "test", pid } })
   return { store, node }
 })
 
@@ -120,6 +120,22 @@ describe("PgCluster: claims", () => {
       expect(ids(yield* b.claim(40, new Map()))).toEqual(ids([...fromA, ...fromB, ...fromC]))
     }).pipe(Effect.scoped))
 
+  it.live("a start claim lapses after claimMs though its node lives (stuck right after claiming): another node starts the task, the late start conflicts", () =>
+    Effect.gen(function* () {
+      const { store, node } = yield* setup
+      yield* trigger(store, 1, 1)
+      const a = yield* node("a", process.pid, 250)
+      const b = yield* node("b", process.pid, 250)
+      expect(ids(yield* a.claim(1, new Map()))).toEqual([S.taskId(1)])
+      expect(yield* b.claim(1, new Map())).toEqual([])
+      yield* Effect.sleep(300)
+      // a is live (within its lease), but its claim is too old to hold.
+      expect(yield* a.heartbeat(0)).toBe("ok")
+      expect(ids(yield* b.claim(1, new Map()))).toEqual([S.taskId(1)])
+      yield* startOn(store, S.taskId(1), 1, "b")
+      expect(yield* Effect.flip(startOn(store, S.taskId(1), 1, "a"))).toMatchObject({ _tag: "ConcurrencyConflict", actual: 2 })
+    }).pipe(Effect.scoped))
+
   it.live("a claim lapses when the task moves on; a started task is not claimable", () =>
     Effect.gen(function* () {
       const { store, node } = yield* setup
@@ -159,10 +175,10 @@ describe("PgCluster: claims", () => {
         yield* startOn(store, cut, 1, "gone")
         yield* store.append(S.request(cut, 2, [S.newEvent(new TaskEvent.IterationInterrupted({ iteration: 1, reason: "crash" }))]))
       }))
-      // Back to the schema 2_cluster left: no crashes column, the runnable index by age, no record of 3_reruns.
-      yield* Effect.promise(() => cluster!.psql(database, `ALTER TABLE tasklane_tasks DROP COLUMN crashes;
+      // Back to the schema 2_cluster left: no crashes column, the runnable index by age, no record of 3_reruns (nor of what came after).
+      yield* Effect.promise(() => cluster!.psql(database, `ALTER TABLE tasklane_tasks DROP COLUMN crashes, DROP COLUMN claimed_at;
         CREATE INDEX tasklane_tasks_runnable ON tasklane_tasks (created_key) WHERE listed AND status IN ('triggered', 'continue');
-        DELETE FROM tasklane_migrations WHERE migration_id = 3`))
+        DELETE FROM tasklane_migrations WHERE migration_id >= 3`))
       yield* Layer.build(PgEventStore.layer({ url }))
       expect((yield* Effect.promise(() => cluster!.psql(database, "SELECT stream || ':' || coalesce(crashes::text, '-') FROM tasklane_tasks ORDER BY stream"))).trim().split("\n"))
         .toEqual([`${S.taskId(1)}:-`, `${S.taskId(2)}:-`, `${cut}:1`])

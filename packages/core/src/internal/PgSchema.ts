@@ -28,7 +28,8 @@
  * live), and `tasklane_now_ms()`, the database's clock in ms: every due time and heartbeat
  * in cluster mode is read from it, so daemons' clocks need not agree. `3_reruns` adds
  * `crashes` (from the state: how often a dead node cut the current iteration short), which
- * claims take first.
+ * claims take first. `4_claim_expiry` adds `claimed_at`: a start claim also lapses a few
+ * seconds after it was taken.
  */
 import { Effect } from "effect"
 import * as Migrator from "effect/sql/Migrator"
@@ -123,8 +124,14 @@ const reruns = Effect.gen(function* () {
   yield* sql`CREATE INDEX tasklane_tasks_runnable ON tasklane_tasks ((crashes IS NULL), created_key DESC) WHERE listed AND status IN ('triggered', 'continue')`
 })
 
+/** When a start was claimed (`claimed_at`, the database's clock): a start claim holds for a few seconds only (PgCluster). */
+const claimExpiry = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  yield* sql`ALTER TABLE tasklane_tasks ADD COLUMN claimed_at bigint`
+})
+
 const migrate = Migrator.make({})({
-  loader: Migrator.fromRecord({ "1_initial": initial, "2_cluster": cluster, "3_reruns": reruns }),
+  loader: Migrator.fromRecord({ "1_initial": initial, "2_cluster": cluster, "3_reruns": reruns, "4_claim_expiry": claimExpiry }),
   table: "tasklane_migrations",
 })
 
