@@ -229,6 +229,9 @@ describe(`cluster crash suite: ${nodes} daemon(s) on PostgreSQL, ${totalTasks} t
       return `${label}: ${results.length}, ${running} iterations running at the time, ${rerun} re-run; failover (incident to its last re-run) ${p(ms)} (n=${ms.length}); ` +
         `to its last interrupt recorded ${p(detected)}; each re-run ${p(each)} (n=${each.length})`
     }
+    /** A kill with no node paused and the database up from it until a lease later (other kills do happen meanwhile). */
+    const apart = (kill: Checks.Incident) =>
+      paused.every((p) => p.at + zombieMs < kill.at || p.at > kill.at + leaseMs) && (databaseAt + databaseMs < kill.at || databaseAt > kill.at + leaseMs)
     /** The slowest re-run after a kill, and what else happened until it ran (where a long failover comes from). */
     const slowest = (incidents: ReadonlyArray<Checks.Incident>, results: ReadonlyArray<Checks.Failover>) => {
       const all = results.flatMap((r, i) => r.reruns.map((rerun) => ({ incident: incidents[i]!, rerun })))
@@ -254,6 +257,7 @@ describe(`cluster crash suite: ${nodes} daemon(s) on PostgreSQL, ${totalTasks} t
       `  duration: chaos ${(chaosMs / 1000).toFixed(1)} s, all settled at ${((Date.now() - startedAt) / 1000).toFixed(1)} s`,
       `  ${figures("SIGKILLs", failovers(killed))}`,
       `  slowest re-run after a SIGKILL: ${slowest(killed, failovers(killed))}`,
+      `  ${figures("SIGKILLs with no pause or database crash within the lease after them", failovers(killed.filter(apart)))}`,
       `  ${figures(`zombies (SIGSTOP ${zombieMs / 1000} s)`, failovers(paused))}`,
       `  database crash: immediate shutdown, 1 s down, restart: ${databaseMs} ms without a database (daemons that exited 75 are in the exit codes)`,
       `  daemon processes: ${sup.processes.length} (${sup.processes.length - nodes} restarts); exit codes ${JSON.stringify(Object.fromEntries(exitCodes))}`,
