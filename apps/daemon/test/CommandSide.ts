@@ -6,8 +6,10 @@
  * runner: what a test triggers stays triggered (or admitted) unless it adds
  * them (core/CoreFixture.ts does).
  */
+import { EventStore } from "@tasklane/core"
+import { LevelEventStore } from "@tasklane/core/level"
 import type { TaskDefinition } from "@tasklane/tasks/host"
-import { Layer } from "effect"
+import { Effect, Layer } from "effect"
 import * as Cluster from "../src/Cluster.ts"
 import * as Isolation from "../src/Isolation.ts"
 import * as Registry from "../src/Registry.ts"
@@ -34,3 +36,7 @@ export const layer = (options: {
       blockedPath: "/nonexistent/tasklane-test/blocked.json",
     })),
   )
+
+/** The in-memory LevelDB store with the operations `patch` gives replaced (each may call the real one, `inner`). */
+export const memoryStoreWith = (patch: (inner: EventStore.EventStore["Service"]) => Partial<EventStore.EventStore["Service"]>) =>
+  Layer.effect(EventStore.EventStore, Effect.map(EventStore.EventStore, (inner) => ({ ...inner, ...patch(inner) }))).pipe(Layer.provide(LevelEventStore.layerMemory))

@@ -9,7 +9,6 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { EventStore, Lifecycle, type Replay } from "@tasklane/core"
-import { LevelEventStore } from "@tasklane/core/level"
 import type { Ids } from "@tasklane/core"
 import { TaskDefinition } from "@tasklane/tasks"
 import { Effect, Layer } from "effect"
@@ -29,21 +28,14 @@ const pinned = new Map<string, Replay.TaskState>()
 /** How often `getTaskToAppend` answered a pinned state. */
 const served = { count: 0 }
 
-const staleStore = Layer.effect(
-  EventStore.EventStore,
-  Effect.gen(function*() {
-    const inner = yield* EventStore.EventStore
-    return {
-      ...inner,
-      getTaskToAppend: (stream) => {
-        const state = pinned.get(stream)
-        if (state === undefined) return inner.getTaskToAppend(stream)
-        served.count++
-        return Effect.succeed(state)
-      },
-    } satisfies EventStore.EventStore["Service"]
-  }),
-).pipe(Layer.provide(LevelEventStore.layerMemory))
+const staleStore = CommandSide.memoryStoreWith((inner) => ({
+  getTaskToAppend: (stream) => {
+    const state = pinned.get(stream)
+    if (state === undefined) return inner.getTaskToAppend(stream)
+    served.count++
+    return Effect.succeed(state)
+  },
+}))
 
 const withTasks = <A, E>(use: Effect.Effect<A, E, Tasks | EventStore.EventStore>) =>
   Effect.suspend(() => {

@@ -6,8 +6,7 @@
  * still aborts the parent and the other children, and logs why.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { EventStore, StoreErrors, TaskRpc } from "@tasklane/core"
-import { LevelEventStore } from "@tasklane/core/level"
+import { StoreErrors, TaskRpc } from "@tasklane/core"
 import type { Ids } from "@tasklane/core"
 import { TaskDefinition } from "@tasklane/tasks"
 import { Effect, Layer, Logger } from "effect"
@@ -30,16 +29,9 @@ const diskFull = new StoreErrors.StoreError({ operation: "append", reason: "disk
 const failing = new Set<string>()
 
 /** The memory store, but an append to a stream in {@link failing} fails. */
-const faultyStore = Layer.effect(
-  EventStore.EventStore,
-  Effect.gen(function*() {
-    const inner = yield* EventStore.EventStore
-    return {
-      ...inner,
-      append: (request) => (failing.has("*") || failing.has(request.stream) ? Effect.fail(diskFull) : inner.append(request)),
-    } satisfies EventStore.EventStore["Service"]
-  }),
-).pipe(Layer.provide(LevelEventStore.layerMemory))
+const faultyStore = CommandSide.memoryStoreWith((inner) => ({
+  append: (request) => (failing.has("*") || failing.has(request.stream) ? Effect.fail(diskFull) : inner.append(request)),
+}))
 
 /** What was logged, level and message. */
 const logged: Array<{ readonly level: string; readonly message: unknown }> = []
