@@ -9,28 +9,24 @@ import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { type Connection } from "@tasklane/daemon/client"
 import { ok, tasklane } from "../support/CliProcess.ts"
-import { type DaemonProcess, removeDataDir, startDaemon, tempDataDir } from "../support/DaemonProcess.ts"
-import { connectTo, history, waitFor } from "../support/TaskPolling.ts"
+import { removeDataDir, tempDataDir } from "../support/DaemonProcess.ts"
+import { daemonForFile } from "../support/FileDaemon.ts"
+import { history, waitFor } from "../support/TaskPolling.ts"
 
-let daemon: DaemonProcess
 let c: Connection
 let dir: string
 let offline: string
 let taskId: string
 
+daemonForFile((file) => ({ c, dir } = file))
+
 beforeAll(async () => {
-  dir = tempDataDir()
   offline = tempDataDir()
-  daemon = await startDaemon({ dataDir: dir })
-  c = await connectTo(daemon)
   taskId = (await ok(dir, ["trigger", "counter", "--input", '{"n":0,"target":2}'])).trim()
   await waitFor(c, taskId, "done")
 })
 
 afterAll(async () => {
-  await c?.close()
-  await daemon?.stop()
-  removeDataDir(dir)
   removeDataDir(offline)
 })
 

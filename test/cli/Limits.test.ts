@@ -9,27 +9,19 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { TaskRpc } from "@tasklane/core"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { afterAll, describe, expect, it } from "vitest"
 import { type Connection } from "@tasklane/daemon/client"
 import { ok, tasklane } from "../support/CliProcess.ts"
-import { type DaemonProcess, removeDataDir, startDaemon, tempDataDir } from "../support/DaemonProcess.ts"
-import { connectTo, rejection, waitFor } from "../support/TaskPolling.ts"
+import { daemonForFile } from "../support/FileDaemon.ts"
+import { rejection, waitFor } from "../support/TaskPolling.ts"
 
-let daemon: DaemonProcess
 let c: Connection
 let dir: string
 const files = mkdtempSync(join(tmpdir(), "tl-limits-"))
 
-beforeAll(async () => {
-  dir = tempDataDir()
-  daemon = await startDaemon({ dataDir: dir })
-  c = await connectTo(daemon)
-})
+daemonForFile((file) => ({ c, dir } = file))
 
 afterAll(async () => {
-  await c?.close()
-  await daemon?.stop()
-  removeDataDir(dir)
   rmSync(files, { recursive: true, force: true })
 })
 

@@ -3,29 +3,18 @@
  * --wait), ls, show, abort, rm and logs, their --json output, and the exit codes
  * 0, 1 (waited task ended badly) and 2 (bad usage, invalid input).
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import { ok, tasklane } from "../support/CliProcess.ts"
-import { type DaemonProcess, removeDataDir, startDaemon, tempDataDir } from "../support/DaemonProcess.ts"
+import { daemonForFile } from "../support/FileDaemon.ts"
 import { type Connection } from "@tasklane/daemon/client"
-import { connectTo, waitFor } from "../support/TaskPolling.ts"
+import { waitFor } from "../support/TaskPolling.ts"
 
 const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}$/
 
-let daemon: DaemonProcess
 let c: Connection
 let dir: string
 
-beforeAll(async () => {
-  dir = tempDataDir()
-  daemon = await startDaemon({ dataDir: dir })
-  c = await connectTo(daemon)
-})
-
-afterAll(async () => {
-  await c?.close()
-  await daemon?.stop()
-  removeDataDir(dir)
-})
+daemonForFile((file) => ({ c, dir } = file))
 
 describe("tasklane CLI: tasks", () => {
   it("prints generated help listing every command, and exits 2 on an unknown flag", async () => {

@@ -8,27 +8,17 @@
 import { spawnSync } from "node:child_process"
 import { writeFileSync } from "node:fs"
 import { join } from "node:path"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import type { Connection } from "@tasklane/daemon/client"
 import { tasklane } from "../support/CliProcess.ts"
-import { bin, type DaemonProcess, removeDataDir, startDaemon, tempDataDir } from "../support/DaemonProcess.ts"
-import { connectTo, waitFor } from "../support/TaskPolling.ts"
+import { bin } from "../support/DaemonProcess.ts"
+import { daemonForFile } from "../support/FileDaemon.ts"
+import { waitFor } from "../support/TaskPolling.ts"
 
-let daemon: DaemonProcess
 let c: Connection
 let dir: string
 
-beforeAll(async () => {
-  dir = tempDataDir()
-  daemon = await startDaemon({ dataDir: dir })
-  c = await connectTo(daemon)
-})
-
-afterAll(async () => {
-  await c?.close()
-  await daemon?.stop()
-  removeDataDir(dir)
-})
+daemonForFile((file) => ({ c, dir } = file))
 
 const lines = [
   '{"name":"a","count":1,"tags":["x"]}',

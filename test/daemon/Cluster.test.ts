@@ -12,23 +12,19 @@
  */
 import { TaskEvent } from "@tasklane/core"
 import { Stream } from "effect"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { afterAll, describe, expect, it } from "vitest"
 import type { Connection } from "@tasklane/daemon/client"
-import * as Postgres from "../../packages/core/test/support/Postgres.ts"
+import { postgresForFile } from "../../packages/core/test/support/PostgresForFile.ts"
 import { ok } from "../support/CliProcess.ts"
 import { type DaemonProcess, fixtureConfig, removeDataDir, startDaemon, tempDataDir } from "../support/DaemonProcess.ts"
 import { connectTo, history, poll, waitFor } from "../support/TaskPolling.ts"
 
-let cluster: Postgres.Cluster | undefined
+const pg = postgresForFile()
 const cleanup: Array<() => Promise<unknown> | void> = []
 
-beforeAll(async () => {
-  cluster = await Postgres.start()
-}, 120_000)
 
 afterAll(async () => {
   for (const step of cleanup.reverse()) await step()
-  await cluster?.stop()
 })
 
 interface Node {
@@ -58,7 +54,7 @@ const startedOn = async (c: Connection, taskId: string) =>
 
 describe("daemons on one PostgreSQL database form a cluster", () => {
   it("any node serves every task: triggered on one, followed, listed and aborted from another; both run work", async () => {
-    const url = await cluster!.createDatabase()
+    const url = await pg().createDatabase()
     const a = await node(url, "a", ["--concurrency", "2"])
     const b = await node(url, "b", ["--concurrency", "2"])
     expect(a.daemon.output()).toContain("cluster node a")
@@ -89,7 +85,7 @@ describe("daemons on one PostgreSQL database form a cluster", () => {
   }, 90_000)
 
   it("a node killed mid-iteration: another records it interrupted and runs it again at once (its process is seen gone)", async () => {
-    const url = await cluster!.createDatabase()
+    const url = await pg().createDatabase()
     const a = await node(url, "a")
     const b = await node(url, "b")
     const taskId = await trigger(a.c, "slow", { ms: 4_000 })
@@ -107,7 +103,7 @@ describe("daemons on one PostgreSQL database form a cluster", () => {
   }, 60_000)
 
   it("a node paused past its lease: its iteration runs again elsewhere; woken up, its late result is refused and it rejoins", async () => {
-    const url = await cluster!.createDatabase()
+    const url = await pg().createDatabase()
     const a = await node(url, "a", ["--lease", "2"])
     const b = await node(url, "b", ["--lease", "2"])
     const taskId = await trigger(a.c, "slow", { ms: 3_000 })
@@ -134,7 +130,7 @@ describe("daemons on one PostgreSQL database form a cluster", () => {
   }, 90_000)
 
   it("a due hook runs once across the cluster", async () => {
-    const url = await cluster!.createDatabase()
+    const url = await pg().createDatabase()
     const a = await node(url, "a")
     const b = await node(url, "b")
     const ids = await Promise.all(Array.from({ length: 20 }, (_, i) => trigger(i % 2 === 0 ? a.c : b.c, "hooked", { answer: "done" })))
@@ -147,14 +143,14 @@ describe("daemons on one PostgreSQL database form a cluster", () => {
   }, 60_000)
 
   it("a node told to stop while its database is unreachable stops within seconds, exit code 0 (what it could not record, another node recovers)", async () => {
-    const url = await cluster!.createDatabase()
+    const url = await pg().createDatabase()
     const a = await node(url, "a")
     // A run that ignores aborts: the stop must give up recording it interrupted, and leaving the cluster, once the grace is over.
     const taskId = await trigger(a.c, "stubborn", {})
     await waitFor(a.c, taskId, "running")
     const database = new URL(url).pathname.slice(1)
-    await cluster!.psql("postgres", `ALTER DATABASE "${database}" ALLOW_CONNECTIONS false`)
-    await cluster!.psql("postgres", `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = '${database}'`)
+    await pg().psql("postgres", `ALTER DATABASE "${database}" ALLOW_CONNECTIONS false`)
+    await pg().psql("postgres", `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = '${database}'`)
     try {
       // Before its heartbeats would find the database lost (half the 10 s lease).
       const asked = performance.now()
@@ -162,7 +158,7 @@ describe("daemons on one PostgreSQL database form a cluster", () => {
       // The shutdown grace (2 s), the abort grace (1 s) and the bounded goodbye (2 s) at most, with room for a loaded machine.
       expect(performance.now() - asked).toBeLessThan(10_000)
     } finally {
-      await cluster!.psql("postgres", `ALTER DATABASE "${database}" ALLOW_CONNECTIONS true`)
+      await pg().psql("postgres", `ALTER DATABASE "${database}" ALLOW_CONNECTIONS true`)
     }
     // The database back, the next node records the cut-short iteration and runs it again.
     const b = await node(url, "b")
@@ -174,15 +170,15 @@ describe("daemons on one PostgreSQL database form a cluster", () => {
   }, 60_000)
 
   it("a node that loses its database stops with exit code 75, for its supervisor to restart it", async () => {
-    const url = await cluster!.createDatabase()
+    const url = await pg().createDatabase()
     const a = await node(url, "a", ["--lease", "2"])
     const database = new URL(url).pathname.slice(1)
-    await cluster!.psql("postgres", `ALTER DATABASE "${database}" ALLOW_CONNECTIONS false`)
-    await cluster!.psql("postgres", `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = '${database}'`)
+    await pg().psql("postgres", `ALTER DATABASE "${database}" ALLOW_CONNECTIONS false`)
+    await pg().psql("postgres", `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = '${database}'`)
     try {
       expect(await a.daemon.exited).toBe(75)
     } finally {
-      await cluster!.psql("postgres", `ALTER DATABASE "${database}" ALLOW_CONNECTIONS true`)
+      await pg().psql("postgres", `ALTER DATABASE "${database}" ALLOW_CONNECTIONS true`)
     }
     // It says why: the heartbeats failed; then it stops gracefully, or after the grace period (plus 5 s) at the latest.
     expect(a.daemon.output()).toContain("heartbeat failed")

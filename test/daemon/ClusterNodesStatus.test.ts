@@ -9,25 +9,21 @@
 import { mkdirSync } from "node:fs"
 import { join } from "node:path"
 import type { Browser } from "playwright-core"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import * as Postgres from "../../packages/core/test/support/Postgres.ts"
+import { afterAll, describe, expect, it } from "vitest"
+import { postgresForFile } from "../../packages/core/test/support/PostgresForFile.ts"
 import { ok } from "../support/CliProcess.ts"
 import { type DaemonProcess, fixtureConfig, removeDataDir, startDaemon, tempDataDir } from "../support/DaemonProcess.ts"
 import { poll } from "../support/TaskPolling.ts"
 import { launchChromium, openSignedIn, outputDir, startWebDaemon } from "../ui/WebUiSupport.ts"
 
-let cluster: Postgres.Cluster | undefined
+const pg = postgresForFile()
 let browser: Browser | undefined
 const cleanup: Array<() => Promise<unknown> | void> = []
 
-beforeAll(async () => {
-  cluster = await Postgres.start()
-}, 120_000)
 
 afterAll(async () => {
   await browser?.close()
   for (const step of cleanup.reverse()) await step()
-  await cluster?.stop()
 })
 
 const nodeArgs = (url: string, id: string) => ["--store", url, "--node-id", id, "--config", fixtureConfig, "--no-examples", "--shutdown-grace", "2"]
@@ -40,7 +36,7 @@ const statusJson = async (daemon: DaemonProcess) =>
 
 describe("a cluster's nodes in daemon status and the web UI", () => {
   it("both nodes listed live; a killed node shown lost", async () => {
-    const url = await cluster!.createDatabase()
+    const url = await pg().createDatabase()
     const webDir = tempDataDir()
     const { daemon: a, signIn } = await startWebDaemon(webDir, nodeArgs(url, "node-a"))
     cleanup.push(() => removeDataDir(webDir), () => a.stop())

@@ -13,23 +13,19 @@ import * as Net from "node:net"
 import { join } from "node:path"
 import { Replay, TaskEvent } from "@tasklane/core"
 import { Stream } from "effect"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { afterAll, describe, expect, it } from "vitest"
 import type { Connection } from "@tasklane/daemon/client"
-import * as Postgres from "../../packages/core/test/support/Postgres.ts"
+import { postgresForFile } from "../../packages/core/test/support/PostgresForFile.ts"
 import { ok } from "../support/CliProcess.ts"
 import { type DaemonProcess, fixtureConfig, removeDataDir, startDaemon, tempDataDir } from "../support/DaemonProcess.ts"
 import { connectTo, history, waitFor } from "../support/TaskPolling.ts"
 
-let cluster: Postgres.Cluster | undefined
+const pg = postgresForFile()
 const cleanup: Array<() => Promise<unknown> | void> = []
 
-beforeAll(async () => {
-  cluster = await Postgres.start()
-}, 120_000)
 
 afterAll(async () => {
   for (const step of cleanup.reverse()) await step()
-  await cluster?.stop()
 })
 
 const args = (url: string) => ["--store", url, "--config", fixtureConfig, "--no-examples", "--abort-grace", "1", "--shutdown-grace", "2"]
@@ -48,7 +44,7 @@ const plain = (value: unknown) => JSON.parse(JSON.stringify(value))
 
 describe("a daemon on PostgreSQL", () => {
   it("runs tasks to done, serves ls/GetTask/History/Subscribe; a new daemon on the same URL finds all of it", async () => {
-    const url = await cluster!.createDatabase()
+    const url = await pg().createDatabase()
     const first = await daemonOn(url)
     expect(first.daemon.output()).toContain(`event store: PostgreSQL at ${url}`)
 

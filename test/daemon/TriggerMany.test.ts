@@ -7,26 +7,14 @@
  * whole with TooManyTriggers.
  */
 import { TaskRpc } from "@tasklane/core"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import type { Connection } from "@tasklane/daemon/client"
-import { type DaemonProcess, removeDataDir, startDaemon, tempDataDir } from "../support/DaemonProcess.ts"
-import { connectTo, eventTypes, rejection, waitFor } from "../support/TaskPolling.ts"
+import { daemonForFile } from "../support/FileDaemon.ts"
+import { eventTypes, rejection, waitFor } from "../support/TaskPolling.ts"
 
-let daemon: DaemonProcess
 let c: Connection
-let dir: string
 
-beforeAll(async () => {
-  dir = tempDataDir()
-  daemon = await startDaemon({ dataDir: dir })
-  c = await connectTo(daemon)
-})
-
-afterAll(async () => {
-  await c?.close()
-  await daemon?.stop()
-  removeDataDir(dir)
-})
+daemonForFile((file) => ({ c } = file))
 
 const triggerMany = (triggers: ReadonlyArray<TaskRpc.TriggerRequest>) => c.call((client) => client.TriggerMany({ triggers }))
 const count = async (definitionId: string) => (await c.call((client) => client.ListTasks({ definitionId, limit: 1000 }))).tasks.length

@@ -10,31 +10,25 @@
  */
 import { it } from "@effect/vitest"
 import { Context, Effect, Layer } from "effect"
-import { afterAll, beforeAll, describe, expect, vi } from "vitest"
+import { describe, expect, vi } from "vitest"
 import { EventStore } from "../src/EventStore.ts"
 import type { TaskId } from "../src/Ids.ts"
 import * as PgCluster from "../src/PgCluster.ts"
 import * as PgEventStore from "../src/PgEventStore.ts"
 import * as TaskEvent from "../src/TaskEvent.ts"
-import * as Postgres from "./support/Postgres.ts"
+import { postgresForFile } from "./support/PostgresForFile.ts"
 import * as S from "./support/StoreEvents.ts"
 
 vi.setConfig({ testTimeout: 60_000 })
 
-let cluster: Postgres.Cluster | undefined
+const pg = postgresForFile()
 
-beforeAll(async () => {
-  cluster = await Postgres.start()
-}, 120_000)
-afterAll(async () => {
-  await cluster?.stop()
-}, 60_000)
 
 const leaseMs = 400
 
 /** A fresh database with a store instance on it (the schema migrated) and a way to add nodes. */
 const setup = Effect.gen(function* () {
-  const url = yield* Effect.promise(() => cluster!.createDatabase())
+  const url = yield* Effect.promise(() => pg().createDatabase())
   const store = Context.get(yield* Layer.build(PgEventStore.layer({ url })), EventStore)
   const node = (id: string, pid = process.pid, claimMs?: number) =>
     PgCluster.make({ url, leaseMs, claimMs, identity: { id, host: "test-host", localKey: "test", pid } })
@@ -166,7 +160,7 @@ describe("PgCluster: claims", () => {
 
   it.live("a database from before 3_reruns gets the crashes of its waiting tasks from their stored states when it migrates", () =>
     Effect.gen(function* () {
-      const url = yield* Effect.promise(() => cluster!.createDatabase())
+      const url = yield* Effect.promise(() => pg().createDatabase())
       const database = url.slice(url.lastIndexOf("/") + 1)
       const cut = S.taskId(3)
       yield* Effect.scoped(Effect.gen(function* () {
@@ -176,11 +170,11 @@ describe("PgCluster: claims", () => {
         yield* store.append(S.request(cut, 2, [S.newEvent(new TaskEvent.IterationInterrupted({ iteration: 1, reason: "crash" }))]))
       }))
       // Back to the schema 2_cluster left: no crashes column, the runnable index by age, no record of 3_reruns (nor of what came after).
-      yield* Effect.promise(() => cluster!.psql(database, `ALTER TABLE tasklane_tasks DROP COLUMN crashes, DROP COLUMN claimed_at;
+      yield* Effect.promise(() => pg().psql(database, `ALTER TABLE tasklane_tasks DROP COLUMN crashes, DROP COLUMN claimed_at;
         CREATE INDEX tasklane_tasks_runnable ON tasklane_tasks (created_key) WHERE listed AND status IN ('triggered', 'continue');
         DELETE FROM tasklane_migrations WHERE migration_id >= 3`))
       yield* Layer.build(PgEventStore.layer({ url }))
-      expect((yield* Effect.promise(() => cluster!.psql(database, "SELECT stream || ':' || coalesce(crashes::text, '-') FROM tasklane_tasks ORDER BY stream"))).trim().split("\n"))
+      expect((yield* Effect.promise(() => pg().psql(database, "SELECT stream || ':' || coalesce(crashes::text, '-') FROM tasklane_tasks ORDER BY stream"))).trim().split("\n"))
         .toEqual([`${S.taskId(1)}:-`, `${S.taskId(2)}:-`, `${cut}:1`])
       const b = yield* PgCluster.make({ url, leaseMs, identity: { id: "b", host: "test-host", localKey: "test", pid: process.pid } })
       expect(ids(yield* b.claim(1, new Map()))).toEqual([cut])
@@ -189,7 +183,7 @@ describe("PgCluster: claims", () => {
   it.live("a task waiting until a wake time is claimed only once the database's clock passes it", () =>
     Effect.gen(function* () {
       const { store, node } = yield* setup
-      const [row] = yield* Effect.promise(() => cluster!.psql("postgres", "SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint"))
+      const [row] = yield* Effect.promise(() => pg().psql("postgres", "SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint"))
         .pipe(Effect.map((out) => [Number(out.trim())]))
       const wakeAt = row! + 700
       yield* store.append(S.request(S.taskId(1), "noStream", [S.newEvent(new TaskEvent.TaskTriggered({

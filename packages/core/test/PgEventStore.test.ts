@@ -13,25 +13,19 @@
  */
 import { it } from "@effect/vitest"
 import { Context, Effect, Exit, Fiber, Layer, Stream } from "effect"
-import { afterAll, beforeAll, describe, expect, vi } from "vitest"
+import { describe, expect, vi } from "vitest"
 import { EventStore, type LayerOptions } from "../src/EventStore.ts"
 import * as PgEventStore from "../src/PgEventStore.ts"
 import { conformance } from "./EventStoreConformance.ts"
-import * as Postgres from "./support/Postgres.ts"
+import { postgresForFile } from "./support/PostgresForFile.ts"
 import * as S from "./support/StoreEvents.ts"
 
 vi.setConfig({ testTimeout: 120_000 })
 
-let cluster: Postgres.Cluster | undefined
+const pg = postgresForFile()
 
-beforeAll(async () => {
-  cluster = await Postgres.start()
-}, 120_000)
-afterAll(async () => {
-  await cluster?.stop()
-}, 60_000)
 
-const database = Effect.promise(() => cluster!.createDatabase())
+const database = Effect.promise(() => pg().createDatabase())
 
 const pgLayer = (options: LayerOptions = {}) => Layer.unwrap(Effect.map(database, (url) => PgEventStore.layer({ ...options, url })))
 
@@ -66,7 +60,7 @@ describe("EventStore PostgreSQL: several instances on one database", () => {
       )
       yield* Effect.forEach(stores, (es, i) => es.append(S.request(S.taskId(i + 1), "noStream", [S.triggered(S.taskId(i + 1))])), { concurrency: 3 })
       expect((yield* stores[2]!.readAll(1)).map((e) => e.position)).toEqual([1, 2, 3])
-      const migrations = yield* Effect.promise(() => cluster!.psql(url.slice(url.lastIndexOf("/") + 1), "SELECT count(*) FROM tasklane_migrations"))
+      const migrations = yield* Effect.promise(() => pg().psql(url.slice(url.lastIndexOf("/") + 1), "SELECT count(*) FROM tasklane_migrations"))
       expect(migrations.trim()).toBe("4")
     }).pipe(Effect.scoped))
 
@@ -256,8 +250,8 @@ describe("EventStore PostgreSQL: events carried by NOTIFY", () => {
       const url = yield* database
       const name = url.slice(url.lastIndexOf("/") + 1)
       // Every statement on this database is logged from here on: the log reads are counted there.
-      yield* Effect.promise(() => cluster!.psql(name, `ALTER DATABASE ${name} SET log_statement = 'all'`))
-      const logReads = () => cluster!.log().split("\n").filter((line) => line.includes("FROM tasklane_events WHERE position >=")).length
+      yield* Effect.promise(() => pg().psql(name, `ALTER DATABASE ${name} SET log_statement = 'all'`))
+      const logReads = () => pg().log().split("\n").filter((line) => line.includes("FROM tasklane_events WHERE position >=")).length
       // A poll far slower than the test: the NOTIFY is all a has.
       const [a, b] = yield* instances(2, { pollMillis: 600_000 }, url)
       const before = logReads()
@@ -285,7 +279,7 @@ describe("EventStore PostgreSQL: a summary changed behind the store's back", () 
       const task = S.taskId(1)
       yield* es.append(S.request(task, "noStream", [S.triggered(task)]))
       // Not through the store (as another node would): the writer's cached summary (version 1) no longer matches the row.
-      yield* Effect.promise(() => cluster!.psql(url.slice(url.lastIndexOf("/") + 1), `UPDATE tasklane_tasks SET version = 7, state = replace(state, '"version":1,', '"version":7,') WHERE stream = '${task}'`))
+      yield* Effect.promise(() => pg().psql(url.slice(url.lastIndexOf("/") + 1), `UPDATE tasklane_tasks SET version = 7, state = replace(state, '"version":1,', '"version":7,') WHERE stream = '${task}'`))
       // Accepted on the cache, the write's proof fails; read again, version 7 is what the append is judged on.
       expect(yield* Effect.flip(es.append(S.request(task, 1, [S.started(1)])))).toMatchObject({ _tag: "ConcurrencyConflict", expected: 1, actual: 7 })
       expect(yield* es.readAll(1)).toHaveLength(1)
