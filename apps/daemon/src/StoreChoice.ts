@@ -162,7 +162,9 @@ export const layer = (
       const member = Layer.effect(Cluster.Cluster)(
         Effect.gen(function*() {
           const identity = Cluster.identity(options.nodeId)
-          const shared = yield* PgCluster.make({ url: choice.url, identity, leaseMs })
+          // A claimed task's summary joins what the store keeps to append on: its start reads nothing more.
+          const { keep } = yield* PgEventStore.KeptStates
+          const shared = yield* PgCluster.make({ url: choice.url, identity, leaseMs, onClaimed: keep })
           yield* Effect.addFinalizer(() => Effect.ignore(Effect.timeout(shared.leave, leaveWithin)))
           return yield* Cluster.member({ store: shared, identity, leaseMs, heartbeatMs })
         }),

@@ -37,7 +37,9 @@ import * as Reactivity from "effect/reactivity/Reactivity"
 import type * as SqlClient from "effect/sql/SqlClient"
 import type * as Statement from "effect/sql/Statement"
 import type { TaskId } from "./Ids.ts"
+import type * as Replay from "./Replay.ts"
 import type { StoreError } from "./StoreErrors.ts"
+import { parseState } from "./internal/AppendGroup.ts"
 import { toStoreError } from "./internal/PgError.ts"
 import { array } from "./internal/PgSummary.ts"
 
@@ -117,6 +119,8 @@ export interface Options {
   readonly leaseMs: number
   /** A start claim holds at most this long, ms (default {@link defaultClaimMs}). */
   readonly claimMs?: number | undefined
+  /** Each claimed task's summary as the claim read it (the store keeps it for the start's append: PgEventStore.KeptStates). */
+  readonly onClaimed?: ((state: Replay.TaskState) => void) | undefined
 }
 
 /**
@@ -257,10 +261,28 @@ export const make = (options: Options): Effect.Effect<ClusterStore, StoreError, 
           AND NOT (${heldByOther()} AND ${fresh}) AND ${definition}
         ORDER BY t.crashes IS NULL, t.created_key DESC LIMIT ${limit} FOR UPDATE SKIP LOCKED`
 
+    /** Hands a claimed summary to `onClaimed`; one that does not parse is left to the start, whose own read reports it. */
+    const handOver = (state: string) => {
+      if (options.onClaimed === undefined) return
+      try {
+        options.onClaimed(parseState("cluster claim", state))
+      } catch {
+        // StoreError: the start reads the summary again.
+      }
+    }
+
+    /** Claims the candidates; answers them, each summary handed to `onClaimed`. */
     const take = (candidates: ReturnType<typeof due>) =>
-      sql<{ stream: string; definition_id: string }>`WITH c AS (${candidates})
-        UPDATE tasklane_tasks t SET claim_node = ${claimer()}, claim_version = t.version, claimed_at = tasklane_now_ms() FROM c WHERE t.stream = c.stream
-        RETURNING t.stream, t.definition_id`
+      Effect.map(
+        sql<{ stream: string; definition_id: string; state: string }>`WITH c AS (${candidates})
+          UPDATE tasklane_tasks t SET claim_node = ${claimer()}, claim_version = t.version, claimed_at = tasklane_now_ms() FROM c WHERE t.stream = c.stream
+          RETURNING t.stream, t.definition_id, t.state`,
+        (rows) =>
+          rows.map((row): Claimed => {
+            handOver(row.state)
+            return { stream: row.stream as TaskId, definitionId: row.definition_id }
+          }),
+      )
 
     /** Claims of one limited definition: under its advisory lock, what its limit leaves after running and reserved tasks. */
     const claimLimited = (definitionId: string, limit: number, wanted: number) =>
@@ -280,12 +302,10 @@ export const make = (options: Options): Effect.Effect<ClusterStore, StoreError, 
         "cluster claim",
         Effect.gen(function* () {
           const limited = [...limits.keys()]
-          const open = yield* take(due(sql`t.definition_id <> ALL(${array(limited)}::text[])`, limit))
-          const claimed: Array<Claimed> = open.map((row) => ({ stream: row.stream as TaskId, definitionId: row.definition_id }))
+          const claimed = [...(yield* take(due(sql`t.definition_id <> ALL(${array(limited)}::text[])`, limit)))]
           for (const [definitionId, max] of limits) {
             if (claimed.length >= limit) break
-            const rows = yield* claimLimited(definitionId, max, limit - claimed.length)
-            for (const row of rows) claimed.push({ stream: row.stream as TaskId, definitionId: row.definition_id })
+            claimed.push(...(yield* claimLimited(definitionId, max, limit - claimed.length)))
           }
           return claimed
         }),

@@ -12,13 +12,22 @@
  * ignored here. Several instances (daemons) may share one database: that is
  * cluster mode, whose node rows and claims are `PgCluster`'s.
  */
-import { Layer } from "effect"
+import { Context, Effect, Layer } from "effect"
 import { EventStore } from "./EventStore.ts"
+import type { TaskState } from "./Replay.ts"
 import type { StoreError } from "./StoreErrors.ts"
 import * as PgStore from "./internal/PgStore.ts"
 
 /** Options of the PostgreSQL store: a connection URL (`url`) plus the shared layer options. */
 export type PgLayerOptions = PgStore.Options
 
+/**
+ * Task summaries read outside the store, kept for the next append on their
+ * task (a cluster claim reads the claimed task's: its start then needs no
+ * read of its own). Like what `getTaskToAppend` keeps, the append proves it.
+ */
+export class KeptStates extends Context.Service<KeptStates, { readonly keep: (state: TaskState) => void }>()("tasklane/PgEventStore/KeptStates") {}
+
 /** The PostgreSQL store at `url`; a database that cannot be reached or migrated fails with a StoreError. */
-export const layer = (options: PgLayerOptions): Layer.Layer<EventStore, StoreError> => Layer.effect(EventStore, PgStore.make(options))
+export const layer = (options: PgLayerOptions): Layer.Layer<EventStore | KeptStates, StoreError> =>
+  Layer.effectContext(Effect.map(PgStore.make(options), ({ store, keep }) => Context.make(EventStore, store).pipe(Context.add(KeptStates, { keep }))))

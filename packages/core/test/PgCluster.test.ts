@@ -13,6 +13,7 @@ import { Context, Effect, Layer } from "effect"
 import { describe, expect, vi } from "vitest"
 import { EventStore } from "../src/EventStore.ts"
 import type { TaskId } from "../src/Ids.ts"
+import type * as Replay from "../src/Replay.ts"
 import * as PgCluster from "../src/PgCluster.ts"
 import * as PgEventStore from "../src/PgEventStore.ts"
 import * as TaskEvent from "../src/TaskEvent.ts"
@@ -30,9 +31,9 @@ const leaseMs = 400
 const setup = Effect.gen(function* () {
   const url = yield* Effect.promise(() => pg().createDatabase())
   const store = Context.get(yield* Layer.build(PgEventStore.layer({ url })), EventStore)
-  const node = (id: string, pid = process.pid, claimMs?: number) =>
-    PgCluster.make({ url, leaseMs, claimMs, identity: { id, host: "test-host", localKey: "test", pid } })
-  return { store, node }
+  const node = (id: string, pid = process.pid, claimMs?: number, onClaimed?: (state: Replay.TaskState) => void) =>
+    PgCluster.make({ url, leaseMs, claimMs, onClaimed, identity: { id, host: "test-host", localKey: "test", pid } })
+  return { url, store, node }
 })
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i + 1)
@@ -128,6 +129,32 @@ describe("PgCluster: claims", () => {
       expect(ids(yield* b.claim(1, new Map()))).toEqual([S.taskId(1)])
       yield* startOn(store, S.taskId(1), 1, "b")
       expect(yield* Effect.flip(startOn(store, S.taskId(1), 1, "a"))).toMatchObject({ _tag: "ConcurrencyConflict", actual: 2 })
+    }).pipe(Effect.scoped))
+
+  it.live("a claim hands the claimed summary to the claiming node's store, which appends the start on it without reading the task", () =>
+    Effect.gen(function* () {
+      const { url, store, node } = yield* setup
+      yield* trigger(store, 1, 2)
+      /** Another node's store, and a cluster node that hands its claims to it (as the daemon wires them), or not. */
+      const member = (id: string, handOver: boolean) =>
+        Effect.gen(function* () {
+          const services = yield* Layer.build(PgEventStore.layer({ url }))
+          const kept = Context.get(services, PgEventStore.KeptStates)
+          return { store: Context.get(services, EventStore), node: yield* node(id, process.pid, undefined, handOver ? kept.keep : undefined) }
+        })
+      const b = yield* member("b", true)
+      const c = yield* member("c", false)
+      expect(ids(yield* b.node.claim(1, new Map()))).toEqual([S.taskId(1)])
+      expect(ids(yield* c.node.claim(1, new Map()))).toEqual([S.taskId(2)])
+      // Marked behind every store's back, at the same version: a read of either summary now finds the mark.
+      const database = url.slice(url.lastIndexOf("/") + 1)
+      yield* Effect.promise(() => pg().psql(database, `UPDATE tasklane_tasks SET state = replace(state, '"definitionId":"demo"', '"definitionId":"marked"')`))
+      expect((yield* b.store.getTaskToAppend(S.taskId(1)))?.context.definitionId).toBe("demo")
+      expect((yield* c.store.getTaskToAppend(S.taskId(2)))?.context.definitionId).toBe("marked")
+      expect((yield* b.store.getTask(S.taskId(1)))?.context.definitionId).toBe("marked")
+      // The kept summary is at the stored version: the start on it is accepted.
+      yield* startOn(b.store, S.taskId(1), 1, "b")
+      expect((yield* store.getTask(S.taskId(1)))?.status).toBe("running")
     }).pipe(Effect.scoped))
 
   it.live("a claim lapses when the task moves on; a started task is not claimable", () =>

@@ -98,8 +98,14 @@ const foldLog = (events: ReadonlyArray<RecordedEvent>): Array<Summary.Row> => {
   return rows
 }
 
+/** The store, and `keep`: a summary read elsewhere (a cluster claim) for the next append on its task, as `getTaskToAppend` keeps what it reads. */
+export interface Opened {
+  readonly store: EventStore["Service"]
+  readonly keep: (state: Replay.TaskState) => void
+}
+
 /** Opens the store; it lives as long as the scope. */
-export const make = (options: Options): Effect.Effect<EventStore["Service"], StoreError, Scope.Scope> =>
+export const make = (options: Options): Effect.Effect<Opened, StoreError, Scope.Scope> =>
   Effect.gen(function* () {
     const health = yield* SubscriptionRef.make(new StoreHealth({ status: "ok", damage: [] }))
     const url = Redacted.make(options.url)
@@ -329,7 +335,7 @@ export const make = (options: Options): Effect.Effect<EventStore["Service"], Sto
       ),
     )
 
-    return {
+    const store: EventStore["Service"] = {
       append: writer.append,
       readStream: (stream, fromVersion) => Effect.flatMap(readStreamRows("readStream", stream, fromVersion), (rows) => attempt("readStream", Effect.sync(() => rows.map(decodeEvent)))),
       readStreamJson: (stream, fromVersion, limit) => Effect.map(readStreamRows("readStreamJson", stream, fromVersion, limit), (rows) => `[${rows.join(",")}]`),
@@ -387,4 +393,5 @@ export const make = (options: Options): Effect.Effect<EventStore["Service"], Sto
       health: SubscriptionRef.get(health),
       healthChanges: SubscriptionRef.changes(health),
     }
+    return { store, keep: writer.remember }
   })
