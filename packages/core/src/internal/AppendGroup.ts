@@ -16,9 +16,9 @@
  * The {@link View} (head, counters, a bounded cache of stream states) is what
  * is durable; it changes only in {@link commit}, after the batch is written.
  *
- * Storage-neutral: a group writes {@link Records} (keys of RecordKeys). The
- * LevelDB store writes them as one batch; the PostgreSQL store keeps the
- * envelopes and maps the projection changes onto its tables.
+ * Storage-neutral: a group writes {@link Records} (keys of RecordKeys),
+ * which the LevelDB store writes as one batch. The PostgreSQL store gives it
+ * none and maps the group's events, envelopes and states onto its tables.
  */
 import { Schema, type Deferred } from "effect"
 import type { AppendRequest, AppendResult } from "../EventStore.ts"
@@ -28,17 +28,13 @@ import { encodeEnvelope, type RecordedEvent } from "../TaskEvent.ts"
 import { taskStatuses, type TaskStatus } from "../TaskMachine.ts"
 import * as Keys from "./RecordKeys.ts"
 
-/** Why an append was refused. */
-/**
- * Where a group puts its records (keys of {@link Keys}): a LevelDB write
- * batch, or the PostgreSQL writer, which keeps the envelopes and maps the
- * rest onto its tables.
- */
+/** Where a group puts its records (keys of {@link Keys}): a LevelDB write batch. */
 export interface Records {
   put(key: string, value: string): void
   del(key: string): void
 }
 
+/** Why an append was refused. */
 export type AppendError = ConcurrencyConflict | InvalidTransition | IdempotencyKeyTaken | StoreError
 
 /** An append waiting for the writer. */
@@ -187,11 +183,13 @@ export interface Sealed {
 }
 
 /** A group commit under construction, writing into `batch`. */
-export class Group<B extends Records = Records> {
+export class Group<B extends Records | undefined = Records> {
   /** Every append taken, in order, with its outcome. */
   readonly entries: Array<{ readonly job: AppendJob; readonly outcome: Outcome }> = []
   /** Accepted events in position order. */
   readonly events: Array<RecordedEvent> = []
+  /** Their envelopes (TaskEvent.encodeEnvelope), in the same order. */
+  readonly envelopes: Array<string> = []
   /** Each touched stream's state before this group (null: absent). */
   readonly before = new Map<string, Replay.TaskState | null>()
   /** Each stream's state after this group's accepted appends so far. */
@@ -202,6 +200,7 @@ export class Group<B extends Records = Records> {
   readonly schedules: Array<{ readonly job: ScheduleJob; readonly seq: number }> = []
 
   constructor(
+    /** Where the records go; none for a store that maps the events, envelopes and states onto its own tables (it does not `seal`). */
     readonly batch: B,
     /** The position before this group's first event. */
     readonly start: number,
@@ -237,10 +236,13 @@ export class Group<B extends Records = Records> {
       try {
         const recorded = outcome.result.events
         const envelopes = recorded.map(encodeEnvelope)
-        for (let i = 0; i < recorded.length; i++) this.batch.put(Keys.log(recorded[i]!.position), envelopes[i]!)
-        const first = recorded[0]!
-        this.batch.put(Keys.streamEvent(stream, first.version), Keys.streamRun(first.position, recorded.length))
+        if (this.batch !== undefined) {
+          for (let i = 0; i < recorded.length; i++) this.batch.put(Keys.log(recorded[i]!.position), envelopes[i]!)
+          const first = recorded[0]!
+          this.batch.put(Keys.streamEvent(stream, first.version), Keys.streamRun(first.position, recorded.length))
+        }
         for (const e of recorded) this.events.push(e)
+        for (const e of envelopes) this.envelopes.push(e)
         this.after.set(stream, outcome.result.state)
       } catch (cause) {
         outcome = { _tag: "refused", error: new StoreError({ operation: "append", reason: `event does not encode: ${String(cause)}` }) }
@@ -253,7 +255,10 @@ export class Group<B extends Records = Records> {
   /** Batches one schedule append; `head` is the schedule log's head before this group (used by its first one). */
   addSchedule(job: ScheduleJob, head: number): void {
     let seq = this.schedules.at(-1)?.seq ?? head
-    for (const record of job.encoded) this.batch.put(Keys.schedule(++seq), record)
+    for (const record of job.encoded) {
+      seq += 1
+      this.batch?.put(Keys.schedule(seq), record)
+    }
     this.schedules.push({ job, seq })
   }
 
@@ -267,17 +272,23 @@ export class Group<B extends Records = Records> {
     return keys
   }
 
-  /** Adds the projection changes, counters and head to the batch; `taken` tells whether a key already has an owner. */
-  seal(counts: Record<TaskStatus, number>, taken: (key: string) => boolean): Sealed {
-    const next = { ...counts }
-    const claim = (key: string) => !taken(key) && !this.claimed.has(key) && (this.claimed.add(key), true)
-    for (const [stream, after] of this.after) writeProjections(this.batch, stream, this.before.get(stream) ?? Replay.initial, after, next, claim)
-    writeCounts(this.batch, counts, next)
-    if (this.events.length > 0) this.batch.put(Keys.head, String(this.head))
+  /** Each touched stream's state after this group (null: absent). */
+  states(): Map<string, Replay.TaskState | null> {
     // Every touched stream has a `before`; its state is the `after`, if any append to it was accepted.
     const states = new Map<string, Replay.TaskState | null>()
     for (const [stream, before] of this.before) states.set(stream, this.after.get(stream) ?? before)
-    return { head: this.head, counts: next, states, scheduleHead: this.schedules.at(-1)?.seq }
+    return states
+  }
+
+  /** Adds the projection changes, counters and head to the batch; `taken` tells whether a key already has an owner. */
+  seal(this: Group<Records>, counts: Record<TaskStatus, number>, taken: (key: string) => boolean): Sealed {
+    const batch = this.batch
+    const next = { ...counts }
+    const claim = (key: string) => !taken(key) && !this.claimed.has(key) && (this.claimed.add(key), true)
+    for (const [stream, after] of this.after) writeProjections(batch, stream, this.before.get(stream) ?? Replay.initial, after, next, claim)
+    writeCounts(batch, counts, next)
+    if (this.events.length > 0) batch.put(Keys.head, String(this.head))
+    return { head: this.head, counts: next, states: this.states(), scheduleHead: this.schedules.at(-1)?.seq }
   }
 }
 

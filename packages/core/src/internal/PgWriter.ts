@@ -47,8 +47,7 @@ import type { AppendRequest, AppendResult, BatchInfo } from "../EventStore.ts"
 import { IdempotencyKeyTaken, StoreError } from "../StoreErrors.ts"
 import type * as Replay from "../Replay.ts"
 import type { RecordedEvent } from "../TaskEvent.ts"
-import { emptyCounts, Group, parseState, StateCache, type AppendError, type AppendJob, type Records, type ScheduleJob } from "./AppendGroup.ts"
-import * as Keys from "./RecordKeys.ts"
+import { Group, parseState, StateCache, type AppendError, type AppendJob, type ScheduleJob } from "./AppendGroup.ts"
 import { describe, sqlState, toStoreError } from "./PgError.ts"
 import * as PgSchema from "./PgSchema.ts"
 import * as Summary from "./PgSummary.ts"
@@ -84,15 +83,6 @@ const aroundPosition = (text: string, position: number): readonly [string, strin
   const at = text.indexOf(positionKey) + positionKey.length
   const digits = String(position)
   return at >= positionKey.length && text.startsWith(digits, at) && text[at + digits.length] === "," ? [text.slice(0, at), text.slice(at + digits.length)] : undefined
-}
-
-/** Collects the envelopes a Group writes, by position; the group's other records are the key layout's, mapped onto tables elsewhere (PgSummary). */
-class Envelopes implements Records {
-  readonly byPosition = new Map<number, string>()
-  put(key: string, value: string): void {
-    if (key.startsWith(Keys.logPrefix)) this.byPosition.set(Keys.positionOfLogKey(key), value)
-  }
-  del(): void {}
 }
 
 /** The writer's interface to the store. */
@@ -188,8 +178,8 @@ export const make = (options: {
 
     /** Folds a group on `head` (AppendGroup's Group) and lays out its rows. */
     const prepare = (appends: ReadonlyArray<AppendJob>, schedules: ReadonlyArray<ScheduleJob>, head: HeadRow, { stateOf, taken }: Inputs) => {
-      const envelopes = new Envelopes()
-      const group = new Group(envelopes, head.position)
+      // No records: the events, their envelopes and the states after are mapped onto the tables here.
+      const group = new Group(undefined, head.position)
       // A trigger that must own its key is refused when the key has an owner, or an earlier append here claims it.
       const keyed = new Set<string>()
       for (const job of appends) {
@@ -202,11 +192,10 @@ export const make = (options: {
         group.add(job, group.knows(job.request.stream) ? null : stateOf(job.request.stream))
       }
       for (const job of schedules) group.addSchedule(job, head.scheduleHead)
-      const sealed = group.seal(emptyCounts(), (key) => taken.has(key))
       const created: Array<Summary.Row> = []
       const changed: Array<Summary.Row> = []
       const from: Array<number> = []
-      // The same order as the seal's claims: the first new task with a key not taken gets it.
+      // The first new task with a key not taken gets it (as AppendGroup's seal claims keys).
       const claimed = new Set<string>()
       for (const [stream, state] of group.after) {
         const before = group.before.get(stream) ?? null
@@ -222,7 +211,7 @@ export const make = (options: {
       }
       const records = group.schedules.flatMap(({ job }) => job.encoded)
       const after: HeadRow = { position: group.head, scheduleHead: head.scheduleHead + records.length, prunedThrough: head.prunedThrough }
-      return { group, sealed, envelopes, created, changed, from, records, head, after }
+      return { group, created, changed, from, records, head, after }
     }
     type Prepared = ReturnType<typeof prepare>
 
@@ -247,9 +236,10 @@ export const make = (options: {
         const folded = p.head.position
         const heads: Array<string> = []
         const tails: Array<string> = []
-        for (const e of events) {
-          const split = aroundPosition(p.envelopes.byPosition.get(e.position)!, e.position)
-          if (split === undefined) return Effect.fail(new StoreError({ operation: "append", reason: `the envelope at position ${e.position} does not carry its position` }))
+        for (let i = 0; i < events.length; i++) {
+          const position = events[i]!.position
+          const split = aroundPosition(p.group.envelopes[i]!, position)
+          if (split === undefined) return Effect.fail(new StoreError({ operation: "append", reason: `the envelope at position ${position} does not carry its position` }))
           heads.push(split[0])
           tails.push(split[1])
         }
@@ -380,9 +370,9 @@ export const make = (options: {
           for (const job of schedules) Deferred.doneUnsafe(job.deferred, Exit.fail(new StoreError({ operation: "appendSchedule", reason: error.reason })))
           return
         }
-        const { group, sealed, after } = exit.success
+        const { group, after } = exit.success
         expected = after
-        for (const [stream, state] of sealed.states) cache.set(stream, state)
+        for (const [stream, state] of group.states()) cache.set(stream, state)
         if (faulted) {
           faulted = false
           yield* options.onFault(undefined)
