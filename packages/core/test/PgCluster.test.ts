@@ -196,9 +196,11 @@ describe("PgCluster: claims", () => {
         yield* startOn(store, cut, 1, "gone")
         yield* store.append(S.request(cut, 2, [S.newEvent(new TaskEvent.IterationInterrupted({ iteration: 1, reason: "crash" }))]))
       }))
-      // Back to the schema 2_cluster left: no crashes column, the runnable index by age, no record of 3_reruns (nor of what came after).
+      // Back to the schema 2_cluster left: no crashes column, the runnable index by age, the idempotency key unique as a
+      // column constraint, no record of 3_reruns (nor of what came after).
       yield* Effect.promise(() => pg().psql(database, `ALTER TABLE tasklane_tasks DROP COLUMN crashes, DROP COLUMN claimed_at;
         CREATE INDEX tasklane_tasks_runnable ON tasklane_tasks (created_key) WHERE listed AND status IN ('triggered', 'continue');
+        DROP INDEX tasklane_tasks_idempotency; ALTER TABLE tasklane_tasks ADD CONSTRAINT tasklane_tasks_idempotency_key_key UNIQUE (idempotency_key);
         DELETE FROM tasklane_migrations WHERE migration_id >= 3`))
       yield* Layer.build(PgEventStore.layer({ url }))
       expect((yield* Effect.promise(() => pg().psql(database, "SELECT stream || ':' || coalesce(crashes::text, '-') FROM tasklane_tasks ORDER BY stream"))).trim().split("\n"))

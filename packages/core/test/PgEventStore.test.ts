@@ -61,7 +61,7 @@ describe("EventStore PostgreSQL: several instances on one database", () => {
       yield* Effect.forEach(stores, (es, i) => es.append(S.request(S.taskId(i + 1), "noStream", [S.triggered(S.taskId(i + 1))])), { concurrency: 3 })
       expect((yield* stores[2]!.readAll(1)).map((e) => e.position)).toEqual([1, 2, 3])
       const migrations = yield* Effect.promise(() => pg().psql(url.slice(url.lastIndexOf("/") + 1), "SELECT count(*) FROM tasklane_migrations"))
-      expect(migrations.trim()).toBe("4")
+      expect(migrations.trim()).toBe("5")
     }).pipe(Effect.scoped))
 
   it.live("a trigger that must own its idempotency key is refused with IdempotencyKeyTaken when another instance's took it first", () =>

@@ -29,7 +29,8 @@
  * in cluster mode is read from it, so daemons' clocks need not agree. `3_reruns` adds
  * `crashes` (from the state: how often a dead node cut the current iteration short), which
  * claims take first. `4_claim_expiry` adds `claimed_at`: a start claim also lapses a few
- * seconds after it was taken.
+ * seconds after it was taken. `5_partial_idempotency` keeps only the tasks that own a key in
+ * its unique index.
  */
 import { Effect } from "effect"
 import * as Migrator from "effect/sql/Migrator"
@@ -130,8 +131,26 @@ const claimExpiry = Effect.gen(function* () {
   yield* sql`ALTER TABLE tasklane_tasks ADD COLUMN claimed_at bigint`
 })
 
+/**
+ * Only the tasks that own an idempotency key are in its unique index: a
+ * summary's row is written again on every append, and one that moves in any
+ * index (a status change) is inserted into every index anew, so the NULL key
+ * of every other task cost an index entry (and its WAL) per such write.
+ */
+const partialIdempotency = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  yield* sql`ALTER TABLE tasklane_tasks DROP CONSTRAINT tasklane_tasks_idempotency_key_key`
+  yield* sql`CREATE UNIQUE INDEX tasklane_tasks_idempotency ON tasklane_tasks (idempotency_key) WHERE idempotency_key IS NOT NULL`
+})
+
 const migrate = Migrator.make({})({
-  loader: Migrator.fromRecord({ "1_initial": initial, "2_cluster": cluster, "3_reruns": reruns, "4_claim_expiry": claimExpiry }),
+  loader: Migrator.fromRecord({
+    "1_initial": initial,
+    "2_cluster": cluster,
+    "3_reruns": reruns,
+    "4_claim_expiry": claimExpiry,
+    "5_partial_idempotency": partialIdempotency,
+  }),
   table: "tasklane_migrations",
 })
 
