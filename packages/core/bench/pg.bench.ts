@@ -24,12 +24,25 @@ import * as Postgres from "../test/support/Postgres.ts"
 
 const cluster = await Postgres.start()
 
-/** One run: `appenders` tasks appended concurrently; durable events/s and events per transaction. */
+/** The server's current WAL position (`pg_current_wal_lsn`), in bytes. */
+const walPosition = async () => {
+  const [high, low] = (await cluster.psql("postgres", "SELECT pg_current_wal_lsn()")).trim().split("/")
+  return Number.parseInt(high!, 16) * 2 ** 32 + Number.parseInt(low!, 16)
+}
+
+/**
+ * One run: `appenders` tasks appended concurrently; durable events/s, events
+ * per transaction and WAL bytes per transaction (what each commit writes and
+ * fsyncs: a cost of the schema and statements that the machine's noise does
+ * not blur; the server's background work during the run counts too).
+ */
 const durableRun = async (appenders: number, iterations: number, shape: Appenders.Shape) => {
   const url = await cluster.createDatabase()
   let batches = 0
   const program = Appenders.run(appenders, iterations, shape, () => batches)
-  return Effect.runPromise(program.pipe(Effect.provide(PgEventStore.layer({ url, onBatch: () => void (batches += 1) }))))
+  const walBefore = await walPosition()
+  const result = await Effect.runPromise(program.pipe(Effect.provide(PgEventStore.layer({ url, onBatch: () => void (batches += 1) }))))
+  return { ...result, walPerBatch: ((await walPosition()) - walBefore) / batches }
 }
 
 /** Raw reference: `transactions` committed transactions of `size` envelope rows each, one multi-row INSERT apiece; rows/s. */
@@ -60,12 +73,15 @@ try {
   row("raw multi-row INSERT, 64 rows per committed transaction", await repeat(3, () => rawRun(64, 200)), "rows/s, reference ceiling")
   for (const shape of ["single", "runner", "iteration"] as const) {
     const perBatch: Array<number> = []
+    const walPerBatch: Array<number> = []
     const rate = await repeat(3, async () => {
       const result = await durableRun(64, shape === "single" ? 20 : 40, shape)
       perBatch.push(result.perBatch)
+      walPerBatch.push(result.walPerBatch)
       return result.rate
     })
-    row(`durable appends, 64 appenders, ${shape} (${({ single: 1, runner: 2.5, iteration: 5 })[shape]} ev/append)`, rate, `events/s; ~${Math.round(Appenders.median(perBatch))} events per transaction`)
+    const wal = `${(Appenders.median(walPerBatch) / 1024).toFixed(1)} KB WAL per transaction`
+    row(`durable appends, 64 appenders, ${shape} (${({ single: 1, runner: 2.5, iteration: 5 })[shape]} ev/append)`, rate, `events/s; ~${Math.round(Appenders.median(perBatch))} events, ${wal}`)
   }
   row("durable appends, 1 appender, iteration (5 ev/append)", await repeat(3, async () => (await durableRun(1, 50, "iteration")).rate), "events/s; one commit per append")
 } finally {
