@@ -22,7 +22,6 @@ import { connectTo, history, poll, waitFor } from "../support/TaskPolling.ts"
 const pg = postgresForFile()
 const cleanup: Array<() => Promise<unknown> | void> = []
 
-
 afterAll(async () => {
   for (const step of cleanup.reverse()) await step()
 })

@@ -20,7 +20,6 @@ const pg = postgresForFile()
 let browser: Browser | undefined
 const cleanup: Array<() => Promise<unknown> | void> = []
 
-
 afterAll(async () => {
   await browser?.close()
   for (const step of cleanup.reverse()) await step()

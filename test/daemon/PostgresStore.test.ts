@@ -23,7 +23,6 @@ import { connectTo, history, waitFor } from "../support/TaskPolling.ts"
 const pg = postgresForFile()
 const cleanup: Array<() => Promise<unknown> | void> = []
 
-
 afterAll(async () => {
   for (const step of cleanup.reverse()) await step()
 })

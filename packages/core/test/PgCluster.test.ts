@@ -24,7 +24,6 @@ vi.setConfig({ testTimeout: 60_000 })
 
 const pg = postgresForFile()
 
-
 const leaseMs = 400
 
 /** A fresh database with a store instance on it (the schema migrated) and a way to add nodes. */

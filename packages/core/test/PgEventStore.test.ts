@@ -24,7 +24,6 @@ vi.setConfig({ testTimeout: 120_000 })
 
 const pg = postgresForFile()
 
-
 const database = Effect.promise(() => pg().createDatabase())
 
 const pgLayer = (options: LayerOptions = {}) => Layer.unwrap(Effect.map(database, (url) => PgEventStore.layer({ ...options, url })))

@@ -69,11 +69,9 @@ export interface Options extends LayerOptions {
   readonly recentEvents?: number
 }
 
-
 /** Runs a query effect; every failure, a thrown decode error included, is a StoreError for `operation`. */
 const attempt = <A, E, R>(operation: string, effect: Effect.Effect<A, E, R>): Effect.Effect<A, StoreError, R> =>
   Effect.catchCause(effect, (cause) => Effect.fail(toStoreError(operation)(Cause.squash(cause))))
-
 
 const decodeEvent = (envelope: string): RecordedEvent => fromEnvelope(JSON.parse(envelope))
 
